@@ -1,0 +1,139 @@
+"""The optional TOML config: time zone, tiers, activity mapping, exclusions, defaults."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .errors import ConfigError
+from .schema import ACTION_CLASSES, ACTIVITIES, DEFAULT_ACTION_CLASSES
+
+CONFIG_FILE = "intranet-metrics.toml"
+MIN_GROUP_SIZE_FLOOR = 3
+
+_KEYS = {
+    "timezone",
+    "tiers",
+    "activities",
+    "service_accounts",
+    "exclude_user_agents",
+    "sites",
+    "store",
+    "roster",
+    "goals",
+    "map",
+    "min_group_size",
+    "pseudonymise",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    timezone: str = "UTC"
+    tiers: str = "cumulative"  # or "independent"
+    activities: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ACTION_CLASSES))
+    service_accounts: tuple[str, ...] = ()
+    exclude_user_agents: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()
+    store: str | None = None
+    roster: str | None = None
+    goals: str | None = None
+    column_map: dict[str, str] = field(default_factory=dict)
+    min_group_size: int = 5
+    pseudonymise: bool = False
+    path: str | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def with_overrides(self, **kw: Any) -> Config:
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+
+def _suggest(key: str, options: set[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read ``path``, or ``./intranet-metrics.toml`` if present, else the defaults."""
+    if path is None:
+        if not Path(CONFIG_FILE).is_file():
+            return Config()
+        path = CONFIG_FILE
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found; check the --config path") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: not valid TOML ({exc}); fix the file and run again") from None
+    return parse_config(data, str(p))
+
+
+def parse_config(data: dict[str, Any], where: str = "config") -> Config:
+    for key in data:
+        if key not in _KEYS:
+            raise ConfigError(f"{where}: unknown key '{key}'{_suggest(key, _KEYS)}")
+    cfg = Config(path=where)
+    kw: dict[str, Any] = {}
+    if "timezone" in data:
+        try:
+            ZoneInfo(str(data["timezone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"{where}: unknown timezone '{data['timezone']}'; use an IANA name such as "
+                "'Europe/Amsterdam'"
+            ) from None
+        kw["timezone"] = str(data["timezone"])
+    if "tiers" in data:
+        if data["tiers"] not in ("cumulative", "independent"):
+            raise ConfigError(f"{where}: tiers must be 'cumulative' or 'independent'")
+        kw["tiers"] = data["tiers"]
+    if "activities" in data:
+        mapping = dict(DEFAULT_ACTION_CLASSES)
+        for activity, cls in dict(data["activities"]).items():
+            if activity not in ACTIVITIES:
+                raise ConfigError(
+                    f"{where}: [activities] unknown activity '{activity}'"
+                    f"{_suggest(activity, ACTIVITIES)}"
+                )
+            if cls not in ACTION_CLASSES:
+                raise ConfigError(
+                    f"{where}: [activities] {activity} = '{cls}': use one of "
+                    + ", ".join(ACTION_CLASSES)
+                )
+            mapping[activity] = cls
+        kw["activities"] = mapping
+    for key in ("service_accounts", "exclude_user_agents", "sites"):
+        if key in data:
+            values = data[key]
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ConfigError(f"{where}: {key} must be a list of strings")
+            kw[key] = tuple(v.strip().lower() if key == "service_accounts" else v for v in values)
+    for key in ("store", "roster", "goals"):
+        if key in data:
+            kw[key] = str(data[key])
+    if "map" in data:
+        kw["column_map"] = {str(k): str(v) for k, v in dict(data["map"]).items()}
+    if "min_group_size" in data:
+        k = data["min_group_size"]
+        if not isinstance(k, int) or k < MIN_GROUP_SIZE_FLOOR:
+            raise ConfigError(
+                f"{where}: min_group_size must be a whole number of at least "
+                f"{MIN_GROUP_SIZE_FLOOR} (groups smaller than this are suppressed)"
+            )
+        kw["min_group_size"] = k
+    if "pseudonymise" in data:
+        kw["pseudonymise"] = bool(data["pseudonymise"])
+    return replace(cfg, **kw)

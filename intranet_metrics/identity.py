@@ -1,0 +1,123 @@
+"""Actor normalisation, exclusions by actor and user agent, and pseudonymisation (SPEC 4-5)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Iterable
+
+from .errors import ConfigError
+
+KEY_ENV = "INTRANET_METRICS_KEY"
+
+_CONCEALED = re.compile(r"^[0-9a-f]{32}$")
+SYSTEM_ACTORS = frozenset({"sharepoint\\system", "app@sharepoint"})
+SYSTEM_PREFIXES = ("nt authority\\", "nt service\\")
+BOT_USER_AGENTS: tuple[str, ...] = (
+    "ms search 6.0 robot",
+    "bot",
+    "crawler",
+    "spider",
+    "microsoft office protocol discovery",
+    "microsoft office existence discovery",
+    "davclnt",
+    "microsoft-webdav-miniredir",
+    "windowspowershell",
+)
+# Namespaces an id from a chat platform is stored under (SPEC section 4).
+ID_NAMESPACES = ("slack:", "engage:")
+
+
+def normalise_actor(raw: str) -> str:
+    """Trim, lowercase, and strip a SharePoint claims prefix through the last ``|``."""
+    actor = raw.strip().lower()
+    if "|" in actor:
+        actor = actor.rsplit("|", 1)[1].strip()
+    return actor
+
+
+def is_concealed(actor: str) -> bool:
+    """A usage-report name concealed by the tenant's privacy setting (32 hex characters)."""
+    return actor.startswith("concealed:") or bool(_CONCEALED.match(actor))
+
+
+def actor_exclusion(actor: str, service_accounts: Iterable[str] = ()) -> str | None:
+    """The reason a normalised actor is not a person or not an employee, else None."""
+    if not actor:
+        return "empty_actor"
+    if actor in SYSTEM_ACTORS or actor.startswith(SYSTEM_PREFIXES):
+        return "system_account"
+    if "#ext#" in actor:
+        return "guest"
+    if actor in service_accounts:
+        return "service_account"
+    return None
+
+
+def user_agent_exclusion(user_agent: str | None, extra: Iterable[str] = ()) -> str | None:
+    """The reason a web-log user agent is a robot or a client probe, else None."""
+    if not user_agent:
+        return None
+    ua = user_agent.lower()
+    for needle in (*BOT_USER_AGENTS, *extra):
+        if needle and needle.lower() in ua:
+            return "user_agent"
+    return None
+
+
+class Pseudonymiser:
+    """Replaces a normalised identity with a keyed hash (HMAC-SHA256), or passes it through."""
+
+    def __init__(self, key: bytes | None) -> None:
+        self._key = key
+
+    @classmethod
+    def from_env(cls, required: bool = False) -> Pseudonymiser:
+        key = os.environ.get(KEY_ENV)
+        if required and not key:
+            raise ConfigError(
+                f"pseudonymise = true in the config but {KEY_ENV} is not set; "
+                f"export {KEY_ENV}=<secret> (the same secret for every run)"
+            )
+        return cls(key.encode() if key else None)
+
+    @property
+    def enabled(self) -> bool:
+        return self._key is not None
+
+    @property
+    def fingerprint(self) -> str | None:
+        """A public fingerprint of the key, stored so that two keys are never mixed."""
+        if self._key is None:
+            return None
+        return hashlib.sha256(b"intranet-metrics-key:" + self._key).hexdigest()[:16]
+
+    def __call__(self, actor: str) -> str:
+        if self._key is None:
+            return actor
+        digest = hmac.new(self._key, actor.encode(), hashlib.sha256).hexdigest()[:40]
+        # Keep the concealed marker: such names stay countable and never join the roster.
+        return f"concealed:p:{digest}" if is_concealed(actor) else f"p:{digest}"
+
+    def key_hash(self, text: str) -> str:
+        """Hash of an event key; keyed when pseudonymising so keys reveal nothing."""
+        if self._key is None:
+            return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def alias_forms(value: str) -> set[str]:
+    """Every normalised form of a roster identifier that an event actor may take."""
+    v = normalise_actor(value)
+    if not v:
+        return set()
+    forms = {v}
+    for ns in ID_NAMESPACES:
+        if v.startswith(ns):
+            forms.add(v[len(ns) :])
+    if "@" not in v and "\\" not in v and ":" not in v:
+        # A bare Slack or Engage id in the roster matches the namespaced actor.
+        forms.update(ns + v for ns in ID_NAMESPACES)
+    return forms

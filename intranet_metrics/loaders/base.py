@@ -1,0 +1,247 @@
+"""What every loader shares: the source being read, and the builder that turns rows into
+canonical event batches with exclusions, pseudonymisation, event keys and accounting.
+
+A loader module defines ``NAME``, ``DESCRIPTION``, ``CAN`` (the action classes its format
+can tell), ``CANNOT`` (one sentence on what it cannot), ``CONTAINER`` (True when it reads a
+folder or zip), ``sniff(path, head) -> bool`` and ``load(path, builder) -> Iterator[batch]``.
+``load`` calls ``builder.add`` / ``builder.reject`` / ``builder.other`` once per record and
+yields ``builder.flush()`` whenever ``builder.full``; the driver yields the last flush.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+
+from ..config import Config
+from ..errors import InputError
+from ..identity import Pseudonymiser, actor_exclusion, normalise_actor, user_agent_exclusion
+from ..schema import DEFAULT_ACTION_CLASSES, EVENT_SCHEMA, REJECT_SCHEMA
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICRO = timedelta(microseconds=1)
+# Events before this are surely a parsing error (or a clock reset); so are future ones.
+MIN_TIME_US = (datetime(1990, 1, 1, tzinfo=timezone.utc) - EPOCH) // _MICRO
+FUTURE_SLACK = timedelta(days=2)
+RAW_LIMIT = 200
+HEAD_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """The file (or folder / zip) being read, as provenance."""
+
+    path: str
+    sha256: str
+    format: str
+
+
+@dataclass
+class Counts:
+    """Per-file accounting: rows = events + excluded + other + rejected."""
+
+    rows: int = 0
+    events: int = 0
+    other: int = 0
+    rejected: int = 0
+    excluded: Counter[str] = field(default_factory=Counter)
+    by_class: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def excluded_total(self) -> int:
+        return sum(self.excluded.values())
+
+    def to_dict(self) -> dict:
+        return {
+            "rows": self.rows,
+            "events": self.events,
+            "excluded": self.excluded_total,
+            "other": self.other,
+            "rejected": self.rejected,
+            "excluded_by_reason": dict(sorted(self.excluded.items())),
+            "events_by_class": dict(sorted(self.by_class.items())),
+        }
+
+
+def to_micros(t: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime (naive means UTC)."""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return (t - EPOCH) // _MICRO
+
+
+class EventBuilder:
+    """Collects one source's records and emits canonical Arrow batches."""
+
+    def __init__(
+        self,
+        source: SourceInfo,
+        config: Config,
+        pseudo: Pseudonymiser | None = None,
+        batch_size: int = 65_536,
+        now: datetime | None = None,
+    ) -> None:
+        self.source = source
+        self.config = config
+        self.pseudo = pseudo or Pseudonymiser(None)
+        self.batch_size = batch_size
+        self.counts = Counts()
+        self._max_us = to_micros((now or datetime.now(timezone.utc)) + FUTURE_SLACK)
+        self._service = frozenset(config.service_accounts)
+        self._agents = tuple(config.exclude_user_agents)
+        self._cols: dict[str, list] = {name: [] for name in EVENT_SCHEMA.names}
+        self._rejects: dict[str, list] = {name: [] for name in REJECT_SCHEMA.names}
+        self._prefix = f"{source.format}\x1f"
+
+    # -- records -------------------------------------------------------------------------
+    def add(
+        self,
+        *,
+        time: datetime | int,
+        actor: str,
+        activity: str,
+        line: int,
+        key: str,
+        item: str | None = None,
+        parent: str | None = None,
+        thread: str | None = None,
+        channel: str | None = None,
+        count: int = 1,
+        window_start: date | None = None,
+        window_end: date | None = None,
+        excluded: str | None = None,
+        user_agent: str | None = None,
+        member: str | None = None,
+    ) -> bool:
+        """Add one record; returns False when it was rejected (bad time or activity)."""
+        us = time if isinstance(time, int) else to_micros(time)
+        if not MIN_TIME_US <= us <= self._max_us:
+            when = (EPOCH + us * _MICRO).isoformat() if -2**62 < us < 2**62 else str(us)
+            self.reject(line, f"timestamp out of range (before 1990 or in the future): {when}",
+                        member=member)
+            return False
+        if activity not in DEFAULT_ACTION_CLASSES:
+            self.reject(line, f"unknown activity '{activity}'", member=member)
+            return False
+        norm = normalise_actor(actor)
+        reason = (
+            excluded
+            or actor_exclusion(norm, self._service)
+            or user_agent_exclusion(user_agent, self._agents)
+        )
+        c = self.counts
+        c.rows += 1
+        if reason:
+            c.excluded[reason] += 1
+        elif activity == "other":
+            c.other += 1
+        else:
+            c.events += 1
+            c.by_class[self.config.activities.get(activity, "ignore")] += 1
+        cols = self._cols
+        cols["time"].append(us)
+        cols["actor"].append(self.pseudo(norm) if norm else "")
+        cols["activity"].append(activity)
+        cols["item"].append(item)
+        cols["parent"].append(parent)
+        cols["thread"].append(thread)
+        cols["channel"].append(channel)
+        cols["count"].append(count)
+        cols["window_start"].append(window_start)
+        cols["window_end"].append(window_end)
+        cols["excluded"].append(reason)
+        cols["source_format"].append(self.source.format)
+        cols["source_file"].append(
+            self.source.path if member is None else f"{self.source.path}!{member}"
+        )
+        cols["source_sha256"].append(self.source.sha256)
+        cols["source_line"].append(line)
+        cols["event_key"].append(self.pseudo.key_hash(self._prefix + key))
+        return True
+
+    def other(self, n: int = 1) -> None:
+        """Count records that are not intranet actions and are not stored (web-log assets)."""
+        self.counts.rows += n
+        self.counts.other += n
+
+    def reject(self, line: int, reason: str, raw: str | None = None,
+               member: str | None = None) -> None:
+        """Keep a record that cannot be read aside, with its reason."""
+        self.counts.rows += 1
+        self.counts.rejected += 1
+        r = self._rejects
+        r["source_file"].append(
+            self.source.path if member is None else f"{self.source.path}!{member}"
+        )
+        r["source_sha256"].append(self.source.sha256)
+        r["source_format"].append(self.source.format)
+        r["source_line"].append(line)
+        r["reason"].append(reason)
+        # Raw rows hold identities: never keep them when pseudonymising.
+        r["raw"].append(None if self.pseudo.enabled or raw is None else raw[:RAW_LIMIT])
+
+    # -- batches -------------------------------------------------------------------------
+    @property
+    def full(self) -> bool:
+        return len(self._cols["time"]) >= self.batch_size
+
+    def flush(self) -> pa.RecordBatch | None:
+        """The records added since the last flush, as one batch (None if there are none)."""
+        if not self._cols["time"]:
+            return None
+        batch = pa.RecordBatch.from_pydict(self._cols, schema=EVENT_SCHEMA)
+        self._cols = {name: [] for name in EVENT_SCHEMA.names}
+        return batch
+
+    def take_rejects(self) -> pa.Table | None:
+        if not self._rejects["reason"]:
+            return None
+        table = pa.Table.from_pydict(self._rejects, schema=REJECT_SCHEMA)
+        self._rejects = {name: [] for name in REJECT_SCHEMA.names}
+        return table
+
+
+# -- reading helpers shared by the text formats --------------------------------------------
+def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def decode_head(head: bytes) -> str:
+    """The start of a file as text (BOM removed; undecodable bytes replaced) for sniffing."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return head.decode("utf-16", errors="replace")
+    return head.decode("utf-8-sig", errors="replace")
+
+
+def open_text(path: Path, newline: str | None = None) -> IO[str]:
+    """Open a text export: UTF-8 with or without BOM, or UTF-16 with a BOM.
+
+    Undecodable bytes raise UnicodeDecodeError, which the ingest driver turns into a
+    one-line error for the file: a half-read file is never stored.
+    """
+    raw = open(path, "rb")  # noqa: SIM115 - handed to the wrapper, closed with it
+    bom = raw.read(2)
+    raw.seek(0)
+    encoding = "utf-16" if bom in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+    return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline=newline)
+
+
+def require_columns(path: str, header: Iterable[str], required: Iterable[str],
+                    hint: str = "") -> None:
+    """Raise an InputError naming the missing columns of a header."""
+    have = set(header)
+    missing = [c for c in required if c not in have]
+    if missing:
+        raise InputError(
+            f"{path} line 1: missing required column(s) {', '.join(missing)}"
+            f"{'; ' + hint if hint else ''}"
+        )

@@ -1,0 +1,163 @@
+"""generic: CSV or JSON Lines with timestamp, user, activity (+ item, parent, thread, channel).
+
+Column names can be mapped (``--map timestamp=When,user=Who`` or ``[map]`` in the config).
+Timestamps are ISO 8601; without an offset they are in the report time zone.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..errors import InputError
+from ..identity import normalise_actor
+from .base import EventBuilder, decode_head, open_text, require_columns, to_micros
+
+NAME = "generic"
+DESCRIPTION = "CSV or JSON Lines with timestamp, user, activity columns (mappable)"
+CAN: tuple[str, ...] = ("view", "react", "contribute")
+CANNOT = "Only what the file says: activities must use the names of the metrics definitions."
+CONTAINER = False
+
+REQUIRED = ("timestamp", "user", "activity")
+OPTIONAL = ("item", "parent", "thread", "channel")
+_SNAKE = re.compile(r"[^a-z0-9]+")
+# A single CSV field may legitimately hold a long text, never 100 MB.
+FIELD_LIMIT = 1 << 20
+csv.field_size_limit(min(sys.maxsize, FIELD_LIMIT))
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    text = decode_head(head).lstrip()
+    if not text or "\x00" in text:
+        return False
+    first = text.splitlines()[0]
+    if first.startswith("{"):
+        return True
+    try:
+        header = next(csv.reader([first]))
+    except csv.Error:
+        return False
+    return len(header) >= 3 and all(h.strip() for h in header)
+
+
+def _activity(value: str) -> str:
+    return _SNAKE.sub("_", value.strip().lower()).strip("_")
+
+
+def _columns(builder: EventBuilder) -> dict[str, str]:
+    """Canonical name -> the file's column name."""
+    mapping = {c: c for c in (*REQUIRED, *OPTIONAL)}
+    mapping.update(builder.config.column_map)
+    return mapping
+
+
+def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
+    with open_text(path, newline="") as fh:
+        first = fh.readline()
+        fh.seek(0)
+        # TextIOWrapper.seek(0) re-reads the BOM; utf-8-sig strips it again.
+        if first.lstrip().startswith("{"):
+            yield from _load_jsonl(path, fh, builder)
+        else:
+            yield from _load_csv(path, fh, builder)
+
+
+def _load_csv(path: Path, fh, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
+    cols = _columns(builder)
+    reader = csv.reader(fh)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise InputError(f"{path}: the file is empty; nothing to ingest") from None
+    _check_header(path, header, cols)
+    index = {name: header.index(col) for name, col in cols.items() if col in header}
+    width = len(header)
+    line = 1
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            builder.reject(start, f"unreadable CSV record ({exc}); rest of file skipped")
+            break
+        line = start
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != width:
+            builder.reject(line, f"{len(row)} values for {width} columns", ",".join(row))
+            continue
+        _add(builder, line, {k: row[i] for k, i in index.items()}, ",".join(row))
+        if builder.full:
+            yield builder.flush()
+
+
+def _load_jsonl(path: Path, fh, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
+    cols = _columns(builder)
+    checked = False
+    for line, text in enumerate(fh, start=1):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            builder.reject(line, f"not a JSON object ({exc.msg})", text)
+            continue
+        if not isinstance(obj, dict):
+            builder.reject(line, "not a JSON object", text)
+            continue
+        if not checked:
+            _check_header(path, list(obj), cols)
+            checked = True
+        values = {name: obj.get(col) for name, col in cols.items()}
+        _add(builder, line, {k: None if v is None else str(v) for k, v in values.items()}, text)
+        if builder.full:
+            yield builder.flush()
+
+
+def _check_header(path: Path, header: list[str], cols: dict[str, str]) -> None:
+    require_columns(
+        str(path),
+        header,
+        [cols[c] for c in REQUIRED],
+        hint="map your column names with --map timestamp=COL,user=COL,activity=COL",
+    )
+
+
+def _add(builder: EventBuilder, line: int, row: dict[str, str | None], raw: str) -> None:
+    ts, user, act = row.get("timestamp"), row.get("user"), row.get("activity")
+    if not ts or not ts.strip():
+        builder.reject(line, "empty timestamp", raw)
+        return
+    if not user or not user.strip():
+        builder.reject(line, "empty user", raw)
+        return
+    try:
+        t = datetime.fromisoformat(ts.strip().replace("Z", "+00:00"))
+    except ValueError:
+        builder.reject(line, f"timestamp is not ISO 8601: {ts[:40]!r}", raw)
+        return
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=builder.config.tz)
+    activity = _activity(act or "")
+    item = row.get("item") or None
+    builder.add(
+        time=t,
+        actor=user,
+        activity=activity,
+        line=line,
+        key=f"{to_micros(t)}\x1f{normalise_actor(user)}\x1f{activity}\x1f{item or ''}",
+        item=item,
+        parent=row.get("parent") or None,
+        thread=row.get("thread") or None,
+        channel=row.get("channel") or None,
+    )
