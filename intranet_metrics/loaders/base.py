@@ -245,3 +245,52 @@ def require_columns(path: str, header: Iterable[str], required: Iterable[str],
             f"{path} line 1: missing required column(s) {', '.join(missing)}"
             f"{'; ' + hint if hint else ''}"
         )
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, or of a folder's files (relative names and contents, sorted)."""
+    import hashlib
+    import os
+
+    h = hashlib.sha256()
+    if path.is_dir():
+        for root, dirs, files in os.walk(path, followlinks=False):
+            dirs.sort()
+            for name in sorted(files):
+                f = Path(root) / name
+                if f.is_symlink():
+                    continue
+                h.update(str(f.relative_to(path)).encode() + b"\0")
+                h.update(bytes.fromhex(file_sha256(f)))
+        return h.hexdigest()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class LoadResult:
+    """Everything one source yielded (used by tests and small inputs; the store streams)."""
+
+    events: pa.Table
+    rejects: pa.Table
+    counts: Counts
+
+
+def read_source(
+    module, path: Path, config: Config | None = None, pseudo: Pseudonymiser | None = None
+) -> LoadResult:
+    """Run one loader over one source fully in memory: for tests and notebooks."""
+    cfg = config or Config()
+    builder = EventBuilder(SourceInfo(str(path), file_sha256(path), module.NAME), cfg, pseudo)
+    batches = [b for b in module.load(path, builder) if b is not None]
+    last = builder.flush()
+    if last is not None:
+        batches.append(last)
+    rejects = builder.take_rejects()
+    return LoadResult(
+        events=pa.Table.from_batches(batches, schema=EVENT_SCHEMA),
+        rejects=rejects if rejects is not None else REJECT_SCHEMA.empty_table(),
+        counts=builder.counts,
+    )
