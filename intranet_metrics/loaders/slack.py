@@ -90,9 +90,8 @@ class Container:
         self.path = path
         self.read_total = 0
         self._zip: zipfile.ZipFile | None = None
-        self._names: list[str] = []
+        self._names: list[str] | None = None
         if path.is_dir():
-            self._names = _folder_names(path)
             return
         try:
             self._zip = zipfile.ZipFile(path)
@@ -100,6 +99,7 @@ class Container:
             raise InputError(
                 f"{path}: not a readable zip ({exc}); re-download the export"
             ) from None
+        self._names = []
         for info in self._zip.infolist():
             if info.is_dir():
                 continue
@@ -123,6 +123,8 @@ class Container:
 
     def names(self) -> list[str]:
         """Every regular file, relative to the container root."""
+        if self._names is None:
+            self._names = _folder_names(self.path)
         return list(self._names)
 
     def check(self, names: list[str]) -> None:
@@ -162,10 +164,6 @@ class Container:
     def open_text(self, name: str) -> IO[str]:
         """A member as UTF-8 text (BOM removed), for CSV (newline='') and JSON alike."""
         return io.TextIOWrapper(self.open(name), encoding="utf-8-sig", newline="")
-
-    def head(self, name: str, n: int = _CHUNK) -> bytes:
-        with self.open(name) as fh:
-            return fh.read(n)
 
 
 def _escapes(name: str) -> bool:
@@ -214,6 +212,15 @@ def container_names(path: Path, max_depth: int) -> list[str] | None:
     except (OSError, zipfile.BadZipFile, ValueError):
         return None
     return None
+
+
+def member_head(path: Path, name: str, n: int = _CHUNK) -> bytes:
+    """The first ``n`` bytes of one file of a folder or zip, for sniffing (bounded read)."""
+    if path.is_dir():
+        with open(path / name, "rb") as fh:
+            return fh.read(n)
+    with zipfile.ZipFile(path) as zf, zf.open(name) as fh:
+        return fh.read(n)
 
 
 def iter_json_array(fh: IO[str], limit: int = 64 << 20) -> Iterator[object]:
