@@ -1,0 +1,285 @@
+"""Metrics as ibis expressions over the store, executed on DuckDB (embedded) by default.
+
+Every definition here is an ibis expression: no SQL strings and no pandas loops, so the
+same code can run on another ibis backend (Spark) later. The shape of the computation:
+
+    events -> counted events in a period -> actor matched to a person -> per-person flags
+    population (roster overlap, fixed N, or observed) left-joined with the flags
+    -> tier counts per period and segment
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from .config import Config
+from .roster import Roster
+from .schema import EVENT_SCHEMA
+from .store import Store
+
+TIERS = ("reader", "reactor", "contributor")
+LADDER = ("inactive", "reader_only", "reactor_only", "contributor")
+_CONCEALED_RE = "^[0-9a-f]{32}$"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed range of local calendar dates, labelled."""
+
+    label: str
+    start: date
+    end: date
+
+    def utc_bounds(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        lo = datetime.combine(self.start, time(0), tz).astimezone(timezone.utc)
+        hi = datetime.combine(self.end + timedelta(days=1), time(0), tz).astimezone(timezone.utc)
+        return lo, hi
+
+
+@dataclass(frozen=True)
+class Population:
+    """Who the denominator is: a roster, a fixed headcount, or every actor observed."""
+
+    roster: Roster | None = None
+    size: int | None = None
+
+    @property
+    def basis(self) -> str:
+        if self.roster is not None:
+            return "roster"
+        return "fixed" if self.size is not None else "observed"
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    """Tier and ladder counts of one period (and one segment value)."""
+
+    period: str
+    population: int
+    reader: int
+    reactor: int
+    contributor: int
+    inactive: int
+    reader_only: int
+    reactor_only: int
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class PeriodIdentity:
+    counted_events: int
+    matched_events: int
+    unmatched_actors: int
+    concealed_actors: int
+    partial_aggregates: int
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    totals: dict[str, GroupCounts]
+    segments: dict[str, list[GroupCounts]]  # dimension -> rows (period, value)
+    identity: dict[str, PeriodIdentity]
+
+
+def _months(periods: Sequence[Period], tz: ZoneInfo) -> list[str]:
+    lo = min(p.utc_bounds(tz)[0] for p in periods)
+    hi = max(p.utc_bounds(tz)[1] for p in periods) - timedelta(microseconds=1)
+    months, y, m = [], lo.year, lo.month
+    while (y, m) <= (hi.year, hi.month):
+        months.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return months
+
+
+class Engine:
+    """Runs the metric expressions for one store on one ibis backend."""
+
+    def __init__(self, store: Store, config: Config, backend: ibis.BaseBackend | None = None):
+        self.store = store
+        self.config = config
+        self.con = backend if backend is not None else ibis.duckdb.connect()
+
+    # -- inputs ----------------------------------------------------------------------------
+    def _events(self, months: list[str] | None) -> ir.Table:
+        files = self.store.event_files(months)
+        if not files:
+            return ibis.memtable(EVENT_SCHEMA.empty_table())
+        return self.con.read_parquet(files)
+
+    def _counted(self, ev: ir.Table) -> ir.Table:
+        """Events that count: not excluded, and of a class other than ignore."""
+        cls = ev.activity.substitute(self.config.activities, else_="ignore")
+        ev = ev.mutate(cls=cls)
+        return ev.filter(ev.excluded.isnull() & (ev.cls != "ignore"))
+
+    def _periods(self, periods: Sequence[Period]) -> ir.Table:
+        tz = self.config.tz
+        bounds = [p.utc_bounds(tz) for p in periods]
+        return ibis.memtable(
+            pa.table(
+                {
+                    "period": [p.label for p in periods],
+                    "from_date": pa.array([p.start for p in periods], pa.date32()),
+                    "to_date": pa.array([p.end for p in periods], pa.date32()),
+                    "start_utc": pa.array([b[0] for b in bounds], pa.timestamp("us", "UTC")),
+                    "end_utc": pa.array([b[1] for b in bounds], pa.timestamp("us", "UTC")),
+                }
+            )
+        )
+
+    def _in_periods(self, ev: ir.Table, p: ir.Table) -> tuple[ir.Table, ir.Table]:
+        """Counted events tagged with their period; and aggregates only partly inside one."""
+        single = ev.filter(ev.window_start.isnull())
+        s = single.join(p, [single.time >= p.start_utc, single.time < p.end_utc])
+        s = s.select("period", "actor", "cls")
+        agg = ev.filter(ev.window_start.notnull())
+        a = agg.join(p, [agg.window_start >= p.from_date, agg.window_end <= p.to_date])
+        a = a.select("period", "actor", "cls")
+        partial = agg.join(
+            p,
+            [
+                agg.window_start <= p.to_date,
+                agg.window_end >= p.from_date,
+                (agg.window_start < p.from_date) | (agg.window_end > p.to_date),
+            ],
+        ).select("period")
+        return s.union(a), partial
+
+    # -- the measurement -------------------------------------------------------------------
+    def compute(
+        self, periods: Sequence[Period], population: Population, by: Sequence[str] = ()
+    ) -> EngineResult:
+        months = _months(periods, self.config.tz)
+        p = self._periods(periods)
+        counted, partial = self._in_periods(self._counted(self._events(months)), p)
+
+        if population.roster is not None:
+            aliases = ibis.memtable(population.roster.aliases)
+            m = counted.left_join(aliases, counted.actor == aliases.identifier)
+            m = m.select("period", "actor", "cls", "person")
+        else:
+            m = counted.mutate(person=counted.actor)
+
+        concealed = m.actor.re_search(_CONCEALED_RE) | m.actor.startswith("concealed:")
+        ident = m.group_by("period").aggregate(
+            counted_events=m.count(),
+            matched_events=m.person.notnull().cast("int64").sum(),
+            unmatched_actors=m.actor.nunique(where=m.person.isnull()),
+            concealed_actors=m.actor.nunique(where=concealed),
+        )
+        flags = (
+            m.filter(m.person.notnull())
+            .group_by(["period", "person"])
+            .aggregate(
+                v=(m.cls == "view").any(),
+                r=(m.cls == "react").any(),
+                c=(m.cls == "contribute").any(),
+            )
+            .rename(f_period="period", f_person="person")
+        )
+        pop = self._population(population, p, months)
+        pf = pop.left_join(flags, [pop.period == flags.f_period, pop.person == flags.f_person])
+        # Materialised once: the totals and every breakdown read it.
+        name = f"person_flags_{uuid.uuid4().hex}"
+        pf = self.con.create_table(name, self._tiers(pf), temp=True)
+
+        totals = {g.period: g for g in self._group(pf, None, population)}
+        segments = {dim: self._group(pf, dim, population) for dim in by}
+        partial_n = {
+            r["period"]: r["n"]
+            for r in partial.group_by("period")
+            .aggregate(n=partial.count())
+            .to_pyarrow()
+            .to_pylist()
+        }
+        identity = {
+            r["period"]: PeriodIdentity(
+                counted_events=int(r["counted_events"]),
+                matched_events=int(r["matched_events"] or 0),
+                unmatched_actors=int(r["unmatched_actors"]) if population.roster else 0,
+                concealed_actors=int(r["concealed_actors"]),
+                partial_aggregates=int(partial_n.get(r["period"], 0)),
+            )
+            for r in ident.to_pyarrow().to_pylist()
+        }
+        for per in periods:
+            identity.setdefault(
+                per.label, PeriodIdentity(0, 0, 0, 0, int(partial_n.get(per.label, 0)))
+            )
+        self.con.drop_table(name, force=True)
+        return EngineResult(totals, segments, identity)
+
+    def _population(self, population: Population, p: ir.Table, months: list[str]) -> ir.Table:
+        if population.roster is not None:
+            people = ibis.memtable(population.roster.people)
+            pop = people.cross_join(p)
+            return pop.filter(
+                (pop.start_date.isnull() | (pop.start_date <= pop.to_date))
+                & (pop.end_date.isnull() | (pop.end_date >= pop.from_date))
+            )
+        if population.size is not None:
+            # Fixed headcount: the people are those seen; the size is set when grouping.
+            actors = self._counted(self._events(months))
+        else:
+            # Observed: every actor with a counted event anywhere in the store.
+            actors = self._counted(self._events(None))
+        people = actors.select(person=actors.actor).distinct()
+        return people.cross_join(p.select("period"))
+
+    def _tiers(self, pf: ir.Table) -> ir.Table:
+        v, r, c = (pf[x].fill_null(False) for x in ("v", "r", "c"))
+        if self.config.tiers == "independent":
+            reader, reactor, contributor = v, r, c
+        else:
+            reader, reactor, contributor = v | r | c, r | c, c
+        # The exclusive ladder always follows the cumulative tiers, so it sums to |P|.
+        lr, lc = r | c, c
+        return pf.mutate(
+            reader=reader,
+            reactor=reactor,
+            contributor=contributor,
+            l_inactive=~(v | r | c),
+            l_reader_only=(v | r | c) & ~lr,
+            l_reactor_only=lr & ~lc,
+        )
+
+    def _group(self, pf: ir.Table, dim: str | None, population: Population) -> list[GroupCounts]:
+        keys = ["period"] if dim is None else ["period", dim]
+        agg = pf.group_by(keys).aggregate(
+            population=pf.count(),
+            **{t: pf[t].cast("int64").sum() for t in TIERS},
+            **{
+                f"l_{x}": pf[f"l_{x}"].cast("int64").sum()
+                for x in ("inactive", "reader_only", "reactor_only")
+            },
+        )
+        rows = []
+        for r in agg.to_pyarrow().to_pylist():
+            n = int(r["population"])
+            inactive = int(r["l_inactive"])
+            if population.basis == "fixed":
+                # Those seen are the active ones; the rest of the headcount is inactive.
+                inactive += max(population.size - n, 0)
+                n = population.size
+            rows.append(
+                GroupCounts(
+                    period=r["period"],
+                    population=n,
+                    reader=int(r["reader"]),
+                    reactor=int(r["reactor"]),
+                    contributor=int(r["contributor"]),
+                    inactive=inactive,
+                    reader_only=int(r["l_reader_only"]),
+                    reactor_only=int(r["l_reactor_only"]),
+                    value=None if dim is None else str(r[dim]),
+                )
+            )
+        return rows

@@ -1,0 +1,150 @@
+"""The HR roster: who could have taken part (SPEC section 2), and every name they go by."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+
+from .errors import ConfigError
+from .identity import Pseudonymiser, alias_forms
+
+IDENTITY_COLUMNS = ("user_id", "email", "upn", "aliases")
+DATE_COLUMNS = ("start_date", "end_date")
+UNKNOWN = "(unknown)"
+
+
+@dataclass(frozen=True)
+class Roster:
+    """People (one row each, with employment dates and segment columns) and their aliases."""
+
+    people: pa.Table  # person (int), start_date, end_date, <dimensions...>
+    aliases: pa.Table  # identifier (normalised or hashed), person
+    dimensions: tuple[str, ...]
+    path: str
+
+    @property
+    def size(self) -> int:
+        return self.people.num_rows
+
+
+def _date(value: str, path: Path, line: int, column: str) -> date | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise ConfigError(
+            f"{path} line {line}: {column} '{value}' is not an ISO date (YYYY-MM-DD); "
+            "fix the roster"
+        ) from None
+
+
+def load_roster(path: str | Path, pseudo: Pseudonymiser | None = None) -> Roster:
+    """Read a roster CSV; every identifier is normalised (and hashed when pseudonymising)."""
+    pseudo = pseudo or Pseudonymiser(None)
+    path = Path(path)
+    try:
+        fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot open the roster ({exc.strerror}); check --roster"
+        ) from None
+    with fh:
+        reader = csv.reader(fh)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except StopIteration:
+            raise ConfigError(f"{path}: the roster is empty; it needs a user_id column") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"{path} line 1: unreadable roster ({exc}); save it as UTF-8 CSV"
+            ) from None
+        if "user_id" not in header:
+            raise ConfigError(
+                f"{path} line 1: the roster has no user_id column (found: "
+                f"{', '.join(header[:8])}); rename the column holding the employee id"
+            )
+        dims = tuple(h for h in header if h and h not in IDENTITY_COLUMNS + DATE_COLUMNS)
+        idx = {h: i for i, h in enumerate(header)}
+        people: dict[str, list] = {"person": [], "start_date": [], "end_date": []}
+        people.update({d: [] for d in dims})
+        alias_owner: dict[str, tuple[int, int]] = {}
+        seen: dict[str, int] = {}
+        line = 1
+        try:
+            for row in reader:
+                line = reader.line_num
+                if not any(v.strip() for v in row):
+                    continue
+                if len(row) != len(header):
+                    raise ConfigError(
+                        f"{path} line {line}: {len(row)} values for {len(header)} columns; "
+                        "fix the roster"
+                    )
+                uid = row[idx["user_id"]].strip()
+                if not uid:
+                    raise ConfigError(f"{path} line {line}: empty user_id; every person needs one")
+                key = uid.lower()
+                if key in seen:
+                    raise ConfigError(
+                        f"{path} line {line}: user_id '{uid}' also on line {seen[key]}; "
+                        "user_id must be unique"
+                    )
+                seen[key] = line
+                start = (
+                    _date(row[idx["start_date"]], path, line, "start_date")
+                    if "start_date" in idx
+                    else None
+                )
+                end = (
+                    _date(row[idx["end_date"]], path, line, "end_date")
+                    if "end_date" in idx
+                    else None
+                )
+                if start and end and end < start:
+                    raise ConfigError(
+                        f"{path} line {line}: end_date {end} is before start_date {start}; "
+                        "fix the roster"
+                    )
+                person = len(people["person"])
+                people["person"].append(person)
+                people["start_date"].append(start)
+                people["end_date"].append(end)
+                for d in dims:
+                    people[d].append(row[idx[d]].strip() or UNKNOWN)
+                names = [uid]
+                for col in ("email", "upn"):
+                    if col in idx:
+                        names.append(row[idx[col]])
+                if "aliases" in idx:
+                    names.extend(row[idx["aliases"]].split(";"))
+                for name in names:
+                    for form in alias_forms(name):
+                        owner = alias_owner.get(form)
+                        if owner is not None and owner[0] != person:
+                            raise ConfigError(
+                                f"{path} line {line}: identifier '{name.strip()}' also belongs "
+                                f"to the person on line {owner[1]}; each alias must be unique"
+                            )
+                        alias_owner[form] = (person, line)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"{path} line {line}: unreadable roster ({exc}); save it as UTF-8 CSV"
+            ) from None
+    people_schema = pa.schema(
+        [("person", pa.int64()), ("start_date", pa.date32()), ("end_date", pa.date32())]
+        + [(d, pa.string()) for d in dims]
+    )
+    aliases = pa.table(
+        {
+            "identifier": [pseudo(a) for a in alias_owner],
+            "person": [p for p, _ in alias_owner.values()],
+        },
+        schema=pa.schema([("identifier", pa.string()), ("person", pa.int64())]),
+    )
+    return Roster(pa.table(people, schema=people_schema), aliases, dims, str(path))
