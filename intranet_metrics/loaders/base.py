@@ -124,9 +124,12 @@ class EventBuilder:
         """Add one record; returns False when it was rejected (bad time or activity)."""
         us = time if isinstance(time, int) else to_micros(time)
         if not MIN_TIME_US <= us <= self._max_us:
-            when = (EPOCH + us * _MICRO).isoformat() if -2**62 < us < 2**62 else str(us)
-            self.reject(line, f"timestamp out of range (before 1990 or in the future): {when}",
-                        member=member)
+            when = (EPOCH + us * _MICRO).isoformat() if -(2**62) < us < 2**62 else str(us)
+            self.reject(
+                line,
+                f"timestamp out of range (before 1990 or in the future): {when}",
+                member=member,
+            )
             return False
         if activity not in DEFAULT_ACTION_CLASSES:
             self.reject(line, f"unknown activity '{activity}'", member=member)
@@ -172,8 +175,9 @@ class EventBuilder:
         self.counts.rows += n
         self.counts.other += n
 
-    def reject(self, line: int, reason: str, raw: str | None = None,
-               member: str | None = None) -> None:
+    def reject(
+        self, line: int, reason: str, raw: str | None = None, member: str | None = None
+    ) -> None:
         """Keep a record that cannot be read aside, with its reason."""
         self.counts.rows += 1
         self.counts.rejected += 1
@@ -235,8 +239,9 @@ def open_text(path: Path, newline: str | None = None) -> IO[str]:
     return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline=newline)
 
 
-def require_columns(path: str, header: Iterable[str], required: Iterable[str],
-                    hint: str = "") -> None:
+def require_columns(
+    path: str, header: Iterable[str], required: Iterable[str], hint: str = ""
+) -> None:
     """Raise an InputError naming the missing columns of a header."""
     have = set(header)
     missing = [c for c in required if c not in have]

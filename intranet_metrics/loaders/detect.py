@@ -28,9 +28,7 @@ def detect(path: Path, forced: str | None = None) -> ModuleType:
             ) from None
     head = b"" if path.is_dir() else read_head(path)
     for mod in all_loaders():
-        if _is_container_candidate(path) != mod.CONTAINER and not (
-            mod.CONTAINER and path.is_dir()
-        ):
+        if _is_container_candidate(path) != mod.CONTAINER and not (mod.CONTAINER and path.is_dir()):
             continue
         if mod.sniff(path, head):
             return mod
@@ -71,9 +69,7 @@ def _expand_one(path: Path, forced: str | None) -> Iterator[tuple[Path, ModuleTy
                 sub = rootp / d
                 if sub.is_symlink():
                     continue
-                mod = next(
-                    (m for m in all_loaders() if m.CONTAINER and m.sniff(sub, b"")), None
-                )
+                mod = next((m for m in all_loaders() if m.CONTAINER and m.sniff(sub, b"")), None)
                 if mod is not None and forced is None:
                     yield sub, mod
                 else:

@@ -1,0 +1,3 @@
+from intranet_metrics.cli import main
+
+main()

@@ -1,0 +1,160 @@
+"""The library calls behind each command, for notebooks and scripts.
+
+from intranet_metrics import api
+store = api.open_store(".intranet-metrics", create=True)
+api.ingest(store, ["exports/"])
+m = api.measure(store, "2026-01-01", "2026-03-31", roster="roster.csv")
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from . import report
+from .config import Config
+from .engine import Population
+from .errors import InputError, UsageError
+from .goals import load_goals
+from .identity import Pseudonymiser
+from .report import Window
+from .roster import load_roster
+from .store import IngestResult, Store
+
+
+def open_store(path: str | Path, create: bool = False) -> Store:
+    return Store.open(path, create=create)
+
+
+def pseudonymiser(config: Config) -> Pseudonymiser:
+    return Pseudonymiser.from_env(required=config.pseudonymise)
+
+
+def parse_date(value: str | date, option: str = "date") -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value.strip())
+    except (ValueError, AttributeError):
+        raise UsageError(
+            f"{option} '{value}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31"
+        ) from None
+
+
+def ingest(
+    store: Store,
+    paths: Sequence[str | Path],
+    config: Config | None = None,
+    input_format: str | None = None,
+    skip_bad: bool = False,
+    wait: bool = True,
+    notify=None,
+) -> IngestResult:
+    """Read every export under ``paths`` into the store (idempotent)."""
+    config = config or Config()
+    return store.ingest(
+        [Path(p) for p in paths],
+        config,
+        pseudonymiser(config),
+        input_format=input_format,
+        skip_bad=skip_bad,
+        wait=wait,
+        notify=notify,
+    )
+
+
+def population(
+    config: Config, roster: str | Path | None = None, size: int | None = None
+) -> Population:
+    if roster is not None and size is not None:
+        raise UsageError("give either --roster or --population, not both")
+    if size is not None and size <= 0:
+        raise UsageError(f"--population {size}: give the headcount, a whole number above 0")
+    if roster is not None:
+        return Population(roster=load_roster(roster, pseudonymiser(config)))
+    return Population(size=size)
+
+
+def measure(
+    store: Store,
+    start: str | date,
+    end: str | date,
+    config: Config | None = None,
+    roster: str | Path | None = None,
+    population_size: int | None = None,
+    by: Sequence[str] = (),
+    goals: str | Path | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """One measurement (the zero measurement when taken as the baseline)."""
+    config = config or Config()
+    pseudonymiser(config)  # fail early on a missing key
+    store.check_key(pseudonymiser(config))
+    window = Window(parse_date(start, "--from"), parse_date(end, "--to"))
+    return report.measure(
+        store,
+        config,
+        window,
+        population(config, roster, population_size),
+        by,
+        load_goals(goals),
+        label,
+    )
+
+
+def load_baseline(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            f"{p}: baseline file not found; write one with 'baseline --format json --output FILE'"
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"{p}: not a JSON report ({exc}); give the file that 'baseline --format json' wrote"
+        ) from None
+    if not isinstance(data, dict) or data.get("kind") != "measurement":
+        raise InputError(
+            f"{p}: not a measurement report (kind is "
+            f"{data.get('kind') if isinstance(data, dict) else '?'}); give the "
+            "file that 'baseline --format json' wrote"
+        )
+    if data.get("schema_version") != report.SCHEMA_VERSION:
+        raise InputError(
+            f"{p}: schema_version {data.get('schema_version')} is not supported "
+            f"(this tool reads {report.SCHEMA_VERSION})"
+        )
+    return data
+
+
+def compare(
+    baseline: dict[str, Any], current: dict[str, Any], goals: str | Path | None = None
+) -> dict[str, Any]:
+    return report.compare(baseline, current, load_goals(goals))
+
+
+def trend(
+    store: Store,
+    period: str,
+    start: str | date | None = None,
+    end: str | date | None = None,
+    config: Config | None = None,
+    roster: str | Path | None = None,
+    population_size: int | None = None,
+    by: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The three rates per calendar period."""
+    config = config or Config()
+    store.check_key(pseudonymiser(config))
+    span = report.store_span(store, config)
+    if (start is None or end is None) and span is None:
+        raise UsageError("the store holds no events yet; ingest exports or give --from and --to")
+    s = parse_date(start, "--from") if start is not None else span[0]
+    e = parse_date(end, "--to") if end is not None else span[1]
+    return report.trend(
+        store, config, period, Window(s, e), population(config, roster, population_size), by
+    )

@@ -1,0 +1,494 @@
+"""The ``intranet-metrics`` command: click commands only (parse, call the library, render).
+
+Exit codes (also in the README): 0 ok; 1 internal error (a bug); 2 bad options;
+3 a goal is not met (compare --fail-on-goals); 4 bad input file; 5 store problem;
+6 invalid config, roster or goals file; 7 verify found changed or missing inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__, api
+from .config import Config, load_config
+from .errors import ExitCode, IntranetMetricsError, UsageError
+from .goals import TEMPLATE, load_goals
+from .render import FORMATS, to_csv, to_json, to_markdown, to_table
+from .store import IngestResult, Store, default_store_path
+
+
+# -- plumbing ----------------------------------------------------------------------------
+class Group(click.Group):
+    """Maps every error to one ``Error: ...`` line and a documented exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **kw):
+        debug = "--debug" in (sys.argv[1:] if args is None else list(args))
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **kw)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Error: interrupted", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            msg = exc.format_message().replace("\n", " ")
+            hint = ""
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                hint = f"; see '{exc.ctx.command_path} --help'"
+            click.echo(f"Error: {msg}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except IntranetMetricsError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(int(exc.exit_code))
+        except Exception as exc:  # a bug: say so plainly, traceback only with --debug
+            if debug:
+                traceback.print_exc()
+            click.echo(
+                f"Error: internal error ({type(exc).__name__}: {exc}); run again with --debug "
+                "and report it",
+                err=True,
+            )
+            sys.exit(int(ExitCode.ERROR))
+
+
+class Ctx:
+    def __init__(self, config: Config, store_path: Path, debug: bool) -> None:
+        self.config = config
+        self.store_path = store_path
+        self.debug = debug
+
+    def store(self, create: bool = False) -> Store:
+        return api.open_store(self.store_path, create=create)
+
+
+def _width() -> int | None:
+    """Terminal width on a terminal; wide enough for file names when redirected."""
+    return None if sys.stdout.isatty() else 160
+
+
+def _stderr_console() -> Console:
+    return Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def _warn(msg: str) -> None:
+    click.echo(f"Warning: {msg}", err=True)
+
+
+def _note(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+def emit(result: dict[str, Any], fmt: str, output: str | None, force: bool) -> None:
+    """Render ``result`` to stdout or to ``output``; warnings go to stderr."""
+    for w in result.get("warnings", []):
+        _warn(w)
+    if fmt == "table":
+        if output is None:
+            Console(width=_width()).print(to_table(result))
+            return
+        con = Console(record=True, width=120, file=open(os.devnull, "w"))  # noqa: SIM115
+        con.print(to_table(result))
+        text = con.export_text()
+    else:
+        text = {"json": to_json, "csv": to_csv, "markdown": to_markdown}[fmt](result)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_output(Path(output), text, force)
+        _note(f"wrote {output}")
+
+
+def write_output(path: Path, text: str, force: bool) -> None:
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists; choose another --output or add --force to replace it")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def format_options(f):
+    f = click.option("--force", is_flag=True, help="Replace an existing --output file.")(f)
+    f = click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False),
+        help="Write the report to FILE instead of stdout.",
+    )(f)
+    f = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="Report format (json for pipes and tools).",
+    )(f)
+    return f
+
+
+def population_options(f):
+    f = click.option(
+        "--by", multiple=True, metavar="COLUMN", help="Break down by a roster column (repeatable)."
+    )(f)
+    f = click.option(
+        "--population",
+        "population_size",
+        type=int,
+        metavar="N",
+        help="Fixed headcount when there is no roster.",
+    )(f)
+    f = click.option(
+        "--roster",
+        type=click.Path(dir_okay=False),
+        help="HR roster CSV (user_id, email, aliases, start_date, end_date, ...).",
+    )(f)
+    return f
+
+
+def ingest_options(f):
+    f = click.option(
+        "--map",
+        "mapping",
+        metavar="FIELD=COLUMN,...",
+        help="Column names of a generic CSV/JSONL, e.g. timestamp=When,user=Who.",
+    )(f)
+    f = click.option(
+        "--input-format",
+        metavar="NAME",
+        help="Force the format instead of detecting it (see 'formats').",
+    )(f)
+    return f
+
+
+def _with_map(config: Config, mapping: str | None) -> Config:
+    if not mapping:
+        return config
+    pairs = {}
+    for part in mapping.split(","):
+        field, sep, column = part.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise UsageError(f"--map '{part}': use FIELD=COLUMN pairs, e.g. timestamp=When")
+        pairs[field.strip()] = column.strip()
+    return config.with_overrides(column_map={**config.column_map, **pairs})
+
+
+def _print_ingest(result: IngestResult, console: Console) -> None:
+    t = Table(title="Ingested")
+    for col in (
+        "File",
+        "Format",
+        "Rows",
+        "Events",
+        "Excluded",
+        "Other",
+        "Rejected",
+        "New",
+        "Status",
+    ):
+        t.add_column(col, justify="left" if col in ("File", "Format", "Status") else "right")
+    for s in result.sources:
+        status = s.status if not s.message or s.status == "ingested" else s.message
+        t.add_row(
+            s.path,
+            s.format,
+            *(
+                f"{getattr(s, k):,}"
+                for k in ("rows", "events", "excluded", "other", "rejected", "new_events")
+            ),
+            status,
+        )
+    console.print(t)
+    for s in result.sources:
+        if s.excluded_by_reason:
+            reasons = ", ".join(f"{k} {v:,}" for k, v in s.excluded_by_reason.items())
+            console.print(f"  {s.path}: excluded {reasons}")
+        if s.rejected:
+            console.print(
+                f"  {s.path}: {s.rejected:,} row(s) rejected; see 'intranet-metrics rejects'"
+            )
+
+
+def _ingest(
+    c: Ctx,
+    paths: tuple[str, ...],
+    input_format,
+    mapping,
+    skip_bad=False,
+    wait=True,
+    console: Console | None = None,
+) -> IngestResult:
+    config = _with_map(c.config, mapping)
+    store = c.store(create=True)
+    result = api.ingest(
+        store, paths, config, input_format=input_format, skip_bad=skip_bad, wait=wait, notify=_note
+    )
+    _print_ingest(result, console or _stderr_console())
+    return result
+
+
+# -- commands ----------------------------------------------------------------------------
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(file_okay=False),
+    envvar="INTRANET_METRICS_STORE",
+    help="Store folder [env INTRANET_METRICS_STORE; default ./.intranet-metrics].",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file [default ./intranet-metrics.toml if present].",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
+@click.version_option(__version__, prog_name="intranet-metrics")
+@click.pass_context
+def cli(ctx: click.Context, store_path: str | None, config_path: str | None, debug: bool) -> None:
+    """Adoption of a social intranet: who reads, reacts and contributes, as a share of
+    employees; zero and one measurements against goals."""
+    config = load_config(config_path)
+    path = Path(store_path) if store_path else default_store_path(config)
+    ctx.obj = Ctx(config, path, debug)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@ingest_options
+@click.option("--skip-bad", is_flag=True, help="Ingest the good files when some cannot be read.")
+@click.option("--no-wait", is_flag=True, help="Fail at once if another ingest holds the store.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def ingest(c: Ctx, paths, input_format, mapping, skip_bad, no_wait, fmt) -> None:
+    """Read exports (files or folders, recursively) into the store. Idempotent."""
+    console = _stderr_console() if fmt == "json" else Console(width=_width())
+    result = _ingest(c, paths, input_format, mapping, skip_bad, not no_wait, console)
+    if fmt == "json":
+        click.echo(
+            to_json(
+                {
+                    "kind": "ingest",
+                    "commit": result.commit,
+                    "sources": [s.to_dict() for s in result.sources],
+                }
+            ),
+            nl=False,
+        )
+    if result.failed:
+        sys.exit(int(ExitCode.BAD_INPUT))
+
+
+def _measure(
+    c: Ctx, paths, input_format, mapping, start, end, roster, population_size, by, goals, label
+) -> dict[str, Any]:
+    if paths:
+        _ingest(c, paths, input_format, mapping)
+    return api.measure(
+        c.store(),
+        start,
+        end,
+        c.config,
+        roster or c.config.roster,
+        population_size,
+        by,
+        goals or c.config.goals,
+        label,
+    )
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--from", "start", required=True, metavar="DATE", help="First day (YYYY-MM-DD).")
+@click.option("--to", "end", required=True, metavar="DATE", help="Last day, inclusive.")
+@population_options
+@click.option("--goals", type=click.Path(dir_okay=False), help="Goals TOML (see 'goals --init').")
+@click.option("--label", help="Name of this measurement [default: the window].")
+@ingest_options
+@format_options
+@click.pass_obj
+def baseline(
+    c: Ctx,
+    paths,
+    start,
+    end,
+    roster,
+    population_size,
+    by,
+    goals,
+    label,
+    input_format,
+    mapping,
+    fmt,
+    output,
+    force,
+) -> None:
+    """Ingest PATHS (if any), then take the zero measurement of the window."""
+    result = _measure(
+        c,
+        paths,
+        input_format,
+        mapping,
+        start,
+        end,
+        roster,
+        population_size,
+        by,
+        goals,
+        label or f"baseline {start}..{end}",
+    )
+    emit(result, fmt, output, force)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--baseline",
+    "baseline_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The JSON written by 'baseline --format json'.",
+)
+@click.option("--from", "start", required=True, metavar="DATE")
+@click.option("--to", "end", required=True, metavar="DATE")
+@population_options
+@click.option("--goals", type=click.Path(dir_okay=False))
+@click.option("--label", help="Name of this measurement [default: the window].")
+@click.option("--fail-on-goals", is_flag=True, help="Exit 3 when a goal is not met.")
+@ingest_options
+@format_options
+@click.pass_obj
+def compare(
+    c: Ctx,
+    paths,
+    baseline_file,
+    start,
+    end,
+    roster,
+    population_size,
+    by,
+    goals,
+    label,
+    fail_on_goals,
+    input_format,
+    mapping,
+    fmt,
+    output,
+    force,
+) -> None:
+    """Ingest PATHS (if any), measure the window, and compare it with the baseline."""
+    base = api.load_baseline(baseline_file)
+    current = _measure(
+        c,
+        paths,
+        input_format,
+        mapping,
+        start,
+        end,
+        roster,
+        population_size,
+        by,
+        goals,
+        label or f"current {start}..{end}",
+    )
+    result = api.compare(base, current, goals or c.config.goals)
+    emit(result, fmt, output, force)
+    if fail_on_goals and any(g["status"] in ("not_met", "no_data") for g in result["goals"]):
+        sys.exit(int(ExitCode.GOALS_NOT_MET))
+
+
+@cli.command()
+@click.option(
+    "--period",
+    type=click.Choice(["day", "week", "month", "quarter", "year"]),
+    default="month",
+    show_default=True,
+)
+@click.option("--from", "start", metavar="DATE", help="[default: first day in the store]")
+@click.option("--to", "end", metavar="DATE", help="[default: last day in the store]")
+@population_options
+@format_options
+@click.pass_obj
+def report(c: Ctx, period, start, end, roster, population_size, by, fmt, output, force) -> None:
+    """The three rates per period, each period over its own population."""
+    result = api.trend(
+        c.store(), period, start, end, c.config, roster or c.config.roster, population_size, by
+    )
+    emit(result, fmt, output, force)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema every JSON report validates against."""
+    click.echo(resources.files("intranet_metrics").joinpath("report.schema.json").read_text())
+
+
+@cli.command()
+@click.option(
+    "--init",
+    "init_file",
+    type=click.Path(dir_okay=False),
+    help="Write a commented goals file to edit.",
+)
+@click.option(
+    "--goals", "goals_file", type=click.Path(dir_okay=False), help="Show the goals of this file."
+)
+@click.option("--force", is_flag=True)
+@click.pass_obj
+def goals(c: Ctx, init_file, goals_file, force) -> None:
+    """Print the active goals, or write a goals file with --init."""
+    if init_file:
+        write_output(Path(init_file), TEMPLATE.format(name=init_file), force)
+        _note(f"wrote {init_file}; edit it and pass it with --goals")
+        return
+    active = load_goals(goals_file or c.config.goals)
+    source = goals_file or c.config.goals or "defaults"
+    for metric, target in active.items():
+        click.echo(f"{metric:<12} {100 * target:g}%")
+    _note(f"(goals from {source})")
+
+
+@cli.command()
+def formats() -> None:
+    """List the export formats, what each can tell and what it cannot."""
+    from .loaders import all_loaders
+
+    t = Table(title="Export formats (detected by content)")
+    for col in ("Format", "What it is", "Tells", "Cannot tell"):
+        t.add_column(col)
+    for m in all_loaders():
+        t.add_row(m.NAME, m.DESCRIPTION, ", ".join(m.CAN) or "–", m.CANNOT)
+    Console(width=_width()).print(t)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--people", type=int, default=200, show_default=True)
+@click.option("--force", is_flag=True, help="Write into a folder that has files.")
+def sample(directory, seed, people, force) -> None:
+    """Write a small synthetic organisation (roster, exports, goals) to DIRECTORY."""
+    from .sample import write_sample
+
+    d = Path(directory)
+    if d.exists() and any(d.iterdir()) and not force:
+        raise UsageError(f"{d} is not empty; choose a new folder or add --force")
+    for f in write_sample(d, seed=seed, people=people):
+        _note(f"wrote {f}")
+
+
+def main() -> None:
+    cli.main(prog_name="intranet-metrics")
+
+
+if __name__ == "__main__":
+    main()

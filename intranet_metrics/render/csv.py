@@ -1,0 +1,120 @@
+"""CSV: one row per scope (total, segment value, period), safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from .common import LADDER, TIERS
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """Neutralise text a spreadsheet would run as a formula (CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _metric_cells(metrics: dict[str, Any]) -> list[Any]:
+    cells: list[Any] = []
+    for t in TIERS:
+        x = metrics[t]
+        lo, hi = x["ci95"] or (None, None)
+        cells += [x["users"], x["rate"], lo, hi]
+    return cells
+
+
+_METRIC_HEADER = [f"{t}_{c}" for t in TIERS for c in ("users", "rate", "ci95_low", "ci95_high")]
+
+
+def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    kind = result["kind"]
+    if kind == "measurement":
+        header = ["label", "from", "to", "dimension", "value", "population", "suppressed"]
+        header += _METRIC_HEADER + list(LADDER)
+        m, w = result, result["window"]
+        rows = [
+            [m["label"], w["from"], w["to"], "", "(all)", m["population"]["size"], False]
+            + _metric_cells(m["metrics"])
+            + [m["ladder"][k] for k in LADDER]
+        ]
+        for dim, segs in m["segments"].items():
+            for s in segs:
+                rows.append(
+                    [
+                        m["label"],
+                        w["from"],
+                        w["to"],
+                        dim,
+                        s["value"],
+                        s["population"],
+                        s["suppressed"],
+                    ]
+                    + _metric_cells(s["metrics"])
+                    + [None] * len(LADDER)
+                )
+        return header, rows
+    if kind == "trend":
+        header = ["period", "from", "to", "dimension", "value", "population", "suppressed"]
+        header += _METRIC_HEADER
+        rows = []
+        for r in result["rows"]:
+            rows.append(
+                [r["period"], r["from"], r["to"], "", "(all)", r["population"]["size"], False]
+                + _metric_cells(r["metrics"])
+            )
+            for dim, segs in r.get("segments", {}).items():
+                for s in segs:
+                    rows.append(
+                        [
+                            r["period"],
+                            r["from"],
+                            r["to"],
+                            dim,
+                            s["value"],
+                            s["population"],
+                            s["suppressed"],
+                        ]
+                        + _metric_cells(s["metrics"])
+                    )
+        return header, rows
+    header = [
+        "metric",
+        "baseline_rate",
+        "current_rate",
+        "delta_pp",
+        "test",
+        "p_value",
+        "target",
+        "status",
+    ]
+    goals = {g["metric"]: g for g in result["goals"]}
+    rows = []
+    for t in TIERS:
+        ch, g = result["changes"][t], goals.get(t, {})
+        rows.append(
+            [
+                t,
+                ch["baseline_rate"],
+                ch["current_rate"],
+                ch["delta_pp"],
+                ch["test"],
+                ch["p_value"],
+                g.get("target"),
+                g.get("status"),
+            ]
+        )
+    return header, rows
+
+
+def to_csv(result: dict[str, Any]) -> str:
+    header, rows = _rows(result)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow([safe_cell(v) for v in row])
+    return buf.getvalue()
