@@ -486,6 +486,57 @@ def sample(directory, seed, people, force) -> None:
         _note(f"wrote {f}")
 
 
+@cli.command()
+@click.option("--limit", type=int, default=100, show_default=True, help="0 for all.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.pass_obj
+def rejects(c: Ctx, limit, fmt) -> None:
+    """Show the rows that could not be read, with file, line and reason."""
+    from .runrecord import rejects as load_rejects
+
+    table = load_rejects(c.store(), None if limit == 0 else limit)
+    rows = table.to_pylist()
+    if fmt == "json":
+        click.echo(to_json({"kind": "rejects", "rows": rows}), nl=False)
+        return
+    if fmt == "csv":
+        import csv
+        import io
+
+        from .render.csv import safe_cell
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(table.schema.names)
+        for r in rows:
+            w.writerow([safe_cell(v) for v in r.values()])
+        click.echo(buf.getvalue(), nl=False)
+        return
+    t = Table(title=f"Rejected rows ({len(rows)} shown)")
+    for col in ("File", "Line", "Reason", "Raw"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["source_file"], str(r["source_line"]), r["reason"], r["raw"] or "")
+    Console(width=_width()).print(t)
+
+
+@cli.command()
+@click.argument("report_file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def verify(c: Ctx, report_file) -> None:
+    """Re-hash the inputs a JSON report lists; exit 7 if any changed or is missing."""
+    from .runrecord import verify as verify_report
+
+    checks = verify_report(report_file)
+    for ch in checks:
+        click.echo(f"{ch.status:<9} {ch.file}")
+    bad = [ch for ch in checks if ch.status != "unchanged"]
+    if bad:
+        click.echo(f"Error: {len(bad)} of {len(checks)} input(s) changed or missing", err=True)
+        sys.exit(int(ExitCode.VERIFY_CHANGED))
+    _note(f"all {len(checks)} input(s) unchanged")
+
+
 def main() -> None:
     cli.main(prog_name="intranet-metrics")
 
