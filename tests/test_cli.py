@@ -57,7 +57,7 @@ def test_ingest_twice_and_overlapping_exports_change_nothing(org):
     again = json.loads(run(tmp, "baseline", "--roster", rp, *Q1, "--format", "json").stdout)
     assert again["metrics"] == first["metrics"] and again["ladder"] == first["ladder"]
     manifest = json.loads((tmp / "store" / "manifest.json").read_text())
-    overlap = [s for s in manifest["sources"] if s["path"].endswith("overlap.csv")][0]
+    overlap = next(s for s in manifest["sources"] if s["path"].endswith("overlap.csv"))
     assert overlap["new_events"] == 0 and overlap["duplicates"] == overlap["rows"]
 
 
@@ -158,7 +158,7 @@ def test_human_formats_render(org, fmt):
     ],
 )
 def test_bad_options_give_one_line_errors(org, args, code, needle):
-    tmp, rp, ep = org
+    tmp, _rp, ep = org
     run(tmp, "ingest", ep)
     r = run(tmp, *args)
     assert r.exit_code == code
@@ -222,7 +222,7 @@ def test_goals_typo_is_config_error(tmp_path):
 
 
 def test_population_without_roster_and_observed_flag(org):
-    tmp, rp, ep = org
+    tmp, _rp, ep = org
     run(tmp, "ingest", ep)
     fixed = json.loads(run(tmp, "baseline", *Q1, "--population", 1000, "--format", "json").stdout)
     assert fixed["population"] == {**fixed["population"], "basis": "fixed", "size": 1000}

@@ -57,7 +57,7 @@ def test_every_department_matches_oracle(org, window):
 
 
 def test_independent_tiers_count_only_their_class(org):
-    store, rp, roster, events = org
+    store, rp, _roster, _events = org
     cfg = Config(tiers="independent")
     m = api.measure(store, *WINDOWS[0], config=cfg, roster=rp)
     c = api.measure(store, *WINDOWS[0], roster=rp)
@@ -67,7 +67,7 @@ def test_independent_tiers_count_only_their_class(org):
 
 
 def test_activity_mapping_override_needs_no_reingest(org):
-    store, rp, roster, events = org
+    store, rp, _roster, _events = org
     acts = dict(Config().activities, edit="contribute")
     m = api.measure(store, *WINDOWS[0], config=Config(activities=acts), roster=rp)
     base = api.measure(store, *WINDOWS[0], roster=rp)
