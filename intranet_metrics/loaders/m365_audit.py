@@ -236,14 +236,13 @@ class _Classifier:
         )
 
     def _exclusion(self, actor: str, user_type: Any) -> str | None:
+        people = user_type is None or user_type == "" or _user_type(user_type) in PEOPLE_TYPES
         norm = normalise_actor(actor)
+        if people and "@" in norm:
+            return None  # the common case; the builder still applies guest/service rules
         if actor_exclusion(norm, self.service):
             return None  # the builder names the generic reason (system_account, guest, ...)
-        if user_type is not None and user_type != "" and _user_type(user_type) not in PEOPLE_TYPES:
-            return "user_type"
-        if "@" not in norm:
-            return "not_a_user"
-        return None
+        return "not_a_user" if people else "user_type"
 
     def activity(self, obj: dict) -> str:
         """The SPEC activity of one AuditData object."""
@@ -283,10 +282,10 @@ class _Classifier:
 
 
 def _user_type(value: Any) -> int:
+    if type(value) is int:  # bool is an int subclass and no user type: never take it
+        return value
     if isinstance(value, bool):
         return -1
-    if isinstance(value, int):
-        return value
     text = str(value).strip()
     if text.lstrip("-").isdigit():
         return int(text)
