@@ -158,3 +158,31 @@ def trend(
     return report.trend(
         store, config, period, Window(s, e), population(config, roster, population_size), by
     )
+
+
+def identities(
+    store: Store,
+    config: Config | None = None,
+    roster: str | Path | None = None,
+    start: str | date | None = None,
+    end: str | date | None = None,
+    top: int = 20,
+) -> dict[str, Any]:
+    """Identity coverage per source format and the most frequent unmatched actors."""
+    from dataclasses import asdict
+
+    from .engine import Engine, Period, identity_report
+
+    config = config or Config()
+    if roster is None:
+        raise UsageError("identities needs --roster FILE (or roster = ... in the config)")
+    if (start is None) != (end is None):
+        raise UsageError("give both --from and --to, or neither (all events)")
+    period = None
+    if start is not None:
+        s, e = parse_date(start, "--from"), parse_date(end, "--to")
+        Window(s, e)
+        period = Period("window", s, e)
+    store.check_key(pseudonymiser(config))
+    ros = load_roster(roster, pseudonymiser(config))
+    return asdict(identity_report(Engine(store, config), ros, period, top))

@@ -521,6 +521,52 @@ def rejects(c: Ctx, limit, fmt) -> None:
 
 
 @cli.command()
+@click.option("--roster", type=click.Path(dir_okay=False), help="HR roster CSV.")
+@click.option("--from", "start", metavar="DATE", help="Only events from this day.")
+@click.option("--to", "end", metavar="DATE", help="Only events up to this day.")
+@click.option(
+    "--top", type=int, default=20, show_default=True, help="How many unmatched actors to list."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def identities(c: Ctx, roster, start, end, top, fmt) -> None:
+    """Diagnose identity matching: coverage per source and the top unmatched actors.
+
+    This is the only command that shows individual actors (normalised ids, or keyed
+    hashes when pseudonymised); use it to fix the roster's aliases, not in reports."""
+    result = api.identities(c.store(), c.config, roster or c.config.roster, start, end, top)
+    if fmt == "json":
+        click.echo(to_json({"kind": "identities", **result}), nl=False)
+        return
+    con = Console(width=_width())
+    t = Table(title="Identity coverage per source format (counted events)")
+    for col in ("Format", "Events", "Matched", "Coverage", "Actors", "Unmatched actors"):
+        t.add_column(col, justify="left" if col == "Format" else "right")
+    for r in result["by_format"]:
+        cov = "–" if r["coverage"] is None else f"{100 * r['coverage']:.1f}%"
+        t.add_row(
+            r["format"],
+            f"{r['events']:,}",
+            f"{r['matched_events']:,}",
+            cov,
+            f"{r['actors']:,}",
+            f"{r['unmatched_actors']:,}",
+        )
+    con.print(t)
+    u = Table(title=f"Most frequent unmatched actors (top {top})")
+    for col in ("Actor (normalised)", "Events", "Formats"):
+        u.add_column(col, justify="right" if col == "Events" else "left")
+    for r in result["top_unmatched"]:
+        u.add_row(r["actor"], f"{r['events']:,}", ", ".join(r["formats"]))
+    con.print(u)
+    if result["top_unmatched"]:
+        _note(
+            "add these identifiers to the roster's aliases column (';'-separated), or to "
+            "service_accounts in the config if they are not people"
+        )
+
+
+@cli.command()
 @click.argument("report_file", type=click.Path(dir_okay=False))
 @click.pass_obj
 def verify(c: Ctx, report_file) -> None:

@@ -283,3 +283,53 @@ class Engine:
                 )
             )
         return rows
+
+
+@dataclass(frozen=True)
+class IdentityReport:
+    """How well actors match the roster, per source format, and who does not match."""
+
+    by_format: list[dict]  # format, events, matched_events, coverage, actors, unmatched_actors
+    top_unmatched: list[dict]  # actor, events, formats
+
+
+def identity_report(
+    engine: Engine, roster: Roster, period: Period | None = None, top: int = 20
+) -> IdentityReport:
+    """The diagnostic an admin uses to fix matching (raw actors: never in a report)."""
+    months = None if period is None else _months([period], engine.config.tz)
+    ev = engine._counted(engine._events(months))
+    if period is not None:
+        lo, hi = period.utc_bounds(engine.config.tz)
+        ev = ev.filter((ev.time >= lo) & (ev.time < hi))
+    aliases = ibis.memtable(roster.aliases)
+    m = ev.left_join(aliases, ev.actor == aliases.identifier).select(
+        "source_format", "actor", "person"
+    )
+    per = (
+        m.group_by("source_format")
+        .aggregate(
+            events=m.count(),
+            matched_events=m.person.notnull().cast("int64").sum(),
+            actors=m.actor.nunique(),
+            unmatched_actors=m.actor.nunique(where=m.person.isnull()),
+        )
+        .order_by("source_format")
+        .to_pyarrow()
+        .to_pylist()
+    )
+    for r in per:
+        r["format"] = r.pop("source_format")
+        r["coverage"] = r["matched_events"] / r["events"] if r["events"] else None
+    un = m.filter(m.person.isnull())
+    topn = (
+        un.group_by("actor")
+        .aggregate(events=un.count(), formats=un.source_format.collect(distinct=True))
+        .order_by([ibis.desc("events"), "actor"])
+        .limit(top)
+        .to_pyarrow()
+        .to_pylist()
+    )
+    for r in topn:
+        r["formats"] = sorted(r["formats"])
+    return IdentityReport(per, topn)
