@@ -55,12 +55,16 @@ _MONTHS = {
     )
 }
 # The request is matched lazily up to the first `" <status> <size>`, so quotes that a
-# server logged unescaped inside it (attack probes do this) do not break the line.
+# server logged unescaped inside it (attack probes do this) do not break the line. A
+# fourth token before `[` is the user of a `%v:%p`-prefixed line; it cannot start with `[`,
+# so ordinary lines never backtrack into it.
 _LINE = re.compile(
-    r"(?:\S+ )?\S+ \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "
+    r"\S+ \S+ (?P<u3>\S+) (?:(?P<u4>[^\s\[]\S*) )?\[(?P<time>[^\]]*)\] "
     r'"(?P<request>.*?)" (?P<status>\d{3}) (?:\d+|-)'
-    r'(?: "(?:[^"\\]|\\.)*" "(?P<agent>(?:[^"\\]|\\.)*)"?)?'
 )
+# Referer and user agent, read only for events (most lines are not). Unrolled loops keep
+# the regex engine out of per-character alternation; the closing quote may be cut off.
+_AGENT = re.compile(r' "[^"\\]*(?:\\.[^"\\]*)*" "(?P<agent>[^"\\]*(?:\\.[^"\\]*)*)"?')
 _DAY_US = 86_400_000_000
 
 
@@ -96,6 +100,7 @@ def parse_time(value: str, cache: dict[str, int]) -> int:
 
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     match = _LINE.match
+    agent_match = _AGENT.match
     add = builder.add
     day_cache: dict[str, int] = {}
     pending = 0
@@ -111,7 +116,8 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                             line.rstrip("\r\n"),
                         )
                     continue
-                user, request, status = m.group("user", "request", "status")
+                u3, u4, request, status = m.group("u3", "u4", "request", "status")
+                user = u3 if u4 is None else u4
                 if user == "-" or status not in _OK_STATUS or not request.startswith("GET "):
                     pending += 1
                     continue
@@ -127,7 +133,8 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                 except (ValueError, KeyError):
                     builder.reject(lineno, f"unreadable timestamp [{m.group('time')[:40]}]", key)
                     continue
-                agent = m.group("agent")
+                a = agent_match(line, m.end())
+                agent = a.group("agent") if a else None
                 add(
                     time=when,
                     actor=user,

@@ -128,7 +128,9 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     # lines that are not events only bump a counter handed to the builder in bulk.
     add = builder.add
     tz = builder.config.tz
+    # Rows of one second share their clock and a day's rows their date: parse each once.
     day_cache: dict[str, int] = {}
+    time_cache: dict[str, int] = {}
     section: _Section | None = None
     width = -1  # no #Fields yet: every data row fails the width test
     im = ist = istem = iu = itime = 0
@@ -204,7 +206,13 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                         if base is None:
                             d = datetime.combine(date.fromisoformat(day), time(), timezone.utc)
                             base = day_cache[day] = (d - EPOCH).days * _DAY_US
-                        when = base + _time_us(parts[itime])
+                        clock = parts[itime]
+                        us = time_cache.get(clock)
+                        if us is None:
+                            if len(time_cache) > 100_000:
+                                time_cache.clear()  # bounded: sub-second clocks never repeat
+                            us = time_cache[clock] = _time_us(clock)
+                        when = base + us
                 except ValueError:
                     builder.reject(
                         lineno, f"unreadable date/time {day!r} {parts[itime][:20]!r}", key
