@@ -36,7 +36,7 @@ def generate(folder: Path, events: int, people: int, seed: int = 1) -> tuple[Pat
         fh.write("user_id,email,aliases,start_date,end_date,department\n")
         for i in range(people):
             start = "2026-03-01" if i % 20 == 0 else ""
-            end = "2026-02-15" if i % 33 == 1 else ""
+            end = "2026-02-15" if i % 20 == 1 else ""
             fh.write(f"E{i},p{i}@corp.example,CORP\\p{i},{start},{end},{rng.choice(DEPTS)}\n")
     ev = folder / "events.csv"
     t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -40,7 +40,7 @@ def baseline(store, exports, roster):
 
 
 def test_every_format_is_detected(org):
-    _o, roster, exports, store = org
+    _o, _roster, exports, store = org
     r = CliRunner().invoke(cli, ["--store", str(store), "ingest", str(exports), "--format", "json"])
     assert r.exit_code == 0, r.output
     formats = {s["format"] for s in json.loads(r.stdout)["sources"]}
