@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import io
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -33,6 +33,12 @@ MIN_TIME_US = (datetime(1990, 1, 1, tzinfo=timezone.utc) - EPOCH) // _MICRO
 FUTURE_SLACK = timedelta(days=2)
 RAW_LIMIT = 200
 HEAD_BYTES = 64 * 1024
+# Per-builder caches of actors and user agents are cleared past this many entries.
+CACHE_LIMIT = 1_000_000
+_MISSING = object()
+# One record of a line-based format may hold a long text, never 100 MB: longer lines are
+# rejected without ever being held in memory whole.
+LINE_LIMIT = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,13 @@ class EventBuilder:
         self._max_us = to_micros((now or datetime.now(timezone.utc)) + FUTURE_SLACK)
         self._service = frozenset(config.service_accounts)
         self._agents = tuple(config.exclude_user_agents)
-        self._cols: dict[str, list] = {name: [] for name in EVENT_SCHEMA.names}
+        # Rows as tuples (one append per record), turned into columns at flush.
+        self._rows: list[tuple] = []
+        self._actors: dict[str, tuple[str, str | None]] = {}
+        self._agent_cache: dict[str, str | None] = {}
+        self._classes = config.activities
+        self._format, self._path, self._sha = source.format, source.path, source.sha256
+        self._key_hash = self.pseudo.key_hash
         self._rejects: dict[str, list] = {name: [] for name in REJECT_SCHEMA.names}
         self._prefix = f"{source.format}\x1f"
 
@@ -134,12 +146,28 @@ class EventBuilder:
         if activity not in DEFAULT_ACTION_CLASSES:
             self.reject(line, f"unknown activity '{activity}'", member=member)
             return False
-        norm = normalise_actor(actor)
-        reason = (
-            excluded
-            or actor_exclusion(norm, self._service)
-            or user_agent_exclusion(user_agent, self._agents)
-        )
+        # Actors and user agents repeat: normalise, exclude and hash each one once.
+        known = self._actors.get(actor)
+        if known is None:
+            norm = normalise_actor(actor)
+            known = (
+                self.pseudo(norm) if norm else "",
+                actor_exclusion(norm, self._service),
+            )
+            if len(self._actors) > CACHE_LIMIT:
+                self._actors.clear()
+            self._actors[actor] = known
+        stored, reason = known
+        if excluded:
+            reason = excluded
+        elif reason is None and user_agent:
+            ua = self._agent_cache.get(user_agent, _MISSING)
+            if ua is _MISSING:
+                ua = user_agent_exclusion(user_agent, self._agents)
+                if len(self._agent_cache) > CACHE_LIMIT:
+                    self._agent_cache.clear()
+                self._agent_cache[user_agent] = ua
+            reason = ua
         c = self.counts
         c.rows += 1
         if reason:
@@ -148,26 +176,27 @@ class EventBuilder:
             c.other += 1
         else:
             c.events += 1
-            c.by_class[self.config.activities.get(activity, "ignore")] += 1
-        cols = self._cols
-        cols["time"].append(us)
-        cols["actor"].append(self.pseudo(norm) if norm else "")
-        cols["activity"].append(activity)
-        cols["item"].append(item)
-        cols["parent"].append(parent)
-        cols["thread"].append(thread)
-        cols["channel"].append(channel)
-        cols["count"].append(count)
-        cols["window_start"].append(window_start)
-        cols["window_end"].append(window_end)
-        cols["excluded"].append(reason)
-        cols["source_format"].append(self.source.format)
-        cols["source_file"].append(
-            self.source.path if member is None else f"{self.source.path}!{member}"
+            c.by_class[self._classes.get(activity, "ignore")] += 1
+        self._rows.append(
+            (
+                us,
+                stored,
+                activity,
+                item,
+                parent,
+                thread,
+                channel,
+                count,
+                window_start,
+                window_end,
+                reason,
+                self._format,
+                self._path if member is None else f"{self._path}!{member}",
+                self._sha,
+                line,
+                self._key_hash(self._prefix + key),
+            )
         )
-        cols["source_sha256"].append(self.source.sha256)
-        cols["source_line"].append(line)
-        cols["event_key"].append(self.pseudo.key_hash(self._prefix + key))
         return True
 
     def other(self, n: int = 1) -> None:
@@ -195,15 +224,16 @@ class EventBuilder:
     # -- batches -------------------------------------------------------------------------
     @property
     def full(self) -> bool:
-        return len(self._cols["time"]) >= self.batch_size
+        return len(self._rows) >= self.batch_size
 
     def flush(self) -> pa.RecordBatch | None:
         """The records added since the last flush, as one batch (None if there are none)."""
-        if not self._cols["time"]:
+        if not self._rows:
             return None
-        batch = pa.RecordBatch.from_pydict(self._cols, schema=EVENT_SCHEMA)
-        self._cols = {name: [] for name in EVENT_SCHEMA.names}
-        return batch
+        columns = zip(*self._rows, strict=True)
+        self._rows = []
+        arrays = [pa.array(c, type=f.type) for c, f in zip(columns, EVENT_SCHEMA, strict=True)]
+        return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
 
     def take_rejects(self) -> pa.Table | None:
         if not self._rejects["reason"]:
@@ -237,6 +267,25 @@ def open_text(path: Path, newline: str | None = None) -> IO[str]:
     raw.seek(0)
     encoding = "utf-16" if bom in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
     return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline=newline)
+
+
+def bounded_lines(
+    fh: IO[str], limit: int = LINE_LIMIT, start: int = 1
+) -> Iterator[tuple[int, str | None]]:
+    """``(line number, text)`` for each line; text is None for a line longer than ``limit``
+    characters, whose rest is skipped in chunks (memory stays bounded whatever the file)."""
+    n = start - 1
+    while True:
+        text = fh.readline(limit)
+        if not text:
+            return
+        n += 1
+        if len(text) >= limit and not text.endswith(("\n", "\r")):
+            while (more := fh.readline(limit)) and not more.endswith(("\n", "\r")):
+                pass
+            yield n, None
+            continue
+        yield n, text
 
 
 def require_columns(
