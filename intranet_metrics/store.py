@@ -16,6 +16,7 @@ point leaves the store as it was; the next writer removes the orphans.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import fcntl
@@ -76,7 +77,7 @@ class SourceSummary:
     events_by_class: dict[str, int] = field(default_factory=dict)
     min_time: str | None = None
     max_time: str | None = None
-    status: str = "ingested"  # ingested | unchanged | failed
+    status: str = "ingested"  # ingested | unchanged | failed | skipped
     message: str | None = None
     ingested_at: str | None = None
     commit: str | None = None
@@ -284,63 +285,116 @@ class Store:
         staged: list[SourceSummary] = []
         reject_writer: pq.ParquetWriter | None = None
         reject_rows = 0
-        for n, (path, module) in enumerate(expand(paths, input_format)):
-            sha = file_sha256(path)
-            s = SourceSummary(path=str(path), sha256=sha, format=module.NAME)
-            if sha in known:
-                s.status, s.message = "unchanged", "already in the store (same SHA-256)"
-                summaries.append(s)
-                if on_source:
-                    on_source(s)
-                continue
-            known.add(sha)
-            out = stage / f"stage-{n:06d}.parquet"
-            builder = EventBuilder(SourceInfo(str(path), sha, module.NAME), config, pseudo)
-            rejects: list[pa.Table] = []
-            try:
-                with pq.ParquetWriter(out, EVENT_SCHEMA) as writer:
+
+        def skipped(path: Path, why: str) -> None:
+            # Never drop an input silently: list it with its reason (not in the manifest).
+            s = SourceSummary(path=str(path), sha256="", format="", status="skipped", message=why)
+            summaries.append(s)
+            if on_source:
+                on_source(s)
+
+        # Small sources (one batch or less, the usual case for folders of many files) share
+        # one staging file, so 10,000 files do not cost 10,000 Parquet files; a larger
+        # source gets its own. Either way a failed source leaves nothing behind.
+        shared: pq.ParquetWriter | None = None
+        small: list[pa.RecordBatch] = []  # batches of small sources not yet written
+        small_rows = 0
+
+        def write_small() -> None:
+            nonlocal shared, small_rows
+            if shared is None:
+                shared = pq.ParquetWriter(stage / "stage-shared.parquet", EVENT_SCHEMA)
+            # One row group for many small sources: thousands of tiny row groups are slow
+            # to write and slower to read back.
+            shared.write_table(pa.Table.from_batches(small, schema=EVENT_SCHEMA))
+            small.clear()
+            small_rows = 0
+
+        try:
+            for n, (path, module) in enumerate(expand(paths, input_format, skipped)):
+                try:
+                    sha = file_sha256(path)
+                except OSError as exc:
+                    raise InputError(
+                        f"{path}: cannot be read ({exc.strerror or exc}); check it"
+                    ) from None
+                s = SourceSummary(path=str(path), sha256=sha, format=module.NAME)
+                if sha in known:
+                    s.status, s.message = "unchanged", "already in the store (same SHA-256)"
+                    summaries.append(s)
+                    if on_source:
+                        on_source(s)
+                    continue
+                known.add(sha)
+                out = stage / f"stage-{n:06d}.parquet"
+                builder = EventBuilder(SourceInfo(str(path), sha, module.NAME), config, pseudo)
+                rejects: list[pa.Table] = []
+                pending: list[pa.RecordBatch] = []
+                writer: pq.ParquetWriter | None = None
+                try:
                     for batch in _batches(module, path, builder):
-                        writer.write_batch(batch)
+                        if writer is None and not pending:
+                            pending.append(batch)
+                        else:
+                            if writer is None:
+                                writer = pq.ParquetWriter(out, EVENT_SCHEMA)
+                                for b in pending:
+                                    writer.write_batch(b)
+                                pending = []
+                            writer.write_batch(batch)
                         rej = builder.take_rejects()
                         if rej is not None:
                             rejects.append(rej)
-                rej = builder.take_rejects()
-                if rej is not None:
-                    rejects.append(rej)
-            except InputError as exc:
-                out.unlink(missing_ok=True)
-                if not skip_bad:
-                    raise
-                s.status, s.message = "failed", str(exc)
+                    rej = builder.take_rejects()
+                    if rej is not None:
+                        rejects.append(rej)
+                except InputError as exc:
+                    if writer is not None:
+                        writer.close()
+                    out.unlink(missing_ok=True)
+                    if not skip_bad:
+                        raise
+                    s.status, s.message = "failed", str(exc)
+                    summaries.append(s)
+                    if on_source:
+                        on_source(s)
+                    continue
+                if writer is not None:
+                    writer.close()
+                small.extend(pending)
+                small_rows += sum(b.num_rows for b in pending)
+                if small_rows >= builder.batch_size:
+                    write_small()
+                for rej in rejects:
+                    if reject_writer is None:
+                        reject_writer = pq.ParquetWriter(stage / "rejects.parquet", REJECT_SCHEMA)
+                    reject_writer.write_table(rej)
+                    reject_rows += rej.num_rows
+                c = builder.counts.to_dict()
+                for k in (
+                    "rows",
+                    "events",
+                    "excluded",
+                    "other",
+                    "rejected",
+                    "excluded_by_reason",
+                    "events_by_class",
+                ):
+                    setattr(s, k, c[k])
                 summaries.append(s)
-                if on_source:
-                    on_source(s)
-                continue
-            for rej in rejects:
-                if reject_writer is None:
-                    reject_writer = pq.ParquetWriter(stage / "rejects.parquet", REJECT_SCHEMA)
-                reject_writer.write_table(rej)
-                reject_rows += rej.num_rows
-            c = builder.counts.to_dict()
-            for k in (
-                "rows",
-                "events",
-                "excluded",
-                "other",
-                "rejected",
-                "excluded_by_reason",
-                "events_by_class",
-            ):
-                setattr(s, k, c[k])
-            summaries.append(s)
-            staged.append(s)
+                staged.append(s)
+            if small:
+                write_small()
+        finally:
+            if shared is not None:
+                shared.close()
         if reject_writer is not None:
             reject_writer.close()
         if not staged:
-            for s in summaries:
-                if on_source and s.status != "unchanged" and s.status != "failed":
-                    on_source(s)
             return IngestResult(summaries, None)
+        if not any(stage.glob("stage-*.parquet")):
+            # Only header-only files: the dedupe query still needs one (empty) file to read.
+            pq.write_table(EVENT_SCHEMA.empty_table(), stage / "stage-shared.parquet")
         new_files = self._dedupe_and_stage(stage, commit, staged)
         # Publish: move files into place, then the manifest replace commits them.
         now = _now()
@@ -368,7 +422,7 @@ class Store:
         _write_json_atomic(self.root / MANIFEST, manifest)
         self.manifest = manifest
         if on_source:
-            for s in summaries:
+            for s in staged:
                 on_source(s)
         return IngestResult(summaries, commit)
 
@@ -453,14 +507,39 @@ def _batches(module, path: Path, builder: EventBuilder) -> Iterator[pa.RecordBat
         if last is not None:
             yield last
     except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start : exc.start + 1].hex()
+        line = _bad_utf8_line(path) if path.is_file() else None
+        where = f"{path} line {line}" if line else str(path)
         raise InputError(
-            f"{path}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset "
-            f"{exc.start} of a chunk); re-export or convert the file to UTF-8"
+            f"{where}: not UTF-8 text (byte 0x{bad}); save or re-export the file as UTF-8 "
+            "(e.g. iconv -f latin1 -t utf-8)"
         ) from None
     except MemoryError:
         raise InputError(f"{path}: a record is too large to read; check the file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _bad_utf8_line(path: Path) -> int | None:
+    """The line of the first byte that is not UTF-8 (streamed; None if none is found)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    try:
+        with open(path, "rb") as fh:
+            first = True
+            while chunk := fh.read(1 << 16):
+                if first and chunk.startswith(codecs.BOM_UTF8):
+                    chunk = chunk[len(codecs.BOM_UTF8) :]
+                first = False
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    # exc.object is the held-back partial character (never a newline) + chunk.
+                    return line + exc.object[: exc.start].count(b"\n")
+                line += chunk.count(b"\n")
+    except OSError:
+        return None
+    return None
 
 
 def _now() -> str:

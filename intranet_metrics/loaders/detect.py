@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -12,9 +12,29 @@ from ..errors import InputError
 from . import all_loaders, by_name, format_names
 from .base import decode_head, read_head
 
+# Called with (path, reason) for every file or folder a walk does not read, so that
+# nothing is dropped silently: the store lists them as skipped sources.
+SkipCallback = Callable[[Path, str], None]
 
-def _is_container_candidate(path: Path) -> bool:
-    return path.is_dir() or zipfile.is_zipfile(path)
+
+def _looks_utf16_without_bom(head: bytes) -> bool:
+    """ASCII text saved as UTF-16 without a byte-order mark: every other byte is NUL."""
+    sample = head[:400]
+    if len(sample) < 8:
+        return False
+    for start in (0, 1):
+        nuls = sample[start::2].count(0)
+        if nuls >= 0.9 * len(sample[start::2]) and sample[1 - start :: 2].count(0) == 0:
+            return True
+    return False
+
+
+def _zip_members(path: Path) -> list[str]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return [i.filename for i in zf.infolist() if not i.is_dir()]
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return []
 
 
 def detect(path: Path, forced: str | None = None) -> ModuleType:
@@ -26,14 +46,39 @@ def detect(path: Path, forced: str | None = None) -> ModuleType:
             raise InputError(
                 f"unknown --input-format '{forced}'; choose one of {', '.join(format_names())}"
             ) from None
-    head = b"" if path.is_dir() else read_head(path)
+    is_dir = path.is_dir()
+    try:
+        head = b"" if is_dir else read_head(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc}); check it") from None
+    # One zip check per file (not one per loader): it opens the file.
+    container = is_dir or zipfile.is_zipfile(path)
     for mod in all_loaders():
-        if _is_container_candidate(path) != mod.CONTAINER and not (mod.CONTAINER and path.is_dir()):
+        if container != mod.CONTAINER:
             continue
         if mod.sniff(path, head):
             return mod
     if path.is_file() and not head:
         raise InputError(f"{path}: the file is empty; nothing to ingest (remove it or re-export)")
+    if not is_dir and container:
+        members = _zip_members(path)
+        shown = ", ".join(m[:40] for m in members[:3]) + (", ..." if len(members) > 3 else "")
+        nested = any(m.lower().endswith(".zip") for m in members)
+        raise InputError(
+            f"{path}: a zip that is not a Slack or Engage export (holds {shown or 'nothing'}"
+            f"{'; zips inside zips are not opened' if nested else ''}); unzip it and "
+            "ingest the folder"
+        )
+    if _looks_utf16_without_bom(head):
+        raise InputError(
+            f"{path} line 1: UTF-16 text without a byte-order mark; save it as UTF-8 "
+            "(or UTF-16 with BOM) and ingest it again"
+        )
+    if b"\x00" in head[:4096]:
+        raise InputError(
+            f"{path}: a binary file, not a text export; remove it from the folder or give "
+            "the export itself (see 'intranet-metrics formats')"
+        )
     first = decode_head(head[:200]).splitlines()[0][:60] if head.strip() else ""
     raise InputError(
         f"{path}: not a known export format (starts {first!r}); force one with "
@@ -41,16 +86,21 @@ def detect(path: Path, forced: str | None = None) -> ModuleType:
     )
 
 
-def expand(paths: list[Path], forced: str | None = None) -> Iterator[tuple[Path, ModuleType]]:
+def expand(
+    paths: list[Path], forced: str | None = None, on_skip: SkipCallback | None = None
+) -> Iterator[tuple[Path, ModuleType]]:
     """Every source under ``paths``: a folder that is an export is one source, other folders
-    are walked (sorted, symlinks not followed), and each file is detected on its own."""
+    are walked (sorted, symlinks and hidden names not followed), and each file is detected
+    on its own. Whatever a walk leaves out is passed to ``on_skip`` with the reason."""
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such file or folder; check the path")
-        yield from _expand_one(path, forced)
+        yield from _expand_one(path, forced, on_skip or (lambda p, why: None))
 
 
-def _expand_one(path: Path, forced: str | None) -> Iterator[tuple[Path, ModuleType]]:
+def _expand_one(
+    path: Path, forced: str | None, on_skip: SkipCallback
+) -> Iterator[tuple[Path, ModuleType]]:
     if path.is_dir():
         if forced is None:
             for mod in all_loaders():
@@ -68,6 +118,10 @@ def _expand_one(path: Path, forced: str | None) -> Iterator[tuple[Path, ModuleTy
             for d in dirs:
                 sub = rootp / d
                 if sub.is_symlink():
+                    on_skip(sub, "symbolic link to a folder: not followed")
+                    continue
+                if d.startswith("."):
+                    on_skip(sub, "hidden folder: not read")
                     continue
                 mod = next((m for m in all_loaders() if m.CONTAINER and m.sniff(sub, b"")), None)
                 if mod is not None and forced is None:
@@ -77,8 +131,13 @@ def _expand_one(path: Path, forced: str | None) -> Iterator[tuple[Path, ModuleTy
             dirs[:] = keep
             for name in sorted(files):
                 f = rootp / name
-                if f.is_symlink() or name.startswith(".") or not f.is_file():
-                    continue
-                yield f, detect(f, forced)
+                if f.is_symlink():
+                    on_skip(f, "symbolic link: not followed (give its target instead)")
+                elif name.startswith("."):
+                    on_skip(f, "hidden file: not read")
+                elif not f.is_file():
+                    on_skip(f, "not a regular file")
+                else:
+                    yield f, detect(f, forced)
         return
     yield path, detect(path, forced)

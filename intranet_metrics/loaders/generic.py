@@ -18,7 +18,15 @@ import pyarrow as pa
 
 from ..errors import InputError
 from ..identity import normalise_actor
-from .base import EventBuilder, decode_head, open_text, require_columns, to_micros
+from .base import (
+    LINE_LIMIT,
+    EventBuilder,
+    bounded_lines,
+    decode_head,
+    open_text,
+    require_columns,
+    to_micros,
+)
 
 NAME = "generic"
 DESCRIPTION = "CSV or JSON Lines with timestamp, user, activity columns (mappable)"
@@ -30,7 +38,7 @@ REQUIRED = ("timestamp", "user", "activity")
 OPTIONAL = ("item", "parent", "thread", "channel")
 _SNAKE = re.compile(r"[^a-z0-9]+")
 # A single CSV field may legitimately hold a long text, never 100 MB.
-FIELD_LIMIT = 1 << 20
+FIELD_LIMIT = LINE_LIMIT
 csv.field_size_limit(min(sys.maxsize, FIELD_LIMIT))
 
 
@@ -61,7 +69,7 @@ def _columns(builder: EventBuilder) -> dict[str, str]:
 
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     with open_text(path, newline="") as fh:
-        first = fh.readline()
+        first = fh.readline(LINE_LIMIT)
         fh.seek(0)
         # TextIOWrapper.seek(0) re-reads the BOM; utf-8-sig strips it again.
         if first.lstrip().startswith("{"):
@@ -70,31 +78,72 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
             yield from _load_csv(path, fh, builder)
 
 
+class _TooLong(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+class _Lines:
+    """The lines csv.reader reads, each at most LINE_LIMIT characters: a longer line raises
+    _TooLong once and is skipped (the reader starts a fresh record on its next call).
+    ``n`` is the number of physical lines read so far."""
+
+    def __init__(self, fh) -> None:
+        self._it = bounded_lines(fh)
+        self.n = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        self.n, text = next(self._it)
+        if text is None:
+            raise _TooLong(self.n)
+        return text
+
+
 def _load_csv(path: Path, fh, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     cols = _columns(builder)
-    reader = csv.reader(fh)
+    lines = _Lines(fh)
+    reader = csv.reader(lines)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise InputError(f"{path}: the file is empty; nothing to ingest") from None
+    except (_TooLong, csv.Error):
+        raise InputError(
+            f"{path} line 1: the header cannot be read (too long or malformed); check the "
+            "file is a CSV export"
+        ) from None
     _check_header(path, header, cols)
     index = {name: header.index(col) for name, col in cols.items() if col in header}
     width = len(header)
     line = 1
     while True:
-        start = reader.line_num + 1
+        start = lines.n + 1
         try:
             row = next(reader)
         except StopIteration:
             break
+        except _TooLong as exc:
+            builder.reject(exc.line, f"line longer than {LINE_LIMIT:,} characters; skipped")
+            continue
         except csv.Error as exc:
-            builder.reject(start, f"unreadable CSV record ({exc}); rest of file skipped")
+            # The csv module cannot resynchronise inside a quoted field: stop here.
+            builder.reject(
+                start,
+                f"unreadable CSV record ({exc}; an unclosed quote?); rest of file skipped",
+            )
             break
         line = start
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         if len(row) != width:
-            builder.reject(line, f"{len(row)} values for {width} columns", ",".join(row))
+            reason = f"{len(row)} values for {width} columns"
+            if lines.n > line and any("\n" in v or "\r" in v for v in row):
+                # A quote opened and never closed swallows the following lines.
+                reason += f" over lines {line}-{lines.n}: probably an unclosed quote"
+            builder.reject(line, reason, ",".join(row))
             continue
         _add(builder, line, {k: row[i] for k, i in index.items()}, ",".join(row))
         if builder.full:
@@ -104,7 +153,10 @@ def _load_csv(path: Path, fh, builder: EventBuilder) -> Iterator[pa.RecordBatch]
 def _load_jsonl(path: Path, fh, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     cols = _columns(builder)
     checked = False
-    for line, text in enumerate(fh, start=1):
+    for line, text in bounded_lines(fh):
+        if text is None:
+            builder.reject(line, f"line longer than {LINE_LIMIT:,} characters; skipped")
+            continue
         if not text.strip():
             continue
         try:
