@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from intranet_metrics.errors import InputError
-from intranet_metrics.loaders import engage, slack
+from intranet_metrics.loaders import container, engage, slack
 from intranet_metrics.loaders.base import read_source
 from intranet_metrics.loaders.detect import detect
 
@@ -199,7 +199,7 @@ def test_escaping_member_names_are_refused(tmp_path: Path, name: str) -> None:
 
 
 def test_high_compression_ratio_is_refused(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(slack, "RATIO_FLOOR", 1000)
+    monkeypatch.setattr(container, "RATIO_FLOOR", 1000)
     day = "[" + " " * 200_000 + "]"
     z = write_zip(
         tmp_path / "e.zip", {"users.json": "[]", "channels.json": "[]", "c/2024-01-01.json": day}
@@ -209,15 +209,15 @@ def test_high_compression_ratio_is_refused(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_member_size_limit(tmp_path: Path, monkeypatch, export: Path) -> None:
-    monkeypatch.setattr(slack, "MAX_MEMBER_BYTES", 500)
+    monkeypatch.setattr(container, "MAX_MEMBER_BYTES", 500)
     with pytest.raises(InputError, match="safety limits"):
         read_source(slack, zip_folder(export, tmp_path / "e.zip"))
 
 
 def test_bytes_are_counted_while_reading(tmp_path: Path, monkeypatch, export: Path) -> None:
     z = zip_folder(export, tmp_path / "e.zip")
-    with slack.Container(z) as box, box.open("general/2024-01-02.json") as fh:
-        monkeypatch.setattr(slack, "MAX_TOTAL_BYTES", 100)
+    with container.Container(z) as box, box.open("general/2024-01-02.json") as fh:
+        monkeypatch.setattr(container, "MAX_TOTAL_BYTES", 100)
         with pytest.raises(InputError, match="safety limit"):
             fh.read()
 
@@ -228,14 +228,14 @@ def test_bytes_are_counted_while_reading(tmp_path: Path, monkeypatch, export: Pa
     [("[]", []), (' [1, {"a": [2]}, "x" ] ', [1, {"a": [2]}, "x"]), ("[12345]", [12345])],
 )
 def test_iter_json_array(text: str, items: list, monkeypatch) -> None:
-    monkeypatch.setattr(slack, "_CHUNK", 2)  # elements split across reads
-    assert list(slack.iter_json_array(io.StringIO(text))) == items
+    monkeypatch.setattr(container, "_CHUNK", 2)  # elements split across reads
+    assert list(container.iter_json_array(io.StringIO(text))) == items
 
 
 @pytest.mark.parametrize("text", ['{"a": 1}', "[1 2]", "[1,", ""])
 def test_iter_json_array_errors(text: str) -> None:
     with pytest.raises(ValueError):
-        list(slack.iter_json_array(io.StringIO(text)))
+        list(container.iter_json_array(io.StringIO(text)))
 
 
 # -- the real sample ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from ..errors import InputError
 from .base import EventBuilder, decode_head
-from .slack import Container, container_names, member_head
+from .container import Container, container_names, member_head
 
 NAME = "engage-export"
 DESCRIPTION = "Viva Engage (Yammer) network data export (zip or folder): posts and replies"
