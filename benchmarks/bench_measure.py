@@ -66,19 +66,31 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
-        roster, ev = timed(f"generate {args.events:,} events", lambda: generate(
-            folder, args.events, args.people))
+        roster, ev = timed(
+            f"generate {args.events:,} events", lambda: generate(folder, args.events, args.people)
+        )
         store = api.open_store(folder / "store", create=True)
         timed("ingest (generic CSV)", lambda: api.ingest(store, [ev]))
         timed("ingest again (unchanged file)", lambda: api.ingest(store, [ev]))
-        m = timed("measure one quarter", lambda: api.measure(
-            store, "2026-01-01", "2026-03-31", roster=roster))
-        timed("measure quarter by department", lambda: api.measure(
-            store, "2026-01-01", "2026-03-31", roster=roster, by=["department"]))
-        timed("monthly trend, 6 months", lambda: api.trend(
-            store, "month", "2026-01-01", "2026-06-30", roster=roster))
-        print("population", m["population"]["size"],
-              {t: round(v["rate"], 4) for t, v in m["metrics"].items()})
+        m = timed(
+            "measure one quarter",
+            lambda: api.measure(store, "2026-01-01", "2026-03-31", roster=roster),
+        )
+        timed(
+            "measure quarter by department",
+            lambda: api.measure(
+                store, "2026-01-01", "2026-03-31", roster=roster, by=["department"]
+            ),
+        )
+        timed(
+            "monthly trend, 6 months",
+            lambda: api.trend(store, "month", "2026-01-01", "2026-06-30", roster=roster),
+        )
+        print(
+            "population",
+            m["population"]["size"],
+            {t: round(v["rate"], 4) for t, v in m["metrics"].items()},
+        )
 
 
 if __name__ == "__main__":
