@@ -1,0 +1,195 @@
+"""Throughput and memory of the iis-w3c and apache-combined loaders on generated logs.
+
+Writes a SharePoint-like IIS log (CRLF, ~85 % assets and _layouts requests, a #Fields
+change every 400,000 lines) and an Apache combined log to a temp dir, then streams each
+through its loader the way ingest does (iterate ``load``, drop every batch) in a fresh
+child process per run, so each peak RSS figure is that run's own. Lines per CPU second
+is the figure to compare when other processes share the cores.
+
+    python benchmarks/bench_web_logs.py                  # 500k and 2M lines each
+    python benchmarks/bench_web_logs.py --sizes 100000   # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+FIELDS = (
+    "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
+    "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
+)
+FIELDS_BYTES = (
+    "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
+    "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status sc-bytes cs-bytes "
+    "time-taken"
+)
+AGENTS = [
+    "Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)+AppleWebKit/537.36+(KHTML,+like+Gecko)"
+    "+Chrome/120.0.0.0+Safari/537.36+Edg/120.0.0.0",
+    "Mozilla/5.0+(Macintosh;+Intel+Mac+OS+X+10_15_7)+AppleWebKit/605.1.15+(KHTML,+like+Gecko)"
+    "+Version/17.1+Safari/605.1.15",
+    "Mozilla/5.0+(iPhone;+CPU+iPhone+OS+17_1+like+Mac+OS+X)+AppleWebKit/605.1.15",
+    "Mozilla/4.0+(compatible;+MSIE+4.01;+Windows+NT;+MS+Search+6.0+Robot)",
+]
+ASSETS = [
+    "/_layouts/15/init.js",
+    "/_layouts/15/sp.core.js",
+    "/_layouts/15/images/spcommon.png",
+    "/_layouts/15/1033/styles/Themable/corev15.css",
+    "/_layouts/15/start.aspx",
+    "/_vti_bin/client.svc/ProcessQuery",
+    "/_api/web/lists",
+    "/sites/intranet/SiteAssets/logo.png",
+    "/ScriptResource.axd",
+    "/_catalogs/masterpage/seattle.master",
+]
+PAGES = [f"/sites/{s}/SitePages/Page{i}.aspx" for s in ("intranet", "hr", "it") for i in range(60)]
+FILES = [f"/sites/hr/Shared+Documents/Policy{i}.pdf" for i in range(40)] + [
+    f"/sites/it/Documents/Guide{i}.docx" for i in range(40)
+]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def write_iis(path: Path, lines: int, seed: int = 1) -> None:
+    rnd = random.Random(seed)
+    users = [f"0#.w|contoso\\user{i:05d}" for i in range(5000)]
+    t0 = datetime(2024, 3, 4, tzinfo=timezone.utc)
+    with open(path, "w", newline="\r\n", encoding="utf-8") as fh:
+        bytes_cols = False
+        for n in range(lines):
+            if n % 400_000 == 0:
+                bytes_cols = not bytes_cols
+                fh.write(
+                    "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n"
+                    f"#Date: {(t0 + timedelta(seconds=n // 20)):%Y-%m-%d %H:%M:%S}\n"
+                    f"{FIELDS_BYTES if bytes_cols else FIELDS}\n"
+                )
+            t = t0 + timedelta(seconds=n // 20)
+            r = rnd.random()
+            user, status, method = rnd.choice(users), "200", "GET"
+            if r < 0.85:
+                stem = rnd.choice(ASSETS)
+                method = "POST" if stem.endswith("ProcessQuery") else "GET"
+            elif r < 0.88:
+                stem, user, status = rnd.choice(PAGES), "-", "401"  # NTLM handshake
+            elif r < 0.98:
+                stem, status = rnd.choice(PAGES), rnd.choice(("200", "200", "304"))
+            else:
+                stem = rnd.choice(FILES)
+            extra = f"{rnd.randint(200, 90000)} {rnd.randint(300, 2000)} " if bytes_cols else ""
+            fh.write(
+                f"{t:%Y-%m-%d %H:%M:%S} 10.0.0.5 {method} {stem} - 443 {user} "
+                f"10.1.{rnd.randint(0, 255)}.{rnd.randint(1, 254)} {rnd.choice(AGENTS)} "
+                f"https://intranet.contoso.com/ {status} 0 0 {extra}{rnd.randint(1, 900)}\n"
+            )
+
+
+def write_apache(path: Path, lines: int, seed: int = 2) -> None:
+    rnd = random.Random(seed)
+    users = [f"user{i:05d}" for i in range(5000)]
+    static = ["/static/app.js", "/static/site.css", "/img/logo.png", "/favicon.ico"]
+    pages = [f"/wiki/Page{i}" for i in range(200)] + ["/api/search", "/api/likes"]
+    agents = [a.replace("+", " ") for a in AGENTS]
+    t0 = datetime(2024, 3, 4)
+    with open(path, "w", encoding="utf-8") as fh:
+        for n in range(lines):
+            t = t0 + timedelta(seconds=n // 20)
+            stamp = f"{t.day:02d}/{MONTHS[t.month - 1]}/{t.year}:{t:%H:%M:%S}"
+            off = rnd.choice(("+0000", "+0100", "-0700"))
+            r = rnd.random()
+            path_, user = (rnd.choice(static), "-") if r < 0.8 else (rnd.choice(pages), None)
+            user = user or rnd.choice(users)
+            fh.write(
+                f"10.1.{rnd.randint(0, 255)}.{rnd.randint(1, 254)} - {user} [{stamp} {off}] "
+                f'"GET {path_} HTTP/1.1" {rnd.choice(("200", "200", "304"))} '
+                f'{rnd.randint(200, 90000)} "https://wiki.example.com/" "{rnd.choice(agents)}"\n'
+            )
+
+
+def run_one(fmt: str, path: str, stub_add: bool = False) -> dict:
+    """Stream one file through its loader, keeping no batch: what ingest does.
+
+    ``stub_add`` replaces ``EventBuilder.add`` with a no-op, to show the loader's own cost.
+    """
+    from intranet_metrics.config import Config
+    from intranet_metrics.loaders import by_name
+    from intranet_metrics.loaders.base import EventBuilder, SourceInfo
+
+    mod = by_name(fmt)
+    builder = EventBuilder(SourceInfo(path, "0" * 64, fmt), Config())
+    if stub_add:
+        builder.add = lambda **kw: True  # type: ignore[method-assign]
+    start, cpu = time.perf_counter(), time.process_time()
+    for _batch in mod.load(Path(path), builder):
+        pass
+    builder.flush()
+    elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    c = builder.counts
+    return {
+        "format": fmt,
+        "rows": c.rows,
+        "events": c.events,
+        "excluded": c.excluded_total,
+        "other": c.other,
+        "rejected": c.rejected,
+        "seconds": round(elapsed, 2),
+        "lines_per_s": round(c.rows / elapsed),
+        # CPU time is what to compare when other work shares the machine's cores.
+        "lines_per_cpu_s": round(c.rows / cpu),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[500_000, 2_000_000])
+    ap.add_argument(
+        "--stub-add", action="store_true", help="also time each file with builder.add a no-op"
+    )
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        fmt, path, stub = args.child
+        print(json.dumps(run_one(fmt, path, stub == "stub")))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt, writer, suffix in (
+            ("iis-w3c", write_iis, "log"),
+            ("apache-combined", write_apache, "access.log"),
+        ):
+            for size in args.sizes:
+                path = Path(tmp) / f"{size}.{suffix}"
+                writer(path, size)
+                mb = path.stat().st_size / 1e6
+                for mode in ("full", "stub") if args.stub_add else ("full",):
+                    out = subprocess.run(
+                        [sys.executable, __file__, "--child", fmt, str(path), mode],
+                        check=True,
+                        capture_output=True,
+                        text=True,
+                    )
+                    res = json.loads(out.stdout)
+                    label = fmt if mode == "full" else f"{fmt} (add=no-op)"
+                    print(
+                        f"{label:28} {size:>9,} lines {mb:5.0f} MB"
+                        f" {res['lines_per_s']:>9,} lines/s ({res['lines_per_cpu_s']:,} per CPU s)"
+                        f"  peak RSS {res['peak_rss_mb']:4} MB"
+                        f"  events {res['events']:,} excluded {res['excluded']:,}"
+                        f" other {res['other']:,} rejected {res['rejected']:,}",
+                        flush=True,
+                    )
+                path.unlink()
+
+
+if __name__ == "__main__":
+    main()
