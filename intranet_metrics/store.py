@@ -26,6 +26,8 @@ import shutil
 import sys
 import time
 import uuid
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -516,6 +518,11 @@ def _batches(module, path: Path, builder: EventBuilder) -> Iterator[pa.RecordBat
         ) from None
     except MemoryError:
         raise InputError(f"{path}: a record is too large to read; check the file") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        # Damaged archives surface from deep inside zipfile; never as a traceback.
+        raise InputError(
+            f"{path}: the archive is damaged ({exc}); re-download or re-export it"
+        ) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
