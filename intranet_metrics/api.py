@@ -9,10 +9,15 @@ m = api.measure(store, "2026-01-01", "2026-03-31", roster="roster.csv")
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from . import report
 from .config import Config
@@ -23,6 +28,8 @@ from .identity import Pseudonymiser
 from .report import Window
 from .roster import load_roster
 from .store import IngestResult, Store
+
+TIERS_DIR = "measurements"
 
 
 def open_store(path: str | Path, create: bool = False) -> Store:
@@ -78,6 +85,31 @@ def population(
     return Population(size=size)
 
 
+def _measure(
+    store: Store,
+    start: str | date,
+    end: str | date,
+    config: Config | None,
+    roster: str | Path | None,
+    population_size: int | None,
+    by: Sequence[str],
+    goals: str | Path | None,
+    label: str | None,
+):
+    config = config or Config()
+    store.check_key(pseudonymiser(config))
+    window = Window(parse_date(start, "--from"), parse_date(end, "--to"))
+    return report.measure_with_tiers(
+        store,
+        config,
+        window,
+        population(config, roster, population_size),
+        by,
+        load_goals(goals),
+        label,
+    )
+
+
 def measure(
     store: Store,
     start: str | date,
@@ -89,20 +121,65 @@ def measure(
     goals: str | Path | None = None,
     label: str | None = None,
 ) -> dict[str, Any]:
-    """One measurement (the zero measurement when taken as the baseline)."""
-    config = config or Config()
-    pseudonymiser(config)  # fail early on a missing key
-    store.check_key(pseudonymiser(config))
-    window = Window(parse_date(start, "--from"), parse_date(end, "--to"))
-    return report.measure(
-        store,
-        config,
-        window,
-        population(config, roster, population_size),
-        by,
-        load_goals(goals),
-        label,
-    )
+    """One measurement of the window ``start``..``end`` (dates inclusive)."""
+    return _measure(store, start, end, config, roster, population_size, by, goals, label)[0]
+
+
+def baseline(
+    store: Store,
+    start: str | date,
+    end: str | date,
+    config: Config | None = None,
+    roster: str | Path | None = None,
+    population_size: int | None = None,
+    by: Sequence[str] = (),
+    goals: str | Path | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """The zero measurement; with a roster, each person's tiers are kept in the store under
+    pseudonymous keys (``measurement_id``) so that ``compare`` can pair people."""
+    result, tiers = _measure(store, start, end, config, roster, population_size, by, goals, label)
+    if tiers is not None:
+        result["measurement_id"] = save_tiers(store, tiers)
+    return result
+
+
+def save_tiers(store: Store, tiers: pa.Table) -> str:
+    """Keep per-person tiers (pseudonymous keys only) under ``measurements/``."""
+    mid = uuid.uuid4().hex[:16]
+    folder = store.root / TIERS_DIR
+    folder.mkdir(exist_ok=True)
+    tmp = folder / f".{mid}.parquet.tmp"
+    pq.write_table(tiers, tmp)
+    os.replace(tmp, folder / f"{mid}.parquet")
+    return mid
+
+
+def load_tiers(store: Store, measurement_id: str | None) -> pa.Table | None:
+    if not measurement_id or not measurement_id.isalnum():
+        return None
+    path = store.root / TIERS_DIR / f"{measurement_id}.parquet"
+    return pq.read_table(path) if path.is_file() else None
+
+
+def compare_to(
+    store: Store,
+    baseline: dict[str, Any],
+    start: str | date,
+    end: str | date,
+    config: Config | None = None,
+    roster: str | Path | None = None,
+    population_size: int | None = None,
+    by: Sequence[str] = (),
+    goals: str | Path | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """Measure the window and compare it with ``baseline``: paired (McNemar) when the
+    baseline's per-person tiers are in this store, unpaired otherwise."""
+    current, tiers = _measure(store, start, end, config, roster, population_size, by, goals, label)
+    base_tiers = load_tiers(store, baseline.get("measurement_id"))
+    pairs = (base_tiers, tiers) if base_tiers is not None and tiers is not None else None
+    return report.compare(baseline, current, load_goals(goals), pairs)
 
 
 def load_baseline(path: str | Path) -> dict[str, Any]:

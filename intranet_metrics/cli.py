@@ -288,12 +288,12 @@ def ingest(c: Ctx, paths, input_format, mapping, skip_bad, no_wait, fmt) -> None
         sys.exit(int(ExitCode.BAD_INPUT))
 
 
-def _measure(
+def _baseline(
     c: Ctx, paths, input_format, mapping, start, end, roster, population_size, by, goals, label
 ) -> dict[str, Any]:
     if paths:
         _ingest(c, paths, input_format, mapping)
-    return api.measure(
+    return api.baseline(
         c.store(),
         start,
         end,
@@ -333,7 +333,7 @@ def baseline(
     force,
 ) -> None:
     """Ingest PATHS (if any), then take the zero measurement of the window."""
-    result = _measure(
+    result = _baseline(
         c,
         paths,
         input_format,
@@ -387,20 +387,20 @@ def compare(
 ) -> None:
     """Ingest PATHS (if any), measure the window, and compare it with the baseline."""
     base = api.load_baseline(baseline_file)
-    current = _measure(
-        c,
-        paths,
-        input_format,
-        mapping,
+    if paths:
+        _ingest(c, paths, input_format, mapping)
+    result = api.compare_to(
+        c.store(),
+        base,
         start,
         end,
-        roster,
+        c.config,
+        roster or c.config.roster,
         population_size,
         by,
-        goals,
+        goals or c.config.goals,
         label or f"current {start}..{end}",
     )
-    result = api.compare(base, current, goals or c.config.goals)
     emit(result, fmt, output, force)
     if fail_on_goals and any(g["status"] in ("not_met", "no_data") for g in result["goals"]):
         sys.exit(int(ExitCode.GOALS_NOT_MET))

@@ -87,6 +87,9 @@ class EngineResult:
     totals: dict[str, GroupCounts]
     segments: dict[str, list[GroupCounts]]  # dimension -> rows (period, value)
     identity: dict[str, PeriodIdentity]
+    # Per-person tiers of the first period (roster populations only): the pairs of a
+    # paired before/after test. Columns person_key, reader, reactor, contributor.
+    person_tiers: pa.Table | None = None
 
 
 def _months(periods: Sequence[Period], tz: ZoneInfo) -> list[str]:
@@ -214,8 +217,12 @@ class Engine:
             identity.setdefault(
                 per.label, PeriodIdentity(0, 0, 0, 0, int(partial_n.get(per.label, 0)))
             )
+        tiers = None
+        if population.roster is not None:
+            first = pf.filter(pf.period == periods[0].label)
+            tiers = first.select("person_key", *TIERS).to_pyarrow()
         self.con.drop_table(name, force=True)
-        return EngineResult(totals, segments, identity)
+        return EngineResult(totals, segments, identity, tiers)
 
     def _population(self, population: Population, p: ir.Table, months: list[str]) -> ir.Table:
         if population.roster is not None:

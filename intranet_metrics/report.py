@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+import pyarrow as pa
+
 from . import __version__
 from .config import Config
 from .engine import TIERS, Engine, GroupCounts, Period, PeriodIdentity, Population
 from .errors import UsageError
 from .goals import DEFAULT_GOALS, goal_status
 from .privacy import suppress
-from .stats import two_proportion_p, wilson
+from .stats import mcnemar_midp, two_proportion_p, wilson
 from .store import Store
 
 SCHEMA_VERSION = 1
@@ -157,6 +159,19 @@ def measure(
     label: str | None = None,
 ) -> dict[str, Any]:
     """The measurement of one window (SPEC section 7, kind ``measurement``)."""
+    return measure_with_tiers(store, config, window, population, by, goals, label)[0]
+
+
+def measure_with_tiers(
+    store: Store,
+    config: Config,
+    window: Window,
+    population: Population,
+    by: Sequence[str] = (),
+    goals: dict[str, float] | None = None,
+    label: str | None = None,
+) -> tuple[dict[str, Any], pa.Table | None]:
+    """The measurement, and each person's tiers (pseudonymous keys; roster only)."""
     _check_dims(population, by)
     goals = DEFAULT_GOALS if goals is None else goals
     label = label or f"{window.start}..{window.end}"
@@ -167,7 +182,7 @@ def measure(
     ident = res.identity[label]
     metrics = metrics_of(g, size)
     lo, hi = period.utc_bounds(config.tz)
-    return {
+    result = {
         "schema_version": SCHEMA_VERSION,
         "kind": "measurement",
         "label": label,
@@ -197,29 +212,100 @@ def measure(
         "tool": {"name": "intranet-metrics", "version": __version__},
         "generated_at": _now(),
     }
+    return result, res.person_tiers
+
+
+def _delta(b: float | None, c: float | None) -> float | None:
+    return None if b is None or c is None else 100 * (c - b)
+
+
+def paired(base: pa.Table, cur: pa.Table) -> dict[str, Any]:
+    """Stayers, joiners and leavers, and per tier McNemar's discordant counts over the
+    stayers (b: in the tier at baseline, not now; c: the reverse) with the mid-p value."""
+    b_keys = set(base["person_key"].to_pylist())
+    c_keys = set(cur["person_key"].to_pylist())
+    stay = b_keys & c_keys
+    out: dict[str, Any] = {
+        "stayers": len(stay),
+        "joiners": len(c_keys - b_keys),
+        "leavers": len(b_keys - c_keys),
+        "tiers": {},
+    }
+    for t in TIERS:
+        before = {
+            k
+            for k, v in zip(base["person_key"].to_pylist(), base[t].to_pylist(), strict=True)
+            if v and k in stay
+        }
+        after = {
+            k
+            for k, v in zip(cur["person_key"].to_pylist(), cur[t].to_pylist(), strict=True)
+            if v and k in stay
+        }
+        b, c = len(before - after), len(after - before)
+        out["tiers"][t] = {
+            "b": b,
+            "c": c,
+            "p_value": mcnemar_midp(b, c),
+            "stayers_baseline_rate": _rate(len(before), len(stay)),
+            "stayers_current_rate": _rate(len(after), len(stay)),
+        }
+    return out
 
 
 def compare(
-    baseline: dict[str, Any], current: dict[str, Any], goals: dict[str, float] | None = None
+    baseline: dict[str, Any],
+    current: dict[str, Any],
+    goals: dict[str, float] | None = None,
+    pairs: tuple[pa.Table, pa.Table] | None = None,
 ) -> dict[str, Any]:
-    """The current measurement against the baseline and the goals (kind ``comparison``)."""
+    """The current measurement against the baseline and the goals (kind ``comparison``).
+
+    With ``pairs`` (each person's tiers at both measurements) the change is tested with
+    McNemar's paired mid-p test over the people in both populations; without, with the
+    unpaired two-proportion z test."""
     goals = DEFAULT_GOALS if goals is None else goals
+    warnings = []
+    for key, what in (("tiers", "tier definitions"), ("window", "time zones")):
+        a = baseline[key] if key == "tiers" else baseline[key]["timezone"]
+        b = current[key] if key == "tiers" else current[key]["timezone"]
+        if a != b:
+            warnings.append(
+                f"the baseline and the current measurement use different {what} "
+                f"({a} vs {b}): the change mixes definitions"
+            )
+    pair = paired(*pairs) if pairs is not None else None
+    if pair is None:
+        warnings.append(
+            "people cannot be paired with the baseline (no roster, or a baseline "
+            "taken elsewhere): the change is tested unpaired"
+        )
     changes = {}
     nb, nc = baseline["population"]["size"], current["population"]["size"]
     for t in TIERS:
         b, c = baseline["metrics"][t], current["metrics"][t]
-        p = two_proportion_p(b["users"], nb, c["users"], nc) if b["users"] is not None else None
-        changes[t] = {
+        change = {
             "baseline_rate": b["rate"],
             "current_rate": c["rate"],
-            "delta_pp": None
-            if b["rate"] is None or c["rate"] is None
-            else 100 * (c["rate"] - b["rate"]),
-            # Identities are not linked across the two measurements yet: unpaired test.
-            "test": "two-proportion-z",
-            "p_value": p,
+            "delta_pp": _delta(b["rate"], c["rate"]),
         }
-    return {
+        if pair is not None:
+            pt = pair["tiers"][t]
+            change |= {
+                "test": "mcnemar-midp",
+                "p_value": pt["p_value"],
+                "discordant": {"b": pt["b"], "c": pt["c"]},
+                "stayers": {
+                    "baseline_rate": pt["stayers_baseline_rate"],
+                    "current_rate": pt["stayers_current_rate"],
+                    "delta_pp": _delta(pt["stayers_baseline_rate"], pt["stayers_current_rate"]),
+                },
+            }
+        else:
+            p = two_proportion_p(b["users"], nb, c["users"], nc) if b["users"] is not None else None
+            change |= {"test": "two-proportion-z", "p_value": p}
+        changes[t] = change
+    result = {
         "schema_version": SCHEMA_VERSION,
         "kind": "comparison",
         "baseline": baseline,
@@ -239,9 +325,13 @@ def compare(
             }
             for m, t in goals.items()
         ],
+        "warnings": warnings,
         "tool": {"name": "intranet-metrics", "version": __version__},
         "generated_at": _now(),
     }
+    if pair is not None:
+        result["population_change"] = {k: pair[k] for k in ("stayers", "joiners", "leavers")}
+    return result
 
 
 def periods_between(kind: str, start: date, end: date) -> list[Period]:

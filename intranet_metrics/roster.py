@@ -13,6 +13,29 @@ from .errors import ConfigError
 from .identity import Pseudonymiser, alias_forms
 
 IDENTITY_COLUMNS = ("user_id", "email", "upn", "aliases")
+# Names the engine uses for its own columns: a roster column may not take them.
+RESERVED = (
+    "person",
+    "person_key",
+    "period",
+    "from_date",
+    "to_date",
+    "start_utc",
+    "end_utc",
+    "f_period",
+    "f_person",
+    "v",
+    "r",
+    "c",
+    "reader",
+    "reactor",
+    "contributor",
+    "l_inactive",
+    "l_reader_only",
+    "l_reactor_only",
+    "population",
+    "identifier",
+)
 DATE_COLUMNS = ("start_date", "end_date")
 UNKNOWN = "(unknown)"
 
@@ -21,7 +44,7 @@ UNKNOWN = "(unknown)"
 class Roster:
     """People (one row each, with employment dates and segment columns) and their aliases."""
 
-    people: pa.Table  # person (int), start_date, end_date, <dimensions...>
+    people: pa.Table  # person (int), person_key, start_date, end_date, <dimensions...>
     aliases: pa.Table  # identifier (normalised or hashed), person
     dimensions: tuple[str, ...]
     path: str
@@ -69,9 +92,20 @@ def load_roster(path: str | Path, pseudo: Pseudonymiser | None = None) -> Roster
                 f"{path} line 1: the roster has no user_id column (found: "
                 f"{', '.join(header[:8])}); rename the column holding the employee id"
             )
+        clash = [h for h in header if h in RESERVED]
+        if clash:
+            raise ConfigError(
+                f"{path} line 1: column name '{clash[0]}' is reserved for the metrics; "
+                "rename that roster column"
+            )
         dims = tuple(h for h in header if h and h not in IDENTITY_COLUMNS + DATE_COLUMNS)
         idx = {h: i for i, h in enumerate(header)}
-        people: dict[str, list] = {"person": [], "start_date": [], "end_date": []}
+        people: dict[str, list] = {
+            "person": [],
+            "person_key": [],
+            "start_date": [],
+            "end_date": [],
+        }
         people.update({d: [] for d in dims})
         alias_owner: dict[str, tuple[int, int]] = {}
         seen: dict[str, int] = {}
@@ -113,6 +147,9 @@ def load_roster(path: str | Path, pseudo: Pseudonymiser | None = None) -> Roster
                     )
                 person = len(people["person"])
                 people["person"].append(person)
+                # A stable pseudonymous key (keyed when pseudonymising) that lets two
+                # measurements be paired without storing the employee id.
+                people["person_key"].append(pseudo.key_hash("person\x1f" + key))
                 people["start_date"].append(start)
                 people["end_date"].append(end)
                 for d in dims:
@@ -137,7 +174,12 @@ def load_roster(path: str | Path, pseudo: Pseudonymiser | None = None) -> Roster
                 f"{path} line {line}: unreadable roster ({exc}); save it as UTF-8 CSV"
             ) from None
     people_schema = pa.schema(
-        [("person", pa.int64()), ("start_date", pa.date32()), ("end_date", pa.date32())]
+        [
+            ("person", pa.int64()),
+            ("person_key", pa.string()),
+            ("start_date", pa.date32()),
+            ("end_date", pa.date32()),
+        ]
         + [(d, pa.string()) for d in dims]
     )
     aliases = pa.table(

@@ -88,25 +88,35 @@ def write_org(roster: pd.DataFrame, events: pd.DataFrame, folder: Path) -> tuple
     return rp, ep
 
 
-def oracle(roster: pd.DataFrame, events: pd.DataFrame, start: date, end: date) -> dict:
-    """Population, tiers, ladder and per-department counts, straight from the definitions."""
+def _population_and_events(
+    roster: pd.DataFrame, events: pd.DataFrame, start: date, end: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     s = roster["start_date"].replace("", None)
     e = roster["end_date"].replace("", None)
     employed = (s.isna() | (s <= end.isoformat())) & (e.isna() | (e >= start.isoformat()))
-    pop = roster[employed]
     ev = events.copy()
     day = ev["timestamp"].str[:10]
     ev = ev[(day >= start.isoformat()) & (day <= end.isoformat())]
     ev = ev.assign(cls=ev["activity"].map(CLASSES))
-    ev = ev[ev["cls"] != "ignore"]
+    return roster[employed], ev[ev["cls"] != "ignore"]
+
+
+def oracle_people(
+    roster: pd.DataFrame, events: pd.DataFrame, start: date, end: date
+) -> dict[str, tuple[bool, bool, bool]]:
+    """Each person in the population: (reader, reactor, contributor), cumulative."""
+    pop, ev = _population_and_events(roster, events, start, end)
     people = {}
     for uid in pop["user_id"]:
         mine = set(ev.loc[ev["uid"] == uid, "cls"])
-        people[uid] = (
-            bool(mine),
-            bool(mine & {"react", "contribute"}),
-            "contribute" in mine,
-        )
+        people[uid] = (bool(mine), bool(mine & {"react", "contribute"}), "contribute" in mine)
+    return people
+
+
+def oracle(roster: pd.DataFrame, events: pd.DataFrame, start: date, end: date) -> dict:
+    """Population, tiers, ladder and per-department counts, straight from the definitions."""
+    pop, ev = _population_and_events(roster, events, start, end)
+    people = oracle_people(roster, events, start, end)
 
     def counts(uids) -> dict:
         flags = [people[u] for u in uids]

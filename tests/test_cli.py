@@ -85,7 +85,8 @@ def test_compare_reports_delta_and_goals(org):
     jsonschema.validate(out, SCHEMA)
     ch = out["changes"]["reader"]
     assert ch["delta_pp"] == pytest.approx(100 * (ch["current_rate"] - ch["baseline_rate"]))
-    assert ch["test"] == "two-proportion-z" and 0 <= ch["p_value"] <= 1
+    assert ch["test"] == "mcnemar-midp" and 0 <= ch["p_value"] <= 1
+    assert set(out["population_change"]) == {"stayers", "joiners", "leavers"}
     assert [g["metric"] for g in out["goals"]] == ["reader", "reactor", "contributor"]
 
 

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from intranet_metrics import api
 from intranet_metrics.config import Config
-from tests.synth import make_org, oracle, write_org
+from intranet_metrics.stats import mcnemar_midp
+from tests.synth import make_org, oracle, oracle_people, write_org
 
 WINDOWS = [(date(2026, 1, 1), date(2026, 3, 31)), (date(2026, 4, 1), date(2026, 6, 30))]
 
@@ -98,3 +99,32 @@ def test_invariants(tmp_path_factory, seed, people, n, month):
         rate = m["metrics"][t]["rate"]
         assert rate is None or 0 <= rate <= 1
         assert (rate is None) == (m["population"]["size"] == 0)
+
+
+def test_paired_comparison_matches_oracle(org):
+    store, rp, roster, events = org
+    base = api.baseline(store, *WINDOWS[0], roster=rp)
+    cmp = api.compare_to(store, base, *WINDOWS[1], roster=rp)
+    t0 = oracle_people(roster, events, *WINDOWS[0])
+    t1 = oracle_people(roster, events, *WINDOWS[1])
+    both = t0.keys() & t1.keys()
+    assert cmp["population_change"] == {
+        "stayers": len(both),
+        "joiners": len(t1.keys() - t0.keys()),
+        "leavers": len(t0.keys() - t1.keys()),
+    }
+    for i, tier in enumerate(("reader", "reactor", "contributor")):
+        b = sum(1 for u in both if t0[u][i] and not t1[u][i])
+        c = sum(1 for u in both if t1[u][i] and not t0[u][i])
+        ch = cmp["changes"][tier]
+        assert ch["test"] == "mcnemar-midp"
+        assert ch["discordant"] == {"b": b, "c": c}
+        assert ch["p_value"] == pytest.approx(mcnemar_midp(b, c))
+
+
+def test_compare_without_stored_tiers_is_unpaired(org):
+    store, rp, _roster, _events = org
+    base = api.measure(store, *WINDOWS[0], roster=rp)  # no measurement_id kept
+    cmp = api.compare_to(store, base, *WINDOWS[1], roster=rp)
+    assert {c["test"] for c in cmp["changes"].values()} == {"two-proportion-z"}
+    assert any("unpaired" in w for w in cmp["warnings"])

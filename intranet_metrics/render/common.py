@@ -54,3 +54,15 @@ def population_line(m: dict[str, Any]) -> str:
 def window_text(m: dict[str, Any]) -> str:
     w = m["window"]
     return f"{w['from']} .. {w['to']} ({w['timezone']})"
+
+
+def test_note(c: dict[str, Any]) -> str:
+    """One sentence on how the change was tested, and who was compared."""
+    test = next(iter(c["changes"].values()))["test"]
+    pc = c.get("population_change")
+    if test == "mcnemar-midp" and pc:
+        return (
+            f"p: McNemar mid-p over the {pc['stayers']:,} people in both populations "
+            f"({pc['joiners']:,} joined, {pc['leavers']:,} left since the baseline)"
+        )
+    return "p: two-proportion z test (unpaired: people could not be linked to the baseline)"

@@ -15,6 +15,7 @@ from .common import (
     population_line,
     pp,
     pvalue,
+    test_note,
     window_text,
 )
 
@@ -83,6 +84,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         goals = {g["metric"]: g for g in result["goals"]}
         out.append(f"## {_esc(b['label'])} → {_esc(c['label'])}\n")
         out.append(f"Baseline: {population_line(b)}; current: {population_line(c)}\n")
+        out.append(test_note(result) + "\n")
         out.append(
             _table(
                 ["Tier", "Baseline", "Current", "Change", "p", "Goal", "Status"],

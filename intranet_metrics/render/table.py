@@ -19,6 +19,7 @@ from .common import (
     population_line,
     pp,
     pvalue,
+    test_note,
     window_text,
 )
 
@@ -96,8 +97,7 @@ def _comparison(c: dict[str, Any]) -> list[RenderableType]:
             pct(g["target"], 0) if g else "–",
             _status(g["status"]) if g else Text("–"),
         )
-    test = next(iter(c["changes"].values()))["test"]
-    return [t, Text(f"p: {test} test of the change", style="dim")]
+    return [t, Text(test_note(c), style="dim")]
 
 
 def _trend(tr: dict[str, Any]) -> list[RenderableType]:
