@@ -43,7 +43,7 @@ from .config import Config
 from .errors import InputError, StoreError
 from .identity import Pseudonymiser
 from .loaders.base import EventBuilder, SourceInfo, file_sha256
-from .loaders.detect import expand
+from .loaders.detect import expand, zip_problem
 from .schema import EVENT_SCHEMA, REJECT_SCHEMA
 
 STORE_ENV = "INTRANET_METRICS_STORE"
@@ -522,6 +522,14 @@ def _batches(module, path: Path, builder: EventBuilder) -> Iterator[pa.RecordBat
         # Damaged archives surface from deep inside zipfile; never as a traceback.
         raise InputError(
             f"{path}: the archive is damaged ({exc}); re-download or re-export it"
+        ) from None
+    except (RuntimeError, NotImplementedError) as exc:
+        # zipfile's words for an encrypted member or an unknown compression method.
+        if not zip_problem(exc):
+            raise
+        raise InputError(
+            f"{path}: a member is encrypted or uses an unsupported zip feature ({exc}); "
+            "export again without a password, or unzip it yourself"
         ) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None

@@ -21,6 +21,8 @@ from intranet_metrics.loaders import container
 from intranet_metrics.runrecord import rejects
 from intranet_metrics.store import Store
 
+DATA = Path(__file__).resolve().parent / "data"
+
 HEADER = "timestamp,user,activity,item\n"
 ROW = "2024-03-01T10:00:00Z,jane@contoso.com,page_view,/a\n"
 ROW2 = "2024-03-02T10:00:00Z,bob@contoso.com,like,/b\n"
@@ -442,3 +444,33 @@ def test_bad_config_file(tmp_path, text, needle):
     cfg = write(tmp_path, "im.toml", text)
     result = CliRunner().invoke(cli, ["--config", str(cfg), "formats"])
     assert_one_line_error(result, ExitCode.CONFIG, needle)
+
+
+# -- regressions found by tests/test_fuzz.py -------------------------------------------------
+def test_bom_only_file_is_empty(tmp_path):
+    f = write(tmp_path, "bom.csv", codecs.BOM_UTF8)
+    assert_one_line_error(run(tmp_path, "ingest", str(f)), ExitCode.BAD_INPUT, "empty")
+
+
+def test_damaged_engage_zip_found_while_sniffing(tmp_path):
+    members = {p.name: p.read_bytes() for p in (DATA / "engage").glob("*.csv")}
+    z = write_zip(tmp_path / "in" / "engage.zip", members)
+    raw = bytearray(z.read_bytes())
+    start = raw.index(b"Messages.csv") + len("Messages.csv")
+    raw[start + 2 : start + 40] = b"\xff" * 38  # damage the compressed data, not the names
+    z.write_bytes(bytes(raw))
+    result = run(tmp_path, "ingest", str(z))
+    assert_one_line_error(result, ExitCode.BAD_INPUT, "damaged")
+
+
+def test_encrypted_zip_member(tmp_path):
+    z = write_zip(tmp_path / "in" / "x.zip", {**SLACK_MIN, "general/2024-03-01.json": "[]"})
+    raw = bytearray(z.read_bytes())
+    for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # set the "encrypted" bit
+        i = raw.find(sig)
+        while i != -1:
+            raw[i + flag_at] |= 1
+            i = raw.find(sig, i + 4)
+    z.write_bytes(bytes(raw))
+    result = run(tmp_path, "ingest", str(z))
+    assert_one_line_error(result, ExitCode.BAD_INPUT, "encrypted")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -27,6 +28,35 @@ def _looks_utf16_without_bom(head: bytes) -> bool:
         if nuls >= 0.9 * len(sample[start::2]) and sample[1 - start :: 2].count(0) == 0:
             return True
     return False
+
+
+def zip_problem(exc: BaseException) -> bool:
+    """zipfile's RuntimeError / NotImplementedError for an encrypted member, an unknown
+    compression method or zip feature (a damaged or unusual archive, not a bug of ours)."""
+    if isinstance(exc, NotImplementedError):  # strong encryption, patched data, versions
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("encrypted" in text or "password" in text)
+
+
+def _sniff(mod: ModuleType, path: Path, head: bytes) -> bool:
+    """A loader's sniff, which must never end a run with a traceback: a damaged archive is
+    the user's one-line error, any other failure to look inside means "not this format"."""
+    try:
+        return bool(mod.sniff(path, head))
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise InputError(
+            f"{path}: the archive is damaged ({exc}); re-download or re-export it"
+        ) from None
+    except (RuntimeError, NotImplementedError) as exc:
+        if not zip_problem(exc):
+            raise
+        raise InputError(
+            f"{path}: a member is encrypted or uses an unsupported zip feature ({exc}); "
+            "export again without a password, or unzip it yourself"
+        ) from None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
 
 
 def _zip_members(path: Path) -> list[str]:
@@ -56,9 +86,9 @@ def detect(path: Path, forced: str | None = None) -> ModuleType:
     for mod in all_loaders():
         if container != mod.CONTAINER:
             continue
-        if mod.sniff(path, head):
+        if _sniff(mod, path, head):
             return mod
-    if path.is_file() and not head:
+    if path.is_file() and not decode_head(head).strip():
         raise InputError(f"{path}: the file is empty; nothing to ingest (remove it or re-export)")
     if not is_dir and container:
         members = _zip_members(path)
@@ -79,7 +109,8 @@ def detect(path: Path, forced: str | None = None) -> ModuleType:
             f"{path}: a binary file, not a text export; remove it from the folder or give "
             "the export itself (see 'intranet-metrics formats')"
         )
-    first = decode_head(head[:200]).splitlines()[0][:60] if head.strip() else ""
+    lines = decode_head(head[:200]).splitlines()
+    first = lines[0][:60] if lines else ""
     raise InputError(
         f"{path}: not a known export format (starts {first!r}); force one with "
         "--input-format, or see 'intranet-metrics formats'"
@@ -104,7 +135,7 @@ def _expand_one(
     if path.is_dir():
         if forced is None:
             for mod in all_loaders():
-                if mod.CONTAINER and mod.sniff(path, b""):
+                if mod.CONTAINER and _sniff(mod, path, b""):
                     yield path, mod
                     return
         elif by_name(forced).CONTAINER:
@@ -123,7 +154,7 @@ def _expand_one(
                 if d.startswith("."):
                     on_skip(sub, "hidden folder: not read")
                     continue
-                mod = next((m for m in all_loaders() if m.CONTAINER and m.sniff(sub, b"")), None)
+                mod = next((m for m in all_loaders() if m.CONTAINER and _sniff(m, sub, b"")), None)
                 if mod is not None and forced is None:
                     yield sub, mod
                 else:
