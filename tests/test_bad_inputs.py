@@ -356,6 +356,19 @@ def test_symlinked_folder_is_not_followed(tmp_path):
     assert got == {"a.csv": "ingested", "sub": "skipped"}
 
 
+def test_hidden_folder_and_fifo_in_folder_are_reported(tmp_path):
+    write(tmp_path, "a.csv", HEADER + ROW)
+    write(tmp_path, ".git/config.csv", HEADER + ROW2)
+    os.mkfifo(tmp_path / "in" / "pipe.csv")  # reading it would block forever
+    result = ingest_json(tmp_path, tmp_path / "in")
+    got = {Path(s["path"]).name: (s["status"], s["message"]) for s in sources(result)}
+    assert got == {
+        "a.csv": ("ingested", None),
+        ".git": ("skipped", "hidden folder: not read"),
+        "pipe.csv": ("skipped", "not a regular file"),
+    }
+
+
 @pytest.mark.slow
 def test_folder_of_10000_small_files_is_fast(tmp_path):
     folder = tmp_path / "many"
