@@ -143,7 +143,7 @@ class Store:
                     "choose another folder with --store"
                 )
             return cls(root, manifest)
-        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        if root.exists() and (not root.is_dir() or any(not _debris(p) for p in root.iterdir())):
             raise StoreError(
                 f"{root}: exists but is not an intranet-metrics store (no {MANIFEST}); "
                 "choose an empty or new folder with --store"
@@ -555,6 +555,11 @@ def _bad_utf8_line(path: Path) -> int | None:
     except OSError:
         return None
     return None
+
+
+def _debris(p: Path) -> bool:
+    """What a crash while creating a store leaves behind: it does not make a folder foreign."""
+    return p.name == ".lock" or (p.name.startswith(f".{MANIFEST}.") and p.name.endswith(".tmp"))
 
 
 def _now() -> str:

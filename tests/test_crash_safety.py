@@ -187,3 +187,12 @@ def test_second_ingest_waits_with_a_message(tmp_path):
     assert proc.returncode == 0, err
     assert "another ingest is running; waiting" in err
     assert len(Store.open(tmp_path / "store").sources) == 1
+
+
+def test_crash_while_creating_the_store_does_not_lock_it_out(tmp_path):
+    root = tmp_path / "store"
+    root.mkdir()
+    (root / ".lock").touch()
+    (root / f".{MANIFEST}.0123.tmp").write_text('{"half": ')
+    store = Store.open(root, create=True)
+    assert store.sources == [] and (root / MANIFEST).is_file()
