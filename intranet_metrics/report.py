@@ -76,17 +76,29 @@ def _population_block(pop: Population, size: int, ident: PeriodIdentity) -> dict
     }
 
 
+OBSERVED_WARNING = (
+    "no roster and no --population: the population is every actor seen in the store, "
+    "so the rates are an upper bound"
+)
+
+
+def no_events_warning(label: str) -> str:
+    return (
+        f"{label}: the store holds no counted events in this window; its rates are 0 because "
+        "nothing was ingested for it, or everything was excluded: check the exports cover it"
+    )
+
+
 def _warnings(pop: Population, size: int, ident: PeriodIdentity, label: str) -> list[str]:
     w = []
     if size == 0:
         w.append(
             f"{label}: the population is empty (nobody employed in the window); rates are null"
         )
+    if size and ident.counted_events == 0:
+        w.append(no_events_warning(label))
     if pop.basis == "observed":
-        w.append(
-            "no roster and no --population: the population is every actor seen in the store, "
-            "so the rates are an upper bound"
-        )
+        w.append(OBSERVED_WARNING)
     if pop.basis == "fixed" and ident.counted_events and size < ident.unmatched_actors:
         w.append("more people are active than --population; check the headcount")
     if ident.concealed_actors:
@@ -393,7 +405,10 @@ def trend(
     periods = periods_between(period, window.start, window.end)
     res = Engine(store, config).compute(periods, population, by)
     rows = []
+    warnings = [OBSERVED_WARNING] if population.basis == "observed" else []
     for p in periods:
+        if res.identity[p.label].counted_events == 0:
+            warnings.append(no_events_warning(p.label))
         g = res.totals.get(p.label)
         size = population.size if population.basis == "fixed" else (g.population if g else 0)
         row = {
@@ -418,9 +433,7 @@ def trend(
         },
         "tiers": config.tiers,
         "rows": rows,
-        "warnings": ["no roster and no --population: rates are an upper bound"]
-        if population.basis == "observed"
-        else [],
+        "warnings": warnings,
         "tool": {"name": "intranet-metrics", "version": __version__},
         "generated_at": _now(),
     }

@@ -238,3 +238,65 @@ def test_sample_command_writes_an_organisation(tmp_path):
     assert r.exit_code == 0
     assert (tmp_path / "s" / "roster.csv").is_file()
     assert len(list((tmp_path / "s" / "exports").glob("*.csv"))) == 2
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv"])
+def test_compare_by_segment_renders_each_value(org, fmt):
+    tmp, rp, ep = org
+    base = tmp / "base.json"
+    run(
+        tmp,
+        "baseline",
+        ep,
+        "--roster",
+        rp,
+        *Q1,
+        "--by",
+        "department",
+        "--format",
+        "json",
+        "-o",
+        base,
+    )
+    r = run(
+        tmp,
+        "compare",
+        "--baseline",
+        base,
+        "--roster",
+        rp,
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2026-06-30",
+        "--by",
+        "department",
+        "--format",
+        fmt,
+    )
+    assert r.exit_code == 0, r.output
+    for dept in ("Ops", "Sales", "IT", "HR"):
+        assert dept in r.stdout
+    assert "suppressed" in r.stdout or "True" in r.stdout  # the three-person Tiny group
+
+
+def test_trend_warns_about_periods_without_events(org):
+    tmp, rp, ep = org
+    run(tmp, "ingest", ep)
+    r = run(
+        tmp,
+        "report",
+        "--period",
+        "month",
+        "--roster",
+        rp,
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-12-31",
+        "--format",
+        "json",
+    )
+    assert r.exit_code == 0
+    assert "2026-12: the store holds no counted events" in r.stderr
+    assert "2026-01: the store holds no counted events" not in r.stderr

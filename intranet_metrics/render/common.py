@@ -66,3 +66,42 @@ def test_note(c: dict[str, Any]) -> str:
             f"({pc['joiners']:,} joined, {pc['leavers']:,} left since the baseline)"
         )
     return "p: two-proportion z test (unpaired: people could not be linked to the baseline)"
+
+
+def segment_changes(c: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per segment value, each tier's baseline and current rate (null when suppressed at
+    either time), for the dimensions the current measurement was broken down by."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for dim, rows in c["current"].get("segments", {}).items():
+        before = {r["value"]: r for r in c["baseline"].get("segments", {}).get(dim, [])}
+        table = []
+        for r in rows:
+            b = before.get(r["value"])
+            # A value the baseline was not broken down by shows its current rate only.
+            hidden = r["suppressed"] or (b is not None and b["suppressed"])
+            table.append(
+                {
+                    "value": r["value"],
+                    "suppressed": hidden,
+                    "tiers": {
+                        t: None
+                        if hidden
+                        else (
+                            None if b is None else b["metrics"][t]["rate"],
+                            r["metrics"][t]["rate"],
+                        )
+                        for t in TIERS
+                    },
+                }
+            )
+        out[dim] = table
+    return out
+
+
+def change_cell(pair: tuple[float | None, float | None] | None) -> str:
+    if pair is None:
+        return "–"
+    b, c = pair
+    if b is None or c is None:
+        return f"{pct(b)} → {pct(c)}"
+    return f"{pct(b)} → {pct(c)} ({100 * (c - b):+.1f})"

@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from .common import LADDER, TIERS
+from .common import LADDER, TIERS, segment_changes
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -83,6 +83,9 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         return header, rows
     header = [
         "metric",
+        "dimension",
+        "value",
+        "suppressed",
         "baseline_rate",
         "current_rate",
         "delta_pp",
@@ -98,6 +101,9 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         rows.append(
             [
                 t,
+                "",
+                "(all)",
+                False,
                 ch["baseline_rate"],
                 ch["current_rate"],
                 ch["delta_pp"],
@@ -107,6 +113,14 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
                 g.get("status"),
             ]
         )
+    for dim, segs in segment_changes(result).items():
+        for seg in segs:
+            for t in TIERS:
+                b, c = seg["tiers"][t] or (None, None)
+                delta = None if b is None or c is None else 100 * (c - b)
+                rows.append(
+                    [t, dim, seg["value"], seg["suppressed"], b, c, delta, "", None, None, None]
+                )
     return header, rows
 
 

@@ -8,6 +8,7 @@ from .common import (
     LADDER,
     STATUS_TEXT,
     TIERS,
+    change_cell,
     ci,
     goal_targets,
     num,
@@ -15,6 +16,7 @@ from .common import (
     population_line,
     pp,
     pvalue,
+    segment_changes,
     test_note,
     window_text,
 )
@@ -102,6 +104,19 @@ def to_markdown(result: dict[str, Any]) -> str:
                 ],
             )
         )
+        for dim, rows in segment_changes(result).items():
+            out.append(f"\n### By {_esc(dim)}: baseline → current (change in pp)\n")
+            out.append(
+                _table(
+                    [dim, *(t.capitalize() for t in TIERS)],
+                    [
+                        [r["value"], "suppressed", "–", "–"]
+                        if r["suppressed"]
+                        else [r["value"], *(change_cell(r["tiers"][t]) for t in TIERS)]
+                        for r in rows
+                    ],
+                )
+            )
     else:
         out.append(f"## Trend per {result['period']} ({result['window']['timezone']})\n")
         out.append(

@@ -12,6 +12,7 @@ from .common import (
     LADDER,
     STATUS_TEXT,
     TIERS,
+    change_cell,
     ci,
     goal_targets,
     num,
@@ -19,6 +20,7 @@ from .common import (
     population_line,
     pp,
     pvalue,
+    segment_changes,
     test_note,
     window_text,
 )
@@ -97,7 +99,19 @@ def _comparison(c: dict[str, Any]) -> list[RenderableType]:
             pct(g["target"], 0) if g else "–",
             _status(g["status"]) if g else Text("–"),
         )
-    return [t, Text(test_note(c), style="dim")]
+    out: list[RenderableType] = [t, Text(test_note(c), style="dim")]
+    for dim, rows in segment_changes(c).items():
+        s = Table(title=f"By {dim}: baseline → current (change in pp)")
+        s.add_column(dim)
+        for tier in TIERS:
+            s.add_column(tier.capitalize(), justify="right")
+        for r in rows:
+            if r["suppressed"]:
+                s.add_row(r["value"], Text("suppressed", style="dim"), "–", "–")
+            else:
+                s.add_row(r["value"], *(change_cell(r["tiers"][x]) for x in TIERS))
+        out.append(s)
+    return out
 
 
 def _trend(tr: dict[str, Any]) -> list[RenderableType]:
