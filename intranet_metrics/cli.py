@@ -97,9 +97,10 @@ def emit(result: dict[str, Any], fmt: str, output: str | None, force: bool) -> N
         if output is None:
             Console(width=_width()).print(to_table(result))
             return
-        con = Console(record=True, width=120, file=open(os.devnull, "w"))  # noqa: SIM115
-        con.print(to_table(result))
-        text = con.export_text()
+        with open(os.devnull, "w") as sink:
+            con = Console(record=True, width=120, file=sink)
+            con.print(to_table(result))
+            text = con.export_text()
     else:
         text = {"json": to_json, "csv": to_csv, "markdown": to_markdown}[fmt](result)
     if output is None:
@@ -182,6 +183,11 @@ def _with_map(config: Config, mapping: str | None) -> Config:
     return config.with_overrides(column_map={**config.column_map, **pairs})
 
 
+# Past this many sources the ingest summary lists only the files that need a look.
+SUMMARY_ROWS = 50
+_COUNTS = ("rows", "events", "excluded", "other", "rejected", "new_events")
+
+
 def _print_ingest(result: IngestResult, console: Console) -> None:
     t = Table(title="Ingested")
     for col in (
@@ -196,20 +202,26 @@ def _print_ingest(result: IngestResult, console: Console) -> None:
         "Status",
     ):
         t.add_column(col, justify="left" if col in ("File", "Format", "Status") else "right")
-    for s in result.sources:
+    sources = result.sources
+    many = len(sources) > SUMMARY_ROWS
+    if many:
+        # Totals per format and status, then only what failed, was skipped or rejected rows.
+        groups: dict[tuple[str, str], list[int]] = {}
+        for s in sources:
+            tot = groups.setdefault((s.format or "-", s.status), [0] * (len(_COUNTS) + 1))
+            tot[0] += 1
+            for i, k in enumerate(_COUNTS, start=1):
+                tot[i] += getattr(s, k)
+        for (fmt, status), tot in sorted(groups.items()):
+            t.add_row(f"{tot[0]:,} files", fmt, *(f"{v:,}" for v in tot[1:]), status)
+        t.add_section()
+        sources = [s for s in sources if s.status in ("failed", "skipped") or s.rejected]
+    for s in sources:
         status = s.status if not s.message or s.status == "ingested" else s.message
-        t.add_row(
-            s.path,
-            s.format,
-            *(
-                f"{getattr(s, k):,}"
-                for k in ("rows", "events", "excluded", "other", "rejected", "new_events")
-            ),
-            status,
-        )
+        t.add_row(s.path, s.format, *(f"{getattr(s, k):,}" for k in _COUNTS), status)
     console.print(t)
-    for s in result.sources:
-        if s.excluded_by_reason:
+    for s in sources if many else result.sources:
+        if s.excluded_by_reason and not many:
             reasons = ", ".join(f"{k} {v:,}" for k, v in s.excluded_by_reason.items())
             console.print(f"  {s.path}: excluded {reasons}")
         if s.rejected:

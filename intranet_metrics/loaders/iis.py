@@ -30,7 +30,7 @@ from typing import IO
 
 import pyarrow as pa
 
-from .base import EPOCH, EventBuilder, decode_head, to_micros
+from .base import EPOCH, LINE_LIMIT, EventBuilder, decode_head, to_micros
 
 NAME = "iis-w3c"
 DESCRIPTION = "IIS W3C extended logs from SharePoint Server front ends (page and file views)"
@@ -143,6 +143,10 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     with open_log(path) as fh:
         try:
             for lineno, line in enumerate(fh, start=1):
+                if len(line) > LINE_LIMIT:
+                    # No real request is a megabyte long: never key or store such a line.
+                    builder.reject(lineno, f"line longer than {LINE_LIMIT:,} characters")
+                    continue
                 if line[0] == "#":
                     head = line[:8].lower()
                     if head == "#fields:":
