@@ -49,6 +49,8 @@ from .schema import EVENT_SCHEMA, REJECT_SCHEMA
 STORE_ENV = "INTRANET_METRICS_STORE"
 DEFAULT_STORE = ".intranet-metrics"
 MANIFEST = "manifest.json"
+# DuckDB's memory during deduplication; it spills to the staging folder beyond this.
+DUCKDB_MEMORY = "512MB"
 FORMAT_VERSION = 1
 
 
@@ -434,8 +436,23 @@ class Store:
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
+            # Bounded memory: DuckDB spills to the staging folder beyond the limit.
+            con.execute(f"SET temp_directory = '{stage / 'duckdb.tmp'}'")
+            con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+            con.execute("SET preserve_insertion_order = false")
             glob = str(stage / "stage-*.parquet")
-            con.execute(f"CREATE TEMP VIEW staged AS SELECT * FROM read_parquet('{glob}')")
+            # (filename, file_row_number) identifies each staged row, even two records of one
+            # source line (a Slack message and its reactions).
+            con.execute(
+                "CREATE TEMP VIEW staged AS SELECT * FROM read_parquet("
+                f"'{glob}', filename = true, file_row_number = true)"
+            )
+            spans = {
+                r[0]: (r[1], r[2], r[3])
+                for r in con.execute(
+                    "SELECT source_sha256, min(time), max(time), count(*) FROM staged GROUP BY 1"
+                ).fetchall()
+            }
             months = [
                 r[0]
                 for r in con.execute(
@@ -450,24 +467,29 @@ class Store:
                 )
             else:
                 con.execute("CREATE TEMP TABLE old_keys (event_key VARCHAR)")
+            # The first occurrence of every new key, by keys and positions only (narrow), so
+            # the wide rows stream through one join instead of a window over all columns.
             con.execute(
                 """
-                CREATE TEMP TABLE fresh AS
-                SELECT * FROM staged
+                CREATE TEMP TABLE firsts AS
+                SELECT event_key,
+                       min({'f': source_file, 'l': source_line, 'n': filename,
+                            'r': file_row_number}) AS pos
+                FROM staged
                 WHERE event_key NOT IN (SELECT event_key FROM old_keys)
-                QUALIFY row_number() OVER (
-                    PARTITION BY event_key ORDER BY source_file, source_line) = 1
+                GROUP BY event_key
+                """
+            )
+            con.execute(
+                """
+                CREATE TEMP VIEW fresh AS
+                SELECT s.* EXCLUDE (filename, file_row_number) FROM staged s JOIN firsts k
+                  ON s.filename = k.pos.n AND s.file_row_number = k.pos.r
                 """
             )
             per_source = dict(
                 con.execute("SELECT source_sha256, count(*) FROM fresh GROUP BY 1").fetchall()
             )
-            spans = {
-                r[0]: (r[1], r[2], r[3])
-                for r in con.execute(
-                    "SELECT source_sha256, min(time), max(time), count(*) FROM staged GROUP BY 1"
-                ).fetchall()
-            }
             for s in staged:
                 lo, hi, stored = spans.get(s.sha256, (None, None, 0))
                 s.new_events = int(per_source.get(s.sha256, 0))

@@ -300,3 +300,12 @@ def test_trend_warns_about_periods_without_events(org):
     assert r.exit_code == 0
     assert "2026-12: the store holds no counted events" in r.stderr
     assert "2026-01: the store holds no counted events" not in r.stderr
+
+
+def test_identical_rows_in_one_file_are_one_event(tmp_path):
+    f = tmp_path / "e.csv"
+    row = "2026-01-05T10:00:00Z,a@x.com,like,/p/1\n"
+    f.write_text("timestamp,user,activity,item\n" + row * 3 + row.replace("like", "post"))
+    r = run(tmp_path, "ingest", f, "--format", "json")
+    src = json.loads(r.stdout)["sources"][0]
+    assert (src["events"], src["new_events"], src["duplicates"]) == (4, 2, 2)
