@@ -20,6 +20,7 @@ import codecs
 import contextlib
 import errno
 import fcntl
+import gc
 import json
 import os
 import shutil
@@ -522,14 +523,28 @@ class Store:
             con.close()
 
 
+@contextlib.contextmanager
+def _no_gc():
+    """Pause the cyclic garbage collector while a loader builds millions of acyclic tuples
+    (it otherwise re-scans them over and over: a third of the load time)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _batches(module, path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     try:
-        for batch in module.load(path, builder):
-            if batch is not None and batch.num_rows:
-                yield batch
-        last = builder.flush()
-        if last is not None:
-            yield last
+        with _no_gc():
+            for batch in module.load(path, builder):
+                if batch is not None and batch.num_rows:
+                    yield batch
+            last = builder.flush()
+            if last is not None:
+                yield last
     except UnicodeDecodeError as exc:
         bad = exc.object[exc.start : exc.start + 1].hex()
         line = _bad_utf8_line(path) if path.is_file() else None

@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -56,6 +57,7 @@ def sniff(path: Path, head: bytes) -> bool:
     return len(header) >= 3 and all(h.strip() for h in header)
 
 
+@lru_cache(maxsize=4096)
 def _activity(value: str) -> str:
     return _SNAKE.sub("_", value.strip().lower()).strip("_")
 
@@ -145,7 +147,7 @@ def _load_csv(path: Path, fh, builder: EventBuilder) -> Iterator[pa.RecordBatch]
                 reason += f" over lines {line}-{lines.n}: probably an unclosed quote"
             builder.reject(line, reason, ",".join(row))
             continue
-        _add(builder, line, {k: row[i] for k, i in index.items()}, ",".join(row))
+        _add(builder, line, {k: row[i] for k, i in index.items()}, row)
         if builder.full:
             yield builder.flush()
 
@@ -185,31 +187,43 @@ def _check_header(path: Path, header: list[str], cols: dict[str, str]) -> None:
     )
 
 
-def _add(builder: EventBuilder, line: int, row: dict[str, str | None], raw: str) -> None:
+def _add(
+    builder: EventBuilder, line: int, row: dict[str, str | None], raw: str | list[str]
+) -> None:
+    """One record; ``raw`` (the line, or its CSV values) is only joined for a reject."""
     ts, user, act = row.get("timestamp"), row.get("user"), row.get("activity")
     if not ts or not ts.strip():
-        builder.reject(line, "empty timestamp", raw)
+        builder.reject(line, "empty timestamp", _raw(raw))
         return
     if not user or not user.strip():
-        builder.reject(line, "empty user", raw)
+        builder.reject(line, "empty user", _raw(raw))
         return
     try:
         t = datetime.fromisoformat(ts.strip().replace("Z", "+00:00"))
     except ValueError:
-        builder.reject(line, f"timestamp is not ISO 8601: {ts[:40]!r}", raw)
+        builder.reject(line, f"timestamp is not ISO 8601: {ts[:40]!r}", _raw(raw))
         return
     if t.tzinfo is None:
         t = t.replace(tzinfo=builder.config.tz)
+    us = to_micros(t)
     activity = _activity(act or "")
     item = row.get("item") or None
     builder.add(
-        time=t,
+        time=us,
         actor=user,
         activity=activity,
         line=line,
-        key=f"{to_micros(t)}\x1f{normalise_actor(user)}\x1f{activity}\x1f{item or ''}",
+        key=f"{us}\x1f{_normalise(user)}\x1f{activity}\x1f{item or ''}",
         item=item,
         parent=row.get("parent") or None,
         thread=row.get("thread") or None,
         channel=row.get("channel") or None,
     )
+
+
+def _raw(raw: str | list[str]) -> str:
+    return raw if isinstance(raw, str) else ",".join(raw)
+
+
+# Actors and activity names repeat on every row: normalise each spelling once.
+_normalise = lru_cache(maxsize=1 << 16)(normalise_actor)
