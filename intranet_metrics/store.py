@@ -27,8 +27,6 @@ import shutil
 import sys
 import time
 import uuid
-import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -44,7 +42,8 @@ from .config import Config
 from .errors import InputError, StoreError
 from .identity import Pseudonymiser
 from .loaders.base import EventBuilder, SourceInfo, file_sha256
-from .loaders.detect import expand, zip_problem
+from .loaders.container import ARCHIVE_ERRORS, archive_error
+from .loaders.detect import expand
 from .schema import EVENT_SCHEMA, REJECT_SCHEMA
 
 STORE_ENV = "INTRANET_METRICS_STORE"
@@ -555,19 +554,12 @@ def _batches(module, path: Path, builder: EventBuilder) -> Iterator[pa.RecordBat
         ) from None
     except MemoryError:
         raise InputError(f"{path}: a record is too large to read; check the file") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        # Damaged archives surface from deep inside zipfile; never as a traceback.
-        raise InputError(
-            f"{path}: the archive is damaged ({exc}); re-download or re-export it"
-        ) from None
-    except (RuntimeError, NotImplementedError) as exc:
-        # zipfile's words for an encrypted member or an unknown compression method.
-        if not zip_problem(exc):
+    except ARCHIVE_ERRORS as exc:
+        # Damaged or encrypted archives surface from deep inside zipfile.
+        err = archive_error(path, exc)
+        if err is None:
             raise
-        raise InputError(
-            f"{path}: a member is encrypted or uses an unsupported zip feature ({exc}); "
-            "export again without a password, or unzip it yourself"
-        ) from None
+        raise err from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -271,3 +272,23 @@ def iter_json_array(fh: IO[str], limit: int = 64 << 20) -> Iterator[object]:
             break
         pos = end
         yield value
+
+
+ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError)
+
+
+def archive_error(path: Path, exc: BaseException) -> InputError | None:
+    """The one-line error for a damaged, encrypted or unsupported zip that surfaced from
+    deep inside zipfile, or None when ``exc`` is not such a problem (then it is a bug)."""
+    if isinstance(exc, (zipfile.BadZipFile, zlib.error, EOFError)):
+        return InputError(f"{path}: the archive is damaged ({exc}); re-download or re-export it")
+    text = str(exc).lower()
+    # zipfile's words for an encrypted member, an unknown compression method or feature.
+    if isinstance(exc, NotImplementedError) or (
+        isinstance(exc, RuntimeError) and ("encrypted" in text or "password" in text)
+    ):
+        return InputError(
+            f"{path}: a member is encrypted or uses an unsupported zip feature ({exc}); "
+            "export again without a password, or unzip it yourself"
+        )
+    return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -12,6 +11,7 @@ from types import ModuleType
 from ..errors import InputError
 from . import all_loaders, by_name, format_names
 from .base import decode_head, read_head
+from .container import ARCHIVE_ERRORS, archive_error
 
 # Called with (path, reason) for every file or folder a walk does not read, so that
 # nothing is dropped silently: the store lists them as skipped sources.
@@ -30,31 +30,16 @@ def _looks_utf16_without_bom(head: bytes) -> bool:
     return False
 
 
-def zip_problem(exc: BaseException) -> bool:
-    """zipfile's RuntimeError / NotImplementedError for an encrypted member, an unknown
-    compression method or zip feature (a damaged or unusual archive, not a bug of ours)."""
-    if isinstance(exc, NotImplementedError):  # strong encryption, patched data, versions
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and ("encrypted" in text or "password" in text)
-
-
 def _sniff(mod: ModuleType, path: Path, head: bytes) -> bool:
     """A loader's sniff, which must never end a run with a traceback: a damaged archive is
     the user's one-line error, any other failure to look inside means "not this format"."""
     try:
         return bool(mod.sniff(path, head))
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise InputError(
-            f"{path}: the archive is damaged ({exc}); re-download or re-export it"
-        ) from None
-    except (RuntimeError, NotImplementedError) as exc:
-        if not zip_problem(exc):
+    except ARCHIVE_ERRORS as exc:
+        err = archive_error(path, exc)
+        if err is None:
             raise
-        raise InputError(
-            f"{path}: a member is encrypted or uses an unsupported zip feature ({exc}); "
-            "export again without a password, or unzip it yourself"
-        ) from None
+        raise err from None
     except (OSError, UnicodeDecodeError, ValueError):
         return False
 
