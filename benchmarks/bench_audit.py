@@ -91,12 +91,12 @@ def run_one(path: Path) -> dict:
     from intranet_metrics.config import Config
     from intranet_metrics.loaders import m365_audit
     from intranet_metrics.loaders.base import EventBuilder, SourceInfo
+    from intranet_metrics.store import read_batches
 
     builder = EventBuilder(SourceInfo(str(path), "0" * 64, m365_audit.NAME), Config())
     start = time.perf_counter()
-    for _batch in m365_audit.load(path, builder):
+    for _batch in read_batches(m365_audit, path, builder):
         pass
-    builder.flush()
     seconds = time.perf_counter() - start
     c = builder.counts
     # ru_maxrss is in KiB on Linux.

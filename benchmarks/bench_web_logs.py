@@ -123,15 +123,15 @@ def run_one(fmt: str, path: str, stub_add: bool = False) -> dict:
     from intranet_metrics.config import Config
     from intranet_metrics.loaders import by_name
     from intranet_metrics.loaders.base import EventBuilder, SourceInfo
+    from intranet_metrics.store import read_batches
 
     mod = by_name(fmt)
     builder = EventBuilder(SourceInfo(path, "0" * 64, fmt), Config())
     if stub_add:
         builder.add = lambda **kw: True  # type: ignore[method-assign]
     start, cpu = time.perf_counter(), time.process_time()
-    for _batch in mod.load(Path(path), builder):
+    for _batch in read_batches(mod, Path(path), builder):
         pass
-    builder.flush()
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu
     c = builder.counts

@@ -336,7 +336,7 @@ class Store:
                 pending: list[pa.RecordBatch] = []
                 writer: pq.ParquetWriter | None = None
                 try:
-                    for batch in _batches(module, path, builder):
+                    for batch in read_batches(module, path, builder):
                         if writer is None and not pending:
                             pending.append(batch)
                         else:
@@ -535,7 +535,9 @@ def _no_gc():
             gc.enable()
 
 
-def _batches(module, path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
+def read_batches(module, path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
+    """Every batch one loader yields for one source, as ingest reads it (GC paused, last
+    batch flushed, read failures turned into one-line InputErrors)."""
     try:
         with _no_gc():
             for batch in module.load(path, builder):

@@ -18,7 +18,7 @@ from intranet_metrics.errors import IntranetMetricsError
 from intranet_metrics.loaders import all_loaders
 from intranet_metrics.loaders.base import EventBuilder, SourceInfo, read_head
 from intranet_metrics.loaders.detect import detect
-from intranet_metrics.store import _batches
+from intranet_metrics.store import read_batches
 
 DATA = Path(__file__).resolve().parent / "data"
 FILE_LOADERS = [m for m in all_loaders() if not m.CONTAINER]
@@ -45,7 +45,7 @@ def run_loader(module, path: Path) -> None:
     """Run ``module`` over ``path`` as an ingest does; fail on anything but our own error."""
     builder = EventBuilder(SourceInfo(str(path), "0" * 64, module.NAME), Config())
     try:
-        rows = sum(b.num_rows for b in _batches(module, path, builder))
+        rows = sum(b.num_rows for b in read_batches(module, path, builder))
     except IntranetMetricsError as exc:
         assert str(exc) and "\n" not in str(exc)
         return
