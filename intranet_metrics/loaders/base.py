@@ -11,6 +11,7 @@ yields ``builder.flush()`` whenever ``builder.full``; the driver yields the last
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -354,3 +355,20 @@ def read_source(
         rejects=rejects if rejects is not None else REJECT_SCHEMA.empty_table(),
         counts=builder.counts,
     )
+
+
+def csv_records(reader, builder: EventBuilder) -> Iterator[tuple[int, list[str]]]:
+    """``(first line, values)`` of each non-blank record of a ``csv.reader``. A record the
+    csv module cannot read is rejected and ends the file: it cannot resynchronise inside
+    a quoted field, so what follows would be misread."""
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            builder.reject(line, f"unreadable CSV record ({exc}); rest of file skipped")
+            return
+        if row and (len(row) > 1 or row[0].strip()):
+            yield line, row

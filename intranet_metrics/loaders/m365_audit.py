@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from ..errors import InputError
 from ..identity import actor_exclusion, normalise_actor
-from .base import EPOCH, EventBuilder, decode_head, open_text
+from .base import EPOCH, EventBuilder, csv_records, decode_head, open_text
 
 # orjson parses AuditData about 2.5x faster than the standard library (same errors: a
 # ValueError subclass); the audit log is the largest export people have.
@@ -159,17 +159,7 @@ def _load_csv(
             "column (Purview Export, or Search-UnifiedAuditLog | Export-Csv)"
         )
     col = header.index("AuditData")
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            builder.reject(line, f"unreadable CSV record ({exc}); rest of file skipped")
-            break
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
+    for line, row in csv_records(reader, builder):
         if len(row) <= col:
             builder.reject(line, f"{len(row)} values, no AuditData", ",".join(row))
             continue

@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from ..errors import InputError
 from ..identity import normalise_actor
-from .base import EventBuilder, decode_head, open_text, require_columns
+from .base import EventBuilder, csv_records, decode_head, open_text, require_columns
 
 NAME = "m365-usage"
 DESCRIPTION = "Microsoft 365 usage reports: Engage, SharePoint, Teams activity user detail CSV"
@@ -96,17 +96,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
         counts = [(header.index(c), c, a) for c, a in REPORTS[kind][1].items()]
         i_refresh, i_period, i_upn = (header.index(c) for c in (REFRESH, PERIOD, UPN))
         width = len(header)
-        while True:
-            line = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                builder.reject(line, f"unreadable CSV record ({exc}); rest of file skipped")
-                break
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
+        for line, row in csv_records(reader, builder):
             if len(row) != width:
                 builder.reject(line, f"{len(row)} values for {width} columns", ",".join(row))
                 continue
