@@ -1,0 +1,151 @@
+"""The human formats' one model of a report: titled sections of text cells.
+
+Every human renderer (rich table, Markdown, and later HTML) draws these same sections, so
+they show the same numbers, rounded the same way, and a new format is only a drawing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .common import (
+    LADDER,
+    STATUS_TEXT,
+    TIERS,
+    change_cell,
+    ci,
+    goal_targets,
+    num,
+    pct,
+    population_line,
+    pp,
+    pvalue,
+    segment_changes,
+    test_note,
+    window_text,
+)
+
+SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    note: str | None = None
+    # How many leading columns hold labels (left-aligned); the rest are numbers.
+    labels: int = 1
+    # Columns whose cells are goal statuses (renderers may colour them).
+    status_columns: tuple[int, ...] = field(default=())
+
+
+def _status(g: dict[str, Any] | None) -> str:
+    return STATUS_TEXT.get(g["status"], g["status"]) if g else "–"
+
+
+def _segments(title: str, dim: str, rows: list[dict[str, Any]]) -> Section:
+    return Section(
+        title=title,
+        header=[dim, "Population", "Reader", "Reactor", "Contributor"],
+        rows=[
+            [r["value"], SUPPRESSED, "–", "–", "–"]
+            if r["suppressed"]
+            else [r["value"], num(r["population"])] + [pct(r["metrics"][t]["rate"]) for t in TIERS]
+            for r in rows
+        ],
+    )
+
+
+def _measurement(m: dict[str, Any]) -> list[Section]:
+    goals = goal_targets(m)
+    window = window_text(m)
+    compact = window.split(" (")[0].replace(" .. ", "..")
+    tiers = Section(
+        title=m["label"] if compact in m["label"] else f"{m['label']}: {window}",
+        header=["Tier", "People", "Rate", "95% interval", "Goal", "Status"],
+        rows=[
+            [
+                t,
+                num(m["metrics"][t]["users"]),
+                pct(m["metrics"][t]["rate"]),
+                ci(m["metrics"][t]["ci95"]),
+                pct(goals[t]["target"], 0) if t in goals else "–",
+                _status(goals.get(t)),
+            ]
+            for t in TIERS
+        ],
+        note=f"{window}; {population_line(m)}",
+        status_columns=(5,),
+    )
+    ladder = Section(
+        title="Ladder (each person once)",
+        header=["Inactive", "Reader only", "Reactor only", "Contributor"],
+        rows=[[num(m["ladder"][k]) for k in LADDER]],
+        labels=0,
+    )
+    segs = [_segments(f"By {d}", d, rows) for d, rows in m.get("segments", {}).items()]
+    return [tiers, ladder, *segs]
+
+
+def _comparison(c: dict[str, Any]) -> list[Section]:
+    b, cur = c["baseline"], c["current"]
+    goals = {g["metric"]: g for g in c["goals"]}
+    main = Section(
+        title=f"{b['label']} → {cur['label']}",
+        header=["Tier", "Baseline", "Current", "Change", "p", "Goal", "Status"],
+        rows=[
+            [
+                t,
+                pct(c["changes"][t]["baseline_rate"]),
+                pct(c["changes"][t]["current_rate"]),
+                pp(c["changes"][t]["delta_pp"]),
+                pvalue(c["changes"][t]["p_value"]),
+                pct(goals[t]["target"], 0) if t in goals else "–",
+                _status(goals.get(t)),
+            ]
+            for t in TIERS
+        ],
+        note=f"baseline: {population_line(b)}\ncurrent: {population_line(cur)}\n" + test_note(c),
+        status_columns=(6,),
+    )
+    segs = [
+        Section(
+            title=f"By {dim}: baseline → current (change in pp)",
+            header=[dim, *(t.capitalize() for t in TIERS)],
+            rows=[
+                [r["value"], SUPPRESSED, "–", "–"]
+                if r["suppressed"]
+                else [r["value"], *(change_cell(r["tiers"][t]) for t in TIERS)]
+                for r in rows
+            ],
+        )
+        for dim, rows in segment_changes(c).items()
+    ]
+    return [main, *segs]
+
+
+def _trend(tr: dict[str, Any]) -> list[Section]:
+    main = Section(
+        title=f"Trend per {tr['period']} ({tr['window']['timezone']})",
+        header=["Period", "From", "To", "Population", "Reader", "Reactor", "Contributor"],
+        rows=[
+            [r["period"], r["from"], r["to"], num(r["population"]["size"])]
+            + [pct(r["metrics"][t]["rate"]) for t in TIERS]
+            for r in tr["rows"]
+        ],
+        labels=3,
+    )
+    segs = [
+        _segments(f"{r['period']} by {dim}", dim, rows)
+        for r in tr["rows"]
+        for dim, rows in r.get("segments", {}).items()
+    ]
+    return [main, *segs]
+
+
+def sections(result: dict[str, Any]) -> list[Section]:
+    """The sections of a measurement, comparison or trend report."""
+    build = {"measurement": _measurement, "comparison": _comparison, "trend": _trend}
+    return build[result["kind"]](result)
