@@ -250,7 +250,8 @@ class Store:
                 if p.is_file() and str(p.relative_to(self.root)) not in listed:
                     p.unlink()
                     removed.append(str(p))
-        for p in self.root.glob(f".{MANIFEST}.*.tmp"):
+        # Half-written manifests, and per-person tiers of a baseline cut short.
+        for p in [*self.root.glob(f".{MANIFEST}.*.tmp"), *self.root.glob("measurements/.*.tmp")]:
             p.unlink()
             removed.append(str(p))
         return removed
