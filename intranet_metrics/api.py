@@ -59,6 +59,7 @@ def ingest(
     skip_bad: bool = False,
     wait: bool = True,
     notify=None,
+    on_start=None,
 ) -> IngestResult:
     """Read every export under ``paths`` into the store (idempotent)."""
     config = config or Config()
@@ -70,6 +71,7 @@ def ingest(
         skip_bad=skip_bad,
         wait=wait,
         notify=notify,
+        on_start=on_start,
     )
 
 

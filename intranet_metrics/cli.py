@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from contextlib import nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -241,9 +242,22 @@ def _ingest(
 ) -> IngestResult:
     config = _with_map(c.config, mapping)
     store = c.store(create=True)
-    result = api.ingest(
-        store, paths, config, input_format=input_format, skip_bad=skip_bad, wait=wait, notify=_note
-    )
+    err = _stderr_console()
+    # A live line on a terminal only: stderr stays clean when redirected.
+    status = err.status("reading exports...") if sys.stderr.isatty() else nullcontext()
+    with status as live:
+        result = api.ingest(
+            store,
+            paths,
+            config,
+            input_format=input_format,
+            skip_bad=skip_bad,
+            wait=wait,
+            notify=_note,
+            on_start=(lambda path, fmt: live.update(f"reading {path} ({fmt})"))
+            if live is not None
+            else None,
+        )
     _print_ingest(result, console or _stderr_console())
     return result
 

@@ -266,6 +266,7 @@ class Store:
         wait: bool = True,
         notify: Callable[[str], None] | None = None,
         on_source: Callable[[SourceSummary], None] | None = None,
+        on_start: Callable[[Path, str], None] | None = None,
     ) -> IngestResult:
         """Read every export under ``paths`` and commit their new events in one step."""
         with self.lock(wait=wait, notify=notify):
@@ -277,14 +278,24 @@ class Store:
             stage.mkdir(parents=True)
             try:
                 return self._ingest(
-                    paths, config, pseudo, input_format, skip_bad, commit, stage, on_source
+                    paths,
+                    config,
+                    pseudo,
+                    input_format,
+                    skip_bad,
+                    commit,
+                    stage,
+                    on_source,
+                    on_start,
                 )
             finally:
                 shutil.rmtree(stage, ignore_errors=True)
                 with contextlib.suppress(OSError):
                     (self.root / "tmp").rmdir()
 
-    def _ingest(self, paths, config, pseudo, input_format, skip_bad, commit, stage, on_source):
+    def _ingest(
+        self, paths, config, pseudo, input_format, skip_bad, commit, stage, on_source, on_start
+    ):
         known = {s["sha256"] for s in self.sources}
         summaries: list[SourceSummary] = []
         staged: list[SourceSummary] = []
@@ -331,6 +342,8 @@ class Store:
                         on_source(s)
                     continue
                 known.add(sha)
+                if on_start:
+                    on_start(path, module.NAME)
                 out = stage / f"stage-{n:06d}.parquet"
                 builder = EventBuilder(SourceInfo(str(path), sha, module.NAME), config, pseudo)
                 rejects: list[pa.Table] = []
