@@ -215,3 +215,47 @@ def test_real_sample_edge_case_page_view(samples: Path) -> None:
 def test_real_sample_fields_shorter_than_rows(samples: Path) -> None:
     r = read_source(iis, samples / "iis-w3c-lnav/logfile_w3c.5")
     assert r.rejects["reason"].to_pylist() == ["17 values for 6 #Fields"]
+
+
+def test_non_utf8_bytes_in_event_and_asset_lines(tmp_path: Path) -> None:
+    rows = "".join(
+        f"2024-01-02 10:00:{i % 60:02d} GET /SitePages/P{i}.aspx c\\a Mozilla 200\r\n"
+        for i in range(3000)
+    )
+    p = tmp_path / "mixed.log"
+    p.write_bytes(
+        f"{FIELDS}\r\n{rows}".encode()
+        + b"2024-01-02 10:00:00 GET /Caf\xe9.aspx c\\a M 200\r\n"
+        + b"2024-01-02 10:00:00 GET /x\xff.js c\\a M 200\r\n"
+        + rows.encode()
+    )
+    r = read_source(iis, p)
+    assert counts(r) == (6002, 6001, 0, 1, 0)
+    assert "/Caf\ufffd.aspx" in r.events["item"].to_pylist()
+
+
+def test_utf16_file(tmp_path: Path) -> None:
+    p = tmp_path / "u16.log"
+    p.write_bytes(
+        f"{FIELDS}\r\n2024-01-02 10:00:00 GET /a.aspx c\\a M 200\r\n"
+        "2024-01-02 10:00:00 GET /a.js c\\a M 200\r\n".encode("utf-16")
+    )
+    r = read_source(iis, p)
+    assert counts(r) == (2, 1, 0, 1, 0)
+
+
+def test_separator_controls_split_values_like_text(tmp_path: Path) -> None:
+    # str.split() splits on \x1c-\x1f, bytes.split() does not: the row has 8 values.
+    r = read_source(
+        iis, write(tmp_path, f"{FIELDS}\n2024-01-02 10:00:00 GET /a\x1cb.aspx c\\a M 200\n")
+    )
+    assert [x["reason"] for x in r.rejects.to_pylist()] == ["8 values for 7 #Fields"]
+
+
+def test_rows_of_another_width_among_many_plain_rows(tmp_path: Path) -> None:
+    row = "2024-01-02 10:00:00 GET /a.aspx c\\a Mozilla 200\n"
+    text = f"{FIELDS}\n" + row * 20_000 + "2024-01-02 10:00:00 GET\n" + row * 20_000 + "\n"
+    r = read_source(iis, write(tmp_path, text))
+    assert counts(r) == (40_001, 40_000, 0, 0, 1)
+    assert r.rejects["source_line"].to_pylist() == [20_002]
+    assert r.events["source_line"].to_pylist()[-1] == 40_002

@@ -25,6 +25,7 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, time, timezone
+from itertools import compress, count
 from pathlib import Path
 from typing import IO
 
@@ -123,14 +124,121 @@ def _time_us(value: str) -> int:
     return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
 
 
+class _Clock:
+    """Event times: rows of one second share their clock and a day's rows their date, so
+    each is parsed once."""
+
+    def __init__(self, tz) -> None:
+        self.tz = tz
+        self.days: dict[str, int] = {}
+        self.times: dict[str, int] = {}
+
+    def micros(self, day: str, clock: str, local: bool) -> int:
+        """Microseconds since the epoch; ValueError if ``day`` or ``clock`` is unreadable."""
+        if local:
+            return to_micros(
+                datetime.combine(date.fromisoformat(day), time.fromisoformat(clock)).replace(
+                    tzinfo=self.tz
+                )
+            )
+        base = self.days.get(day)
+        if base is None:
+            d = datetime.combine(date.fromisoformat(day), time(), timezone.utc)
+            base = self.days[day] = (d - EPOCH).days * _DAY_US
+        us = self.times.get(clock)
+        if us is None:
+            if len(self.times) > 100_000:
+                self.times.clear()  # bounded: sub-second clocks never repeat
+            us = self.times[clock] = _time_us(clock)
+        return base + us
+
+
+# Blocks of this many bytes (or characters) are read at once; lines are cut from them.
+_CHUNK = 1 << 18
+# Bytes on which ``str.split()`` splits but ``bytes.split()`` does not (the ASCII ones).
+_STR_ONLY_SPACES = (b"\x1c", b"\x1d", b"\x1e", b"\x1f")
+_GET = b"GET"
+_OK_STATUS_B = frozenset(s.encode() for s in _OK_STATUS)
+_PAGE_SUFFIX_B = PAGE_SUFFIX.encode()
+_FILE_SUFFIXES_B = tuple(s.encode() for s in FILE_SUFFIXES)
+
+
+def _stem_activity(stem: bytes) -> str | None:
+    """The activity of a request for ``stem`` (GET, status OK, with a user), or None when
+    the path is not an event: not a page or document, or in a ``_``-prefixed system folder."""
+    low = stem.lower()
+    if low.endswith(_PAGE_SUFFIX_B):
+        activity = "page_view"
+    elif low.endswith(_FILE_SUFFIXES_B):
+        activity = "file_view"
+    else:
+        return None
+    if stem.find(b"/_") >= 0 or stem.startswith(b"_"):
+        return None
+    return activity
+
+
+class _Kinds(dict):
+    """``_stem_activity`` of each path, computed once: paths repeat (the same scripts and
+    pages all day)."""
+
+    def __missing__(self, stem: bytes) -> str | None:
+        if len(self) > 100_000:
+            self.clear()  # bounded: one entry per distinct path
+        activity = self[stem] = _stem_activity(stem)
+        return activity
+
+
+def _blocks(fh) -> Iterator[tuple[bytes | str, bool]]:
+    """``(block, complete)``: runs of whole lines each ending in ``\\n`` (complete), then
+    the last line if the file does not end in ``\\n``. Works on binary and text files."""
+    tail: list = []
+    while chunk := fh.read(_CHUNK):
+        cut = chunk.rfind("\n" if isinstance(chunk, str) else b"\n") + 1
+        if not cut:
+            tail.append(chunk)  # a line longer than a chunk: read whole, rejected later
+            continue
+        if tail:
+            tail.append(chunk[:cut])
+            yield chunk[:0].join(tail), True
+            tail = []
+        else:
+            yield (chunk if cut == len(chunk) else chunk[:cut]), True
+        if cut < len(chunk):
+            tail.append(chunk[cut:])
+    if tail:
+        yield tail[0][:0].join(tail), False
+
+
+def _plain_lines(block: bytes) -> list[bytes] | None:
+    """The lines (without ``\n``) of a block of whole lines if reading them as bytes gives
+    the same result as reading them as text, else None. That needs ASCII (bytes and
+    characters are one), no byte that only ``str.split`` splits on, no quoted value, no
+    line over the limit, and no directive: every line starts above ``#`` (so lines that
+    are blank or start with a space go to the text loop too)."""
+    if (
+        len(block) > LINE_LIMIT
+        or not block.isascii()
+        or b'"' in block
+        or any(c in block for c in _STR_ONLY_SPACES)
+    ):
+        return None
+    lines = block.split(b"\n")
+    del lines[-1]
+    # min() compares in C and the lines share long prefixes: far cheaper than a search
+    # for "\n#" (which crawls through every line) or a test of each line in Python.
+    return lines if min(lines)[:1] > b"#" else None
+
+
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    # The hot loop: every name it touches is a local, the cheapest tests come first, and
-    # lines that are not events only bump a counter handed to the builder in bulk.
+    # Plain blocks (ASCII, no directive, quote or odd line; nearly all of a log) are read
+    # as bytes and classified a column at a time: one split per block, paths classified
+    # once (``_Kinds``), and only rows whose path is a page or document reach Python code.
+    # Lines that are not events only bump a counter handed to the builder in bulk. Every
+    # other block, and UTF-16 files, go through the text loop, which reads plain lines the
+    # same way; decoding to str happens only for events and rejects.
     add = builder.add
-    tz = builder.config.tz
-    # Rows of one second share their clock and a day's rows their date: parse each once.
-    day_cache: dict[str, int] = {}
-    time_cache: dict[str, int] = {}
+    clock = _Clock(builder.config.tz)
     section: _Section | None = None
     width = -1  # no #Fields yet: every data row fails the width test
     im = ist = istem = iu = itime = 0
@@ -140,101 +248,161 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     local = False
     header_date: str | None = None
     pending = 0
-    with open_log(path) as fh:
+    lineno = 0
+    get, ok_b = _GET, _OK_STATUS_B
+    kinds = _Kinds()
+    with open(path, "rb") as raw:
+        bom = raw.read(3)
+        fh: IO = raw
+        if bom[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            raw.seek(0)
+            fh = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="\n")
+        elif bom != codecs.BOM_UTF8:
+            raw.seek(0)
         try:
-            for lineno, line in enumerate(fh, start=1):
-                if len(line) > LINE_LIMIT:
-                    # No real request is a megabyte long: never key or store such a line.
-                    builder.reject(lineno, f"line longer than {LINE_LIMIT:,} characters")
-                    continue
-                if line[0] == "#":
-                    head = line[:8].lower()
-                    if head == "#fields:":
-                        section = _Section(line[8:].split(), lineno)
-                        width, problem, local = section.width, section.problem, section.local
-                        im, ist, istem = section.method, section.status, section.stem
-                        iu, itime, idate, iagent = (
-                            section.user,
-                            section.time,
-                            section.date,
-                            section.agent,
-                        )
-                    elif head.startswith("#date:"):
-                        words = line[6:].split()
-                        header_date = words[0] if words else None
-                    continue
-                parts = _split_quoted(line) if '"' in line else line.split()
-                if len(parts) != width:
-                    if not parts:
-                        continue  # blank line
-                    raw = line.rstrip("\r\n")
-                    if section is None:
-                        builder.reject(lineno, "data row before any #Fields line", raw)
-                    else:
-                        builder.reject(lineno, f"{len(parts)} values for {width} #Fields", raw)
-                    continue
-                if problem is not None:
-                    builder.reject(lineno, problem, line.rstrip("\r\n"))
-                    continue
-                if parts[im] != "GET" or parts[ist] not in _OK_STATUS:
-                    pending += 1
-                    continue
-                stem = parts[istem]
-                low = stem.lower()
-                if low.endswith(PAGE_SUFFIX):
-                    activity = "page_view"
-                elif low.endswith(FILE_SUFFIXES):
-                    activity = "file_view"
-                else:
-                    pending += 1
-                    continue
-                user = parts[iu]
-                if user == "-" or "/_" in stem or stem.startswith("_"):
-                    pending += 1
-                    continue
-                # An event: from here on cost matters less (page and file views are few).
-                day = parts[idate] if idate is not None else header_date
-                key = line.rstrip("\r\n")
-                if day is None:
-                    builder.reject(lineno, "no date field and no #Date: line before it", key)
-                    continue
-                try:
-                    if local:
-                        when: int = to_micros(
-                            datetime.combine(
-                                date.fromisoformat(day), time.fromisoformat(parts[itime])
-                            ).replace(tzinfo=tz)
-                        )
-                    else:
-                        base = day_cache.get(day)
-                        if base is None:
-                            d = datetime.combine(date.fromisoformat(day), time(), timezone.utc)
-                            base = day_cache[day] = (d - EPOCH).days * _DAY_US
-                        clock = parts[itime]
-                        us = time_cache.get(clock)
-                        if us is None:
-                            if len(time_cache) > 100_000:
-                                time_cache.clear()  # bounded: sub-second clocks never repeat
-                            us = time_cache[clock] = _time_us(clock)
-                        when = base + us
-                except ValueError:
-                    builder.reject(
-                        lineno, f"unreadable date/time {day!r} {parts[itime][:20]!r}", key
-                    )
-                    continue
-                agent = parts[iagent] if iagent is not None else "-"
-                add(
-                    time=when,
-                    actor=user,
-                    activity=activity,
-                    line=lineno,
-                    key=key,
-                    item=stem,
-                    user_agent=None if agent == "-" else agent.replace("+", " "),
+            for block, complete in _blocks(fh):
+                plain = (
+                    _plain_lines(block)
+                    if complete and problem is None and isinstance(block, bytes)
+                    else None
                 )
-                if builder.full:
-                    builder.other(pending)
-                    pending = 0
-                    yield builder.flush()
+                tokens = None
+                if plain is not None:
+                    # Every value of the block in one split, a NUL after each line's: if
+                    # each line has ``width`` values, row k's are tokens[k * stride:][:width]
+                    # and a column is a slice, classified without a Python loop per line.
+                    lines = plain
+                    stride = width + 1
+                    if b"\0" not in block:
+                        tokens = block.replace(b"\n", b" \0 ").split()
+                        if len(tokens) != len(lines) * stride or tokens[width::stride].count(
+                            b"\0"
+                        ) != len(lines):
+                            tokens = None  # a row of another width: the text loop rejects it
+                if tokens is not None:
+                    first = lineno + 1
+                    lineno += len(lines)
+                    done = 0
+                    for i in compress(count(), map(kinds.__getitem__, tokens[istem::stride])):
+                        parts = tokens[i * stride : i * stride + width]
+                        if parts[im] != get or parts[ist] not in ok_b or parts[iu] == b"-":
+                            continue
+                        # An event: decode the values it keeps (events are few).
+                        pending += i - done
+                        done = i + 1
+                        n = first + i
+                        day = parts[idate].decode() if idate is not None else header_date
+                        key = lines[i].rstrip(b"\r").decode()
+                        if day is None:
+                            builder.reject(n, "no date field and no #Date: line before it", key)
+                            continue
+                        value = parts[itime].decode()
+                        try:
+                            when = clock.micros(day, value, local)
+                        except ValueError:
+                            builder.reject(n, f"unreadable date/time {day!r} {value[:20]!r}", key)
+                            continue
+                        agent = parts[iagent].decode() if iagent is not None else "-"
+                        add(
+                            time=when,
+                            actor=parts[iu].decode(),
+                            activity=kinds[parts[istem]],
+                            line=n,
+                            key=key,
+                            item=parts[istem].decode(),
+                            user_agent=None if agent == "-" else agent.replace("+", " "),
+                        )
+                        if builder.full:
+                            builder.other(pending)
+                            pending = 0
+                            yield builder.flush()
+                    pending += len(lines) - done
+                    continue
+                text = block if isinstance(block, str) else block.decode("utf-8", "replace")
+                lines = text.split("\n")
+                if complete:
+                    del lines[-1]
+                    nl = 1  # each line had a "\n", which counts towards the limit
+                else:
+                    nl = 0
+                for line in lines:
+                    lineno += 1
+                    if len(line) + nl > LINE_LIMIT:
+                        # No real request is a megabyte long: never key or store such a line.
+                        builder.reject(lineno, f"line longer than {LINE_LIMIT:,} characters")
+                        continue
+                    if line[:1] == "#":
+                        head = line[:8].lower()
+                        if head == "#fields:":
+                            section = _Section(line[8:].split(), lineno)
+                            width, problem, local = section.width, section.problem, section.local
+                            im, ist, istem = section.method, section.status, section.stem
+                            iu, itime, idate, iagent = (
+                                section.user,
+                                section.time,
+                                section.date,
+                                section.agent,
+                            )
+                        elif head.startswith("#date:"):
+                            words = line[6:].split()
+                            header_date = words[0] if words else None
+                        continue
+                    parts = _split_quoted(line) if '"' in line else line.split()
+                    if len(parts) != width:
+                        if not parts:
+                            continue  # blank line
+                        raw_line = line.rstrip("\r\n")
+                        if section is None:
+                            builder.reject(lineno, "data row before any #Fields line", raw_line)
+                        else:
+                            builder.reject(
+                                lineno, f"{len(parts)} values for {width} #Fields", raw_line
+                            )
+                        continue
+                    if problem is not None:
+                        builder.reject(lineno, problem, line.rstrip("\r\n"))
+                        continue
+                    if parts[im] != "GET" or parts[ist] not in _OK_STATUS:
+                        pending += 1
+                        continue
+                    stem = parts[istem]
+                    low = stem.lower()
+                    if low.endswith(PAGE_SUFFIX):
+                        activity = "page_view"
+                    elif low.endswith(FILE_SUFFIXES):
+                        activity = "file_view"
+                    else:
+                        pending += 1
+                        continue
+                    user = parts[iu]
+                    if user == "-" or "/_" in stem or stem.startswith("_"):
+                        pending += 1
+                        continue
+                    day = parts[idate] if idate is not None else header_date
+                    key = line.rstrip("\r\n")
+                    if day is None:
+                        builder.reject(lineno, "no date field and no #Date: line before it", key)
+                        continue
+                    try:
+                        when = clock.micros(day, parts[itime], local)
+                    except ValueError:
+                        builder.reject(
+                            lineno, f"unreadable date/time {day!r} {parts[itime][:20]!r}", key
+                        )
+                        continue
+                    agent = parts[iagent] if iagent is not None else "-"
+                    add(
+                        time=when,
+                        actor=user,
+                        activity=activity,
+                        line=lineno,
+                        key=key,
+                        item=stem,
+                        user_agent=None if agent == "-" else agent.replace("+", " "),
+                    )
+                    if builder.full:
+                        builder.other(pending)
+                        pending = 0
+                        yield builder.flush()
         finally:
             builder.other(pending)
