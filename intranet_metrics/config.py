@@ -71,14 +71,19 @@ def load_config(path: str | Path | None = None) -> Config:
         if not Path(CONFIG_FILE).is_file():
             return Config()
         path = CONFIG_FILE
+    data = read_toml(path, "config file not found; check the --config path")
+    return parse_config(data, str(path))
+
+
+def read_toml(path: str | Path, missing: str) -> dict[str, Any]:
+    """A TOML file's table; ``missing`` is the advice when the file does not exist."""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+        return tomllib.loads(p.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found; check the --config path") from None
+        raise ConfigError(f"{p}: {missing}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: not valid TOML ({exc}); fix the file and run again") from None
-    return parse_config(data, str(p))
 
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:

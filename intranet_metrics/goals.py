@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
-from .config import _suggest
+from .config import _suggest, read_toml
 from .errors import ConfigError
 
 METRICS = ("reader", "reactor", "contributor")
@@ -36,12 +36,7 @@ def load_goals(path: str | Path | None) -> dict[str, float]:
     if path is None:
         return dict(DEFAULT_GOALS)
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: goals file not found; create one with 'goals --init'") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: not valid TOML ({exc}); fix the goals file") from None
+    data = read_toml(p, "goals file not found; create one with 'goals --init'")
     table = data.get("goals", data)
     if not isinstance(table, dict):
         raise ConfigError(f"{p}: expected a [goals] table of percentages")
