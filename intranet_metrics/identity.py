@@ -107,6 +107,14 @@ class Pseudonymiser:
             return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
         return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()[:32]
 
+    def key_hashes(self, texts: Iterable[str], prefix: str = "") -> list[str]:
+        """``key_hash(prefix + text)`` of each text, in one comprehension."""
+        if self._key is None:
+            b2 = hashlib.blake2b
+            return [b2((prefix + t).encode(), digest_size=16).hexdigest() for t in texts]
+        key, new, sha = self._key, hmac.new, hashlib.sha256
+        return [new(key, (prefix + t).encode(), sha).hexdigest()[:32] for t in texts]
+
 
 def alias_forms(value: str) -> set[str]:
     """Every normalised form of a roster identifier that an event actor may take."""

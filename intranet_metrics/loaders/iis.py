@@ -230,6 +230,11 @@ def _plain_lines(block: bytes) -> list[bytes] | None:
     return lines if min(lines)[:1] > b"#" else None
 
 
+def _decode(values: list[bytes]) -> list[str]:
+    """ASCII byte strings (without newlines) as str, decoded in one call."""
+    return b"\n".join(values).decode().split("\n")
+
+
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     # Plain blocks (ASCII, no directive, quote or odd line; nearly all of a log) are read
     # as bytes and classified a column at a time: one split per block, paths classified
@@ -283,40 +288,64 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                     first = lineno + 1
                     lineno += len(lines)
                     done = 0
+                    # The block's events, as columns for one builder.add_many.
+                    times: list[int] = []
+                    numbers: list[int] = []
+                    stems: list[bytes] = []
+                    users: list[bytes] = []
+                    agents: list[bytes] = []
                     for i in compress(count(), map(kinds.__getitem__, tokens[istem::stride])):
                         parts = tokens[i * stride : i * stride + width]
                         if parts[im] != get or parts[ist] not in ok_b or parts[iu] == b"-":
                             continue
-                        # An event: decode the values it keeps (events are few).
                         pending += i - done
                         done = i + 1
-                        n = first + i
                         day = parts[idate].decode() if idate is not None else header_date
-                        key = lines[i].rstrip(b"\r").decode()
                         if day is None:
-                            builder.reject(n, "no date field and no #Date: line before it", key)
+                            key = lines[i].rstrip(b"\r").decode()
+                            builder.reject(
+                                first + i, "no date field and no #Date: line before it", key
+                            )
                             continue
                         value = parts[itime].decode()
                         try:
                             when = clock.micros(day, value, local)
                         except ValueError:
-                            builder.reject(n, f"unreadable date/time {day!r} {value[:20]!r}", key)
+                            key = lines[i].rstrip(b"\r").decode()
+                            builder.reject(
+                                first + i, f"unreadable date/time {day!r} {value[:20]!r}", key
+                            )
                             continue
-                        agent = parts[iagent].decode() if iagent is not None else "-"
-                        add(
-                            time=when,
-                            actor=parts[iu].decode(),
-                            activity=kinds[parts[istem]],
-                            line=n,
-                            key=key,
-                            item=parts[istem].decode(),
-                            user_agent=None if agent == "-" else agent.replace("+", " "),
+                        times.append(when)
+                        numbers.append(i)
+                        stems.append(parts[istem])
+                        users.append(parts[iu])
+                        if iagent is not None:
+                            agents.append(parts[iagent])
+                    pending += len(lines) - done
+                    if numbers:
+                        # The block is ASCII: decode each column in one go, not value by value.
+                        keys = b"\n".join([lines[i].rstrip(b"\r") for i in numbers])
+                        ua = (
+                            [None if a == "-" else a for a in _decode(agents)]
+                            if iagent is not None
+                            else None
+                        )
+                        builder.add_many(
+                            time=times,
+                            actor=_decode(users),
+                            activity=[kinds[s] for s in stems],
+                            line=[first + i for i in numbers],
+                            key=keys.decode().split("\n"),
+                            item=_decode(stems),
+                            user_agent=None
+                            if ua is None
+                            else [a if a is None else a.replace("+", " ") for a in ua],
                         )
                         if builder.full:
                             builder.other(pending)
                             pending = 0
                             yield builder.flush()
-                    pending += len(lines) - done
                     continue
                 text = block if isinstance(block, str) else block.decode("utf-8", "replace")
                 lines = text.split("\n")
