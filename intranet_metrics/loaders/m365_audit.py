@@ -14,10 +14,13 @@ A record without a UserType is not excluded on that ground: the type is unknown,
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from itertools import compress
 from pathlib import Path
 from typing import IO, Any
 
@@ -66,6 +69,7 @@ _MICRO = timedelta(microseconds=1)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 # RecordType 37; -Formatted exports print the enum name instead of the number.
 COMMENT_RECORD_TYPES = frozenset({"37", "sharepointcommentoperation"})
+YAMMER_OPERATIONS: dict[str, str] = {"messageviewed": "message_read", "filecreated": "upload"}
 OPERATIONS: dict[str, str] = {
     "pageviewed": "page_view",
     "pageviewedextended": "page_view",
@@ -117,35 +121,48 @@ def _looks_like_audit_json(line: str) -> bool:
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     with open_text(path, newline="") as fh:
         first = fh.readline()
-        fh.seek(0)
-        # TextIOWrapper.seek(0) re-reads the BOM; utf-8-sig strips it again.
-        if not first.strip():
-            raise InputError(f"{path} line 1: empty first line; expected an audit log header")
-        classify = _Classifier(builder)
-        if first.lstrip().startswith("{"):
-            yield from _load_jsonl(fh, builder, classify)
-        else:
+    if not first.strip():
+        raise InputError(f"{path} line 1: empty first line; expected an audit log header")
+    classify = _Classifier(builder)
+    if first.lstrip().startswith("{"):
+        yield from _load_jsonl(path, builder, classify)
+    else:
+        with open_text(path, newline="") as fh:
             yield from _load_csv(path, fh, builder, classify)
+    classify.drain()
 
 
 def _load_jsonl(
-    fh: IO[str], builder: EventBuilder, classify: _Classifier
+    path: Path, builder: EventBuilder, classify: _Classifier
 ) -> Iterator[pa.RecordBatch]:
     loads = _loads
-    for line, text in enumerate(fh, start=1):
-        if not text.strip():
-            continue
-        try:
-            obj = loads(text)
-        except ValueError as exc:
-            builder.reject(line, f"not a JSON object ({getattr(exc, 'msg', exc)})", text)
-            continue
-        # A line may also be a whole export row with AuditData nested inside it.
-        if isinstance(obj, dict) and "AuditData" in obj and "CreationTime" not in obj:
-            obj = _audit_data(obj["AuditData"])
-        classify(obj, line, text)
-        if builder.full:
-            yield builder.flush()
+    with open(path, "rb") as raw:
+        utf16 = raw.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        raw.seek(0)
+        # UTF-8 lines go to orjson as bytes (no decoding step); UTF-16 is decoded first.
+        fh: IO = io.TextIOWrapper(raw, encoding="utf-16", newline="") if utf16 else raw
+        for line, text in enumerate(fh, start=1):
+            if line == 1 and not utf16 and text.startswith(codecs.BOM_UTF8):
+                text = text[3:]
+            try:
+                obj = loads(text)
+            except ValueError as exc:
+                if not text.strip():
+                    continue
+                # Bytes that are not UTF-8 stop the file like any other text export (the
+                # ingest driver names the line); a bad JSON line is only this record.
+                if isinstance(text, bytes):
+                    text = text.decode("utf-8")
+                builder.reject(line, f"not a JSON object ({getattr(exc, 'msg', exc)})", text)
+                continue
+            # A line may also be a whole export row with AuditData nested inside it.
+            if type(obj) is dict and "AuditData" in obj and "CreationTime" not in obj:
+                obj = _audit_data(obj["AuditData"])
+            classify(obj, line, text)
+            if classify.ready:
+                classify.drain()
+                if builder.full:
+                    yield builder.flush()
 
 
 def _load_csv(
@@ -170,8 +187,10 @@ def _load_csv(
             builder.reject(line, f"AuditData is not JSON ({getattr(exc, 'msg', exc)})", raw)
             continue
         classify(obj, line, raw)
-        if builder.full:
-            yield builder.flush()
+        if classify.ready:
+            classify.drain()
+            if builder.full:
+                yield builder.flush()
 
 
 def _audit_data(value: Any) -> Any:
@@ -184,50 +203,132 @@ def _audit_data(value: Any) -> Any:
 
 
 # -- classification ----------------------------------------------------------------------------
+# The activity of most records follows from (Workload, Operation, RecordType) alone, so it
+# is worked out once per distinct triple; this marks the triples whose records' own fields
+# (ObjectId, ThreadId) decide.
+_BY_RECORD = "by record"
+_CACHE_LIMIT = 100_000
+_BLOCK = 4096
+
+
 class _Classifier:
-    """Turns one AuditData object into one builder record (or a reject)."""
+    """Turns AuditData objects into columns of builder records (or rejects).
+
+    Records are gathered a block at a time and handed to ``builder.add_many`` by ``drain``:
+    the per-record work is reading a dozen fields and two cache lookups; conversions and
+    the CreationTime parse happen a column at a time.
+    """
 
     def __init__(self, builder: EventBuilder) -> None:
         self.builder = builder
         self.service = frozenset(builder.config.service_accounts)
         # Prefixes compared case-insensitively; a trailing slash is the boundary itself.
         self.sites = tuple(s.strip().lower().rstrip("/") for s in builder.config.sites if s.strip())
+        self._rules: dict[tuple, str] = {}
+        self._people: dict[tuple, tuple[str, str | None]] = {}
+        self._clear()
 
-    def __call__(self, obj: Any, line: int, raw: str) -> None:
-        b = self.builder
-        if not isinstance(obj, dict):
-            b.reject(line, "AuditData is not a JSON object", raw)
+    def _clear(self) -> None:
+        self.lines: list[int] = []
+        self.created: list[str] = []
+        self.actors: list[str] = []
+        self.activities: list[str] = []
+        self.keys: list[Any] = []
+        self.items: list[Any] = []
+        self.parents: list[Any] = []
+        self.threads: list[Any] = []
+        self.channels: list[Any] = []
+        self.excluded: list[str | None] = []
+
+    @property
+    def ready(self) -> bool:
+        return len(self.lines) >= _BLOCK
+
+    def __call__(self, obj: Any, line: int, raw: str | bytes) -> None:
+        if type(obj) is not dict:
+            self._reject(line, "AuditData is not a JSON object", raw)
             return
-        created, key = obj.get("CreationTime"), obj.get("Id")
-        if not created or not isinstance(created, str):
-            b.reject(line, "AuditData has no CreationTime", raw)
+        get = obj.get
+        created, key = get("CreationTime"), get("Id")
+        if not created or type(created) is not str:
+            self._reject(line, "AuditData has no CreationTime", raw)
             return
         if key is None or key == "":
-            b.reject(line, "AuditData has no Id", raw)
+            self._reject(line, "AuditData has no Id", raw)
             return
-        us = parse_time(created)
-        if us is None:
-            b.reject(line, f"CreationTime is not ISO 8601: {created[:40]!r}", raw)
+        triple = (get("Workload"), get("Operation"), get("RecordType"))
+        try:
+            activity = self._rules[triple]
+        except KeyError:
+            activity = self._rule(*triple)
+            if len(self._rules) > _CACHE_LIMIT:
+                self._rules.clear()
+            self._rules[triple] = activity
+        except TypeError:  # a list or object where a name belongs: not cacheable
+            activity = self._rule(*triple)
+        if activity is _BY_RECORD:
+            activity = self._by_record(obj, *triple)
+        who = (get("UserId"), get("UserType"))
+        try:
+            actor, excluded = self._people[who]
+        except KeyError:
+            actor, excluded = self._person(*who)
+            if len(self._people) > _CACHE_LIMIT:
+                self._people.clear()
+            self._people[who] = actor, excluded
+        except TypeError:
+            actor, excluded = self._person(*who)
+        self.lines.append(line)
+        self.created.append(created)
+        self.actors.append(actor)
+        self.activities.append(activity)
+        self.keys.append(key)
+        self.items.append(get("ObjectId") or get("MessageId"))
+        self.parents.append(get("ParentMessageId"))
+        self.threads.append(get("ThreadId"))
+        self.channels.append(get("SiteUrl") or get("GroupName") or get("ChannelName"))
+        self.excluded.append(excluded)
+
+    def _reject(self, line: int, reason: str, raw: str | bytes) -> None:
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        self.builder.reject(line, reason, raw)
+
+    def drain(self) -> None:
+        """Hand the gathered records to the builder, a column at a time."""
+        if not self.lines:
             return
-        actor = obj.get("UserId")
-        actor = actor if isinstance(actor, str) else ("" if actor is None else str(actor))
-        excluded = self._exclusion(actor, obj.get("UserType"))
-        item = obj.get("ObjectId") or obj.get("MessageId")
-        thread = obj.get("ThreadId")
-        parent = obj.get("ParentMessageId")
-        channel = obj.get("SiteUrl") or obj.get("GroupName") or obj.get("ChannelName")
-        b.add(
-            time=us,
-            actor=actor,
-            activity=self.activity(obj),
-            line=line,
-            key=str(key),
-            item=None if item is None else str(item),
-            parent=None if parent is None or parent == "" else str(parent),
-            thread=None if thread is None or thread == "" else str(thread),
-            channel=None if channel is None else str(channel),
-            excluded=excluded,
+        times = _times(self.created)
+        if None in times:
+            self._drop_unreadable_times(times)
+        self.builder.add_many(
+            time=times,
+            actor=self.actors,
+            activity=self.activities,
+            line=self.lines,
+            key=[k if type(k) is str else str(k) for k in self.keys],
+            item=_texts(self.items),
+            parent=_texts(self.parents, empty_is_null=True),
+            thread=_texts(self.threads, empty_is_null=True),
+            channel=_texts(self.channels),
+            excluded=self.excluded,
         )
+        self._clear()
+
+    def _drop_unreadable_times(self, times: list[int | None]) -> None:
+        keep = [t is not None for t in times]
+        for line, created, ok in zip(self.lines, self.created, keep, strict=True):
+            if not ok:
+                self.builder.reject(line, f"CreationTime is not ISO 8601: {created[:40]!r}")
+        times[:] = compress(times, keep)
+        for name in ("lines", "created", "actors", "activities", "keys", "items", "parents"):
+            setattr(self, name, list(compress(getattr(self, name), keep)))
+        for name in ("threads", "channels", "excluded"):
+            setattr(self, name, list(compress(getattr(self, name), keep)))
+
+    def _person(self, user_id: Any, user_type: Any) -> tuple[str, str | None]:
+        actor = user_id if isinstance(user_id, str) else ("" if user_id is None else str(user_id))
+        return actor, self._exclusion(actor, user_type)
 
     def _exclusion(self, actor: str, user_type: Any) -> str | None:
         people = user_type is None or user_type == "" or _user_type(user_type) in PEOPLE_TYPES
@@ -240,39 +341,73 @@ class _Classifier:
 
     def activity(self, obj: dict) -> str:
         """The SPEC activity of one AuditData object."""
-        workload = str(obj.get("Workload") or "").lower()
-        if workload not in WORKLOADS:
+        triple = (obj.get("Workload"), obj.get("Operation"), obj.get("RecordType"))
+        activity = self._rule(*triple)
+        return self._by_record(obj, *triple) if activity is _BY_RECORD else activity
+
+    def _rule(self, workload: Any, operation: Any, record_type: Any, sites: bool = True) -> str:
+        """The activity of every record with these three fields, or ``_BY_RECORD``."""
+        wl = str(workload or "").lower()
+        if wl not in WORKLOADS:
             return "other"
-        op = str(obj.get("Operation") or "")
-        opl = op.lower()
-        if workload == "yammer":
-            if opl == "messagecreated":
-                thread = obj.get("ThreadId")
-                if thread is None or thread == "" or str(thread) == str(obj.get("MessageId")):
-                    return "thread_start"
-                return "reply"
-            if opl == "messageviewed":
-                return "message_read"
-            if opl == "filecreated":
-                return "upload"
+        op = str(operation or "").lower()
+        if wl == "yammer":
+            if op == "messagecreated":
+                return _BY_RECORD  # a thread start or a reply: ThreadId tells
+            return YAMMER_OPERATIONS.get(op, "other")
+        if sites and wl == "sharepoint" and self.sites:
+            return _BY_RECORD  # ObjectId must lie under a configured site
+        rt = "" if record_type is None else str(record_type)
+        if rt.strip().lower() in COMMENT_RECORD_TYPES:
+            return "other" if "delete" in op else "comment"
+        if op == "listitemcreated":
+            return _BY_RECORD  # a news page or any list item: ObjectId tells
+        return OPERATIONS.get(op, "other")
+
+    def _by_record(self, obj: dict, workload: Any, operation: Any, record_type: Any) -> str:
+        if str(workload or "").lower() == "yammer":  # MessageCreated
+            thread = obj.get("ThreadId")
+            if thread is None or thread == "" or str(thread) == str(obj.get("MessageId")):
+                return "thread_start"
+            return "reply"
+        object_id = str(obj.get("ObjectId") or "").lower()
+        if self.sites and str(workload).lower() == "sharepoint" and not self._in_sites(object_id):
             return "other"
-        object_id = str(obj.get("ObjectId") or "")
-        if workload == "sharepoint" and self.sites and not self._in_sites(object_id):
-            return "other"
-        if str(obj.get("RecordType", "")).strip().lower() in COMMENT_RECORD_TYPES:
-            return "other" if "delete" in opl else "comment"
-        if opl == "listitemcreated":
-            oid = object_id.lower()
-            return "page_create" if "/sitepages/" in oid or "/pages/" in oid else "other"
-        return OPERATIONS.get(opl, "other")
+        activity = self._rule(workload, operation, record_type, sites=False)
+        if activity is not _BY_RECORD:
+            return activity
+        # ListItemCreated: a page in a pages library is a new page; other items are not.
+        return "page_create" if "/sitepages/" in object_id or "/pages/" in object_id else "other"
 
     def _in_sites(self, object_id: str) -> bool:
-        oid = object_id.lower()
         for site in self.sites:
             # "/sites/intranet" must not take in "/sites/intranet-archive".
-            if oid.startswith(site) and (len(oid) == len(site) or oid[len(site)] in "/?#"):
+            if object_id.startswith(site) and (
+                len(object_id) == len(site) or object_id[len(site)] in "/?#"
+            ):
                 return True
         return False
+
+
+def _texts(values: list[Any], empty_is_null: bool = False) -> list[str | None]:
+    """JSON values as stored text: numbers (Yammer ids) become strings, null stays null."""
+    if empty_is_null:
+        return [None if v is None or v == "" else v if type(v) is str else str(v) for v in values]
+    return [v if v is None or type(v) is str else str(v) for v in values]
+
+
+def _times(created: list[str]) -> list[int | None]:
+    """Microseconds since the epoch of each CreationTime (None where unreadable).
+
+    Arrow parses the usual naive ISO form a column at a time; a block holding anything
+    else (an offset, 7-digit .NET fractions, a typo) is parsed record by record. Where
+    Arrow accepts a text, it gives the same instant as ``parse_time``.
+    """
+    try:
+        arr = pa.array(created, type=pa.string()).cast(pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return [parse_time(t) for t in created]
+    return arr.cast(pa.int64()).to_pylist()
 
 
 def _user_type(value: Any) -> int:
