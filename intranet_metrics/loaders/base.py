@@ -404,6 +404,30 @@ def bounded_lines(
         yield n, text
 
 
+BLOCK_BYTES = 1 << 18
+
+
+def line_blocks(fh: IO, size: int = BLOCK_BYTES) -> Iterator[tuple[bytes | str, bool]]:
+    """``(block, complete)``: runs of whole lines each ending in ``\\n`` (complete), then
+    the last line if the file does not end in ``\\n``. Works on binary and text files."""
+    tail: list = []
+    while chunk := fh.read(size):
+        cut = chunk.rfind("\n" if isinstance(chunk, str) else b"\n") + 1
+        if not cut:
+            tail.append(chunk)  # a line longer than a chunk: gathered whole
+            continue
+        if tail:
+            tail.append(chunk[:cut])
+            yield chunk[:0].join(tail), True
+            tail = []
+        else:
+            yield (chunk if cut == len(chunk) else chunk[:cut]), True
+        if cut < len(chunk):
+            tail.append(chunk[cut:])
+    if tail:
+        yield tail[0][:0].join(tail), False
+
+
 def require_columns(
     path: str, header: Iterable[str], required: Iterable[str], hint: str = ""
 ) -> None:

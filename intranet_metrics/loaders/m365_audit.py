@@ -20,7 +20,7 @@ import io
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from itertools import compress
+from itertools import compress, islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from ..errors import InputError
 from ..identity import actor_exclusion, normalise_actor
-from .base import EPOCH, EventBuilder, csv_records, decode_head, open_text
+from .base import EPOCH, EventBuilder, csv_records, decode_head, line_blocks, open_text
 
 # orjson parses AuditData about 2.5x faster than the standard library (same errors: a
 # ValueError subclass); the audit log is the largest export people have.
@@ -125,49 +125,33 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
         raise InputError(f"{path} line 1: empty first line; expected an audit log header")
     classify = _Classifier(builder)
     if first.lstrip().startswith("{"):
-        yield from _load_jsonl(path, builder, classify)
+        yield from classify.run(_jsonl_lines(path), "not a JSON object", nested=True)
     else:
         with open_text(path, newline="") as fh:
-            yield from _load_csv(path, fh, builder, classify)
-    classify.drain()
+            yield from classify.run(_csv_audit_data(path, fh, builder), "AuditData is not JSON")
 
 
-def _load_jsonl(
-    path: Path, builder: EventBuilder, classify: _Classifier
-) -> Iterator[pa.RecordBatch]:
-    loads = _loads
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes | str]]:
+    """``(line number, line)`` of a JSON Lines file: bytes for UTF-8 (orjson reads them
+    without a decoding step), str for UTF-16."""
     with open(path, "rb") as raw:
-        utf16 = raw.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        if raw.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            raw.seek(0)
+            yield from enumerate(io.TextIOWrapper(raw, encoding="utf-16", newline=""), start=1)
+            return
         raw.seek(0)
-        # UTF-8 lines go to orjson as bytes (no decoding step); UTF-16 is decoded first.
-        fh: IO = io.TextIOWrapper(raw, encoding="utf-16", newline="") if utf16 else raw
-        for line, text in enumerate(fh, start=1):
-            if line == 1 and not utf16 and text.startswith(codecs.BOM_UTF8):
-                text = text[3:]
-            try:
-                obj = loads(text)
-            except ValueError as exc:
-                if not text.strip():
-                    continue
-                # Bytes that are not UTF-8 stop the file like any other text export (the
-                # ingest driver names the line); a bad JSON line is only this record.
-                if isinstance(text, bytes):
-                    text = text.decode("utf-8")
-                builder.reject(line, f"not a JSON object ({getattr(exc, 'msg', exc)})", text)
-                continue
-            # A line may also be a whole export row with AuditData nested inside it.
-            if type(obj) is dict and "AuditData" in obj and "CreationTime" not in obj:
-                obj = _audit_data(obj["AuditData"])
-            classify(obj, line, text)
-            if classify.ready:
-                classify.drain()
-                if builder.full:
-                    yield builder.flush()
+        if raw.read(3) != codecs.BOM_UTF8:
+            raw.seek(0)
+        n = 1
+        for block, _complete in line_blocks(raw):
+            # BytesIO finds line ends with memchr: 4x faster than bytes.split(b"\n").
+            lines = io.BytesIO(block).readlines()
+            yield from enumerate(lines, start=n)
+            n += len(lines)
 
 
-def _load_csv(
-    path: Path, fh: IO[str], builder: EventBuilder, classify: _Classifier
-) -> Iterator[pa.RecordBatch]:
+def _csv_audit_data(path: Path, fh: IO[str], builder: EventBuilder) -> Iterator[tuple[int, str]]:
+    """``(first line, AuditData text)`` of each record of a CSV export."""
     reader = csv.reader(fh)
     header = [h.strip() for h in next(reader)]
     if "AuditData" not in header:
@@ -180,17 +164,7 @@ def _load_csv(
         if len(row) <= col:
             builder.reject(line, f"{len(row)} values, no AuditData", ",".join(row))
             continue
-        raw = row[col]
-        try:
-            obj = _loads(raw)
-        except ValueError as exc:
-            builder.reject(line, f"AuditData is not JSON ({getattr(exc, 'msg', exc)})", raw)
-            continue
-        classify(obj, line, raw)
-        if classify.ready:
-            classify.drain()
-            if builder.full:
-                yield builder.flush()
+        yield line, row[col]
 
 
 def _audit_data(value: Any) -> Any:
@@ -211,6 +185,39 @@ _CACHE_LIMIT = 100_000
 _BLOCK = 4096
 
 
+class _Block:
+    """The columns of up to ``_BLOCK`` classified records, before conversion."""
+
+    NAMES = (
+        "lines",
+        "created",
+        "actors",
+        "activities",
+        "keys",
+        "items",
+        "parents",
+        "threads",
+        "channels",
+        "excluded",
+    )
+
+    def __init__(self) -> None:
+        self.columns: list[list[Any]] = [[] for _ in self.NAMES]
+        self.appends = tuple(c.append for c in self.columns)
+        for name, column in zip(self.NAMES, self.columns, strict=True):
+            setattr(self, name, column)
+
+    def drop_unreadable_times(self, times: list[int | None], builder: EventBuilder) -> None:
+        """Reject the records whose CreationTime did not parse; keep the others."""
+        keep = [t is not None for t in times]
+        for line, created, ok in zip(self.lines, self.created, keep, strict=True):
+            if not ok:
+                builder.reject(line, f"CreationTime is not ISO 8601: {created[:40]!r}")
+        times[:] = compress(times, keep)
+        for column in self.columns:
+            column[:] = compress(column, keep)
+
+
 class _Classifier:
     """Turns AuditData objects into columns of builder records (or rejects).
 
@@ -226,105 +233,115 @@ class _Classifier:
         self.sites = tuple(s.strip().lower().rstrip("/") for s in builder.config.sites if s.strip())
         self._rules: dict[tuple, str] = {}
         self._people: dict[tuple, tuple[str, str | None]] = {}
-        self._clear()
 
-    def _clear(self) -> None:
-        self.lines: list[int] = []
-        self.created: list[str] = []
-        self.actors: list[str] = []
-        self.activities: list[str] = []
-        self.keys: list[Any] = []
-        self.items: list[Any] = []
-        self.parents: list[Any] = []
-        self.threads: list[Any] = []
-        self.channels: list[Any] = []
-        self.excluded: list[str | None] = []
+    def run(
+        self, records: Iterator[tuple[int, bytes | str]], bad_json: str, nested: bool = False
+    ) -> Iterator[pa.RecordBatch]:
+        """Parse and classify ``(line, JSON text)`` records; yields full builder batches.
 
-    @property
-    def ready(self) -> bool:
-        return len(self.lines) >= _BLOCK
-
-    def __call__(self, obj: Any, line: int, raw: str | bytes) -> None:
-        if type(obj) is not dict:
-            self._reject(line, "AuditData is not a JSON object", raw)
-            return
-        get = obj.get
-        created, key = get("CreationTime"), get("Id")
-        if not created or type(created) is not str:
-            self._reject(line, "AuditData has no CreationTime", raw)
-            return
-        if key is None or key == "":
-            self._reject(line, "AuditData has no Id", raw)
-            return
-        triple = (get("Workload"), get("Operation"), get("RecordType"))
-        try:
-            activity = self._rules[triple]
-        except KeyError:
-            activity = self._rule(*triple)
-            if len(self._rules) > _CACHE_LIMIT:
-                self._rules.clear()
-            self._rules[triple] = activity
-        except TypeError:  # a list or object where a name belongs: not cacheable
-            activity = self._rule(*triple)
-        if activity is _BY_RECORD:
-            activity = self._by_record(obj, *triple)
-        who = (get("UserId"), get("UserType"))
-        try:
-            actor, excluded = self._people[who]
-        except KeyError:
-            actor, excluded = self._person(*who)
-            if len(self._people) > _CACHE_LIMIT:
-                self._people.clear()
-            self._people[who] = actor, excluded
-        except TypeError:
-            actor, excluded = self._person(*who)
-        self.lines.append(line)
-        self.created.append(created)
-        self.actors.append(actor)
-        self.activities.append(activity)
-        self.keys.append(key)
-        self.items.append(get("ObjectId") or get("MessageId"))
-        self.parents.append(get("ParentMessageId"))
-        self.threads.append(get("ThreadId"))
-        self.channels.append(get("SiteUrl") or get("GroupName") or get("ChannelName"))
-        self.excluded.append(excluded)
+        This is the loop every audit record goes through, so it is written for speed:
+        the fields are read while the freshly parsed object is in the CPU cache, the
+        appends are bound once per block, and everything else waits for ``_drain``.
+        """
+        loads, reject, builder = _loads, self._reject, self.builder
+        rules, people, rule, person = self._rules, self._people, self._rule, self._person
+        more = True
+        while more:
+            more = False
+            block = _Block()
+            (a_line, a_created, a_actor, a_activity, a_key) = block.appends[:5]
+            (a_item, a_parent, a_thread, a_channel, a_excluded) = block.appends[5:]
+            for line, text in islice(records, _BLOCK):
+                more = True
+                try:
+                    obj = loads(text)
+                except ValueError as exc:
+                    if not text.strip():
+                        continue
+                    # Bytes that are not UTF-8 stop the file like any other text export
+                    # (the ingest driver names the line); bad JSON is only this record.
+                    if isinstance(text, bytes):
+                        text = text.decode("utf-8")
+                    builder.reject(line, f"{bad_json} ({getattr(exc, 'msg', exc)})", text)
+                    continue
+                if type(obj) is not dict:
+                    reject(line, "AuditData is not a JSON object", text)
+                    continue
+                get = obj.get
+                created, key = get("CreationTime"), get("Id")
+                if nested and created is None and "AuditData" in obj and "CreationTime" not in obj:
+                    # A JSON line may be a whole export row with AuditData inside it.
+                    obj = _audit_data(obj["AuditData"])
+                    if type(obj) is not dict:
+                        reject(line, "AuditData is not a JSON object", text)
+                        continue
+                    get = obj.get
+                    created, key = get("CreationTime"), get("Id")
+                if not created or type(created) is not str:
+                    reject(line, "AuditData has no CreationTime", text)
+                    continue
+                if key is None or key == "":
+                    reject(line, "AuditData has no Id", text)
+                    continue
+                triple = (get("Workload"), get("Operation"), get("RecordType"))
+                try:
+                    activity = rules[triple]
+                except KeyError:
+                    activity = rule(*triple)
+                    if len(rules) > _CACHE_LIMIT:
+                        rules.clear()
+                    rules[triple] = activity
+                except TypeError:  # a list or object where a name belongs: not cacheable
+                    activity = rule(*triple)
+                if activity is _BY_RECORD:
+                    activity = self._by_record(obj, *triple)
+                who = (get("UserId"), get("UserType"))
+                try:
+                    actor, excluded = people[who]
+                except KeyError:
+                    actor, excluded = people[who] = person(*who)
+                    if len(people) > _CACHE_LIMIT:
+                        people.clear()
+                except TypeError:
+                    actor, excluded = person(*who)
+                a_line(line)
+                a_created(created)
+                a_actor(actor)
+                a_activity(activity)
+                a_key(key)
+                a_item(get("ObjectId") or get("MessageId"))
+                a_parent(get("ParentMessageId"))
+                a_thread(get("ThreadId"))
+                a_channel(get("SiteUrl") or get("GroupName") or get("ChannelName"))
+                a_excluded(excluded)
+            self._drain(block)
+            if builder.full:
+                yield builder.flush()
 
     def _reject(self, line: int, reason: str, raw: str | bytes) -> None:
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", "replace")
         self.builder.reject(line, reason, raw)
 
-    def drain(self) -> None:
-        """Hand the gathered records to the builder, a column at a time."""
-        if not self.lines:
+    def _drain(self, block: _Block) -> None:
+        """Hand a block of classified records to the builder, a column at a time."""
+        if not block.lines:
             return
-        times = _times(self.created)
+        times = _times(block.created)
         if None in times:
-            self._drop_unreadable_times(times)
+            block.drop_unreadable_times(times, self.builder)
         self.builder.add_many(
             time=times,
-            actor=self.actors,
-            activity=self.activities,
-            line=self.lines,
-            key=[k if type(k) is str else str(k) for k in self.keys],
-            item=_texts(self.items),
-            parent=_texts(self.parents, empty_is_null=True),
-            thread=_texts(self.threads, empty_is_null=True),
-            channel=_texts(self.channels),
-            excluded=self.excluded,
+            actor=block.actors,
+            activity=block.activities,
+            line=block.lines,
+            key=[k if type(k) is str else str(k) for k in block.keys],
+            item=_texts(block.items),
+            parent=_texts(block.parents, empty_is_null=True),
+            thread=_texts(block.threads, empty_is_null=True),
+            channel=_texts(block.channels),
+            excluded=block.excluded,
         )
-        self._clear()
-
-    def _drop_unreadable_times(self, times: list[int | None]) -> None:
-        keep = [t is not None for t in times]
-        for line, created, ok in zip(self.lines, self.created, keep, strict=True):
-            if not ok:
-                self.builder.reject(line, f"CreationTime is not ISO 8601: {created[:40]!r}")
-        times[:] = compress(times, keep)
-        for name in ("lines", "created", "actors", "activities", "keys", "items", "parents"):
-            setattr(self, name, list(compress(getattr(self, name), keep)))
-        for name in ("threads", "channels", "excluded"):
-            setattr(self, name, list(compress(getattr(self, name), keep)))
 
     def _person(self, user_id: Any, user_type: Any) -> tuple[str, str | None]:
         actor = user_id if isinstance(user_id, str) else ("" if user_id is None else str(user_id))
