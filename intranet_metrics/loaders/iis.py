@@ -22,14 +22,19 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timezone
 from itertools import compress, count
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from .base import EPOCH, LINE_LIMIT, EventBuilder, decode_head, to_micros
 
@@ -124,14 +129,35 @@ def _time_us(value: str) -> int:
     return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
 
 
+class _Days(dict):
+    """``YYYY-MM-DD`` -> microseconds from the epoch to its midnight UTC (ValueError if
+    it is not a date)."""
+
+    def __missing__(self, day: str) -> int:
+        d = datetime.combine(date.fromisoformat(day), time(), timezone.utc)
+        us = self[day] = (d - EPOCH).days * _DAY_US
+        return us
+
+
+class _Times(dict):
+    """``HH:MM:SS[.fff]`` -> microseconds since midnight (ValueError if it is not one);
+    bounded: sub-second clocks never repeat."""
+
+    def __missing__(self, clock: str) -> int:
+        if len(self) > 100_000:
+            self.clear()
+        us = self[clock] = _time_us(clock)
+        return us
+
+
 class _Clock:
     """Event times: rows of one second share their clock and a day's rows their date, so
     each is parsed once."""
 
     def __init__(self, tz) -> None:
         self.tz = tz
-        self.days: dict[str, int] = {}
-        self.times: dict[str, int] = {}
+        self.days = _Days()
+        self.times = _Times()
 
     def micros(self, day: str, clock: str, local: bool) -> int:
         """Microseconds since the epoch; ValueError if ``day`` or ``clock`` is unreadable."""
@@ -141,16 +167,14 @@ class _Clock:
                     tzinfo=self.tz
                 )
             )
-        base = self.days.get(day)
-        if base is None:
-            d = datetime.combine(date.fromisoformat(day), time(), timezone.utc)
-            base = self.days[day] = (d - EPOCH).days * _DAY_US
-        us = self.times.get(clock)
-        if us is None:
-            if len(self.times) > 100_000:
-                self.times.clear()  # bounded: sub-second clocks never repeat
-            us = self.times[clock] = _time_us(clock)
-        return base + us
+        return self.days[day] + self.times[clock]
+
+    def many(self, days: list[str], clocks: list[str], local: bool) -> list[int]:
+        """``micros`` of each day and clock; ValueError if any is unreadable."""
+        if local:
+            return [self.micros(d, c, True) for d, c in zip(days, clocks, strict=True)]
+        ds, ts = self.days, self.times
+        return [ds[d] + ts[c] for d, c in zip(days, clocks, strict=True)]
 
 
 # Blocks of this many bytes (or characters) are read at once; lines are cut from them.
@@ -189,11 +213,11 @@ class _Kinds(dict):
         return activity
 
 
-def _blocks(fh) -> Iterator[tuple[bytes | str, bool]]:
+def _blocks(fh, size: int = _CHUNK) -> Iterator[tuple[bytes | str, bool]]:
     """``(block, complete)``: runs of whole lines each ending in ``\\n`` (complete), then
     the last line if the file does not end in ``\\n``. Works on binary and text files."""
     tail: list = []
-    while chunk := fh.read(_CHUNK):
+    while chunk := fh.read(size):
         cut = chunk.rfind("\n" if isinstance(chunk, str) else b"\n") + 1
         if not cut:
             tail.append(chunk)  # a line longer than a chunk: read whole, rejected later
@@ -208,6 +232,81 @@ def _blocks(fh) -> Iterator[tuple[bytes | str, bool]]:
             tail.append(chunk[cut:])
     if tail:
         yield tail[0][:0].join(tail), False
+
+
+def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
+    """``_blocks`` of a binary file without copying: each block is read into a new
+    bytearray and cut at its last LF in place; the part after it is read again with the
+    next block."""
+    end = os.fstat(raw.fileno()).st_size
+    while True:
+        buf = bytearray(min(size, max(end - raw.tell(), 1 << 16)))  # small files: small buf
+        n = raw.readinto(buf)  # type: ignore[attr-defined]
+        if not n:
+            return
+        del buf[n:]
+        cut = buf.rfind(b"\n") + 1
+        while not cut:  # a line longer than a block, or the last line: read it whole
+            more = raw.read(size)
+            if not more:
+                yield buf, False
+                return
+            start = len(buf)
+            buf += more
+            cut = buf.rfind(b"\n", start) + 1
+        if cut < len(buf):
+            raw.seek(cut - len(buf), io.SEEK_CUR)
+            del buf[cut:]
+        yield buf, True
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+_END = object()
+
+
+def _read_ahead(items: Iterator[_T], work: Callable[[_T], _R]) -> Iterator[_R]:
+    """``work(item)`` of each item, the next one read and worked on by a worker thread
+    while the caller uses this one (Arrow's parser and file reads run without the GIL)."""
+
+    def step():
+        item = next(items, _END)
+        return _END if item is _END else work(item)  # type: ignore[arg-type]
+
+    with ThreadPoolExecutor(1, thread_name_prefix="iis-read") as pool:
+        ahead = pool.submit(step)
+        while (result := [ahead.result()])[0] is not _END:
+            ahead = pool.submit(step)
+            yield result.pop()  # the caller holds the only reference: memory is freed sooner
+
+
+def _cut(block: bytes, size: int) -> list[bytes]:
+    """A block of whole lines as runs of whole lines of about ``size`` bytes (a longer
+    line is a run of its own)."""
+    out = []
+    start, end = 0, len(block)
+    while start < end:
+        stop = block.rfind(b"\n", start, start + size) + 1
+        if stop <= start:
+            stop = block.find(b"\n", start + size) + 1 or end
+        out.append(block[start:stop])
+        start = stop
+    return out
+
+
+def _split_at_directive(block: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """``(before, directives, after)`` around the first run of lines that start with
+    ``#`` in a block of lines, or None if no line does."""
+    if block[:1] == b"#":
+        start = 0
+    else:
+        start = block.find(b"\n#") + 1
+        if not start:
+            return None
+    end = start
+    while block[end : end + 1] == b"#":
+        end = block.find(b"\n", end) + 1 or len(block)
+    return block[:start], block[start:end], block[end:]
 
 
 def _plain_lines(block: bytes) -> list[bytes] | None:
@@ -235,13 +334,308 @@ def _decode(values: list[bytes]) -> list[str]:
     return b"\n".join(values).decode().split("\n")
 
 
+# Files are read this many bytes at a time and plain lines parsed by Arrow's CSV reader:
+# ~150 us a call whatever the size, and memory grows with it (2 MiB: ~8,000 lines).
+_COLUMNAR_CHUNK = 1 << 21
+# Arrow's reader cuts its input into blocks of this many bytes (one batch each).
+_CSV_BLOCK = 1 << 24
+# Read and parse the next block on a worker thread (files over one block).
+_READ_AHEAD = True
+# Fewer bytes than this go to the token path: a columnar read has a fixed cost.
+_COLUMNAR_MIN = 1 << 16
+# Bytes on which ``str.split()`` splits but a split on " " does not; a quote starts a
+# quoted value.
+_NOT_COLUMNAR = (b"\t", b"\x0b", b"\x0c", b'"', *_STR_ONLY_SPACES)
+
+
+# The characters above ASCII that ``str.split()`` splits on, in UTF-8, by lead byte:
+# ``[chr(c).encode() for c in range(0x80, 0x110000) if chr(c).isspace()]``.
+_UNICODE_SPACES: dict[int, tuple[bytes, ...]] = {
+    0xC2: (b"\x85", b"\xa0"),
+    0xE1: (b"\x9a\x80",),
+    0xE2: tuple(bytes([0x80, c]) for c in [*range(0x80, 0x8B), 0xA8, 0xA9, 0xAF]) + (b"\x81\x9f",),
+    0xE3: (b"\x80\x80",),
+}
+
+
+def _plain_utf8(block: bytes) -> bool:
+    """Whether a block that is not ASCII reads as the text loop reads it: UTF-8 (the text
+    loop replaces other bytes), no character ``str.split`` splits on (the ASCII ones are
+    tested apart), and no BOM at its start (Arrow's reader would drop it)."""
+    if block[:3] == codecs.BOM_UTF8:
+        return False
+    # Arrow's UTF-8 check (as strict as Python's decoder) is ~20x faster than a decode.
+    text = pa.Array.from_buffers(
+        pa.string(),
+        1,
+        [None, pa.py_buffer(np.array([0, len(block)], np.int32)), pa.py_buffer(block)],
+    )
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    data = None
+    for lead, tails in _UNICODE_SPACES.items():
+        if bytes([lead]) not in block:
+            continue
+        if data is None:
+            data = np.frombuffer(block, np.uint8)
+        at = np.flatnonzero(data == lead)  # UTF-8: its continuation bytes follow in block
+        for tail in tails:
+            hit = np.ones(len(at), bool)
+            for k, byte in enumerate(tail, 1):
+                hit &= data[at + k] == byte
+            if hit.any():
+                return False
+    return True
+
+
+class _Rows:
+    """Arrow CSV options for rows of ``width`` values split on single spaces, each value
+    a string (names are positions: a #Fields list may repeat a name)."""
+
+    def __init__(self, width: int) -> None:
+        names = [f"f{i}" for i in range(width)]
+        self.width = width
+        # One thread: the parallelism is the read-ahead thread's.
+        self.read = pacsv.ReadOptions(column_names=names, use_threads=False, block_size=_CSV_BLOCK)
+        self.parse = pacsv.ParseOptions(
+            delimiter=" ",
+            quote_char=False,
+            double_quote=False,
+            escape_char=False,
+            newlines_in_values=False,
+            ignore_empty_lines=False,
+        )
+        self.convert = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            check_utf8=False,  # checked before, for the whole block
+            # No value is null or a boolean (an empty list also saves ~100 us a call).
+            null_values=[],
+            true_values=[],
+            false_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
+
+
+def _columnar(
+    block: bytes, rows: _Rows
+) -> tuple[list[pa.RecordBatch], np.ndarray, np.ndarray] | None:
+    """``(batches, starts, sizes)``: the rows of a block of whole lines as Arrow string
+    columns, and where each line starts in the block and how long it is without its CR/LF.
+    None unless each row is exactly what ``str.split()`` makes of its line: UTF-8 (as the
+    text loop reads it) without a character ``str.split`` splits on but the space, no
+    quote, no empty value (so no run of spaces, no space at either end, no blank line),
+    ``width`` values in each row (else Arrow raises), no lone CR (Arrow ends a row there),
+    no directive and no line over the limit (in bytes, at least its length in characters).
+    Then each line is its values joined by single spaces, then CR LF or LF."""
+    if (
+        len(block) > 4 * _COLUMNAR_CHUNK
+        or any(c in block for c in _NOT_COLUMNAR)
+        or not (block.isascii() or _plain_utf8(block))
+    ):
+        return None
+    try:
+        table = pacsv.read_csv(pa.BufferReader(block), rows.read, rows.parse, rows.convert)
+    except pa.ArrowInvalid:
+        return None
+    n = table.num_rows
+    batches = [b for b in table.to_batches() if b.num_rows]
+    if not n:
+        return None
+    totals = []
+    for batch in batches:
+        offsets = np.stack(
+            [
+                np.frombuffer(col.buffers()[1], np.int32, len(col) + 1, col.offset * 4)
+                for col in batch.columns
+            ]
+        )
+        lengths = np.diff(offsets, axis=1)
+        if not lengths.all():
+            return None  # an empty value: two spaces, a space at an end, a blank line
+        totals.append(lengths.sum(axis=0, dtype=np.int64))
+        if pc.any(pc.starts_with(batch.column(0), "#")).as_py():
+            return None  # a directive
+    sizes = totals[0] if len(totals) == 1 else np.concatenate(totals)
+    sizes += rows.width - 1
+    if int(sizes.max()) + 2 > LINE_LIMIT:
+        return None  # a line might be over the limit (with a CR and the LF)
+    # Row ends are CRLF, LF or a lone CR (1 or 2 bytes): 2 bytes a row means all are CRLF,
+    # 1 without any CR all are LF. Otherwise each LF must end a row of its own.
+    ends = len(block) - int(sizes.sum())
+    starts = np.zeros(n, np.int64)
+    if ends == 2 * n or (ends == n and b"\r" not in block):
+        np.cumsum(sizes[:-1] + ends // n, out=starts[1:])
+    elif block.count(b"\n") == n:
+        starts[1:] = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)[:-1] + 1
+    else:
+        return None
+    return batches, starts, sizes
+
+
+def _cut_lines(block: bytes, starts: np.ndarray, sizes: np.ndarray) -> list[str]:
+    """``block[start:start + size]`` of each start and size, as text (UTF-8, checked)."""
+    begin = starts.tolist()
+    end = (starts + sizes).tolist()
+    return [block[a:b].decode() for a, b in zip(begin, end, strict=True)]
+
+
+def _clock_us(clocks: pa.Array) -> np.ndarray | None:
+    """``_time_us`` of each value, computed all at once, when every value is exactly
+    ``HH:MM:SS`` (two ASCII digits each, in range); else None."""
+    n = len(clocks)
+    ends = np.frombuffer(clocks.buffers()[1], np.int32, n + 1, clocks.offset * 4)
+    if not (np.diff(ends) == 8).all():
+        return None
+    text = np.frombuffer(clocks.buffers()[2], np.uint8, 8 * n, int(ends[0])).reshape(n, 8)
+    digits = text[:, [0, 1, 3, 4, 6, 7]] - np.uint8(48)  # wraps below "0": then > 9
+    if not ((digits <= 9).all() and (text[:, 2] == 58).all() and (text[:, 5] == 58).all()):
+        return None
+    d = digits.astype(np.int64)
+    hour, minute, second = d[:, 0] * 10 + d[:, 1], d[:, 2] * 10 + d[:, 3], d[:, 4] * 10 + d[:, 5]
+    if n and (hour.max() > 23 or minute.max() > 59 or second.max() > 59):
+        return None
+    return ((hour * 60 + minute) * 60 + second) * 1_000_000
+
+
+def _fast_times(
+    clock: _Clock, clocks: pa.Array, days: pa.Array | None, header_date: str | None, local: bool
+) -> list[int] | None:
+    """``clock.micros`` of each row's day (from ``days`` or ``header_date``) and clock, a
+    column at a time, when every clock is ``HH:MM:SS`` in UTC and every day readable;
+    else None (then each row is read on its own, and bad ones rejected)."""
+    if local:
+        return None
+    us = _clock_us(clocks)
+    if us is None:
+        return None
+    try:
+        if days is None:
+            if header_date is None:
+                return None
+            return (us + clock.days[header_date]).tolist()
+        coded = pc.dictionary_encode(days)
+        base = np.array([clock.days[d] for d in coded.dictionary.to_pylist()], np.int64)
+    except ValueError:
+        return None
+    return (base[coded.indices.to_numpy()] + us).tolist()
+
+
+Parsed = tuple[list[pa.RecordBatch], np.ndarray, np.ndarray]
+# A piece of a block for load: (lines, complete, columnar, parsed, shape). ``columnar``:
+# worth a columnar read; ``parsed``: ``_columnar`` of it with ``shape`` (False: not
+# columnar; None: not tried).
+Piece = tuple[bytes | bytearray | str, bool, bool, Parsed | bool | None, "_Rows | None"]
+
+
+class _Planner:
+    """Cuts blocks of bytes into pieces around directive lines and reads the plain ones
+    with Arrow, for the #Fields width last seen in the file: a guess made ahead of load
+    (on the reader thread), which load checks against the width it reads itself."""
+
+    def __init__(self) -> None:
+        self.shape: _Rows | None = None
+
+    def _parse(self, piece: bytes) -> Parsed | bool | None:
+        if self.shape is None or len(piece) < _COLUMNAR_MIN:
+            return None
+        return _columnar(piece, self.shape) or False
+
+    def _pieces(self, piece: bytes, parsed: Parsed | bool | None) -> list[Piece]:
+        if parsed is False and len(piece) > 2 * _CHUNK:
+            # Not columnar as a whole (an odd row, a tab, a byte that is not UTF-8): try
+            # smaller pieces, so that an odd line costs a piece, not the block.
+            return [(p, True, True, self._parse(p), self.shape) for p in _cut(piece, _CHUNK)]
+        return [(piece, True, True, parsed, self.shape)]
+
+    def plan(self, block: bytearray, complete: bool) -> list[Piece]:
+        """The pieces of a block, in order."""
+        if not complete:
+            return [(block, False, True, None, None)]
+        out: list[Piece] = []
+        rest = block
+        while rest:
+            parsed = self._parse(rest)
+            # Small pieces go to load whole: the token and text loops read them as well.
+            parts = None if parsed or len(rest) < _COLUMNAR_MIN else _split_at_directive(rest)
+            if parts is None:
+                out += self._pieces(rest, parsed)
+                break
+            before, directives, rest = parts
+            if before:
+                out += self._pieces(before, self._parse(before))
+            out.append((directives, True, False, None, None))
+            for line in directives.split(b"\n"):
+                if line[:8].lower() == b"#fields:":
+                    width = len(line[8:].split())
+                    if self.shape is None or self.shape.width != width:
+                        self.shape = _Rows(width)
+        return out
+
+
+_GET_S = pa.scalar("GET")
+_DASH_S = pa.scalar("-")
+_OK_S = [pa.scalar(code) for code in sorted(_OK_STATUS)]
+
+
+def _event_rows(
+    batch: pa.RecordBatch, istem: int, im: int, ist: int, iu: int, kinds: _StrKinds
+) -> tuple[pa.DictionaryArray, list[str], list[str | None], pa.Array]:
+    """``(paths, names, activities, rows)``: the batch's paths dictionary-encoded, the
+    distinct paths and the activity of each, and the indices of the rows that are events:
+    authenticated GETs with an OK status of a page or document. Paths repeat: each
+    distinct one is classified once, and the other columns are only tested on rows whose
+    path is a page or document."""
+    coded = pc.dictionary_encode(batch.column(istem))
+    names = coded.dictionary.to_pylist()
+    acts = [kinds[name] for name in names]
+    known = pa.array([a is not None for a in acts], pa.bool_())
+    rows = pc.indices_nonzero(pc.take(known, coded.indices))
+    if len(rows):
+        status, method, user = batch.select([ist, im, iu]).take(rows).columns
+        ok = pc.equal(status, _OK_S[0])
+        for code in _OK_S[1:]:
+            ok = pc.or_(ok, pc.equal(status, code))
+        ok = pc.and_(pc.and_(ok, pc.equal(method, _GET_S)), pc.not_equal(user, _DASH_S))
+        rows = rows.filter(ok)
+    return coded, names, acts, rows
+
+
+def _text_activity(stem: str) -> str | None:
+    """``_stem_activity`` of a path as text, as the text loop tests it."""
+    low = stem.lower()
+    if low.endswith(PAGE_SUFFIX):
+        activity = "page_view"
+    elif low.endswith(FILE_SUFFIXES):
+        activity = "file_view"
+    else:
+        return None
+    if "/_" in stem or stem.startswith("_"):
+        return None
+    return activity
+
+
+class _StrKinds(dict):
+    """``_text_activity`` of each path, computed once (bounded)."""
+
+    def __missing__(self, stem: str) -> str | None:
+        if len(self) > 100_000:
+            self.clear()
+        activity = self[stem] = _text_activity(stem)
+        return activity
+
+
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    # Plain blocks (ASCII, no directive, quote or odd line; nearly all of a log) are read
-    # as bytes and classified a column at a time: one split per block, paths classified
-    # once (``_Kinds``), and only rows whose path is a page or document reach Python code.
-    # Lines that are not events only bump a counter handed to the builder in bulk. Every
-    # other block, and UTF-16 files, go through the text loop, which reads plain lines the
-    # same way; decoding to str happens only for events and rejects.
+    # A binary file is read in blocks of ~2 MiB of whole lines, cut around directive runs
+    # (``_Planner``). Plain pieces (nearly all of a log) are parsed by Arrow's CSV reader,
+    # on a worker thread one block ahead (``_read_ahead``), then classified a column at a
+    # time (``_event_rows``): only event rows reach Python, as columns for one
+    # ``builder.add_many``; the other lines only bump a counter handed to the builder in
+    # bulk. ``_columnar`` hands over a piece only when Arrow's rows are exactly what the
+    # text loop makes of its lines. The other pieces, and UTF-16 files, go through the
+    # token path (plain ASCII, as bytes) or the text loop (anything), in blocks of _CHUNK.
     add = builder.add
     clock = _Clock(builder.config.tz)
     section: _Section | None = None
@@ -256,6 +650,8 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     lineno = 0
     get, ok_b = _GET, _OK_STATUS_B
     kinds = _Kinds()
+    skinds = _StrKinds()
+    shape: _Rows | None = None
     with open(path, "rb") as raw:
         bom = raw.read(3)
         fh: IO = raw
@@ -264,174 +660,313 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
             fh = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="\n")
         elif bom != codecs.BOM_UTF8:
             raw.seek(0)
+        plans: Iterator[list[Piece]]
+        if fh is not raw:
+            plans = ([(b, whole, False, None, None)] for b, whole in _blocks(fh))
+        else:
+            blocks = _byte_blocks(raw, _COLUMNAR_CHUNK)
+            planner = _Planner()
+            if _READ_AHEAD and os.fstat(raw.fileno()).st_size > _COLUMNAR_CHUNK:
+                plans = _read_ahead(blocks, lambda item: planner.plan(*item))
+            else:
+                plans = (planner.plan(b, whole) for b, whole in blocks)
         try:
-            for block, complete in _blocks(fh):
-                plain = (
-                    _plain_lines(block)
-                    if complete and problem is None and isinstance(block, bytes)
-                    else None
-                )
-                tokens = None
-                if plain is not None:
-                    # Every value of the block in one split, a NUL after each line's: if
-                    # each line has ``width`` values, row k's are tokens[k * stride:][:width]
-                    # and a column is a slice, classified without a Python loop per line.
-                    lines = plain
-                    stride = width + 1
-                    if b"\0" not in block:
-                        tokens = block.replace(b"\n", b" \0 ").split()
-                        if len(tokens) != len(lines) * stride or tokens[width::stride].count(
-                            b"\0"
-                        ) != len(lines):
-                            tokens = None  # a row of another width: the text loop rejects it
-                if tokens is not None:
-                    first = lineno + 1
-                    lineno += len(lines)
-                    done = 0
-                    # The block's events, as columns for one builder.add_many.
-                    times: list[int] = []
-                    numbers: list[int] = []
-                    stems: list[bytes] = []
-                    users: list[bytes] = []
-                    agents: list[bytes] = []
-                    for i in compress(count(), map(kinds.__getitem__, tokens[istem::stride])):
-                        parts = tokens[i * stride : i * stride + width]
-                        if parts[im] != get or parts[ist] not in ok_b or parts[iu] == b"-":
+            for todo in plans:
+                todo.reverse()  # pieces still to read, last first (each freed once read)
+                while todo:
+                    block, complete, columnar, found, used = todo.pop()
+                    if not block:
+                        continue
+                    if columnar and complete and len(block) >= _COLUMNAR_MIN:
+                        if problem is not None:
+                            found = None
+                        elif found is None or used is None or used.width != width:
+                            # Not read yet, or for another width than this section's.
+                            if shape is None or shape.width != width:
+                                shape = _Rows(width)
+                            found = _columnar(block, shape)  # type: ignore[arg-type]
+                        if not found:
+                            # Read a directive run in the text loop and try the lines on
+                            # either side again; without one, read the block line by line.
+                            parts = _split_at_directive(block)  # type: ignore[arg-type]
+                            if parts is None:
+                                todo.append((block, True, False, None, None))
+                            else:
+                                before, directives, after = parts
+                                todo.append((after, True, True, None, None))
+                                todo.append((directives, True, False, None, None))
+                                todo.append((before, True, True, None, None))
                             continue
-                        pending += i - done
-                        done = i + 1
-                        day = parts[idate].decode() if idate is not None else header_date
+                        batches, starts, sizes = found
+                        row0 = 0  # the batch's first row in the block
+                        for batch in batches:
+                            n = batch.num_rows
+                            first = lineno + 1
+                            lineno += n
+                            at = row0
+                            row0 += n
+                            coded, names, acts, rows = _event_rows(
+                                batch, istem, im, ist, iu, skinds
+                            )
+                            pending += n - len(rows)
+                            if not len(rows):
+                                continue
+                            index = rows.to_numpy() + at  # rows of the block
+                            row_keys = _cut_lines(block, starts[index], sizes[index])
+                            numbers = (index + (first - at)).tolist()  # line numbers
+                            whens = _fast_times(
+                                clock,
+                                batch.column(itime).take(rows),
+                                None if idate is None else batch.column(idate).take(rows),
+                                header_date,
+                                local,
+                            )
+                            actors = batch.column(iu).take(rows).to_pylist()
+                            codes = coded.indices.take(rows).to_pylist()
+                            paths = [names[c] for c in codes]
+                            activity = [acts[c] for c in codes]
+                            uas = None
+                            if iagent is not None:
+                                # A few user agents: convert each once, share the strings.
+                                ua = pc.dictionary_encode(batch.column(iagent).take(rows))
+                                texts = [
+                                    None if a == "-" else a.replace("+", " ")
+                                    for a in ua.dictionary.to_pylist()
+                                ]
+                                uas = [texts[c] for c in ua.indices.to_pylist()]
+                            if whens is not None:
+                                builder.add_many(
+                                    time=whens,
+                                    actor=actors,
+                                    activity=activity,
+                                    line=numbers,
+                                    key=row_keys,
+                                    item=paths,
+                                    user_agent=uas,
+                                )
+                                if builder.full:
+                                    builder.other(pending)
+                                    pending = 0
+                                    yield builder.flush()
+                                continue
+                            # Some times are odd or unreadable: read each row on its own,
+                            # as the text loop does (rejects stay in line order).
+                            clocks = batch.column(itime).take(rows).to_pylist()
+                            days = (
+                                batch.column(idate).take(rows).to_pylist()
+                                if idate is not None
+                                else [header_date] * len(numbers)
+                            )
+                            for j, day in enumerate(days):
+                                if day is None:
+                                    builder.reject(
+                                        numbers[j],
+                                        "no date field and no #Date: line before it",
+                                        row_keys[j],
+                                    )
+                                    continue
+                                try:
+                                    when = clock.micros(day, clocks[j], local)
+                                except ValueError:
+                                    builder.reject(
+                                        numbers[j],
+                                        f"unreadable date/time {day!r} {clocks[j][:20]!r}",
+                                        row_keys[j],
+                                    )
+                                    continue
+                                add(
+                                    time=when,
+                                    actor=actors[j],
+                                    activity=activity[j],
+                                    line=numbers[j],
+                                    key=row_keys[j],
+                                    item=paths[j],
+                                    user_agent=None if uas is None else uas[j],
+                                )
+                            if builder.full:
+                                builder.other(pending)
+                                pending = 0
+                                yield builder.flush()
+                        continue
+                    if isinstance(block, bytearray):
+                        block = bytes(block)  # the token path keys dicts by its values
+                    if complete and len(block) > _CHUNK and isinstance(block, bytes):
+                        pieces = _cut(block, _CHUNK)  # one piece: a line longer than _CHUNK
+                        if len(pieces) > 1:
+                            todo += [(p, True, False, None, None) for p in reversed(pieces)]
+                            continue
+                    plain = (
+                        _plain_lines(block)
+                        if complete and problem is None and isinstance(block, bytes)
+                        else None
+                    )
+                    tokens = None
+                    if plain is not None:
+                        # Every value of the block in one split, a NUL after each line's: if
+                        # each line has ``width`` values, row k's are tokens[k * stride:][:width]
+                        # and a column is a slice, classified without a Python loop per line.
+                        lines = plain
+                        stride = width + 1
+                        if b"\0" not in block:
+                            tokens = block.replace(b"\n", b" \0 ").split()
+                            if len(tokens) != len(lines) * stride or tokens[width::stride].count(
+                                b"\0"
+                            ) != len(lines):
+                                tokens = None  # a row of another width: the text loop rejects it
+                    if tokens is not None:
+                        first = lineno + 1
+                        done = 0
+                        counted = pending
+                        # The block's events, as columns for one builder.add_many.
+                        times: list[int] = []
+                        numbers: list[int] = []
+                        stems: list[bytes] = []
+                        users: list[bytes] = []
+                        agents: list[bytes] = []
+                        for i in compress(count(), map(kinds.__getitem__, tokens[istem::stride])):
+                            parts = tokens[i * stride : i * stride + width]
+                            if parts[im] != get or parts[ist] not in ok_b or parts[iu] == b"-":
+                                continue
+                            day = parts[idate].decode() if idate is not None else header_date
+                            try:
+                                if day is None:
+                                    raise ValueError
+                                when = clock.micros(day, parts[itime].decode(), local)
+                            except ValueError:
+                                # A row to reject: the text loop reads the block, so that
+                                # rejects and events stay in line order.
+                                tokens = None
+                                pending = counted
+                                break
+                            pending += i - done
+                            done = i + 1
+                            times.append(when)
+                            numbers.append(i)
+                            stems.append(parts[istem])
+                            users.append(parts[iu])
+                            if iagent is not None:
+                                agents.append(parts[iagent])
+                    if tokens is not None:
+                        lineno += len(lines)
+                        pending += len(lines) - done
+                        if numbers:
+                            # The block is ASCII: decode each column in one go, not value by value.
+                            keys = b"\n".join([lines[i].rstrip(b"\r") for i in numbers])
+                            ua = (
+                                [None if a == "-" else a for a in _decode(agents)]
+                                if iagent is not None
+                                else None
+                            )
+                            builder.add_many(
+                                time=times,
+                                actor=_decode(users),
+                                activity=[kinds[s] for s in stems],
+                                line=[first + i for i in numbers],
+                                key=keys.decode().split("\n"),
+                                item=_decode(stems),
+                                user_agent=None
+                                if ua is None
+                                else [a if a is None else a.replace("+", " ") for a in ua],
+                            )
+                            if builder.full:
+                                builder.other(pending)
+                                pending = 0
+                                yield builder.flush()
+                        continue
+                    text = block if isinstance(block, str) else block.decode("utf-8", "replace")
+                    lines = text.split("\n")
+                    if complete:
+                        del lines[-1]
+                        nl = 1  # each line had a "\n", which counts towards the limit
+                    else:
+                        nl = 0
+                    for line in lines:
+                        lineno += 1
+                        if len(line) + nl > LINE_LIMIT:
+                            # No real request is a megabyte long: never key or store such a line.
+                            builder.reject(lineno, f"line longer than {LINE_LIMIT:,} characters")
+                            continue
+                        if line[:1] == "#":
+                            head = line[:8].lower()
+                            if head == "#fields:":
+                                section = _Section(line[8:].split(), lineno)
+                                width, problem, local = (
+                                    section.width,
+                                    section.problem,
+                                    section.local,
+                                )
+                                im, ist, istem = section.method, section.status, section.stem
+                                iu, itime, idate, iagent = (
+                                    section.user,
+                                    section.time,
+                                    section.date,
+                                    section.agent,
+                                )
+                            elif head.startswith("#date:"):
+                                words = line[6:].split()
+                                header_date = words[0] if words else None
+                            continue
+                        parts = _split_quoted(line) if '"' in line else line.split()
+                        if len(parts) != width:
+                            if not parts:
+                                continue  # blank line
+                            raw_line = line.rstrip("\r\n")
+                            if section is None:
+                                builder.reject(lineno, "data row before any #Fields line", raw_line)
+                            else:
+                                builder.reject(
+                                    lineno, f"{len(parts)} values for {width} #Fields", raw_line
+                                )
+                            continue
+                        if problem is not None:
+                            builder.reject(lineno, problem, line.rstrip("\r\n"))
+                            continue
+                        if parts[im] != "GET" or parts[ist] not in _OK_STATUS:
+                            pending += 1
+                            continue
+                        stem = parts[istem]
+                        low = stem.lower()
+                        if low.endswith(PAGE_SUFFIX):
+                            activity = "page_view"
+                        elif low.endswith(FILE_SUFFIXES):
+                            activity = "file_view"
+                        else:
+                            pending += 1
+                            continue
+                        user = parts[iu]
+                        if user == "-" or "/_" in stem or stem.startswith("_"):
+                            pending += 1
+                            continue
+                        day = parts[idate] if idate is not None else header_date
+                        key = line.rstrip("\r\n")
                         if day is None:
-                            key = lines[i].rstrip(b"\r").decode()
                             builder.reject(
-                                first + i, "no date field and no #Date: line before it", key
+                                lineno, "no date field and no #Date: line before it", key
                             )
                             continue
-                        value = parts[itime].decode()
                         try:
-                            when = clock.micros(day, value, local)
+                            when = clock.micros(day, parts[itime], local)
                         except ValueError:
-                            key = lines[i].rstrip(b"\r").decode()
                             builder.reject(
-                                first + i, f"unreadable date/time {day!r} {value[:20]!r}", key
+                                lineno, f"unreadable date/time {day!r} {parts[itime][:20]!r}", key
                             )
                             continue
-                        times.append(when)
-                        numbers.append(i)
-                        stems.append(parts[istem])
-                        users.append(parts[iu])
-                        if iagent is not None:
-                            agents.append(parts[iagent])
-                    pending += len(lines) - done
-                    if numbers:
-                        # The block is ASCII: decode each column in one go, not value by value.
-                        keys = b"\n".join([lines[i].rstrip(b"\r") for i in numbers])
-                        ua = (
-                            [None if a == "-" else a for a in _decode(agents)]
-                            if iagent is not None
-                            else None
-                        )
-                        builder.add_many(
-                            time=times,
-                            actor=_decode(users),
-                            activity=[kinds[s] for s in stems],
-                            line=[first + i for i in numbers],
-                            key=keys.decode().split("\n"),
-                            item=_decode(stems),
-                            user_agent=None
-                            if ua is None
-                            else [a if a is None else a.replace("+", " ") for a in ua],
+                        agent = parts[iagent] if iagent is not None else "-"
+                        add(
+                            time=when,
+                            actor=user,
+                            activity=activity,
+                            line=lineno,
+                            key=key,
+                            item=stem,
+                            user_agent=None if agent == "-" else agent.replace("+", " "),
                         )
                         if builder.full:
                             builder.other(pending)
                             pending = 0
                             yield builder.flush()
-                    continue
-                text = block if isinstance(block, str) else block.decode("utf-8", "replace")
-                lines = text.split("\n")
-                if complete:
-                    del lines[-1]
-                    nl = 1  # each line had a "\n", which counts towards the limit
-                else:
-                    nl = 0
-                for line in lines:
-                    lineno += 1
-                    if len(line) + nl > LINE_LIMIT:
-                        # No real request is a megabyte long: never key or store such a line.
-                        builder.reject(lineno, f"line longer than {LINE_LIMIT:,} characters")
-                        continue
-                    if line[:1] == "#":
-                        head = line[:8].lower()
-                        if head == "#fields:":
-                            section = _Section(line[8:].split(), lineno)
-                            width, problem, local = section.width, section.problem, section.local
-                            im, ist, istem = section.method, section.status, section.stem
-                            iu, itime, idate, iagent = (
-                                section.user,
-                                section.time,
-                                section.date,
-                                section.agent,
-                            )
-                        elif head.startswith("#date:"):
-                            words = line[6:].split()
-                            header_date = words[0] if words else None
-                        continue
-                    parts = _split_quoted(line) if '"' in line else line.split()
-                    if len(parts) != width:
-                        if not parts:
-                            continue  # blank line
-                        raw_line = line.rstrip("\r\n")
-                        if section is None:
-                            builder.reject(lineno, "data row before any #Fields line", raw_line)
-                        else:
-                            builder.reject(
-                                lineno, f"{len(parts)} values for {width} #Fields", raw_line
-                            )
-                        continue
-                    if problem is not None:
-                        builder.reject(lineno, problem, line.rstrip("\r\n"))
-                        continue
-                    if parts[im] != "GET" or parts[ist] not in _OK_STATUS:
-                        pending += 1
-                        continue
-                    stem = parts[istem]
-                    low = stem.lower()
-                    if low.endswith(PAGE_SUFFIX):
-                        activity = "page_view"
-                    elif low.endswith(FILE_SUFFIXES):
-                        activity = "file_view"
-                    else:
-                        pending += 1
-                        continue
-                    user = parts[iu]
-                    if user == "-" or "/_" in stem or stem.startswith("_"):
-                        pending += 1
-                        continue
-                    day = parts[idate] if idate is not None else header_date
-                    key = line.rstrip("\r\n")
-                    if day is None:
-                        builder.reject(lineno, "no date field and no #Date: line before it", key)
-                        continue
-                    try:
-                        when = clock.micros(day, parts[itime], local)
-                    except ValueError:
-                        builder.reject(
-                            lineno, f"unreadable date/time {day!r} {parts[itime][:20]!r}", key
-                        )
-                        continue
-                    agent = parts[iagent] if iagent is not None else "-"
-                    add(
-                        time=when,
-                        actor=user,
-                        activity=activity,
-                        line=lineno,
-                        key=key,
-                        item=stem,
-                        user_agent=None if agent == "-" else agent.replace("+", " "),
-                    )
-                    if builder.full:
-                        builder.other(pending)
-                        pending = 0
-                        yield builder.flush()
         finally:
+            close = getattr(plans, "close", None)
+            if close is not None:
+                close()  # stop the reader thread before the file closes
             builder.other(pending)
