@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .base import EPOCH, LINE_LIMIT, EventBuilder, decode_head, to_micros
+from .base import EPOCH, LINE_LIMIT, EventBuilder, decode_head, line_blocks, to_micros
 
 NAME = "iis-w3c"
 DESCRIPTION = "IIS W3C extended logs from SharePoint Server front ends (page and file views)"
@@ -211,27 +211,6 @@ class _Kinds(dict):
             self.clear()  # bounded: one entry per distinct path
         activity = self[stem] = _stem_activity(stem)
         return activity
-
-
-def _blocks(fh, size: int = _CHUNK) -> Iterator[tuple[bytes | str, bool]]:
-    """``(block, complete)``: runs of whole lines each ending in ``\\n`` (complete), then
-    the last line if the file does not end in ``\\n``. Works on binary and text files."""
-    tail: list = []
-    while chunk := fh.read(size):
-        cut = chunk.rfind("\n" if isinstance(chunk, str) else b"\n") + 1
-        if not cut:
-            tail.append(chunk)  # a line longer than a chunk: read whole, rejected later
-            continue
-        if tail:
-            tail.append(chunk[:cut])
-            yield chunk[:0].join(tail), True
-            tail = []
-        else:
-            yield (chunk if cut == len(chunk) else chunk[:cut]), True
-        if cut < len(chunk):
-            tail.append(chunk[cut:])
-    if tail:
-        yield tail[0][:0].join(tail), False
 
 
 def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
@@ -662,7 +641,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
             raw.seek(0)
         plans: Iterator[list[Piece]]
         if fh is not raw:
-            plans = ([(b, whole, False, None, None)] for b, whole in _blocks(fh))
+            plans = ([(b, whole, False, None, None)] for b, whole in line_blocks(fh, _CHUNK))
         else:
             blocks = _byte_blocks(raw, _COLUMNAR_CHUNK)
             planner = _Planner()
