@@ -214,7 +214,7 @@ class _Kinds(dict):
 
 
 def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
-    """``_blocks`` of a binary file without copying: each block is read into a new
+    """``base.line_blocks`` of a binary file without copying: each block is read into a new
     bytearray and cut at its last LF in place; the part after it is read again with the
     next block."""
     end = os.fstat(raw.fileno()).st_size
