@@ -187,17 +187,19 @@ _PAGE_SUFFIX_B = PAGE_SUFFIX.encode()
 _FILE_SUFFIXES_B = tuple(s.encode() for s in FILE_SUFFIXES)
 
 
-def _stem_activity(stem: bytes) -> str | None:
+def _stem_activity(stem: bytes | str) -> str | None:
     """The activity of a request for ``stem`` (GET, status OK, with a user), or None when
-    the path is not an event: not a page or document, or in a ``_``-prefixed system folder."""
+    the path is not an event: not a page or document, or in a ``_``-prefixed system folder.
+    Takes the path as bytes (plain blocks) or as text (the text loop)."""
+    text = isinstance(stem, str)
     low = stem.lower()
-    if low.endswith(_PAGE_SUFFIX_B):
+    if low.endswith(PAGE_SUFFIX if text else _PAGE_SUFFIX_B):
         activity = "page_view"
-    elif low.endswith(_FILE_SUFFIXES_B):
+    elif low.endswith(FILE_SUFFIXES if text else _FILE_SUFFIXES_B):
         activity = "file_view"
     else:
         return None
-    if stem.find(b"/_") >= 0 or stem.startswith(b"_"):
+    if stem.find("/_" if text else b"/_") >= 0 or stem.startswith("_" if text else b"_"):
         return None
     return activity
 
@@ -206,7 +208,7 @@ class _Kinds(dict):
     """``_stem_activity`` of each path, computed once: paths repeat (the same scripts and
     pages all day)."""
 
-    def __missing__(self, stem: bytes) -> str | None:
+    def __missing__(self, stem: bytes | str) -> str | None:
         if len(self) > 100_000:
             self.clear()  # bounded: one entry per distinct path
         activity = self[stem] = _stem_activity(stem)
@@ -560,7 +562,7 @@ _OK_S = [pa.scalar(code) for code in sorted(_OK_STATUS)]
 
 
 def _event_rows(
-    batch: pa.RecordBatch, istem: int, im: int, ist: int, iu: int, kinds: _StrKinds
+    batch: pa.RecordBatch, istem: int, im: int, ist: int, iu: int, kinds: _Kinds
 ) -> tuple[pa.DictionaryArray, list[str], list[str | None], pa.Array]:
     """``(paths, names, activities, rows)``: the batch's paths dictionary-encoded, the
     distinct paths and the activity of each, and the indices of the rows that are events:
@@ -580,30 +582,6 @@ def _event_rows(
         ok = pc.and_(pc.and_(ok, pc.equal(method, _GET_S)), pc.not_equal(user, _DASH_S))
         rows = rows.filter(ok)
     return coded, names, acts, rows
-
-
-def _text_activity(stem: str) -> str | None:
-    """``_stem_activity`` of a path as text, as the text loop tests it."""
-    low = stem.lower()
-    if low.endswith(PAGE_SUFFIX):
-        activity = "page_view"
-    elif low.endswith(FILE_SUFFIXES):
-        activity = "file_view"
-    else:
-        return None
-    if "/_" in stem or stem.startswith("_"):
-        return None
-    return activity
-
-
-class _StrKinds(dict):
-    """``_text_activity`` of each path, computed once (bounded)."""
-
-    def __missing__(self, stem: str) -> str | None:
-        if len(self) > 100_000:
-            self.clear()
-        activity = self[stem] = _text_activity(stem)
-        return activity
 
 
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
@@ -629,7 +607,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     lineno = 0
     get, ok_b = _GET, _OK_STATUS_B
     kinds = _Kinds()
-    skinds = _StrKinds()
+    skinds = _Kinds()
     shape: _Rows | None = None
     with open(path, "rb") as raw:
         bom = raw.read(3)
