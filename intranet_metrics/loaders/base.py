@@ -15,11 +15,12 @@ import codecs
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pyarrow as pa
 
@@ -85,36 +86,20 @@ def to_micros(t: datetime) -> int:
     return (t - EPOCH) // _MICRO
 
 
-class _Actors(dict):
-    """Raw actor -> (stored actor, exclusion reason): normalised, excluded and hashed once
-    per distinct actor (bounded: cleared past ``CACHE_LIMIT`` entries)."""
+class Memo(dict):
+    """``fn(key)`` computed once per distinct key (a dict, so a hit is one C lookup).
+    Bounded: cleared past ``limit`` entries. Errors from ``fn`` propagate, nothing kept."""
 
-    def __init__(self, pseudo: Pseudonymiser, service: frozenset[str]) -> None:
+    def __init__(self, fn: Callable[[Any], Any], limit: int = CACHE_LIMIT) -> None:
         super().__init__()
-        self.pseudo, self.service = pseudo, service
+        self.fn, self.limit = fn, limit
 
-    def __missing__(self, actor: str) -> tuple[str, str | None]:
-        norm = normalise_actor(actor)
-        known = (self.pseudo(norm) if norm else "", actor_exclusion(norm, self.service))
-        if len(self) > CACHE_LIMIT:
+    def __missing__(self, key: Any) -> Any:
+        value = self.fn(key)
+        if len(self) > self.limit:
             self.clear()
-        self[actor] = known
-        return known
-
-
-class _Agents(dict):
-    """User agent -> exclusion reason, computed once per distinct agent (bounded)."""
-
-    def __init__(self, extra: tuple[str, ...]) -> None:
-        super().__init__()
-        self.extra = extra
-
-    def __missing__(self, agent: str) -> str | None:
-        reason = user_agent_exclusion(agent, self.extra)
-        if len(self) > CACHE_LIMIT:
-            self.clear()
-        self[agent] = reason
-        return reason
+        self[key] = value
+        return value
 
 
 class EventBuilder:
@@ -140,13 +125,19 @@ class EventBuilder:
         # and empties them in place, so the bound appends below stay valid.
         self._cols: list[list] = [[] for _ in EVENT_SCHEMA]
         self._append = tuple(c.append for c in self._cols)
-        self._actors = _Actors(self.pseudo, self._service)
-        self._agent_cache = _Agents(self._agents)
+        # Actors and user agents repeat: normalise, exclude and hash each one once.
+        self._actors = Memo(self._actor)
+        self._agent_cache = Memo(partial(user_agent_exclusion, extra=self._agents))
         self._classes = config.activities
         self._format, self._path, self._sha = source.format, source.path, source.sha256
         self._key_hash = self.pseudo.key_hash
         self._rejects: dict[str, list] = {name: [] for name in REJECT_SCHEMA.names}
         self._prefix = f"{source.format}\x1f"
+
+    def _actor(self, actor: str) -> tuple[str, str | None]:
+        """(stored actor, exclusion reason) of a raw actor."""
+        norm = normalise_actor(actor)
+        return (self.pseudo(norm) if norm else "", actor_exclusion(norm, self._service))
 
     # -- records -------------------------------------------------------------------------
     def add(
@@ -181,7 +172,6 @@ class EventBuilder:
         if activity not in DEFAULT_ACTION_CLASSES:
             self.reject(line, f"unknown activity '{activity}'", member=member)
             return False
-        # Actors and user agents repeat: normalise, exclude and hash each one once.
         stored, reason = self._actors[actor]
         if excluded:
             reason = excluded

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .base import EPOCH, LINE_LIMIT, EventBuilder, decode_head, line_blocks, to_micros
+from .base import EPOCH, LINE_LIMIT, EventBuilder, Memo, decode_head, line_blocks, to_micros
 
 NAME = "iis-w3c"
 DESCRIPTION = "IIS W3C extended logs from SharePoint Server front ends (page and file views)"
@@ -129,25 +129,11 @@ def _time_us(value: str) -> int:
     return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
 
 
-class _Days(dict):
-    """``YYYY-MM-DD`` -> microseconds from the epoch to its midnight UTC (ValueError if
-    it is not a date)."""
-
-    def __missing__(self, day: str) -> int:
-        d = datetime.combine(date.fromisoformat(day), time(), timezone.utc)
-        us = self[day] = (d - EPOCH).days * _DAY_US
-        return us
-
-
-class _Times(dict):
-    """``HH:MM:SS[.fff]`` -> microseconds since midnight (ValueError if it is not one);
-    bounded: sub-second clocks never repeat."""
-
-    def __missing__(self, clock: str) -> int:
-        if len(self) > 100_000:
-            self.clear()
-        us = self[clock] = _time_us(clock)
-        return us
+def _day_us(day: str) -> int:
+    """Microseconds from the epoch to midnight UTC of ``YYYY-MM-DD`` (ValueError if it is
+    not a date)."""
+    d = datetime.combine(date.fromisoformat(day), time(), timezone.utc)
+    return (d - EPOCH).days * _DAY_US
 
 
 class _Clock:
@@ -156,8 +142,9 @@ class _Clock:
 
     def __init__(self, tz) -> None:
         self.tz = tz
-        self.days = _Days()
-        self.times = _Times()
+        self.days = Memo(_day_us)
+        # Bounded: sub-second clocks never repeat.
+        self.times = Memo(_time_us, limit=100_000)
 
     def micros(self, day: str, clock: str, local: bool) -> int:
         """Microseconds since the epoch; ValueError if ``day`` or ``clock`` is unreadable."""
@@ -187,6 +174,12 @@ _PAGE_SUFFIX_B = PAGE_SUFFIX.encode()
 _FILE_SUFFIXES_B = tuple(s.encode() for s in FILE_SUFFIXES)
 
 
+def _kinds() -> Memo:
+    """``_stem_activity`` of each path, computed once: paths repeat (the same scripts and
+    pages all day). Bounded: one entry per distinct path."""
+    return Memo(_stem_activity, limit=100_000)
+
+
 def _stem_activity(stem: bytes | str) -> str | None:
     """The activity of a request for ``stem`` (GET, status OK, with a user), or None when
     the path is not an event: not a page or document, or in a ``_``-prefixed system folder.
@@ -202,17 +195,6 @@ def _stem_activity(stem: bytes | str) -> str | None:
     if stem.find("/_" if text else b"/_") >= 0 or stem.startswith("_" if text else b"_"):
         return None
     return activity
-
-
-class _Kinds(dict):
-    """``_stem_activity`` of each path, computed once: paths repeat (the same scripts and
-    pages all day)."""
-
-    def __missing__(self, stem: bytes | str) -> str | None:
-        if len(self) > 100_000:
-            self.clear()  # bounded: one entry per distinct path
-        activity = self[stem] = _stem_activity(stem)
-        return activity
 
 
 def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
@@ -562,7 +544,7 @@ _OK_S = [pa.scalar(code) for code in sorted(_OK_STATUS)]
 
 
 def _event_rows(
-    batch: pa.RecordBatch, istem: int, im: int, ist: int, iu: int, kinds: _Kinds
+    batch: pa.RecordBatch, istem: int, im: int, ist: int, iu: int, kinds: Memo
 ) -> tuple[pa.DictionaryArray, list[str], list[str | None], pa.Array]:
     """``(paths, names, activities, rows)``: the batch's paths dictionary-encoded, the
     distinct paths and the activity of each, and the indices of the rows that are events:
@@ -606,8 +588,8 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     pending = 0
     lineno = 0
     get, ok_b = _GET, _OK_STATUS_B
-    kinds = _Kinds()
-    skinds = _Kinds()
+    kinds = _kinds()
+    skinds = _kinds()
     shape: _Rows | None = None
     with open(path, "rb") as raw:
         bom = raw.read(3)

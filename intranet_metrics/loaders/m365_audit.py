@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from ..errors import InputError
 from ..identity import actor_exclusion, normalise_actor
-from .base import EPOCH, EventBuilder, csv_records, decode_head, line_blocks, open_text
+from .base import EPOCH, EventBuilder, Memo, csv_records, decode_head, line_blocks, open_text
 
 # orjson parses AuditData about 2.5x faster than the standard library (same errors: a
 # ValueError subclass); the audit log is the largest export people have.
@@ -231,8 +231,8 @@ class _Classifier:
         self.service = frozenset(builder.config.service_accounts)
         # Prefixes compared case-insensitively; a trailing slash is the boundary itself.
         self.sites = tuple(s.strip().lower().rstrip("/") for s in builder.config.sites if s.strip())
-        self._rules: dict[tuple, str] = {}
-        self._people: dict[tuple, tuple[str, str | None]] = {}
+        self._rules = Memo(lambda triple: self._rule(*triple), limit=_CACHE_LIMIT)
+        self._people = Memo(lambda who: self._person(*who), limit=_CACHE_LIMIT)
 
     def run(
         self, records: Iterator[tuple[int, bytes | str]], bad_json: str, nested: bool = False
@@ -286,11 +286,6 @@ class _Classifier:
                 triple = (get("Workload"), get("Operation"), get("RecordType"))
                 try:
                     activity = rules[triple]
-                except KeyError:
-                    activity = rule(*triple)
-                    if len(rules) > _CACHE_LIMIT:
-                        rules.clear()
-                    rules[triple] = activity
                 except TypeError:  # a list or object where a name belongs: not cacheable
                     activity = rule(*triple)
                 if activity is _BY_RECORD:
@@ -298,10 +293,6 @@ class _Classifier:
                 who = (get("UserId"), get("UserType"))
                 try:
                     actor, excluded = people[who]
-                except KeyError:
-                    actor, excluded = people[who] = person(*who)
-                    if len(people) > _CACHE_LIMIT:
-                        people.clear()
                 except TypeError:
                     actor, excluded = person(*who)
                 a_line(line)
