@@ -347,12 +347,6 @@ class _Classifier:
             return None  # the builder names the generic reason (system_account, guest, ...)
         return "not_a_user" if people else "user_type"
 
-    def activity(self, obj: dict) -> str:
-        """The SPEC activity of one AuditData object."""
-        triple = (obj.get("Workload"), obj.get("Operation"), obj.get("RecordType"))
-        activity = self._rule(*triple)
-        return self._by_record(obj, *triple) if activity is _BY_RECORD else activity
-
     def _rule(self, workload: Any, operation: Any, record_type: Any, sites: bool = True) -> str:
         """The activity of every record with these three fields, or ``_BY_RECORD``."""
         wl = str(workload or "").lower()
