@@ -16,18 +16,22 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
+from itertools import repeat
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..config import Config
 from ..errors import InputError
 from ..identity import Pseudonymiser, actor_exclusion, normalise_actor, user_agent_exclusion
-from ..schema import DEFAULT_ACTION_CLASSES, EVENT_SCHEMA, REJECT_SCHEMA
+from ..schema import DEFAULT_ACTION_CLASSES, EVENT_SCHEMA, REJECT_SCHEMA, TIMESTAMP
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)
@@ -125,6 +129,9 @@ class EventBuilder:
         # and empties them in place, so the bound appends below stay valid.
         self._cols: list[list] = [[] for _ in EVENT_SCHEMA]
         self._append = tuple(c.append for c in self._cols)
+        # Batches made by add_many (and by _flush_rows before one), in order.
+        self._chunks: list[pa.RecordBatch] = []
+        self._chunk_rows = 0
         # Actors and user agents repeat: normalise, exclude and hash each one once.
         self._actors = Memo(self._actor)
         self._agent_cache = Memo(partial(user_agent_exclusion, extra=self._agents))
@@ -208,73 +215,128 @@ class EventBuilder:
     def add_many(
         self,
         *,
-        time: Sequence[int],
-        actor: Sequence[str],
-        activity: Sequence[str] | str,
-        line: Sequence[int],
-        key: Sequence[str],
-        item: Sequence[str | None] | None = None,
-        parent: Sequence[str | None] | None = None,
-        thread: Sequence[str | None] | None = None,
-        channel: Sequence[str | None] | None = None,
-        excluded: Sequence[str | None] | None = None,
-        user_agent: Sequence[str | None] | None = None,
+        time: Column,
+        actor: Column,
+        activity: Column | str,
+        line: Column,
+        key: Column,
+        item: Column | None = None,
+        parent: Column | None = None,
+        thread: Column | None = None,
+        channel: Column | None = None,
+        excluded: Column | None = None,
+        user_agent: Column | None = None,
         member: str | None = None,
     ) -> None:
-        """``add`` for a block of records given as columns (equal-length sequences; an
-        optional column left out is all null, a str ``activity`` is every record's). The
-        result is the same as calling ``add`` once per record, with the per-record Python
-        work done a column at a time. A block with a bad time or activity anywhere goes
-        through ``add`` record by record, so each bad one is rejected on its own."""
+        """``add`` for a block of records given as columns: Arrow arrays, NumPy arrays or
+        Python sequences of equal length (an optional column left out is all null; a str
+        ``activity`` is every record's). The result is the same as calling ``add`` once
+        per record, but only the event keys are touched one by one in Python: actors and
+        user agents are worked out once per distinct value and the rest is Arrow compute.
+        A block with a bad time or activity anywhere goes through ``add`` record by
+        record, so each bad one is rejected on its own."""
         n = len(key)
         if not n:
             return
-        columns = (time, actor, activity, line, item, parent, thread, channel, excluded)
-        if any(c is not None and not isinstance(c, str) and len(c) != n for c in columns) or (
-            user_agent is not None and len(user_agent) != n
-        ):
+        given = {
+            "time": time,
+            "actor": actor,
+            "activity": activity,
+            "line": line,
+            "key": key,
+            "item": item,
+            "parent": parent,
+            "thread": thread,
+            "channel": channel,
+            "excluded": excluded,
+            "user_agent": user_agent,
+        }
+        if any(c is not None and not isinstance(c, str) and len(c) != n for c in given.values()):
             raise ValueError("add_many: columns of different lengths")
-        acts = {activity} if isinstance(activity, str) else set(activity)
-        if (
-            min(time) < MIN_TIME_US
-            or max(time) > self._max_us
-            or not DEFAULT_ACTION_CLASSES.keys() >= acts
-        ):
-            for i in range(n):
-                self.add(
-                    time=time[i],
-                    actor=actor[i],
-                    activity=activity if isinstance(activity, str) else activity[i],
-                    line=line[i],
-                    key=key[i],
-                    item=None if item is None else item[i],
-                    parent=None if parent is None else parent[i],
-                    thread=None if thread is None else thread[i],
-                    channel=None if channel is None else channel[i],
-                    excluded=None if excluded is None else excluded[i],
-                    user_agent=None if user_agent is None else user_agent[i],
-                    member=member,
-                )
-            return
-        known = list(map(self._actors.__getitem__, actor))
-        stored = [k[0] for k in known]
-        reasons = [k[1] for k in known]
-        if excluded is not None:
-            reasons = [e or r for e, r in zip(excluded, reasons, strict=True)]
-        if user_agent is not None:
-            agents = self._agent_cache
-            reasons = [
-                r if r or not ua else agents[ua] for r, ua in zip(reasons, user_agent, strict=True)
-            ]
-        # Accounting: one Counter over (reason, activity) pairs, folded per distinct pair.
-        c = self.counts
-        c.rows += n
-        pairs = (
-            Counter((r, activity) for r in reasons)
+        times = _arrow(time, pa.int64())
+        acts = (
+            pa.array([activity], pa.string()).take(np.zeros(n, np.int32))
             if isinstance(activity, str)
-            else Counter(zip(reasons, activity, strict=True))
+            else _arrow(activity, pa.string())
         )
-        for (reason, act), k in pairs.items():
+        low, high = pc.min_max(times).values()
+        if (
+            times.null_count
+            or low.as_py() < MIN_TIME_US
+            or high.as_py() > self._max_us
+            or acts.null_count
+            or not DEFAULT_ACTION_CLASSES.keys() >= set(pc.unique(acts).to_pylist())
+        ):
+            self._one_by_one(n, given, member)
+            return
+        # Actors: normalised, excluded and hashed once per distinct one (``_actor``).
+        coded = pc.dictionary_encode(_arrow(actor, pa.string()))
+        known = [self._actors[a] for a in coded.dictionary.to_pylist()]
+        stored = pa.array([k[0] for k in known], pa.string()).take(coded.indices)
+        reasons = pa.array([k[1] for k in known], pa.string()).take(coded.indices)
+        if excluded is not None:  # a loader's own reason wins when it has one
+            own = _arrow(excluded, pa.string())
+            reasons = pc.if_else(_truthy(own), own, reasons)
+        if user_agent is not None:  # then a robot's user agent, for people not excluded
+            agents = pc.dictionary_encode(_arrow(user_agent, pa.string()))
+            names = agents.dictionary.to_pylist()
+            robot = pa.array([self._agent_cache[a] if a else None for a in names], pa.string())
+            by_agent = robot.take(agents.indices)
+            reasons = pc.if_else(pc.is_null(reasons), by_agent, reasons)
+        self._count(reasons, acts)
+        where = self._path if member is None else f"{self._path}!{member}"
+        # Keys from Arrow are hashed as their UTF-8 bytes: no str made and encoded again.
+        keys = (
+            key.cast(pa.binary()).to_pylist()
+            if isinstance(key, (pa.Array, pa.ChunkedArray))
+            else key
+        )
+        self._flush_rows()
+        self._chunks.append(
+            pa.RecordBatch.from_arrays(
+                [
+                    times.cast(TIMESTAMP),
+                    stored,
+                    acts,
+                    *(_arrow(c, pa.string(), n) for c in (item, parent, thread, channel)),
+                    pa.array(np.ones(n, np.int64)),
+                    pa.nulls(n, pa.date32()),
+                    pa.nulls(n, pa.date32()),
+                    reasons,
+                    _repeat(self._format, n),
+                    _repeat(where, n),
+                    _repeat(self._sha, n),
+                    _arrow(line, pa.int64()),
+                    pa.array(self.pseudo.key_hashes(keys, self._prefix), pa.string()),
+                ],
+                schema=EVENT_SCHEMA,
+            )
+        )
+        self._chunk_rows += n
+
+    def _one_by_one(self, n: int, columns: dict[str, Any], member: str | None) -> None:
+        """``add`` each record of a block of columns (the slow path of ``add_many``)."""
+        values = {}
+        for name, column in columns.items():
+            if column is None or isinstance(column, str):
+                values[name] = repeat(column, n)
+            elif isinstance(column, (pa.Array, pa.ChunkedArray, np.ndarray)):
+                values[name] = (
+                    column.tolist() if isinstance(column, np.ndarray) else column.to_pylist()
+                )
+            else:
+                values[name] = column
+        # ``add`` takes keys as text; add_many also takes their UTF-8 bytes.
+        values["key"] = [k if isinstance(k, str) else bytes(k).decode() for k in values["key"]]
+        for record in zip(*values.values(), strict=True):
+            self.add(**dict(zip(values, record, strict=True)), member=member)
+
+    def _count(self, reasons: pa.Array, acts: pa.Array) -> None:
+        """Accounting of a block: one count per distinct (reason, activity) pair."""
+        c = self.counts
+        c.rows += len(acts)
+        codes, pairs = distinct(reasons, acts)
+        for (reason, act), k in zip(pairs, np.bincount(codes).tolist(), strict=True):
             if reason:
                 c.excluded[reason] += k
             elif act == "other":
@@ -282,22 +344,6 @@ class EventBuilder:
             else:
                 c.events += k
                 c.by_class[self._classes.get(act, "ignore")] += k
-        none = [None] * n
-        cols = self._cols
-        cols[0].extend(time)
-        cols[1].extend(stored)
-        cols[2].extend([activity] * n if isinstance(activity, str) else activity)
-        for i, values in ((3, item), (4, parent), (5, thread), (6, channel)):
-            cols[i].extend(none if values is None else values)
-        cols[7].extend([1] * n)
-        cols[8].extend(none)
-        cols[9].extend(none)
-        cols[10].extend(reasons)
-        cols[11].extend([self._format] * n)
-        cols[12].extend([self._path if member is None else f"{self._path}!{member}"] * n)
-        cols[13].extend([self._sha] * n)
-        cols[14].extend(line)
-        cols[15].extend(self.pseudo.key_hashes(key, self._prefix))
 
     def other(self, n: int = 1) -> None:
         """Count records that are not intranet actions and are not stored (web-log assets)."""
@@ -324,12 +370,12 @@ class EventBuilder:
     # -- batches -------------------------------------------------------------------------
     @property
     def full(self) -> bool:
-        return len(self._cols[0]) >= self.batch_size
+        return self._chunk_rows + len(self._cols[0]) >= self.batch_size
 
-    def flush(self) -> pa.RecordBatch | None:
-        """The records added since the last flush, as one batch (None if there are none)."""
+    def _flush_rows(self) -> None:
+        """The records ``add`` has gathered, as a chunk after those before them."""
         if not self._cols[0]:
-            return None
+            return
         # Timestamps from Python ints are 40x faster as int64 then cast (pyarrow 26).
         arrays = [
             pa.array(c, type=pa.int64()).cast(f.type)
@@ -337,9 +383,19 @@ class EventBuilder:
             else pa.array(c, type=f.type)
             for c, f in zip(self._cols, EVENT_SCHEMA, strict=True)
         ]
+        self._chunk_rows += len(self._cols[0])
         for c in self._cols:
             c.clear()
-        return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
+        self._chunks.append(pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA))
+
+    def flush(self) -> pa.RecordBatch | None:
+        """The records added since the last flush, as one batch (None if there are none)."""
+        self._flush_rows()
+        chunks, self._chunks, self._chunk_rows = self._chunks, [], 0
+        if len(chunks) <= 1:
+            return chunks[0] if chunks else None
+        (batch,) = pa.Table.from_batches(chunks).combine_chunks().to_batches()
+        return batch
 
     def take_rejects(self) -> pa.Table | None:
         if not self._rejects["reason"]:
@@ -416,6 +472,76 @@ def line_blocks(fh: IO, size: int = BLOCK_BYTES) -> Iterator[tuple[bytes | str, 
             tail.append(chunk[cut:])
     if tail:
         yield tail[0][:0].join(tail), False
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+_END = object()
+
+
+def read_ahead(items: Iterator[_T], work: Callable[[_T], _R], name: str) -> Iterator[_R]:
+    """``work(item)`` of each item, the next one read and worked on by a worker thread
+    (named ``name``) while the caller uses this one. Worth it when ``work`` spends its
+    time outside the GIL (file reads, Arrow's parsers). Closing the iterator stops the
+    thread before it returns."""
+
+    def step():
+        item = next(items, _END)
+        return _END if item is _END else work(item)  # type: ignore[arg-type]
+
+    with ThreadPoolExecutor(1, thread_name_prefix=name) as pool:
+        ahead = pool.submit(step)
+        while (result := [ahead.result()])[0] is not _END:
+            ahead = pool.submit(step)
+            yield result.pop()  # the caller holds the only reference: memory is freed sooner
+
+
+Column = Sequence[Any] | pa.Array | pa.ChunkedArray | np.ndarray
+
+
+def _arrow(values: Column | None, type: pa.DataType, n: int = 0) -> pa.Array:
+    """A column as an Arrow array of ``type`` (None: ``n`` nulls)."""
+    if values is None:
+        return pa.nulls(n, type)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values if values.type == type else values.cast(type)
+    return pa.array(values, type)
+
+
+def distinct(*columns: pa.Array) -> tuple[np.ndarray, list[tuple]]:
+    """``(codes, combinations)``: the distinct combinations of the columns' values in
+    order of first appearance (as tuples of Python values, null as None), and each row's
+    index into them. Hash-based, a column at a time: the only per-value Python work is
+    converting each distinct combination."""
+    code: np.ndarray | None = None
+    dictionaries = []
+    for column in columns:
+        coded = pc.dictionary_encode(column, null_encoding="encode")
+        size = len(coded.dictionary)
+        index = coded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        code = index if code is None else code * size + index
+        dictionaries.append((coded.dictionary, size))
+    if code is None:
+        raise ValueError("distinct: no column")
+    coded = pc.dictionary_encode(pa.array(code))
+    rest = coded.dictionary.to_numpy()
+    parts = []
+    for dictionary, size in reversed(dictionaries):
+        rest, at = np.divmod(rest, size)
+        parts.append(dictionary.take(at).to_pylist())
+    parts.reverse()
+    return coded.indices.to_numpy(), list(zip(*parts, strict=True))
+
+
+def _truthy(text: pa.Array) -> pa.Array:
+    """Python's ``bool`` of each text: False for null and for empty text."""
+    return pc.fill_null(pc.not_equal(text, ""), False)
+
+
+def _repeat(text: str, n: int) -> pa.Array:
+    return pa.array([text], pa.string()).take(np.zeros(n, np.int32))
 
 
 def require_columns(

@@ -24,19 +24,27 @@ import codecs
 import io
 import os
 import re
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from datetime import date, datetime, time, timezone
 from itertools import compress, count
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .base import EPOCH, LINE_LIMIT, EventBuilder, Memo, decode_head, line_blocks, to_micros
+from .base import (
+    EPOCH,
+    LINE_LIMIT,
+    EventBuilder,
+    Memo,
+    decode_head,
+    line_blocks,
+    read_ahead,
+    to_micros,
+)
 
 NAME = "iis-w3c"
 DESCRIPTION = "IIS W3C extended logs from SharePoint Server front ends (page and file views)"
@@ -221,26 +229,6 @@ def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
             raw.seek(cut - len(buf), io.SEEK_CUR)
             del buf[cut:]
         yield buf, True
-
-
-_T = TypeVar("_T")
-_R = TypeVar("_R")
-_END = object()
-
-
-def _read_ahead(items: Iterator[_T], work: Callable[[_T], _R]) -> Iterator[_R]:
-    """``work(item)`` of each item, the next one read and worked on by a worker thread
-    while the caller uses this one (Arrow's parser and file reads run without the GIL)."""
-
-    def step():
-        item = next(items, _END)
-        return _END if item is _END else work(item)  # type: ignore[arg-type]
-
-    with ThreadPoolExecutor(1, thread_name_prefix="iis-read") as pool:
-        ahead = pool.submit(step)
-        while (result := [ahead.result()])[0] is not _END:
-            ahead = pool.submit(step)
-            yield result.pop()  # the caller holds the only reference: memory is freed sooner
 
 
 def _cut(block: bytes, size: int) -> list[bytes]:
@@ -438,10 +426,15 @@ def _columnar(
     return batches, starts, sizes
 
 
-def _cut_lines(block: bytes, starts: np.ndarray, sizes: np.ndarray) -> list[str]:
-    """``block[start:start + size]`` of each start and size, as text (UTF-8, checked)."""
+def _cut_lines(
+    block: bytes, starts: np.ndarray, sizes: np.ndarray, text: bool = True
+) -> list[str] | list[bytes]:
+    """``block[start:start + size]`` of each start and size, as text (UTF-8, checked) or
+    as bytes (``text=False``: event keys, hashed as bytes)."""
     begin = starts.tolist()
     end = (starts + sizes).tolist()
+    if not text:
+        return [block[a:b] for a, b in zip(begin, end, strict=True)]
     return [block[a:b].decode() for a, b in zip(begin, end, strict=True)]
 
 
@@ -465,7 +458,7 @@ def _clock_us(clocks: pa.Array) -> np.ndarray | None:
 
 def _fast_times(
     clock: _Clock, clocks: pa.Array, days: pa.Array | None, header_date: str | None, local: bool
-) -> list[int] | None:
+) -> np.ndarray | None:
     """``clock.micros`` of each row's day (from ``days`` or ``header_date``) and clock, a
     column at a time, when every clock is ``HH:MM:SS`` in UTC and every day readable;
     else None (then each row is read on its own, and bad ones rejected)."""
@@ -478,12 +471,12 @@ def _fast_times(
         if days is None:
             if header_date is None:
                 return None
-            return (us + clock.days[header_date]).tolist()
+            return us + clock.days[header_date]
         coded = pc.dictionary_encode(days)
         base = np.array([clock.days[d] for d in coded.dictionary.to_pylist()], np.int64)
     except ValueError:
         return None
-    return (base[coded.indices.to_numpy()] + us).tolist()
+    return base[coded.indices.to_numpy()] + us
 
 
 Parsed = tuple[list[pa.RecordBatch], np.ndarray, np.ndarray]
@@ -545,9 +538,9 @@ _OK_S = [pa.scalar(code) for code in sorted(_OK_STATUS)]
 
 def _event_rows(
     batch: pa.RecordBatch, istem: int, im: int, ist: int, iu: int, kinds: Memo
-) -> tuple[pa.DictionaryArray, list[str], list[str | None], pa.Array]:
-    """``(paths, names, activities, rows)``: the batch's paths dictionary-encoded, the
-    distinct paths and the activity of each, and the indices of the rows that are events:
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """``(codes, activities, rows)``: each row's index into the batch's distinct paths,
+    the activity of each distinct path, and the indices of the rows that are events:
     authenticated GETs with an OK status of a page or document. Paths repeat: each
     distinct one is classified once, and the other columns are only tested on rows whose
     path is a page or document."""
@@ -563,13 +556,13 @@ def _event_rows(
             ok = pc.or_(ok, pc.equal(status, code))
         ok = pc.and_(pc.and_(ok, pc.equal(method, _GET_S)), pc.not_equal(user, _DASH_S))
         rows = rows.filter(ok)
-    return coded, names, acts, rows
+    return coded.indices, pa.array(acts, pa.string()), rows
 
 
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     # A binary file is read in blocks of ~2 MiB of whole lines, cut around directive runs
     # (``_Planner``). Plain pieces (nearly all of a log) are parsed by Arrow's CSV reader,
-    # on a worker thread one block ahead (``_read_ahead``), then classified a column at a
+    # on a worker thread one block ahead (``base.read_ahead``), then classified a column at a
     # time (``_event_rows``): only event rows reach Python, as columns for one
     # ``builder.add_many``; the other lines only bump a counter handed to the builder in
     # bulk. ``_columnar`` hands over a piece only when Arrow's rows are exactly what the
@@ -606,7 +599,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
             blocks = _byte_blocks(raw, _COLUMNAR_CHUNK)
             planner = _Planner()
             if _READ_AHEAD and os.fstat(raw.fileno()).st_size > _COLUMNAR_CHUNK:
-                plans = _read_ahead(blocks, lambda item: planner.plan(*item))
+                plans = read_ahead(blocks, lambda item: planner.plan(*item), "iis-read")
             else:
                 plans = (planner.plan(b, whole) for b, whole in blocks)
         try:
@@ -644,15 +637,12 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                             lineno += n
                             at = row0
                             row0 += n
-                            coded, names, acts, rows = _event_rows(
-                                batch, istem, im, ist, iu, skinds
-                            )
+                            codes, acts, rows = _event_rows(batch, istem, im, ist, iu, skinds)
                             pending += n - len(rows)
                             if not len(rows):
                                 continue
                             index = rows.to_numpy() + at  # rows of the block
-                            row_keys = _cut_lines(block, starts[index], sizes[index])
-                            numbers = (index + (first - at)).tolist()  # line numbers
+                            numbers = index + (first - at)  # line numbers
                             whens = _fast_times(
                                 clock,
                                 batch.column(itime).take(rows),
@@ -660,27 +650,24 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                                 header_date,
                                 local,
                             )
-                            actors = batch.column(iu).take(rows).to_pylist()
-                            codes = coded.indices.take(rows).to_pylist()
-                            paths = [names[c] for c in codes]
-                            activity = [acts[c] for c in codes]
+                            activity = acts.take(codes.take(rows))
                             uas = None
                             if iagent is not None:
-                                # A few user agents: convert each once, share the strings.
+                                # A few user agents: convert each once.
                                 ua = pc.dictionary_encode(batch.column(iagent).take(rows))
                                 texts = [
                                     None if a == "-" else a.replace("+", " ")
                                     for a in ua.dictionary.to_pylist()
                                 ]
-                                uas = [texts[c] for c in ua.indices.to_pylist()]
+                                uas = pa.array(texts, pa.string()).take(ua.indices)
                             if whens is not None:
                                 builder.add_many(
                                     time=whens,
-                                    actor=actors,
+                                    actor=batch.column(iu).take(rows),
                                     activity=activity,
                                     line=numbers,
-                                    key=row_keys,
-                                    item=paths,
+                                    key=_cut_lines(block, starts[index], sizes[index], text=False),
+                                    item=batch.column(istem).take(rows),
                                     user_agent=uas,
                                 )
                                 if builder.full:
@@ -688,6 +675,12 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                                     pending = 0
                                     yield builder.flush()
                                 continue
+                            row_keys = _cut_lines(block, starts[index], sizes[index])
+                            numbers = numbers.tolist()
+                            actors = batch.column(iu).take(rows).to_pylist()
+                            paths = batch.column(istem).take(rows).to_pylist()
+                            activity = activity.to_pylist()
+                            uas = None if uas is None else uas.to_pylist()
                             # Some times are odd or unreadable: read each row on its own,
                             # as the text loop does (rejects stay in line order).
                             clocks = batch.column(itime).take(rows).to_pylist()
