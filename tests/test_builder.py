@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from intranet_metrics.config import Config
@@ -95,3 +97,40 @@ def test_add_many_constant_activity_and_defaults() -> None:
 def test_add_many_refuses_ragged_columns() -> None:
     with pytest.raises(ValueError, match="different lengths"):
         _builder().add_many(time=[T0], actor=["a", "b"], activity="page_view", line=[1], key=["1"])
+
+
+def _as_arrow(columns: dict) -> dict:
+    """The same columns as Arrow arrays, NumPy arrays and UTF-8 bytes keys."""
+    out = {name: pa.array(values) for name, values in columns.items()}
+    out["time"] = np.array(columns["time"], np.int64)
+    out["line"] = np.array(columns["line"], np.int64)
+    out["key"] = pa.array([k.encode() for k in columns["key"]], pa.binary())
+    return out
+
+
+@pytest.mark.parametrize("key", [None, b"secret"])
+@pytest.mark.parametrize("bad", [False, True])
+def test_add_many_takes_arrow_and_numpy_columns(key: bytes | None, bad: bool) -> None:
+    records = list(RECORDS)
+    if bad:  # the block goes through add one record at a time
+        records.append((T0 - 10**16, "x@contoso.com", "page_view", "k9", None, None, None, None))
+    one, many = _builder(Pseudonymiser(key)), _builder(Pseudonymiser(key))
+    _one_by_one(one, records)
+    many.add_many(**_as_arrow(_columns(records)))
+    assert many.flush().equals(one.flush())
+    assert many.counts == one.counts
+
+
+def test_add_and_add_many_keep_their_order_in_a_batch() -> None:
+    one, mixed = _builder(), _builder()
+    _one_by_one(one, RECORDS * 3)
+    n = len(RECORDS)
+    _one_by_one(mixed, RECORDS)
+    cols = _columns(RECORDS)
+    cols["line"] = [n + i for i in cols["line"]]
+    mixed.add_many(**cols)
+    for line, (t, actor, act, key, item, thread, excluded, ua) in enumerate(RECORDS, 2 * n + 1):
+        mixed.add(time=t, actor=actor, activity=act, line=line, key=key, item=item,
+                  thread=thread, excluded=excluded, user_agent=ua)  # fmt: skip
+    assert mixed.flush().equals(one.flush())
+    assert mixed.flush() is None
