@@ -10,6 +10,13 @@ system account's Exchange cmdlet is excluded (with its reason), never counted as
 the builder's generic actor exclusions first (``system_account``, ``guest``, ...), then
 ``user_type`` (UserType other than 0 Regular / 2 Admin), then ``not_a_user`` (no ``@``).
 A record without a UserType is not excluded on that ground: the type is unknown, not wrong.
+
+Two paths read the same records. JSON Lines are parsed a block at a time by Arrow's JSON
+reader on a worker thread and classified a column at a time (``_JsonBlocks``,
+``_Classifier.table``); a block Arrow cannot read exactly as orjson reads its lines (a bad
+line, a blank one, an export row with AuditData nested inside, a field of an unexpected
+type) and every CSV record go through the record loop (``_Classifier.run``). Both give the
+same events, rejects and counts (tests/test_audit_arrow.py).
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from .base import (
 )
 
 # orjson parses AuditData about 2.5x faster than the standard library (same errors: a
-# ValueError subclass); the audit log is the largest export people have.
+# ValueError subclass) in the record loop.
 _loads = orjson.loads
 
 NAME = "m365-audit"
