@@ -176,7 +176,7 @@ def _load_jsonl(path: Path, classify: _Classifier) -> Iterator[pa.RecordBatch]:
         n = 1
         for block, table in blocks:
             if table is not None:
-                yield from classify.table(table, n)
+                yield from classify.table(table, np.arange(n, n + table.num_rows))
                 n += table.num_rows
                 continue
             # BytesIO finds line ends with memchr: 4x faster than bytes.split(b"\n").
@@ -480,13 +480,13 @@ class _Classifier:
             if builder.full:
                 yield builder.flush()
 
-    def table(self, table: pa.Table, first: int) -> Iterator[pa.RecordBatch]:
-        """Classify the records of an Arrow table of AuditData fields (from line ``first``
-        on, one record a line) as ``run`` classifies them, a column at a time: the rules
+    def table(self, table: pa.Table, lines: np.ndarray) -> Iterator[pa.RecordBatch]:
+        """Classify the records of an Arrow table of AuditData fields (on ``lines``) as
+        ``run`` classifies them, a column at a time: the rules
         and exclusions are looked up once per distinct combination of their fields, and
         the columns go to ``builder.add_many`` as Arrow arrays."""
         (batch,) = table.combine_chunks().to_batches()  # one block, one chunk
-        col, n = batch.column, batch.num_rows
+        col = batch.column
         codes, triples = distinct(col("Workload"), col("Operation"), col("RecordType"))
         rule = [self._rules[t] for t in triples]
         if _BY_RECORD in rule:
@@ -503,7 +503,7 @@ class _Classifier:
         columns = {
             "actor": pa.array([p[0] for p in person], pa.string()).take(codes),
             "activity": activities,
-            "line": np.arange(first, first + n, dtype=np.int64),
+            "line": lines.astype(np.int64),
             "key": _as_text(col("Id")),
             "item": _first_truthy(col("ObjectId"), col("MessageId")),
             "parent": _null_if_empty(_as_text(col("ParentMessageId"))),
