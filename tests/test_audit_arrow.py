@@ -292,3 +292,17 @@ def test_arrow_agrees_with_the_record_loop(tmp_path, monkeypatch, objs, sites) -
     path = write(tmp_path / "h.jsonl", objs)
     _res, arrow, records = load_both(path, monkeypatch, Config(sites=sites))
     assert (arrow, records) == (1, 0)
+
+
+def test_read_ahead_stops_with_the_consumer(tmp_path, monkeypatch, small_blocks) -> None:
+    import threading
+
+    from intranet_metrics.loaders.base import EventBuilder, SourceInfo
+
+    path = write(tmp_path / "a.jsonl", [record(i) for i in range(2000)])
+    builder = EventBuilder(SourceInfo(str(path), "x", m365_audit.NAME), Config(), batch_size=50)
+    batches = m365_audit.load(path, builder)
+    assert next(b for b in batches if b is not None).num_rows >= 50
+    assert [t for t in threading.enumerate() if t.name.startswith("audit-read")]
+    batches.close()  # the reader thread ends before the file closes
+    assert not [t for t in threading.enumerate() if t.name.startswith("audit-read")]
