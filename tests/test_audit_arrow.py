@@ -291,7 +291,9 @@ def clean_files(draw) -> list[dict]:
 def test_arrow_agrees_with_the_record_loop(tmp_path, monkeypatch, objs, sites) -> None:
     path = write(tmp_path / "h.jsonl", objs)
     _res, arrow, records = load_both(path, monkeypatch, Config(sites=sites))
-    assert (arrow, records) == (1, 0)
+    # Words Arrow's parser would take as numbers outside strings send a block to the loop.
+    odd = any(word in path.read_bytes() for word in m365_audit._NOT_STRICT)
+    assert (arrow, records) == ((0, 1) if odd else (1, 0))
 
 
 def test_read_ahead_stops_with_the_consumer(tmp_path, monkeypatch, small_blocks) -> None:
@@ -306,3 +308,10 @@ def test_read_ahead_stops_with_the_consumer(tmp_path, monkeypatch, small_blocks)
     assert [t for t in threading.enumerate() if t.name.startswith("audit-read")]
     batches.close()  # the reader thread ends before the file closes
     assert not [t for t in threading.enumerate() if t.name.startswith("audit-read")]
+
+
+def test_every_field_can_switch_in_one_block(tmp_path, monkeypatch) -> None:
+    texts = {field: "7" for field in m365_audit._EITHER_FIELDS}
+    objs = [record(i, **{**texts, "Id": f"t{i}"}) for i in range(5)]
+    _res, arrow, records = load_both(write(tmp_path / "a.jsonl", objs), monkeypatch)
+    assert (arrow, records) == (1, 0)

@@ -239,7 +239,7 @@ class _JsonBlocks:
         lines = _one_object_a_line(block) if complete else 0
         if not lines:
             return block, None
-        for _ in _EITHER_FIELDS:  # each switch of a field's type is one more try
+        for _ in range(len(_EITHER_FIELDS) + 1):  # one try, and one more per switch
             try:
                 table = pajson.read_json(
                     pa.BufferReader(block),
@@ -482,9 +482,9 @@ class _Classifier:
 
     def table(self, table: pa.Table, lines: np.ndarray) -> Iterator[pa.RecordBatch]:
         """Classify the records of an Arrow table of AuditData fields (on ``lines``) as
-        ``run`` classifies them, a column at a time: the rules
-        and exclusions are looked up once per distinct combination of their fields, and
-        the columns go to ``builder.add_many`` as Arrow arrays."""
+        ``run`` classifies them, a column at a time: the rules and exclusions are looked
+        up once per distinct combination of their fields, and the columns go to
+        ``builder.add_many`` as Arrow arrays."""
         (batch,) = table.combine_chunks().to_batches()  # one block, one chunk
         col = batch.column
         codes, triples = distinct(col("Workload"), col("Operation"), col("RecordType"))
