@@ -128,6 +128,12 @@ def test_every_kind_of_record_agrees(tmp_path, monkeypatch, small_blocks, read_a
     "odd",
     [
         '{"CreationTime": "2025-03-01T10:00:00", "Id": "x", "Score": NaN}',
+        '{"CreationTime": "2025-03-01T10:00:00", "Id": "x", "Score": -Inf}',
+        '{"CreationTime": "2025-03-01T10:00:00", "Id": "x", "Score": Infinity}',
+        '{"CreationTime": "2025-03-01T10:00:00", "Id": "x", "Deep": '
+        + "[" * 1100
+        + "]" * 1100
+        + "}",
         '{"CreationTime": "2025-03-01T10:00:00", "Id": "x", "Id": "y"}',
         '{"CreationTime": "2025-03-01T10:00:00",\n "Id": "x"}',
         '{"CreationTime": "2025-03-01T10:00:00", "Id": "x"} {"CreationTime": "x", "Id": "y"}',
