@@ -321,3 +321,25 @@ def test_every_field_can_switch_in_one_block(tmp_path, monkeypatch) -> None:
     objs = [record(i, **{**texts, "Id": f"t{i}"}) for i in range(5)]
     _res, arrow, records = load_both(write(tmp_path / "a.jsonl", objs), monkeypatch)
     assert (arrow, records) == (1, 0)
+
+
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")) * 3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(value=st.binary(max_size=8).map(lambda b: b.replace(b"\n", b"")) | st.text(
+    alphabet='{}[]",:01-+.eE \\uNIaifnty\x00é', max_size=8).map(str.encode))  # fmt: skip
+def test_any_value_in_a_field_not_read_agrees(tmp_path, monkeypatch, value: bytes) -> None:
+    """Whatever bytes sit in a field the loader skips, both paths read the line alike:
+    as a record, as a reject, or (bytes that are not UTF-8) as the file's error."""
+    line = b'{"CreationTime": "2025-03-01T10:00:00", "Id": "x", "X": ' + value + b"}\n"
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(json.dumps(record(0)).encode() + b"\n" + line)
+    try:
+        line.decode()
+    except UnicodeDecodeError:
+        with pytest.raises(UnicodeDecodeError):
+            read_source(m365_audit, path)
+        return
+    load_both(path, monkeypatch)
