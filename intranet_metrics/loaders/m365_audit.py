@@ -250,7 +250,7 @@ class _JsonBlocks:
                     pajson.ReadOptions(use_threads=False, block_size=len(block) + 1),
                     self.parse,
                 )
-            except pa.ArrowInvalid as exc:
+            except pa.ArrowException as exc:  # any doubt: the record loop reads the block
                 switch = _SWITCH.search(str(exc))
                 if switch is None or switch[1] not in _EITHER_FIELDS:
                     return block, None
