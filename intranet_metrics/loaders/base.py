@@ -254,11 +254,7 @@ class EventBuilder:
         if any(c is not None and not isinstance(c, str) and len(c) != n for c in given.values()):
             raise ValueError("add_many: columns of different lengths")
         times = _arrow(time, pa.int64())
-        acts = (
-            pa.array([activity], pa.string()).take(np.zeros(n, np.int32))
-            if isinstance(activity, str)
-            else _arrow(activity, pa.string())
-        )
+        acts = _repeat(activity, n) if isinstance(activity, str) else _arrow(activity, pa.string())
         low, high = pc.min_max(times).values()
         if (
             times.null_count
@@ -276,7 +272,7 @@ class EventBuilder:
         reasons = pa.array([k[1] for k in known], pa.string()).take(coded.indices)
         if excluded is not None:  # a loader's own reason wins when it has one
             own = _arrow(excluded, pa.string())
-            reasons = pc.if_else(_truthy(own), own, reasons)
+            reasons = pc.if_else(truthy(own), own, reasons)
         if user_agent is not None:  # then a robot's user agent, for people not excluded
             agents = pc.dictionary_encode(_arrow(user_agent, pa.string()))
             names = agents.dictionary.to_pylist()
@@ -550,7 +546,7 @@ def distinct(*columns: pa.Array) -> tuple[np.ndarray, list[tuple]]:
     return coded.indices.to_numpy(), list(zip(*parts, strict=True))
 
 
-def _truthy(text: pa.Array) -> pa.Array:
+def truthy(text: pa.Array) -> pa.Array:
     """Python's ``bool`` of each text: False for null and for empty text."""
     return pc.fill_null(pc.not_equal(text, ""), False)
 

@@ -52,6 +52,7 @@ from .base import (
     line_blocks,
     open_text,
     read_ahead,
+    truthy,
 )
 
 # orjson parses AuditData about 2.5x faster than the standard library (same errors: a
@@ -349,8 +350,16 @@ _CACHE_LIMIT = 100_000
 _BLOCK = 4096
 
 
-def _reject_time(builder: EventBuilder, line: int, created: str) -> None:
-    builder.reject(line, f"CreationTime is not ISO 8601: {created[:40]!r}")
+def _reject_unreadable_times(
+    builder: EventBuilder, lines: list[int], created: list[str], times: list[int | None]
+) -> list[bool]:
+    """Reject the records whose CreationTime did not parse (``times`` None); returns
+    which records to keep."""
+    keep = [t is not None for t in times]
+    for line, text, ok in zip(lines, created, keep, strict=True):
+        if not ok:
+            builder.reject(line, f"CreationTime is not ISO 8601: {text[:40]!r}")
+    return keep
 
 
 class _Block:
@@ -377,10 +386,7 @@ class _Block:
 
     def drop_unreadable_times(self, times: list[int | None], builder: EventBuilder) -> None:
         """Reject the records whose CreationTime did not parse; keep the others."""
-        keep = [t is not None for t in times]
-        for line, created, ok in zip(self.lines, self.created, keep, strict=True):
-            if not ok:
-                _reject_time(builder, line, created)
+        keep = _reject_unreadable_times(builder, self.lines, self.created, times)
         times[:] = compress(times, keep)
         for column in self.columns:
             column[:] = compress(column, keep)
@@ -515,15 +521,11 @@ class _Classifier:
             # Odd or unreadable times: each is parsed (or rejected) on its own.
             texts = created.to_pylist()
             parsed = [parse_time(t) for t in texts]
-            keep = np.array([t is not None for t in parsed])
-            for line, text in zip(
-                columns["line"][~keep].tolist(), compress(texts, ~keep), strict=True
-            ):
-                _reject_time(self.builder, line, text)
+            keep = _reject_unreadable_times(self.builder, columns["line"].tolist(), texts, parsed)
             times = pa.array(list(compress(parsed, keep)), pa.int64())
             mask = pa.array(keep)
             columns = {
-                k: v[keep] if isinstance(v, np.ndarray) else v.filter(mask)
+                k: v[np.array(keep)] if isinstance(v, np.ndarray) else v.filter(mask)
                 for k, v in columns.items()
             }
         self.builder.add_many(time=times, **columns)
@@ -626,7 +628,7 @@ def _first_truthy(*columns: pa.Array) -> pa.Array:
     out = _as_text(columns[-1])
     for column in reversed(columns[:-1]):
         text = _as_text(column)
-        out = pc.if_else(pc.fill_null(pc.not_equal(text, ""), False), text, out)
+        out = pc.if_else(truthy(text), text, out)
     return out
 
 
