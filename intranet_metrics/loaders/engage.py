@@ -191,7 +191,7 @@ def _add(
     if t is None:
         builder.reject(
             record,
-            f"created_at is not a known time: {row['created_at'][:40]!r}",
+            "created_at is not ISO 8601 or YYYY/MM/DD HH:MM:SS +0000",
             _raw(row),
             member=member,
         )
