@@ -62,8 +62,7 @@ def _date(value: str, path: Path, line: int, column: str) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         raise ConfigError(
-            f"{path} line {line}: {column} '{value}' is not an ISO date (YYYY-MM-DD); "
-            "fix the roster"
+            f"{path} line {line}: {column} is not an ISO date (YYYY-MM-DD); fix the roster"
         ) from None
 
 
@@ -126,7 +125,8 @@ def load_roster(path: str | Path, pseudo: Pseudonymiser | None = None) -> Roster
                 key = uid.lower()
                 if key in seen:
                     raise ConfigError(
-                        f"{path} line {line}: user_id '{uid}' also on line {seen[key]}; "
+                        # Lines, not the id: messages never print an identifier.
+                        f"{path} line {line}: the same user_id as line {seen[key]}; "
                         "user_id must be unique"
                     )
                 seen[key] = line
@@ -154,18 +154,18 @@ def load_roster(path: str | Path, pseudo: Pseudonymiser | None = None) -> Roster
                 people["end_date"].append(end)
                 for d in dims:
                     people[d].append(row[idx[d]].strip() or UNKNOWN)
-                names = [uid]
+                names = [("user_id", uid)]
                 for col in ("email", "upn"):
                     if col in idx:
-                        names.append(row[idx[col]])
+                        names.append((col, row[idx[col]]))
                 if "aliases" in idx:
-                    names.extend(row[idx["aliases"]].split(";"))
-                for name in names:
+                    names.extend(("aliases", a) for a in row[idx["aliases"]].split(";"))
+                for col, name in names:
                     for form in alias_forms(name):
                         owner = alias_owner.get(form)
                         if owner is not None and owner[0] != person:
                             raise ConfigError(
-                                f"{path} line {line}: identifier '{name.strip()}' also belongs "
+                                f"{path} line {line}: an identifier in {col} also belongs "
                                 f"to the person on line {owner[1]}; each alias must be unique"
                             )
                         alias_owner[form] = (person, line)
