@@ -51,6 +51,12 @@ PERSONAL_VALUES: tuple[tuple[tuple[str, ...], str, re.Pattern[str]], ...] = (
 _PATH_PARTS = re.compile(r"([/\\!])")
 
 
+def quoted(text: str) -> str:
+    """A piece of an input quoted in a message, or a placeholder when a key is set: under a
+    key no message prints what a file holds, which may be anyone's name (SPEC section 5)."""
+    return "(not shown: INTRANET_METRICS_KEY is set)" if os.environ.get(KEY_ENV) else repr(text)
+
+
 def personal_value(field: str, value: str) -> str | None:
     """What a value of event field ``field`` reveals about a person (a rule's name), else
     None."""

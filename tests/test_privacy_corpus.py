@@ -1,0 +1,255 @@
+"""Under INTRANET_METRICS_KEY nothing identifying is written in clear (issue 9 item 5): the
+privacy corpus (tests/privacy_corpus.py) is ingested and every command is run in every
+format; every byte written (the store folder recursively, stdout, stderr, output files)
+is searched for the planted names."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from intranet_metrics.cli import cli
+from intranet_metrics.identity import Pseudonymiser, personal_value
+from intranet_metrics.loaders import generic, slack
+from intranet_metrics.loaders.base import read_source
+from intranet_metrics.render import FORMATS
+from tests import privacy_corpus as corpus
+
+KEY = "privacy corpus key"
+BASE = ("--from", "2026-03-01", "--to", "2026-03-15")
+CURRENT = ("--from", "2026-03-16", "--to", "2026-03-31")
+
+
+def invoke(root: Path, *args: str):
+    r = CliRunner().invoke(
+        cli, ["--store", str(root / "store"), *args], env={"INTRANET_METRICS_KEY": KEY}
+    )
+    assert "internal error" not in r.output and "Traceback" not in r.output, r.output
+    return r
+
+
+def store_bytes(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` as text; Parquet also decoded row by row (its pages may
+    be compressed, so a byte search alone could miss a value)."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            out[str(p)] = p.read_bytes().decode("utf-8", "replace")
+            if p.suffix == ".parquet":
+                rows = pq.read_table(p).to_pylist()
+                out[f"{p} (decoded)"] = json.dumps(rows, default=str, ensure_ascii=False)
+    return out
+
+
+def leaks(texts: dict[str, str]) -> list[tuple[str, str]]:
+    """(where, planted name) for each planted name found in each text."""
+    return [
+        (where, name)
+        for where, text in texts.items()
+        for name in corpus.PLANTED
+        if name.lower() in text.lower()
+    ]
+
+
+def run_everything(root: Path) -> dict[str, str]:
+    """Ingest the corpus and run every command in every format; returns every text written
+    (command outputs and the files under ``root`` other than the corpus itself)."""
+    exports = corpus.write_corpus(root)
+    roster = str(root / "roster.csv")
+    out: dict[str, str] = {}
+
+    def run(name: str, *args: str) -> int:
+        r = invoke(root, *args)
+        out[f"stdout of {name}"], out[f"stderr of {name}"] = r.stdout, r.stderr
+        return r.exit_code
+
+    assert run("ingest", "ingest", str(exports)) == 0, out["stderr of ingest"]
+    run("ingest again (json)", "ingest", "--format", "json", str(exports))
+    base = root / "outputs" / "base.json"
+    base.parent.mkdir()
+    run("baseline -o", "baseline", *BASE, "--roster", roster, "--format", "json", "-o", str(base))
+    for fmt in FORMATS:
+        run(
+            f"baseline {fmt}",
+            "baseline",
+            *BASE,
+            "--roster",
+            roster,
+            "--by",
+            "department",
+            "--format",
+            fmt,
+        )
+        run(f"baseline observed {fmt}", "baseline", *BASE, "--format", fmt)
+        run(f"baseline population {fmt}", "baseline", *BASE, "--population", "50", "--format", fmt)
+        run(
+            f"compare {fmt}",
+            "compare",
+            "--baseline",
+            str(base),
+            *CURRENT,
+            "--roster",
+            roster,
+            "--by",
+            "department",
+            "--format",
+            fmt,
+        )
+        run(
+            f"report {fmt}",
+            "report",
+            "--period",
+            "week",
+            "--roster",
+            roster,
+            "--by",
+            "department",
+            "--format",
+            fmt,
+        )
+        run(f"report observed {fmt}", "report", "--period", "month", "--format", fmt)
+        run(
+            f"compare -o {fmt}",
+            "compare",
+            "--baseline",
+            str(base),
+            *CURRENT,
+            "--roster",
+            roster,
+            "--format",
+            fmt,
+            "-o",
+            str(root / "outputs" / f"compare.{fmt}"),
+        )
+    for fmt in ("table", "json", "csv"):
+        run(f"rejects {fmt}", "rejects", "--format", fmt)
+    for fmt in ("table", "json"):
+        run(f"identities {fmt}", "identities", "--roster", roster, "--format", fmt)
+    if "sources" in cli.commands:  # issue 9 item 3 adds it
+        run("sources", "sources")
+    # Errors: bad rosters, a named file that is no export, a file with no header.
+    inputs = root / "inputs"  # not searched: they are the planted names themselves
+    inputs.mkdir()
+    for name, body in corpus.BAD_ROSTERS.items():
+        bad = inputs / f"roster-{name}.csv"
+        bad.write_text(body)
+        assert run(f"bad roster {name}", "baseline", *BASE, "--roster", str(bad)) != 0
+    notes = inputs / "notes.txt"
+    notes.write_text(f"Jane Doe ({corpus.JANE}) asked for the export\n")
+    assert run("not an export", "ingest", str(notes)) != 0
+    users = inputs / "users.csv"
+    users.write_text(f"{corpus.JANE},{corpus.ANNA}\n{corpus.BRAM},x\n")
+    run("headerless csv", "ingest", "--input-format", "generic", str(users))
+    texts = dict(out)
+    texts.update(store_bytes(root / "store"))
+    texts.update(store_bytes(root / "outputs"))
+    return texts
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> dict[str, str]:
+    return run_everything(tmp_path_factory.mktemp("corpus"))
+
+
+def test_the_corpus_plants_names_in_every_format(tmp_path):
+    """The check can fail: without a key the planted names are stored and printed."""
+    exports = corpus.write_corpus(tmp_path)
+    r = CliRunner().invoke(
+        cli,
+        ["--store", str(tmp_path / "store"), "ingest", "--format", "json", str(exports)],
+        env={"INTRANET_METRICS_KEY": ""},
+    )
+    assert r.exit_code == 0, r.output
+    found = {name for _, name in leaks(store_bytes(tmp_path / "store"))}
+    assert {"jane.doe", "jane_doe", "anna.jansen", "bram.devries", "jdoe"} <= found
+    formats = {s["format"] for s in json.loads(r.stdout)["sources"]}
+    assert formats >= {
+        "iis-w3c",
+        "apache-combined",
+        "m365-audit",
+        "m365-usage",
+        "engage-export",
+        "slack-export",
+        "generic",
+    }, formats
+
+
+def test_no_planted_name_is_written_anywhere_under_a_key(written):
+    assert len(written) > 40
+    assert sum(len(t) for t in written.values()) > 50_000
+    assert leaks(written) == []
+
+
+def test_the_commands_did_their_work(written):
+    """A corpus that fails to ingest or measure would leak nothing: make sure it did not."""
+    assert "slack-export" in written["stdout of ingest"]
+    base = json.loads(Path(next(k for k in written if k.endswith("base.json"))).read_text())
+    assert base["metrics"]["reader"]["users"] == 1  # Jane, matched under her hashed names
+    current = json.loads(written["stdout of compare json"])["current"]
+    assert current["metrics"]["reactor"]["users"] == 3  # Anna, Bram, Jane (an Engage DM)
+    rejects = json.loads(written["stdout of rejects json"])["rows"]
+    assert len(rejects) >= 15
+    assert all(r["raw"] is None for r in rejects)
+    assert any("h:" in r["source_file"] for r in rejects)  # the mpdm- day file, hashed
+
+
+def test_error_messages_still_name_the_line(written):
+    assert "line 3" in written["stderr of bad roster duplicate_user_id"]
+    assert "line 3" in written["stderr of bad roster alias_clash"]
+    assert "start_date" in written["stderr of bad roster bad_date"]
+    assert "not a known export format" in written["stderr of not an export"]
+
+
+# -- the rule table, value by value ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("field", "value", "personal"),
+    [
+        ("item", corpus.PERSONAL, True),
+        ("item", corpus.ONEDRIVE, True),
+        ("channel", "https://contoso-my.sharepoint.com/personal/jane_doe_contoso_com/", True),
+        ("item", "/sites/hr/Person.aspx?accountname=i%3A0%23.f%7Cmembership%7Cjdoe", True),
+        ("item", "/profile/jane.doe%40contoso.com", True),
+        ("channel", corpus.MPDM, True),
+        ("channel", corpus.DM, True),
+        ("channel", "D024BE91L", True),
+        ("channel", "DEPARTMENTS", False),  # upper case, no digit: a channel name
+        ("item", "D024BE91L", False),  # a D... id outside channel is not a DM
+        ("channel", "general", False),
+        ("item", "/sites/intranet/SitePages/Home.aspx", False),
+        ("item", "https://contoso.sharepoint.com/sites/intranet/Shared Documents/a.pdf", False),
+        ("parent", "2000000000000000001", False),
+        ("thread", "1709287200.000100", False),
+    ],
+)
+def test_personal_values(field, value, personal):
+    assert (personal_value(field, value) is not None) is personal
+
+
+def test_hashes_are_keyed_stable_and_field_independent():
+    a, b = Pseudonymiser(b"one"), Pseudonymiser(b"two")
+    assert a.value("item", corpus.PERSONAL) == a.value("parent", corpus.PERSONAL)
+    assert a.value("item", corpus.PERSONAL) != b.value("item", corpus.PERSONAL)
+    assert re.fullmatch(r"h:[0-9a-f]{32}", a.value("item", corpus.PERSONAL))
+    assert Pseudonymiser(None).value("item", corpus.PERSONAL) == corpus.PERSONAL
+
+
+def test_builder_hashes_the_same_in_the_record_and_block_paths(tmp_path):
+    """Generic CSV goes through ``add``; the Slack day files name the source file."""
+    pseudo = Pseudonymiser(KEY.encode())
+    f = tmp_path / "e.csv"
+    corpus.generic_csv(f)
+    ev = read_source(generic, f, pseudo=pseudo).events.to_pylist()
+    assert ev[0]["item"] == pseudo.value("item", corpus.PERSONAL)
+    assert ev[2]["parent"] == pseudo.value("item", corpus.ONEDRIVE)
+    assert ev[2]["item"] == "m2" and ev[3]["channel"] == "general"
+    corpus.slack(tmp_path / "s")
+    r = read_source(slack, tmp_path / "s", pseudo=pseudo)
+    files = set(r.events["source_file"].to_pylist()) | set(r.rejects["source_file"].to_pylist())
+    assert any(f.endswith("!general/2026-03-02.json") for f in files)
+    assert not any("mpdm" in f or corpus.DM in f for f in files)
+    assert pseudo.value("channel", corpus.MPDM) in set(r.events["channel"].to_pylist())
