@@ -57,6 +57,12 @@ def quoted(text: str) -> str:
     return "(not shown: INTRANET_METRICS_KEY is set)" if os.environ.get(KEY_ENV) else repr(text)
 
 
+def shown_path(path: str) -> str:
+    """A source file name as a message shows it: under a key, with each part that names a
+    person (a Slack DM folder) replaced by its keyed hash, as the store holds it."""
+    return Pseudonymiser.from_env().path(path)
+
+
 def personal_value(field: str, value: str) -> str | None:
     """What a value of event field ``field`` reveals about a person (a rule's name), else
     None."""

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from intranet_metrics.cli import cli
-from intranet_metrics.identity import Pseudonymiser, personal_value
+from intranet_metrics.identity import Pseudonymiser, personal_value, quoted, shown_path
 from intranet_metrics.loaders import generic, iis, slack
 from intranet_metrics.loaders.base import read_source
 from intranet_metrics.render import FORMATS
@@ -294,3 +294,13 @@ def test_a_million_events_of_20000_people_keep_no_personal_path(tmp_path):
     # Keyed hashes keep items apart: one per person's own path, as in the clear.
     assert pc.count_distinct(items.filter(hashed)).as_py() == len(np.unique(who[own]))
     assert seconds < 60
+
+
+def test_messages_show_paths_and_file_starts_as_the_store_does(monkeypatch):
+    member = f"export.zip!{corpus.MPDM}/2026-03-17.json"
+    monkeypatch.setenv("INTRANET_METRICS_KEY", "")
+    assert shown_path(member) == member and quoted("jane") == "'jane'"
+    monkeypatch.setenv("INTRANET_METRICS_KEY", KEY)
+    assert shown_path(member) == Pseudonymiser(KEY.encode()).path(member)
+    assert "mpdm" not in shown_path(member) and shown_path(member).endswith("/2026-03-17.json")
+    assert "jane" not in quoted("jane")
