@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 import time
 from pathlib import Path
 
@@ -15,10 +16,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from intranet_metrics.cli import cli
 from intranet_metrics.identity import Pseudonymiser, personal_value, quoted, shown_path
-from intranet_metrics.loaders import generic, iis, slack
+from intranet_metrics.loaders import generic, iis, m365_usage, slack
 from intranet_metrics.loaders.base import read_source
 from intranet_metrics.render import FORMATS
 from tests import privacy_corpus as corpus
@@ -304,3 +307,35 @@ def test_messages_show_paths_and_file_starts_as_the_store_does(monkeypatch):
     assert shown_path(member) == Pseudonymiser(KEY.encode()).path(member)
     assert "mpdm" not in shown_path(member) and shown_path(member).endswith("/2026-03-17.json")
     assert "jane" not in quoted("jane")
+
+
+@pytest.mark.parametrize("key", ["", KEY])
+def test_an_internal_error_quotes_no_value_under_a_key(tmp_path, monkeypatch, key):
+    def broken(*args, **kwargs):
+        raise ValueError(f"Invalid isoformat string: '{corpus.JANE}'")
+
+    f = tmp_path / "a.csv"
+    f.write_text("timestamp,user,activity\n2026-03-01T10:00:00Z,p01@contoso.com,like\n")
+    args, env = ["--store", str(tmp_path / "s")], {"INTRANET_METRICS_KEY": key}
+    assert CliRunner().invoke(cli, [*args, "ingest", str(f)], env=env).exit_code == 0
+    monkeypatch.setattr("intranet_metrics.runrecord.rejects", broken)
+    r = CliRunner().invoke(cli, [*args, "rejects"], env=env)
+    assert r.exit_code == 1 and "internal error (ValueError" in r.stderr
+    assert (corpus.JANE in r.stderr) is (not key)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=string.ascii_letters + "._-", max_size=30).map(lambda s: f"{s}@q.nl"))
+def test_no_reject_reason_or_row_quotes_the_value(tmp_path_factory, value):
+    """Whatever stands where a time, an activity or a count should be is never quoted."""
+    d = tmp_path_factory.mktemp("v")
+    (d / "e.csv").write_text(
+        f"timestamp,user,activity\n{value},a@x.com,like\n2026-03-01T10:00:00Z,a@x.com,{value}\n"
+    )
+    corpus.usage(d / "u.csv")
+    (d / "u.csv").write_text((d / "u.csv").read_text().replace("jane.doe", value))
+    pseudo = Pseudonymiser(KEY.encode())
+    for module, f in ((generic, d / "e.csv"), (m365_usage, d / "u.csv")):
+        rejects = read_source(module, f, pseudo=pseudo).rejects.to_pylist()
+        assert rejects and all(r["raw"] is None for r in rejects)
+        assert not [r["reason"] for r in rejects if value.lower() in r["reason"].lower()]
