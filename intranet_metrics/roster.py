@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import ConfigError
-from .identity import Pseudonymiser, alias_forms
+from .identity import Pseudonymiser, alias_forms, personal_value
 
 IDENTITY_COLUMNS = ("user_id", "email", "upn", "aliases")
 # Names the engine uses for its own columns: a roster column may not take them.
@@ -87,9 +87,15 @@ def load_roster(path: str | Path, pseudo: Pseudonymiser | None = None) -> Roster
                 f"{path} line 1: unreadable roster ({exc}); save it as UTF-8 CSV"
             ) from None
         if "user_id" not in header:
+            # A roster without a header line has a person's identifiers on line 1.
+            found = (
+                "it holds an email address: is the header line missing?"
+                if any(personal_value("item", h) for h in header)
+                else f"found: {', '.join(header[:8])}"
+            )
             raise ConfigError(
-                f"{path} line 1: the roster has no user_id column (found: "
-                f"{', '.join(header[:8])}); rename the column holding the employee id"
+                f"{path} line 1: the roster has no user_id column ({found}); "
+                "rename the column holding the employee id"
             )
         clash = [h for h in header if h in RESERVED]
         if clash:

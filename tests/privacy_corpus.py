@@ -63,6 +63,7 @@ BAD_ROSTERS = {
     "alias_clash": f"user_id,email,aliases\nE1,{JANE},\nE2,b@x.com,{JANE}\n",
     "bad_date": "user_id,start_date\nEMP4711,jane.doe\n",
     "width": f"user_id,email\nEMP4711,{JANE},extra\n",
+    "no_header": f"EMP4711,{JANE},Comms\n",
 }
 
 

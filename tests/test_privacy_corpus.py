@@ -339,3 +339,14 @@ def test_no_reject_reason_or_row_quotes_the_value(tmp_path_factory, value):
         rejects = read_source(module, f, pseudo=pseudo).rejects.to_pylist()
         assert rejects and all(r["raw"] is None for r in rejects)
         assert not [r["reason"] for r in rejects if value.lower() in r["reason"].lower()]
+
+
+def test_a_roster_without_header_is_named_without_its_first_person(tmp_path):
+    from intranet_metrics.errors import ConfigError
+    from intranet_metrics.roster import load_roster
+
+    f = tmp_path / "r.csv"
+    f.write_text(corpus.BAD_ROSTERS["no_header"])
+    with pytest.raises(ConfigError, match="header line is missing") as err:
+        load_roster(f)
+    assert "EMP4711" not in str(err.value) and "jane" not in str(err.value)
