@@ -347,6 +347,6 @@ def test_a_roster_without_header_is_named_without_its_first_person(tmp_path):
 
     f = tmp_path / "r.csv"
     f.write_text(corpus.BAD_ROSTERS["no_header"])
-    with pytest.raises(ConfigError, match="header line is missing") as err:
+    with pytest.raises(ConfigError, match="is the header line missing") as err:
         load_roster(f)
     assert "EMP4711" not in str(err.value) and "jane" not in str(err.value)
