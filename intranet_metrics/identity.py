@@ -54,7 +54,7 @@ _PATH_PARTS = re.compile(r"([/\\!])")
 def quoted(text: str) -> str:
     """A piece of an input quoted in a message, or a placeholder when a key is set: under a
     key no message prints what a file holds, which may be anyone's name (SPEC section 5)."""
-    return "(not shown: INTRANET_METRICS_KEY is set)" if os.environ.get(KEY_ENV) else repr(text)
+    return "<not shown under INTRANET_METRICS_KEY>" if os.environ.get(KEY_ENV) else repr(text)
 
 
 def shown_path(path: str) -> str:

@@ -151,6 +151,8 @@ def run_everything(root: Path) -> dict[str, str]:
     users = inputs / "users.csv"
     users.write_text(f"{corpus.JANE},{corpus.ANNA}\n{corpus.BRAM},x\n")
     run("headerless csv", "ingest", "--input-format", "generic", str(users))
+    run("folder of non-exports", "ingest", "--skip-bad", str(inputs))
+    run("verify", "verify", str(base))
     texts = dict(out)
     texts.update(store_bytes(root / "store"))
     texts.update(store_bytes(root / "outputs"))
