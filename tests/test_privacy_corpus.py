@@ -20,7 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intranet_metrics.cli import cli
-from intranet_metrics.identity import Pseudonymiser, personal_value, quoted, shown_path
+from intranet_metrics.identity import (
+    EVENT_FIELDS,
+    Pseudonymiser,
+    personal_value,
+    quoted,
+    shown_path,
+)
 from intranet_metrics.loaders import generic, iis, m365_usage, slack
 from intranet_metrics.loaders.base import read_source
 from intranet_metrics.render import FORMATS
@@ -352,3 +358,23 @@ def test_a_roster_without_header_is_named_without_its_first_person(tmp_path):
     with pytest.raises(ConfigError, match="is the header line missing") as err:
         load_roster(f)
     assert "EMP4711" not in str(err.value) and "jane" not in str(err.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(string.ascii_lowercase + "._", min_size=3, max_size=20),
+    st.sampled_from(
+        [
+            "/personal/{}_contoso_com/x.docx",
+            "https://c-my.sharepoint.com/{}",
+            "mpdm-{}--b-1",
+            "{}@contoso.com",
+            "{}%40contoso.com",
+        ]
+    ),
+    st.sampled_from(EVENT_FIELDS),
+)
+def test_every_personal_shape_is_hashed_in_every_field(name, shape, field):
+    value = shape.format(name)
+    stored = Pseudonymiser(KEY.encode()).value(field, value)
+    assert re.fullmatch(r"h:[0-9a-f]{32}", stored)
