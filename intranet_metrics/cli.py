@@ -55,9 +55,11 @@ class Group(click.Group):
         except Exception as exc:  # a bug: say so plainly, traceback only with --debug
             if debug:
                 traceback.print_exc()
+            # Under a key the exception's text is not shown: it may quote a value.
+            what = type(exc).__name__ if os.environ.get("INTRANET_METRICS_KEY") else None
             click.echo(
-                f"Error: internal error ({type(exc).__name__}: {exc}); run again with --debug "
-                "and report it",
+                f"Error: internal error ({what or f'{type(exc).__name__}: {exc}'}); run again "
+                "with --debug and report it",
                 err=True,
             )
             sys.exit(int(ExitCode.ERROR))

@@ -29,6 +29,53 @@ BOT_USER_AGENTS: tuple[str, ...] = (
 # Namespaces an id from a chat platform is stored under (SPEC section 4).
 ID_NAMESPACES = ("slack:", "engage:")
 
+# Values of the event fields ``item``, ``parent``, ``thread`` and ``channel`` that name a
+# person (SPEC section 5), as one table every loader's values go through (the builder
+# applies it): (fields it applies to, what it finds, pattern). Under a key a matching value
+# is replaced by its keyed hash (``Pseudonymiser.value``); docs/privacy.md lists them.
+EVENT_FIELDS = ("item", "parent", "thread", "channel")
+PERSONAL_VALUES: tuple[tuple[tuple[str, ...], str, re.Pattern[str]], ...] = (
+    # SharePoint personal sites and OneDrive: /personal/<upn>/..., <tenant>-my.sharepoint.com
+    (EVENT_FIELDS, "personal site", re.compile(r"/personal/|-my\.sharepoint\.", re.I)),
+    # An email address or UPN anywhere (a URL query, an audit ObjectId, a group name),
+    # also URL-encoded (%40).
+    (EVENT_FIELDS, "email address", re.compile(r"[\w.'+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")),
+    # SharePoint profile pages name the account in the query: Person.aspx?accountname=...
+    (EVENT_FIELDS, "account name", re.compile(r"accountname=", re.I)),
+    # Slack direct messages (D + id: the folder of a DM) and group DMs (mpdm-a--b--c-1).
+    (("channel",), "Slack direct message", re.compile(r"^D(?=[A-Z]*[0-9])[A-Z0-9]{8,}$")),
+    (EVENT_FIELDS, "Slack group direct message", re.compile(r"(?:^|/)mpdm-", re.I)),
+)
+# A part of a source file name (``export.zip!mpdm-anna--bram-1/2024-01-02.json``) that
+# names a person: the channel folders above and email addresses.
+_PATH_PARTS = re.compile(r"([/\\!])")
+
+
+def quoted(text: str) -> str:
+    """A piece of an input quoted in a message, or a placeholder when a key is set: under a
+    key no message prints what a file holds, which may be anyone's name (SPEC section 5)."""
+    return "<not shown under INTRANET_METRICS_KEY>" if os.environ.get(KEY_ENV) else repr(text)
+
+
+def shown_path(path: str) -> str:
+    """A source file name as a message shows it: under a key, with each part that names a
+    person (a Slack DM folder) replaced by its keyed hash, as the store holds it."""
+    return Pseudonymiser.from_env().path(path)
+
+
+def personal_value(field: str, value: str) -> str | None:
+    """What a value of event field ``field`` reveals about a person (a rule's name), else
+    None."""
+    for fields, what, pattern in PERSONAL_VALUES:
+        if field in fields and pattern.search(value):
+            return what
+    return None
+
+
+def personal_path(path: str) -> bool:
+    """Whether a source file name holds a part that names a person."""
+    return any(personal_value("channel", part) for part in _PATH_PARTS.split(path))
+
 
 def normalise_actor(raw: str) -> str:
     """Trim, lowercase, and strip a SharePoint claims prefix through the last ``|``."""
@@ -100,6 +147,24 @@ class Pseudonymiser:
         digest = hmac.new(self._key, actor.encode(), hashlib.sha256).hexdigest()[:40]
         # Keep the concealed marker: such names stay countable and never join the roster.
         return f"concealed:p:{digest}" if is_concealed(actor) else f"p:{digest}"
+
+    def value(self, field: str, value: str) -> str:
+        """An event field's value as stored: its keyed hash (``h:<hex>``) when it names a
+        person and a key is set, else the value itself. The hash does not depend on the
+        field, so a thread id hashed in ``parent`` still joins the same id in ``item``."""
+        if self._key is None or not personal_value(field, value):
+            return value
+        return "h:" + hmac.new(self._key, b"value\x1f" + value.encode(), "sha256").hexdigest()[:32]
+
+    def path(self, path: str) -> str:
+        """A source file name as stored: each part that names a person (a Slack DM folder,
+        an email address) replaced by its keyed hash when a key is set."""
+        if self._key is None or not personal_path(path):
+            return path
+        return "".join(
+            self.value("channel", part) if personal_value("channel", part) else part
+            for part in _PATH_PARTS.split(path)
+        )
 
     def key_hash(self, text: str) -> str:
         """Hash of an event key; keyed when pseudonymising so keys reveal nothing."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import ConfigError
-from .identity import Pseudonymiser, alias_forms
+from .identity import Pseudonymiser, alias_forms, personal_value
 
 IDENTITY_COLUMNS = ("user_id", "email", "upn", "aliases")
 # Names the engine uses for its own columns: a roster column may not take them.
@@ -62,8 +62,7 @@ def _date(value: str, path: Path, line: int, column: str) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         raise ConfigError(
-            f"{path} line {line}: {column} '{value}' is not an ISO date (YYYY-MM-DD); "
-            "fix the roster"
+            f"{path} line {line}: {column} is not an ISO date (YYYY-MM-DD); fix the roster"
         ) from None
 
 
@@ -88,9 +87,15 @@ def load_roster(path: str | Path, pseudo: Pseudonymiser | None = None) -> Roster
                 f"{path} line 1: unreadable roster ({exc}); save it as UTF-8 CSV"
             ) from None
         if "user_id" not in header:
+            # A roster without a header line has a person's identifiers on line 1.
+            found = (
+                "it holds an email address: is the header line missing?"
+                if any(personal_value("item", h) for h in header)
+                else f"found: {', '.join(header[:8])}"
+            )
             raise ConfigError(
-                f"{path} line 1: the roster has no user_id column (found: "
-                f"{', '.join(header[:8])}); rename the column holding the employee id"
+                f"{path} line 1: the roster has no user_id column ({found}); "
+                "rename the column holding the employee id"
             )
         clash = [h for h in header if h in RESERVED]
         if clash:
@@ -126,7 +131,8 @@ def load_roster(path: str | Path, pseudo: Pseudonymiser | None = None) -> Roster
                 key = uid.lower()
                 if key in seen:
                     raise ConfigError(
-                        f"{path} line {line}: user_id '{uid}' also on line {seen[key]}; "
+                        # Lines, not the id: messages never print an identifier.
+                        f"{path} line {line}: the same user_id as line {seen[key]}; "
                         "user_id must be unique"
                     )
                 seen[key] = line
@@ -154,18 +160,18 @@ def load_roster(path: str | Path, pseudo: Pseudonymiser | None = None) -> Roster
                 people["end_date"].append(end)
                 for d in dims:
                     people[d].append(row[idx[d]].strip() or UNKNOWN)
-                names = [uid]
+                names = [("user_id", uid)]
                 for col in ("email", "upn"):
                     if col in idx:
-                        names.append(row[idx[col]])
+                        names.append((col, row[idx[col]]))
                 if "aliases" in idx:
-                    names.extend(row[idx["aliases"]].split(";"))
-                for name in names:
+                    names.extend(("aliases", a) for a in row[idx["aliases"]].split(";"))
+                for col, name in names:
                     for form in alias_forms(name):
                         owner = alias_owner.get(form)
                         if owner is not None and owner[0] != person:
                             raise ConfigError(
-                                f"{path} line {line}: identifier '{name.strip()}' also belongs "
+                                f"{path} line {line}: an identifier in {col} also belongs "
                                 f"to the person on line {owner[1]}; each alias must be unique"
                             )
                         alias_owner[form] = (person, line)

@@ -236,7 +236,7 @@ REJECT_CASES = {
     "timestamp_not_parsing": (HEADER + "yesterday,jane@x.com,like,/a\n" + ROW, 1, 1, "ISO 8601"),
     "timestamp_in_future": (HEADER + "2099-01-01T00:00:00Z" + LIKE + ROW, 1, 1, "future"),
     "timestamp_before_1990": (HEADER + "1989-12-31T00:00:00Z" + LIKE + ROW, 1, 1, "1990"),
-    "unknown_activity": (HEADER + "2024-03-01T10:00:00Z,j@x.com,lurk,/a\n" + ROW, 1, 1, "unknown"),
+    "unknown_activity": (HEADER + "2024-03-01T10:00:00Z,j@x.com,lurk,/a\n" + ROW, 1, 1, "activity"),
     "empty_user": (HEADER + "2024-03-01T10:00:00Z,,like,/a\n" + ROW, 1, 1, "empty user"),
     "jsonl_not_json": (
         '{"timestamp":"2024-03-01T10:00:00Z","user":"a@x.com","activity":"like"}\n{broken\n[1]\n',

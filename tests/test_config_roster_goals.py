@@ -79,7 +79,7 @@ def test_roster_aliases_and_dates(tmp_path):
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
-        ("user_id\nE1\ne1\n", "line 3: user_id 'e1' also on line 2"),
+        ("user_id\nE1\ne1\n", "line 3: the same user_id as line 2"),
         ("user_id,start_date,end_date\nE1,2026-05-01,2026-01-01\n", "before start_date"),
         ("user_id,start_date\nE1,01/05/2026\n", "not an ISO date"),
         ("email\nx@y.z\n", "no user_id column"),

@@ -60,7 +60,7 @@ def test_fixture_rejects(data: Path) -> None:
     r = read_source(apache, data / "apache" / "intranet_access.log")
     assert [(x["source_line"], x["reason"]) for x in r.rejects.to_pylist()] == [
         (11, "not a common or combined log line"),
-        (12, "unreadable timestamp [04/Mar/2024:25:61:00 +0000]"),
+        (12, "timestamp is not [dd/Mon/yyyy:HH:MM:SS +zzzz]"),
     ]
 
 

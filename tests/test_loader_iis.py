@@ -118,7 +118,7 @@ def test_identical_lines_share_an_event_key(tmp_path: Path) -> None:
         ),
         (
             f"{FIELDS}\n2024-13-02 10:00:00 GET /a.aspx c\\a Mozilla 200\n",
-            "unreadable date/time '2024-13-02' '10:00:00'",
+            "date or time is not YYYY-MM-DD hh:mm:ss",
         ),
     ],
 )

@@ -228,10 +228,10 @@ def test_rejects_shows_file_line_and_reason(org):
     r = run(org, "rejects", "--format", "json")
     lurk, formula = json.loads(r.stdout)["rows"]
     assert lurk["source_file"] == str(org / "exports" / "march.csv")
-    assert lurk["source_line"] == 22 and "unknown activity 'lurk'" in lurk["reason"]
+    assert lurk["source_line"] == 22 and "not a known activity" in lurk["reason"]
     assert formula["source_line"] == 23 and "ISO 8601" in formula["reason"]
     table = run(org, "rejects").stdout
-    assert "Rejected rows (2 shown)" in table and "lurk" in table
+    assert "Rejected rows (2 shown)" in table and "not a known activity" in table
 
 
 def test_rejects_of_an_empty_store(tmp_path):

@@ -131,7 +131,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                 try:
                     when = parse_time(m.group("time"), day_cache)
                 except (ValueError, KeyError):
-                    builder.reject(lineno, f"unreadable timestamp [{m.group('time')[:40]}]", key)
+                    builder.reject(lineno, "timestamp is not [dd/Mon/yyyy:HH:MM:SS +zzzz]", key)
                     continue
                 a = agent_match(line, m.end())
                 agent = a.group("agent") if a else None

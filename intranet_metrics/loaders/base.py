@@ -30,7 +30,13 @@ import pyarrow.compute as pc
 
 from ..config import Config
 from ..errors import InputError
-from ..identity import Pseudonymiser, actor_exclusion, normalise_actor, user_agent_exclusion
+from ..identity import (
+    EVENT_FIELDS,
+    Pseudonymiser,
+    actor_exclusion,
+    normalise_actor,
+    user_agent_exclusion,
+)
 from ..schema import DEFAULT_ACTION_CLASSES, EVENT_SCHEMA, REJECT_SCHEMA, TIMESTAMP
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -140,6 +146,26 @@ class EventBuilder:
         self._key_hash = self.pseudo.key_hash
         self._rejects: dict[str, list] = {name: [] for name in REJECT_SCHEMA.names}
         self._prefix = f"{source.format}\x1f"
+        # Under a key, values that name a person (identity.PERSONAL_VALUES) are stored as
+        # keyed hashes: item, parent, thread, channel and the source file name.
+        self._scrub = self.pseudo.enabled
+        self._values = Memo(lambda fv: self.pseudo.value(*fv))
+        self._where = Memo(self._source_file)
+
+    def _source_file(self, member: str | None) -> str:
+        """The stored source file name of a record: ``path!member`` for a container."""
+        return self.pseudo.path(self._path if member is None else f"{self._path}!{member}")
+
+    def _stored(self, field: str, values: pa.Array) -> pa.Array:
+        """A text column as stored: each value that names a person hashed (one Python call
+        per distinct value, and per builder once per value)."""
+        if not self._scrub or values.null_count == len(values):
+            return values
+        coded = pc.dictionary_encode(values)
+        known = [
+            None if v is None else self._values[field, v] for v in coded.dictionary.to_pylist()
+        ]
+        return pa.array(known, pa.string()).take(coded.indices)
 
     def _actor(self, actor: str) -> tuple[str, str | None]:
         """(stored actor, exclusion reason) of a raw actor."""
@@ -169,15 +195,17 @@ class EventBuilder:
         """Add one record; returns False when it was rejected (bad time or activity)."""
         us = time if isinstance(time, int) else to_micros(time)
         if not MIN_TIME_US <= us <= self._max_us:
-            when = (EPOCH + us * _MICRO).isoformat() if -(2**62) < us < 2**62 else str(us)
             self.reject(
                 line,
-                f"timestamp out of range (before 1990 or in the future): {when}",
+                "timestamp out of range (before 1990 or more than 2 days in the future)",
                 member=member,
             )
             return False
         if activity not in DEFAULT_ACTION_CLASSES:
-            self.reject(line, f"unknown activity '{activity}'", member=member)
+            # The value is not quoted: a shifted column puts a name here (SPEC section 5).
+            self.reject(
+                line, "activity is not a known activity name (SPEC section 1)", member=member
+            )
             return False
         stored, reason = self._actors[actor]
         if excluded:
@@ -193,6 +221,12 @@ class EventBuilder:
         else:
             c.events += 1
             c.by_class[self._classes.get(activity, "ignore")] += 1
+        if self._scrub:
+            v = self._values
+            item = item and v["item", item]
+            parent = parent and v["parent", parent]
+            thread = thread and v["thread", thread]
+            channel = channel and v["channel", channel]
         a = self._append
         a[0](us)
         a[1](stored)
@@ -206,7 +240,7 @@ class EventBuilder:
         a[9](window_end)
         a[10](reason)
         a[11](self._format)
-        a[12](self._path if member is None else f"{self._path}!{member}")
+        a[12](self._where[member])
         a[13](self._sha)
         a[14](line)
         a[15](self._key_hash(self._prefix + key))
@@ -280,7 +314,7 @@ class EventBuilder:
             by_agent = robot.take(agents.indices)
             reasons = pc.if_else(pc.is_null(reasons), by_agent, reasons)
         self._count(reasons, acts)
-        where = self._path if member is None else f"{self._path}!{member}"
+        where = self._where[member]
         # Keys from Arrow are hashed as their UTF-8 bytes: no str made and encoded again.
         keys = (
             key.cast(pa.binary()).to_pylist()
@@ -294,7 +328,12 @@ class EventBuilder:
                     times.cast(TIMESTAMP),
                     stored,
                     acts,
-                    *(_arrow(c, pa.string(), n) for c in (item, parent, thread, channel)),
+                    *(
+                        self._stored(name, _arrow(c, pa.string(), n))
+                        for name, c in zip(
+                            EVENT_FIELDS, (item, parent, thread, channel), strict=True
+                        )
+                    ),
                     pa.array(np.ones(n, np.int64)),
                     pa.nulls(n, pa.date32()),
                     pa.nulls(n, pa.date32()),
@@ -353,9 +392,7 @@ class EventBuilder:
         self.counts.rows += 1
         self.counts.rejected += 1
         r = self._rejects
-        r["source_file"].append(
-            self.source.path if member is None else f"{self.source.path}!{member}"
-        )
+        r["source_file"].append(self._where[member])
         r["source_sha256"].append(self.source.sha256)
         r["source_format"].append(self.source.format)
         r["source_line"].append(line)

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from ..errors import InputError
+from ..identity import shown_path
 
 # Zip-bomb limits on the members actually read; module attributes so tests can lower them.
 MAX_MEMBER_BYTES = 2 << 30
@@ -46,14 +47,15 @@ class _Counted(io.RawIOBase):
             data = self._raw.read(len(b))
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise InputError(
-                f"{self._label}: the member is damaged ({exc}); re-download the export"
+                f"{shown_path(self._label)}: the member is damaged ({exc}); re-download the export"
             ) from None
         n = len(data)
         self._n += n
         self._box.read_total += n
         if self._n > self._limit or self._box.read_total > MAX_TOTAL_BYTES:
             raise InputError(
-                f"{self._label}: uncompressed data exceeds the safety limit (zip bomb?); "
+                f"{shown_path(self._label)}: uncompressed data exceeds the safety limit "
+                "(zip bomb?); "
                 "unzip it yourself and check its contents"
             )
         b[:n] = data
@@ -128,7 +130,7 @@ class Container:
                 or (info.file_size > RATIO_FLOOR and ratio > MAX_RATIO)
             ):
                 raise InputError(
-                    f"{self.path}!{name}: {info.file_size} bytes uncompressed "
+                    f"{shown_path(f'{self.path}!{name}')}: {info.file_size} bytes uncompressed "
                     f"(ratio {ratio:.0f}:1) exceeds the safety limits (zip bomb?); "
                     "unzip it yourself and check its contents"
                 )

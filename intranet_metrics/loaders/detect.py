@@ -9,6 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ..errors import InputError
+from ..identity import quoted
 from . import all_loaders, by_name, format_names
 from .base import decode_head, read_head
 from .container import ARCHIVE_ERRORS, archive_error
@@ -80,7 +81,8 @@ def detect(path: Path, forced: str | None = None) -> ModuleType:
         shown = ", ".join(m[:40] for m in members[:3]) + (", ..." if len(members) > 3 else "")
         nested = any(m.lower().endswith(".zip") for m in members)
         raise InputError(
-            f"{path}: a zip that is not a Slack or Engage export (holds {shown or 'nothing'}"
+            f"{path}: a zip that is not a Slack or Engage export (holds "
+            f"{quoted(shown) if shown else 'nothing'}"
             f"{'; zips inside zips are not opened' if nested else ''}); unzip it and "
             "ingest the folder"
         )
@@ -97,7 +99,7 @@ def detect(path: Path, forced: str | None = None) -> ModuleType:
     lines = decode_head(head[:200]).splitlines()
     first = lines[0][:60] if lines else ""
     raise InputError(
-        f"{path}: not a known export format (starts {first!r}); force one with "
+        f"{path}: not a known export format (starts {quoted(first)}); force one with "
         "--input-format, or see 'intranet-metrics formats'"
     )
 

@@ -191,7 +191,7 @@ def _add(
     if t is None:
         builder.reject(
             record,
-            f"created_at is not a known time: {row['created_at'][:40]!r}",
+            "created_at is not ISO 8601 or YYYY/MM/DD HH:MM:SS +0000",
             _raw(row),
             member=member,
         )
@@ -211,10 +211,19 @@ def _add(
         item=mid,
         parent=parent,
         thread=row.get("thread_id") or None,
-        channel=row.get("group_name") or row.get("group_id") or None,
+        channel=_channel(builder, row),
         excluded=excluded,
         member=member,
     )
+
+
+def _channel(builder: EventBuilder, row: dict[str, str]) -> str | None:
+    """The group's name; under a key a private group's id instead (its name may be a
+    person's: 'Jane and Bram 1:1'), and nothing for a private conversation."""
+    private = row.get("in_private_group", "").lower() == "true"
+    if private and builder.pseudo.enabled:
+        return row.get("group_id") or None
+    return row.get("group_name") or row.get("group_id") or None
 
 
 def _raw(row: dict[str, str]) -> str:

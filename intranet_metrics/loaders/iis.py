@@ -695,7 +695,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                                 except ValueError:
                                     builder.reject(
                                         numbers[j],
-                                        f"unreadable date/time {day!r} {clocks[j][:20]!r}",
+                                        "date or time is not YYYY-MM-DD hh:mm:ss",
                                         row_keys[j],
                                     )
                                     continue
@@ -872,9 +872,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                         try:
                             when = clock.micros(day, parts[itime], local)
                         except ValueError:
-                            builder.reject(
-                                lineno, f"unreadable date/time {day!r} {parts[itime][:20]!r}", key
-                            )
+                            builder.reject(lineno, "date or time is not YYYY-MM-DD hh:mm:ss", key)
                             continue
                         agent = parts[iagent] if iagent is not None else "-"
                         add(

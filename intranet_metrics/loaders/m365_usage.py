@@ -118,14 +118,14 @@ def _row(
     raw = ",".join(row)
     refresh = parse_date(refresh_text)
     if refresh is None:
-        builder.reject(line, f"{REFRESH} is not a date: {refresh_text[:40]!r}", raw)
+        builder.reject(line, f"{REFRESH} is not a date", raw)
         return
     try:
         period = int(period_text.strip())
     except ValueError:
         period = 0
     if period < 1:
-        builder.reject(line, f"{PERIOD} is not a number of days: {period_text[:20]!r}", raw)
+        builder.reject(line, f"{PERIOD} is not a number of days", raw)
         return
     if not upn.strip():
         builder.reject(line, f"empty {UPN}", raw)
@@ -138,10 +138,10 @@ def _row(
         try:
             n = int(float(text)) if "." in text else int(text)
         except ValueError:
-            builder.reject(line, f"{column} is not a count: {text[:20]!r}", raw)
+            builder.reject(line, f"{column} is not a count", raw)
             return
         if n < 0:
-            builder.reject(line, f"{column} is negative: {n}", raw)
+            builder.reject(line, f"{column} is negative", raw)
             return
         if n:
             values.append((column, activity, n))

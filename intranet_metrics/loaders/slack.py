@@ -166,7 +166,7 @@ def _add_message(
     ts = msg.get("ts")
     us = parse_ts(ts)
     if us is None:
-        builder.reject(line, f"message has no valid ts: {str(ts)[:40]!r}", _raw(msg), member=member)
+        builder.reject(line, "message has no valid ts (epoch seconds)", _raw(msg), member=member)
         return
     user = msg.get("user") if isinstance(msg.get("user"), str) else None
     bot_id = msg.get("bot_id") if isinstance(msg.get("bot_id"), str) else None
