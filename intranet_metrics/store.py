@@ -399,6 +399,7 @@ class Store:
                     "events_by_class",
                 ):
                     setattr(s, k, c[k])
+                s.message = "; ".join(builder.notes) or None  # the loader's notes
                 summaries.append(s)
                 staged.append(s)
             if small:
