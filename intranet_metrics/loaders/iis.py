@@ -21,6 +21,7 @@ Choices the SPEC leaves open:
 from __future__ import annotations
 
 import codecs
+import gzip
 import io
 import os
 import re
@@ -46,6 +47,7 @@ from .base import (
     read_ahead,
     to_micros,
 )
+from .textfile import open_binary
 
 NAME = "iis-w3c"
 DESCRIPTION = "IIS W3C extended logs from SharePoint Server front ends (page and file views)"
@@ -86,7 +88,7 @@ def open_log(path: Path) -> IO[str]:
     Lines end only at ``\\n`` and keep their ``\\r``, so the event key (the line minus
     CR/LF) is the same whether the file went through a CRLF-converting copy or not.
     """
-    raw = open(path, "rb")  # noqa: SIM115 - handed to the wrapper, closed with it
+    raw = open_binary(path)
     bom = raw.read(2)
     raw.seek(0)
     utf16 = bom in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -209,7 +211,12 @@ def _stem_activity(stem: bytes | str) -> str | None:
 def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
     """``base.line_blocks`` of a binary file without copying: each block is read into a new
     bytearray and cut at its last LF in place; the part after it is read again with the
-    next block."""
+    next block. A gzip stream (which seeks back only by reading again from its start) is
+    cut by ``line_blocks`` instead."""
+    if isinstance(raw, gzip.GzipFile):
+        for block, whole in line_blocks(raw, size):
+            yield bytearray(block), whole
+        return
     end = os.fstat(raw.fileno()).st_size
     while True:
         buf = bytearray(min(size, max(end - raw.tell(), 1 << 16)))  # small files: small buf
@@ -577,7 +584,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     kinds = _kinds()
     skinds = _kinds()
     shape: _Rows | None = None
-    with open(path, "rb") as raw:
+    with open_binary(path) as raw:
         bom = raw.read(3)
         fh: IO = raw
         if bom[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):

@@ -47,44 +47,11 @@ def is_gzip(path: Path) -> bool:
 def open_binary(path: Path) -> IO[bytes]:
     """A file's bytes; a gzip file (by its magic number, whatever its name) is streamed
     decompressed, so ``u_ex260101.log.gz`` reads as the log it holds."""
-    raw = open(path, "rb")  # noqa: SIM115 - returned (or wrapped) and closed by the caller
-    magic = raw.read(2)
-    raw.seek(0)
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
     if magic == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=_Closing(raw), mode="rb")
-    return raw
-
-
-class _Closing(io.BufferedReader):
-    """Lets a GzipFile close the file it was given (GzipFile leaves ``fileobj`` open)."""
-
-    def __init__(self, raw: io.BufferedReader) -> None:
-        self._inner = raw
-
-    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
-        return self._inner.read(n)
-
-    def seek(self, offset: int, whence: int = 0) -> int:  # type: ignore[override]
-        return self._inner.seek(offset, whence)
-
-    def tell(self) -> int:  # type: ignore[override]
-        return self._inner.tell()
-
-    def fileno(self) -> int:  # type: ignore[override]
-        return self._inner.fileno()
-
-    def close(self) -> None:
-        self._inner.close()
-
-    @property
-    def closed(self) -> bool:  # type: ignore[override]
-        return self._inner.closed
-
-    def readable(self) -> bool:  # type: ignore[override]
-        return True
-
-    def seekable(self) -> bool:  # type: ignore[override]
-        return True
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
 
 
 def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
