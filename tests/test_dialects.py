@@ -244,3 +244,36 @@ def test_csv_rows_reads_what_csv_writer_wrote(rows, sep: str, limit: int) -> Non
     else:  # every record is either read exactly or rejected as too long; none is lost
         assert len(read) + len(bad) == len(want)
         assert all(r in want for r in read)
+
+
+def test_dutch_excel_files_at_a_real_organisations_size(tmp_path: Path) -> None:
+    # 20,000 people and 1,000,000 events, as Dutch Excel saves them (';', Windows-1252,
+    # CRLF): every record read, none rejected, the accented text intact.
+    from intranet_metrics.config import Config
+    from intranet_metrics.loaders.base import EventBuilder, SourceInfo
+
+    people = 20_000
+    rows = [["user_id", "email", "department", "start_date"]]
+    rows += [[f"E{i}", f"p{i}@contoso.nl", DEPARTMENTS[i % 4], "01-02-2023"] for i in range(people)]
+    roster = load_roster(
+        write_csv(tmp_path / "roster.csv", rows, ";", "cp1252", True), date_format="%d-%m-%Y"
+    )
+    assert roster.size == people and roster.notes
+    path = tmp_path / "events.csv"
+    with open(path, "w", encoding="cp1252", newline="") as fh:
+        fh.write("timestamp;user;activity;item\r\n")
+        fh.writelines(
+            f"2024-03-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00;p{i % people}@contoso.nl;"
+            f"{ACTIVITIES[i % 5]};/sites/Financiën/p{i % 977}\r\n"
+            for i in range(1_000_000)
+        )
+    builder = EventBuilder(SourceInfo(str(path), "-", "generic"), Config())
+    actors: set[str] = set()
+    for batch in [*generic.load(path, builder), builder.flush()]:
+        if batch is not None:
+            actors.update(batch.column("actor").unique().to_pylist())
+            last = batch
+    assert (builder.counts.events, builder.counts.rejected) == (1_000_000, 0)
+    assert len(actors) == people
+    assert last.column("item")[0].as_py().startswith("/sites/Financiën/")
+    assert any("Windows-1252" in n for n in builder.notes)
