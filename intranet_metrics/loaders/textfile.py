@@ -265,20 +265,77 @@ def csv_rows(
     Records are split as RFC 4180 says (a line end inside quotes belongs to the field),
     by counting quotes, and a record longer than ``limit`` characters is skipped a piece
     at a time: memory stays bounded whatever the file, and a 30 MB AuditData value costs
-    one reject, not the rest of the file. Only a short record goes to the csv module
-    (which would apply the process-wide field size limit); a longer one is split here.
+    one reject, not the rest of the file. Records go to the csv module a batch at a time;
+    one longer than the csv module's field size limit (one value for the whole process:
+    read here, never set) is split by ``split_record``.
     """
+    short = csv.field_size_limit()
+    blank = " \t\r\n" + delimiter
+    lines: list[int] = []
+    texts: list[str] = []
+    for first, record in _records(fh, limit, start):
+        if type(record) is str:
+            text = record.rstrip("\r\n")
+            if len(text) <= short:
+                if text.strip(blank):
+                    lines.append(first)
+                    texts.append(text)
+                    if len(texts) >= _BATCH:
+                        yield from _parse(lines, texts, delimiter)
+                        lines, texts = [], []
+                continue
+            yield from _parse(lines, texts, delimiter)
+            lines, texts = [], []
+            yield first, split_record(text, delimiter)
+        else:
+            yield from _parse(lines, texts, delimiter)
+            lines, texts = [], []
+            yield first, record
+    yield from _parse(lines, texts, delimiter)
+
+
+_BATCH = 512
+
+
+def _parse(
+    lines: list[int], texts: list[str], delimiter: str
+) -> Iterator[tuple[int, list[str] | BadRecord]]:
+    """Records (each complete by its quotes) through one csv.reader; if the csv module
+    reads them otherwise (a quote inside an unquoted value), one at a time."""
+    if not texts:
+        return
+    try:
+        rows = list(csv.reader(texts, delimiter=delimiter))
+    except csv.Error:
+        rows = []
+    if len(rows) == len(texts):
+        yield from zip(lines, rows, strict=True)
+        return
+    for first, text in zip(lines, texts, strict=True):
+        try:
+            yield first, next(csv.reader([text], delimiter=delimiter))
+        except csv.Error as exc:
+            yield first, BadRecord(f"unreadable CSV record ({exc})", first)
+
+
+def _records(fh: IO[str], limit: int, start: int) -> Iterator[tuple[int, str | BadRecord]]:
+    """``(first line, text)`` of each record, split by counting quotes (text keeps its
+    line end), or a ``BadRecord`` for one too long or never closed."""
+    readline = fh.readline
     line = start - 1  # physical lines read whole so far
     parts: list[str] = []
     size = quotes = first = 0
     over = partial = False
-    short = csv.field_size_limit()  # read, never set: it is the whole process's
     while True:
-        piece = fh.readline(limit)
+        piece = readline(limit)
+        if not first and piece[-1:] in ("\n", "\r") and not piece.count('"') % 2:
+            line += 1  # the usual case: a line that is a whole record
+            yield line, piece
+            continue
         if piece:
             if not first:
                 first = line + 1
-            partial = not piece.endswith(("\n", "\r"))
+            partial = piece[-1] not in "\r\n"
             quotes += piece.count('"')
             if not over:
                 size += len(piece)
@@ -320,17 +377,8 @@ def csv_rows(
                     line,
                 ),
             )
-        elif text.strip(" \t\r\n" + delimiter):
-            text = text.rstrip("\r\n")
-            if len(text) <= short:
-                try:
-                    row = next(csv.reader([text], delimiter=delimiter))
-                except csv.Error as exc:
-                    yield record_first, BadRecord(f"unreadable CSV record ({exc})", line)
-                    continue
-            else:
-                row = split_record(text, delimiter)
-            yield record_first, row
+        else:
+            yield record_first, text
         if done:
             return
 
