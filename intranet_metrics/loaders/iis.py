@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from . import textfile
 from .base import (
     EPOCH,
     LINE_LIMIT,
@@ -88,16 +89,7 @@ def open_log(path: Path) -> IO[str]:
     Lines end only at ``\\n`` and keep their ``\\r``, so the event key (the line minus
     CR/LF) is the same whether the file went through a CRLF-converting copy or not.
     """
-    raw = open_binary(path)
-    bom = raw.read(2)
-    raw.seek(0)
-    utf16 = bom in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-    return io.TextIOWrapper(
-        raw,
-        encoding="utf-16" if utf16 else "utf-8-sig",
-        errors="replace",
-        newline="\n",
-    )
+    return textfile.open_text(path, "\n", errors="replace")
 
 
 class _Section:
@@ -585,12 +577,12 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     skinds = _kinds()
     shape: _Rows | None = None
     with open_binary(path) as raw:
-        bom = raw.read(3)
+        mark = textfile.bom(raw.read(3))
         fh: IO = raw
-        if bom[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if mark == "utf-16":
             raw.seek(0)
             fh = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="\n")
-        elif bom != codecs.BOM_UTF8:
+        elif mark is None:
             raw.seek(0)
         plans: Iterator[list[Piece]]
         if fh is not raw:

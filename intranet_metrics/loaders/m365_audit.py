@@ -21,7 +21,6 @@ same events, rejects and counts (tests/test_audit_arrow.py).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import os
@@ -41,6 +40,7 @@ import pyarrow.json as pajson
 
 from ..errors import InputError
 from ..identity import actor_exclusion, normalise_actor
+from . import textfile
 from .base import (
     EPOCH,
     LONG_LINE,
@@ -169,8 +169,8 @@ def _load_jsonl(path: Path, classify: _Classifier) -> Iterator[pa.RecordBatch]:
     its lines one by one goes through ``_Classifier.run`` instead, as do UTF-16 files.
     A line longer than ``FIELD_LIMIT`` is rejected unread (memory stays bounded)."""
     with open_binary(path) as raw:
-        head = raw.read(3)
-        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        mark = textfile.bom(raw.read(3))
+        if mark == "utf-16":
             raw.seek(0)
             text = io.TextIOWrapper(raw, encoding="utf-16", newline="")
             lines = (
@@ -178,7 +178,7 @@ def _load_jsonl(path: Path, classify: _Classifier) -> Iterator[pa.RecordBatch]:
             )
             yield from classify.run(lines, "not a JSON object", nested=True)
             return
-        if head != codecs.BOM_UTF8:
+        if mark is None:
             raw.seek(0)
         reader = _JsonBlocks()
         blocks: Iterator[tuple[bytes, pa.Table | None]]

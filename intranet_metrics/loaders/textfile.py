@@ -64,11 +64,19 @@ def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
             return b""
 
 
+def bom(head: bytes) -> str | None:
+    """The encoding a byte-order mark at the start of ``head`` names (``utf-16`` or
+    ``utf-8-sig``), or None without one. The one place BOMs are recognised."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    return None
+
+
 def decode_head(head: bytes) -> str:
     """The start of a file as text (BOM removed; undecodable bytes replaced) for sniffing."""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return head.decode("utf-16", errors="replace")
-    return head.decode("utf-8-sig", errors="replace")
+    return head.decode("utf-16" if bom(head) == "utf-16" else "utf-8-sig", errors="replace")
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,7 @@ def _utf8_bad_line(path: Path) -> tuple[int, str] | None:
                     cut -= 1
                 cut = cut or len(data)
             block, tail = data[:cut], data[cut:]
-            if block and not _is_utf8(block):
+            if block and not is_utf8(block):
                 dec = codecs.getincrementaldecoder("utf-8")()
                 found = _first_bad_line(io.BytesIO(block), dec)
                 if found is not None:
@@ -139,7 +147,7 @@ def _utf8_bad_line(path: Path) -> tuple[int, str] | None:
                 return None
 
 
-def _is_utf8(block: bytes) -> bool:
+def is_utf8(block: bytes) -> bool:
     """Valid UTF-8 (as strictly as Python's decoder judges), checked by Arrow (~20x faster
     than a decode). A block cut inside a character is invalid: callers cut at line ends."""
     if block.isascii():
@@ -180,7 +188,7 @@ def choose_encoding(path: Path, forced: str | None = None) -> Encoding:
                 f"encoding {name}, as forced); give the right --encoding or re-save the file"
             )
         return Encoding(name)
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if bom(head) == "utf-16":
         with open_binary(path) as fh:
             found = _first_bad_line(fh, codecs.getincrementaldecoder("utf-16")())
         if found is not None:
@@ -200,7 +208,10 @@ def choose_encoding(path: Path, forced: str | None = None) -> Encoding:
 
 
 def open_text(
-    path: Path, newline: str | None = None, encoding: Encoding | str | None = None
+    path: Path,
+    newline: str | None = None,
+    encoding: Encoding | str | None = None,
+    errors: str | None = None,
 ) -> IO[str]:
     """A text export opened as text: gzip streamed, the BOM removed, decoded with
     ``encoding`` (an ``Encoding`` from ``choose_encoding``, a codec name, or None for the
@@ -210,13 +221,12 @@ def open_text(
     elif encoding:
         name = encoding
     else:
-        bom = read_head(path, 2)
-        name = "utf-16" if bom in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+        name = "utf-16" if bom(read_head(path, 2)) == "utf-16" else "utf-8-sig"
     if name == "utf-8":
         name = "utf-8-sig"  # a BOM is never data
     # Windows-1252 is an assumption (or a choice) for text that is not UTF-8: the five
     # bytes it leaves undefined are replaced rather than fail a spreadsheet's file.
-    errors = "replace" if name == WINDOWS_1252 else "strict"
+    errors = errors or ("replace" if name == WINDOWS_1252 else "strict")
     return io.TextIOWrapper(open_binary(path), encoding=name, errors=errors, newline=newline)
 
 
