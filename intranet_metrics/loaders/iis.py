@@ -40,6 +40,7 @@ from . import textfile
 from .base import (
     EPOCH,
     LINE_LIMIT,
+    LONG_LINE,
     EventBuilder,
     Memo,
     decode_head,
@@ -206,8 +207,8 @@ def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
     next block. A gzip stream (which seeks back only by reading again from its start) is
     cut by ``line_blocks`` instead."""
     if isinstance(raw, gzip.GzipFile):
-        for block, whole in line_blocks(raw, size):
-            yield bytearray(block), whole
+        for block, whole in line_blocks(raw, size, LINE_LIMIT):
+            yield (_long_line(), True) if block == LONG_LINE else (bytearray(block), whole)
         return
     end = os.fstat(raw.fileno()).st_size
     while True:
@@ -218,6 +219,9 @@ def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
         del buf[n:]
         cut = buf.rfind(b"\n") + 1
         while not cut:  # a line longer than a block, or the last line: read it whole
+            if len(buf) > LINE_LIMIT:
+                yield _past_long_line(raw, size)
+                break
             more = raw.read(size)
             if not more:
                 yield buf, False
@@ -225,10 +229,28 @@ def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
             start = len(buf)
             buf += more
             cut = buf.rfind(b"\n", start) + 1
+        if not cut:
+            continue
         if cut < len(buf):
             raw.seek(cut - len(buf), io.SEEK_CUR)
             del buf[cut:]
         yield buf, True
+
+
+def _long_line() -> bytearray:
+    """What stands for a line longer than LINE_LIMIT once it was read past: a line just
+    over the limit, which the text loop rejects by its length (memory stays bounded)."""
+    return bytearray(b"-" * LINE_LIMIT + b"\n")
+
+
+def _past_long_line(raw: IO[bytes], size: int) -> tuple[bytearray, bool]:
+    """Read past the rest of a line longer than LINE_LIMIT (to just after its LF)."""
+    while more := raw.read(size):
+        at = more.find(b"\n")
+        if at >= 0:
+            raw.seek(at + 1 - len(more), io.SEEK_CUR)
+            return _long_line(), True
+    return _long_line(), True
 
 
 def _cut(block: bytes, size: int) -> list[bytes]:
