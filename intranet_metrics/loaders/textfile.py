@@ -249,7 +249,9 @@ def parse_delimiter(value: str) -> str:
     text = value if value in ("\t", " ") else value.strip()
     text = {"\\t": "\t", "tab": "\t"}.get(text.lower(), names.get(text.lower(), text))
     if len(text) != 1 or text in '"\r\n':
-        raise InputError(f"--delimiter '{value}': give one character such as ',' ';' '|' or 'tab'")
+        raise InputError(
+            f"'{value}' is no CSV separator: give one character such as ',' ';' '|' or 'tab'"
+        )
     return text
 
 
