@@ -75,6 +75,17 @@ def ingest(
     )
 
 
+def _roster(path: str | Path, config: Config):
+    """The roster read with the config's text settings (``--encoding``, ``--delimiter``)."""
+    return load_roster(
+        path,
+        pseudonymiser(config),
+        encoding=config.encoding,
+        delimiter=config.delimiter,
+        date_format=config.date_format,
+    )
+
+
 def population(
     config: Config, roster: str | Path | None = None, size: int | None = None
 ) -> Population:
@@ -83,7 +94,7 @@ def population(
     if size is not None and size <= 0:
         raise UsageError(f"--population {size}: give the headcount, a whole number above 0")
     if roster is not None:
-        return Population(roster=load_roster(roster, pseudonymiser(config)))
+        return Population(roster=_roster(roster, config))
     return Population(size=size)
 
 
@@ -263,5 +274,5 @@ def identities(
         Window(s, e)
         period = Period("window", s, e)
     store.check_key(pseudonymiser(config))
-    ros = load_roster(roster, pseudonymiser(config))
+    ros = _roster(roster, config)
     return asdict(identity_report(Engine(store, config), ros, period, top))

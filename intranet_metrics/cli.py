@@ -159,7 +159,53 @@ def population_options(f):
     return f
 
 
+def _set_text(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--encoding`` / ``--delimiter``: override the config's key of the same name."""
+    if value is not None:
+        obj = ctx.find_object(Ctx)
+        if obj is not None:
+            obj.config = obj.config.with_overrides(**{str(param.name): _text_value(param, value)})
+
+
+def _text_value(param: click.Parameter, value: str) -> str:
+    from .loaders.textfile import parse_delimiter
+
+    if param.name == "delimiter":
+        try:
+            return parse_delimiter(value)
+        except IntranetMetricsError as exc:
+            raise click.BadParameter(str(exc)) from None
+    import codecs
+
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise click.BadParameter(f"unknown encoding '{value}' (e.g. utf-8, cp1252)") from None
+    return value
+
+
+def text_options(f):
+    """How CSV exports and the roster are read when the file itself does not say."""
+    f = click.option(
+        "--delimiter",
+        callback=_set_text,
+        expose_value=False,
+        metavar="CHAR",
+        help="CSV separator of exports and roster: , ; | or tab [default: from the header].",
+    )(f)
+    f = click.option(
+        "--encoding",
+        callback=_set_text,
+        expose_value=False,
+        metavar="NAME",
+        help="Text encoding of exports and roster, e.g. cp1252 [default: UTF-8/UTF-16 by "
+        "BOM, else Windows-1252 with a warning].",
+    )(f)
+    return f
+
+
 def ingest_options(f):
+    f = text_options(f)
     f = click.option(
         "--map",
         "mapping",
@@ -224,6 +270,8 @@ def _print_ingest(result: IngestResult, console: Console) -> None:
         t.add_row(s.path, s.format, *(f"{getattr(s, k):,}" for k in _COUNTS), status)
     console.print(t)
     for s in sources if many else result.sources:
+        if s.status == "ingested" and s.message:  # e.g. an assumed encoding, 0 events' why
+            console.print(f"  {s.path}: {s.message}")
         if s.excluded_by_reason and not many:
             reasons = ", ".join(f"{k} {v:,}" for k, v in s.excluded_by_reason.items())
             console.print(f"  {s.path}: excluded {reasons}")
@@ -444,6 +492,7 @@ def compare(
 @click.option("--from", "start", metavar="DATE", help="[default: first day in the store]")
 @click.option("--to", "end", metavar="DATE", help="[default: last day in the store]")
 @population_options
+@text_options
 @format_options
 @click.pass_obj
 def report(c: Ctx, period, start, end, roster, population_size, by, fmt, output, force) -> None:
@@ -550,6 +599,7 @@ def rejects(c: Ctx, limit, fmt) -> None:
 
 @cli.command()
 @click.option("--roster", type=click.Path(dir_okay=False), help="HR roster CSV.")
+@text_options
 @click.option("--from", "start", metavar="DATE", help="Only events from this day.")
 @click.option("--to", "end", metavar="DATE", help="Only events up to this day.")
 @click.option(

@@ -14,7 +14,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .errors import ConfigError
+from .errors import ConfigError, IntranetMetricsError
 from .schema import ACTION_CLASSES, ACTIVITIES, DEFAULT_ACTION_CLASSES
 
 CONFIG_FILE = "intranet-metrics.toml"
@@ -33,6 +33,9 @@ _KEYS = {
     "map",
     "min_group_size",
     "pseudonymise",
+    "encoding",
+    "delimiter",
+    "date_format",
 }
 
 
@@ -50,6 +53,11 @@ class Config:
     column_map: dict[str, str] = field(default_factory=dict)
     min_group_size: int = 5
     pseudonymise: bool = False
+    # Text files (exports and the roster): None means found from the file itself.
+    encoding: str | None = None
+    delimiter: str | None = None
+    # Roster dates besides ISO 8601, as a strptime format; Dutch Excel writes %d-%m-%Y.
+    date_format: str | None = None
     path: str | None = None
 
     @property
@@ -141,4 +149,46 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         kw["min_group_size"] = k
     if "pseudonymise" in data:
         kw["pseudonymise"] = bool(data["pseudonymise"])
+    kw.update(_text_keys(data, where))
     return replace(cfg, **kw)
+
+
+def _text_keys(data: dict[str, Any], where: str) -> dict[str, str]:
+    """``encoding``, ``delimiter`` and ``date_format``, checked."""
+    import codecs
+    from datetime import datetime
+
+    kw: dict[str, str] = {}
+    for key in ("encoding", "delimiter", "date_format"):
+        if key in data:
+            if not isinstance(data[key], str) or not data[key]:
+                raise ConfigError(f"{where}: {key} must be a non-empty string")
+            kw[key] = data[key]
+    if "encoding" in kw:
+        try:
+            codecs.lookup(kw["encoding"])
+        except LookupError:
+            raise ConfigError(
+                f"{where}: unknown encoding '{kw['encoding']}'; use e.g. utf-8, utf-16 or "
+                "cp1252 (Windows-1252)"
+            ) from None
+    if "delimiter" in kw:
+        from .loaders.textfile import parse_delimiter
+
+        try:
+            kw["delimiter"] = parse_delimiter(kw["delimiter"])
+        except IntranetMetricsError as exc:
+            raise ConfigError(f"{where}: delimiter {exc}") from None
+    if "date_format" in kw:
+        fmt = kw["date_format"]
+        try:
+            probe = datetime(2026, 12, 31).strftime(fmt)
+            ok = datetime.strptime(probe, fmt).date() == datetime(2026, 12, 31).date()
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(
+                f"{where}: date_format '{fmt}' does not read back a date; use strptime codes, "
+                "e.g. '%d-%m-%Y' (Dutch) or '%m/%d/%Y'"
+            )
+    return kw

@@ -99,6 +99,8 @@ def _warnings(pop: Population, size: int, ident: PeriodIdentity, label: str) -> 
         w.append(no_events_warning(label))
     if pop.basis == "observed":
         w.append(OBSERVED_WARNING)
+    if pop.roster is not None:
+        w.extend(pop.roster.notes)  # what reading the roster assumed (its encoding)
     if pop.basis == "fixed" and ident.counted_events and size < ident.unmatched_actors:
         w.append("more people are active than --population; check the headcount")
     if ident.concealed_actors:

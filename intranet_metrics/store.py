@@ -327,7 +327,18 @@ class Store:
             small_rows = 0
 
         try:
-            for n, (path, module) in enumerate(expand(paths, input_format, skipped)):
+
+            def failed(path: Path, exc: InputError) -> None:
+                # --skip-bad: a recognised export that cannot be read is listed, not fatal.
+                s = SourceSummary(
+                    path=str(path), sha256="", format="", status="failed", message=str(exc)
+                )
+                summaries.append(s)
+                if on_source:
+                    on_source(s)
+
+            found = expand(paths, input_format, skipped, failed if skip_bad else None)
+            for n, (path, module) in enumerate(found):
                 try:
                     sha = file_sha256(path)
                 except OSError as exc:
@@ -399,6 +410,7 @@ class Store:
                     "events_by_class",
                 ):
                     setattr(s, k, c[k])
+                s.message = "; ".join(builder.notes) or None  # the loader's notes
                 summaries.append(s)
                 staged.append(s)
             if small:

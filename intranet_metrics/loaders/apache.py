@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .base import EPOCH, EventBuilder, decode_head
+from .base import EPOCH, LINE_LIMIT, EventBuilder, bounded_lines, decode_head
 from .iis import open_log
 
 NAME = "apache-combined"
@@ -106,7 +106,10 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     pending = 0
     with open_log(path) as fh:
         try:
-            for lineno, line in enumerate(fh, start=1):
+            for lineno, line in bounded_lines(fh, LINE_LIMIT):
+                if line is None:  # never held whole: memory stays bounded
+                    builder.reject(lineno, f"line longer than {LINE_LIMIT:,} characters")
+                    continue
                 m = match(line)
                 if m is None:
                     if line.strip():

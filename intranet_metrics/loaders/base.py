@@ -11,9 +11,6 @@ folder or zip), ``sniff(path, head) -> bool`` and ``load(path, builder) -> Itera
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +35,7 @@ from ..identity import (
     user_agent_exclusion,
 )
 from ..schema import DEFAULT_ACTION_CLASSES, EVENT_SCHEMA, REJECT_SCHEMA, TIMESTAMP
+from . import textfile
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)
@@ -45,7 +43,7 @@ _MICRO = timedelta(microseconds=1)
 MIN_TIME_US = (datetime(1990, 1, 1, tzinfo=timezone.utc) - EPOCH) // _MICRO
 FUTURE_SLACK = timedelta(days=2)
 RAW_LIMIT = 200
-HEAD_BYTES = 64 * 1024
+HEAD_BYTES = textfile.HEAD_BYTES
 # Per-builder caches of actors and user agents are cleared past this many entries.
 CACHE_LIMIT = 1_000_000
 # One record of a line-based format may hold a long text, never 100 MB: longer lines are
@@ -151,6 +149,13 @@ class EventBuilder:
         self._scrub = self.pseudo.enabled
         self._values = Memo(lambda fv: self.pseudo.value(*fv))
         self._where = Memo(self._source_file)
+        # What the reader had to assume or wants the user to know (an encoding, why no
+        # event counted): shown as the source's message in the ingest summary.
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def _source_file(self, member: str | None) -> str:
         """The stored source file name of a record: ``path!member`` for a container."""
@@ -439,29 +444,22 @@ class EventBuilder:
 
 
 # -- reading helpers shared by the text formats --------------------------------------------
-def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(n)
+# Opening (gzip, BOM, encoding) lives in textfile; these names are kept for the loaders.
+read_head = textfile.read_head
+decode_head = textfile.decode_head
 
 
-def decode_head(head: bytes) -> str:
-    """The start of a file as text (BOM removed; undecodable bytes replaced) for sniffing."""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return head.decode("utf-16", errors="replace")
-    return head.decode("utf-8-sig", errors="replace")
-
-
-def open_text(path: Path, newline: str | None = None) -> IO[str]:
-    """Open a text export: UTF-8 with or without BOM, or UTF-16 with a BOM.
-
-    Undecodable bytes raise UnicodeDecodeError, which the ingest driver turns into a
-    one-line error for the file: a half-read file is never stored.
-    """
-    raw = open(path, "rb")  # noqa: SIM115 - handed to the wrapper, closed with it
-    bom = raw.read(2)
-    raw.seek(0)
-    encoding = "utf-16" if bom in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
-    return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline=newline)
+def open_text(
+    path: Path, newline: str | None = None, builder: EventBuilder | None = None
+) -> IO[str]:
+    """Open a text export (gzip streamed, BOM removed): the encoding is the config's
+    (``--encoding``) or else found by ``textfile.choose_encoding``; an assumed one is
+    noted on the builder, so the ingest summary says so."""
+    forced = builder.config.encoding if builder is not None else None
+    found = textfile.choose_encoding(path, forced)
+    if found.note and builder is not None:
+        builder.note(found.note)
+    return textfile.open_text(path, newline, found)
 
 
 def bounded_lines(
@@ -486,15 +484,42 @@ def bounded_lines(
 BLOCK_BYTES = 1 << 18
 
 
-def line_blocks(fh: IO, size: int = BLOCK_BYTES) -> Iterator[tuple[bytes | str, bool]]:
+# A line longer than line_blocks' ``limit`` stands in its block as this line alone: the
+# reader rejects it by name (it is no JSON and no CSV a loader could take for data).
+LONG_LINE = b"\x1e line too long \x1e\n"
+
+
+def line_blocks(
+    fh: IO, size: int = BLOCK_BYTES, limit: int | None = None
+) -> Iterator[tuple[bytes | str, bool]]:
     """``(block, complete)``: runs of whole lines each ending in ``\\n`` (complete), then
-    the last line if the file does not end in ``\\n``. Works on binary and text files."""
+    the last line if the file does not end in ``\\n``. Works on binary and text files.
+    With a ``limit`` (binary files), a longer line is read past in chunks and comes as
+    ``LONG_LINE``: memory stays bounded whatever the file."""
     tail: list = []
+    held = 0
     while chunk := fh.read(size):
         cut = chunk.rfind("\n" if isinstance(chunk, str) else b"\n") + 1
         if not cut:
-            tail.append(chunk)  # a line longer than a chunk: gathered whole
-            continue
+            tail.append(chunk)  # a line longer than a chunk: gathered whole, up to limit
+            held += len(chunk)
+            if limit is not None and held > limit:
+                while (more := fh.read(size)) and (end := more.find(b"\n")) < 0:
+                    pass
+                tail, held = [], 0
+                yield LONG_LINE, True
+                if not more:
+                    return
+                chunk = more[end + 1 :]
+                cut = chunk.rfind(b"\n") + 1
+                if not cut:
+                    if chunk:
+                        tail.append(chunk)
+                        held = len(chunk)
+                    continue
+            else:
+                continue
+        held = 0
         if tail:
             tail.append(chunk[:cut])
             yield chunk[:0].join(tail), True
@@ -503,23 +528,12 @@ def line_blocks(fh: IO, size: int = BLOCK_BYTES) -> Iterator[tuple[bytes | str, 
             yield (chunk if cut == len(chunk) else chunk[:cut]), True
         if cut < len(chunk):
             tail.append(chunk[cut:])
+            held = len(chunk) - cut
     if tail:
         yield tail[0][:0].join(tail), False
 
 
-def is_utf8(block: bytes) -> bool:
-    """Whether bytes are valid UTF-8 (as strictly as Python's decoder judges), checked by
-    Arrow: ~20x faster than a decode. Blocks of up to 2 GiB."""
-    text = pa.Array.from_buffers(
-        pa.string(),
-        1,
-        [None, pa.py_buffer(np.array([0, len(block)], np.int32)), pa.py_buffer(block)],
-    )
-    try:
-        text.validate(full=True)
-    except pa.ArrowInvalid:
-        return False
-    return True
+is_utf8 = textfile.is_utf8
 
 
 _T = TypeVar("_T")
@@ -621,7 +635,7 @@ def file_sha256(path: Path) -> str:
                 h.update(str(f.relative_to(path)).encode() + b"\0")
                 h.update(bytes.fromhex(file_sha256(f)))
         return h.hexdigest()
-    with open(path, "rb") as fh:
+    with open(path, "rb") as fh:  # the file as stored (a .gz: its compressed bytes)
         while chunk := fh.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
@@ -654,18 +668,14 @@ def read_source(
     )
 
 
-def csv_records(reader, builder: EventBuilder) -> Iterator[tuple[int, list[str]]]:
-    """``(first line, values)`` of each non-blank record of a ``csv.reader``. A record the
-    csv module cannot read is rejected and ends the file: it cannot resynchronise inside
-    a quoted field, so what follows would be misread."""
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            builder.reject(line, f"unreadable CSV record ({exc}); rest of file skipped")
-            return
-        if row and (len(row) > 1 or row[0].strip()):
+def csv_records(
+    fh: IO[str], builder: EventBuilder, limit: int = LINE_LIMIT, delimiter: str = ","
+) -> Iterator[tuple[int, list[str]]]:
+    """``(first line, values)`` of each non-blank record of a CSV text stream; a record
+    that cannot be read (or is longer than ``limit`` characters) is rejected with the
+    reason and reading goes on after it (``textfile.csv_rows``)."""
+    for line, row in textfile.csv_rows(fh, delimiter, limit):
+        if isinstance(row, textfile.BadRecord):
+            builder.reject(line, row.reason)
+        else:
             yield line, row

@@ -211,6 +211,38 @@ def member_head(path: Path, name: str, n: int = _CHUNK) -> bytes:
         return fh.read(n)
 
 
+class _TooDeep:
+    """An array element nested too deeply to parse (``iter_json_array`` yields it so the
+    caller can reject that one record and read on)."""
+
+    def __repr__(self) -> str:
+        return "TOO_DEEP"
+
+
+TOO_DEEP = _TooDeep()
+
+
+def _value_end(buf: str, pos: int) -> int | None:
+    """Where the JSON array or object starting at ``buf[pos]`` ends (brackets counted
+    outside strings), or None when ``buf`` ends first."""
+    depth = 0
+    i, n = pos, len(buf)
+    while i < n:
+        c = buf[i]
+        if c == '"':
+            i += 1
+            while i < n and buf[i] != '"':
+                i += 2 if buf[i] == "\\" else 1
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
+
+
 def iter_json_array(fh: IO[str], limit: int = 64 << 20) -> Iterator[object]:
     """Yield the elements of a top-level JSON array one at a time (bounded memory).
 
@@ -268,6 +300,14 @@ def iter_json_array(fh: IO[str], limit: int = 64 << 20) -> Iterator[object]:
                 if len(buf) - pos > limit or not fill():
                     raise
                 continue
+            except RecursionError:
+                # Nested deeper than the parser can go: pass over this element only.
+                end = _value_end(buf, pos)
+                if end is None:
+                    if len(buf) - pos > limit or not fill():
+                        raise ValueError("a value nested too deeply, cut short") from None
+                    continue
+                value = TOO_DEEP
             # A number at the buffer's end may continue in the next chunk.
             if end == len(buf) and fill():
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,23 @@ from .container import ARCHIVE_ERRORS, archive_error
 # Called with (path, reason) for every file or folder a walk does not read, so that
 # nothing is dropped silently: the store lists them as skipped sources.
 SkipCallback = Callable[[Path, str], None]
+# Called with (path, error) for a recognised export that cannot be read (``--skip-bad``).
+FailCallback = Callable[[Path, InputError], None]
+
+
+# Confluence's access log starts with the bracketed time (Apache's with the client):
+# named, so that nobody wonders why it was not read as a web log.
+_CONFLUENCE = re.compile(r"\[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] ")
+
+
+class NotAnExport(InputError):
+    """A file that is no export of any known format (a README, notes, a picture, an office
+    document, a checksum list): named on the command line it is an error; met in a folder
+    walk it is listed as skipped with ``reason`` and the walk goes on."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _looks_utf16_without_bom(head: bytes) -> bool:
@@ -75,16 +93,21 @@ def detect(path: Path, forced: str | None = None) -> ModuleType:
         if _sniff(mod, path, head):
             return mod
     if path.is_file() and not decode_head(head).strip():
-        raise InputError(f"{path}: the file is empty; nothing to ingest (remove it or re-export)")
+        raise NotAnExport(
+            f"{path}: the file is empty; nothing to ingest (remove it or re-export)",
+            "an empty file",
+        )
     if not is_dir and container:
         members = _zip_members(path)
         shown = ", ".join(m[:40] for m in members[:3]) + (", ..." if len(members) > 3 else "")
         nested = any(m.lower().endswith(".zip") for m in members)
-        raise InputError(
+        raise NotAnExport(
             f"{path}: a zip that is not a Slack or Engage export (holds "
             f"{quoted(shown) if shown else 'nothing'}"
             f"{'; zips inside zips are not opened' if nested else ''}); unzip it and "
-            "ingest the folder"
+            "ingest the folder",
+            "a zip (or office document) that is no Slack or Engage export"
+            + ("; zips inside zips are not opened" if nested else ""),
         )
     if _looks_utf16_without_bom(head):
         raise InputError(
@@ -92,32 +115,46 @@ def detect(path: Path, forced: str | None = None) -> ModuleType:
             "(or UTF-16 with BOM) and ingest it again"
         )
     if b"\x00" in head[:4096]:
-        raise InputError(
+        raise NotAnExport(
             f"{path}: a binary file, not a text export; remove it from the folder or give "
-            "the export itself (see 'intranet-metrics formats')"
+            "the export itself (see 'intranet-metrics formats')",
+            "a binary file",
         )
     lines = decode_head(head[:200]).splitlines()
     first = lines[0][:60] if lines else ""
-    raise InputError(
+    if _CONFLUENCE.match(first):
+        raise NotAnExport(
+            f"{path}: a Confluence access log, which is not a supported format yet; see "
+            "'intranet-metrics formats'",
+            "a Confluence access log (Confluence is not a supported format yet)",
+        )
+    raise NotAnExport(
         f"{path}: not a known export format (starts {quoted(first)}); force one with "
-        "--input-format, or see 'intranet-metrics formats'"
+        "--input-format, or see 'intranet-metrics formats'",
+        "text of no known export format; force one with --input-format if it is one",
     )
 
 
 def expand(
-    paths: list[Path], forced: str | None = None, on_skip: SkipCallback | None = None
+    paths: list[Path],
+    forced: str | None = None,
+    on_skip: SkipCallback | None = None,
+    on_fail: FailCallback | None = None,
 ) -> Iterator[tuple[Path, ModuleType]]:
     """Every source under ``paths``: a folder that is an export is one source, other folders
     are walked (sorted, symlinks and hidden names not followed), and each file is detected
-    on its own. Whatever a walk leaves out is passed to ``on_skip`` with the reason."""
+    on its own. Whatever a walk leaves out is passed to ``on_skip`` with the reason: hidden
+    files, links, special files, and files that are no export (``NotAnExport``). A file
+    named in ``paths`` must be an export. A recognised export that cannot be read goes to
+    ``on_fail`` when given (``--skip-bad``), else its error ends the run."""
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such file or folder; check the path")
-        yield from _expand_one(path, forced, on_skip or (lambda p, why: None))
+        yield from _expand_one(path, forced, on_skip or (lambda p, why: None), on_fail)
 
 
 def _expand_one(
-    path: Path, forced: str | None, on_skip: SkipCallback
+    path: Path, forced: str | None, on_skip: SkipCallback, on_fail: FailCallback | None
 ) -> Iterator[tuple[Path, ModuleType]]:
     if path.is_dir():
         if forced is None:
@@ -141,7 +178,15 @@ def _expand_one(
                 if d.startswith("."):
                     on_skip(sub, "hidden folder: not read")
                     continue
-                mod = next((m for m in all_loaders() if m.CONTAINER and _sniff(m, sub, b"")), None)
+                try:
+                    mod = next(
+                        (m for m in all_loaders() if m.CONTAINER and _sniff(m, sub, b"")), None
+                    )
+                except InputError as exc:
+                    if on_fail is None:
+                        raise
+                    on_fail(sub, exc)
+                    continue
                 if mod is not None and forced is None:
                     yield sub, mod
                 else:
@@ -151,11 +196,36 @@ def _expand_one(
                 f = rootp / name
                 if f.is_symlink():
                     on_skip(f, "symbolic link: not followed (give its target instead)")
-                elif name.startswith("."):
+                elif name.startswith(".") or _hidden_on_windows(f):
                     on_skip(f, "hidden file: not read")
                 elif not f.is_file():
                     on_skip(f, "not a regular file")
                 else:
-                    yield f, detect(f, forced)
+                    try:
+                        mod = detect(f, forced)
+                    except NotAnExport as exc:
+                        on_skip(f, f"skipped (not an export): {exc.reason}")
+                        continue
+                    except InputError as exc:
+                        if on_fail is None:
+                            raise
+                        on_fail(f, exc)
+                        continue
+                    yield f, mod
         return
-    yield path, detect(path, forced)
+    try:
+        mod = detect(path, forced)
+    except NotAnExport:
+        raise
+    except InputError as exc:
+        if on_fail is None:
+            raise
+        on_fail(path, exc)
+        return
+    yield path, mod
+
+
+def _hidden_on_windows(path: Path) -> bool:
+    """Windows' hidden attribute (Thumbs.db, desktop.ini carry it); False elsewhere."""
+    attrs = getattr(path.lstat(), "st_file_attributes", 0)
+    return bool(attrs & 2)  # FILE_ATTRIBUTE_HIDDEN

@@ -9,7 +9,6 @@ network per subfolder; every ``Messages.csv`` is read with the ``Users.csv`` bes
 from __future__ import annotations
 
 import csv
-import sys
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ import pyarrow as pa
 from ..errors import InputError
 from .base import EventBuilder, decode_head
 from .container import Container, container_names, member_head
+from .textfile import BadRecord, csv_rows
 
 NAME = "engage-export"
 DESCRIPTION = "Viva Engage (Yammer) network data export (zip or folder): posts and replies"
@@ -33,9 +33,9 @@ CONTAINER = True
 MESSAGES = "messages.csv"
 USERS = "users.csv"
 REQUIRED = ("id", "sender_id", "created_at", "replied_to_id")
-# Message bodies are long but never this long: a bigger field means broken quoting.
+# Message bodies are long but never this long: a bigger record means broken quoting
+# (this reader's own limit, never the csv module's process-wide one).
 FIELD_LIMIT = 1 << 20
-csv.field_size_limit(min(sys.maxsize, FIELD_LIMIT))
 # Yammer's own API format, seen in older exports: 2014/05/29 19:51:50 +0000.
 _SLASHED = "%Y/%m/%d %H:%M:%S %z"
 
@@ -96,20 +96,21 @@ def _read_users(box: Container, name: str | None) -> dict[str, str]:
     if name is None:
         return emails
     with box.open_text(name) as fh:
-        reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader, [])]
+        records = csv_rows(fh, ",", FIELD_LIMIT)
+        first = next(records, None)
+        header = [] if first is None or isinstance(first[1], BadRecord) else first[1]
+        header = [h.strip().lower() for h in header]
         if "id" not in header or "email" not in header:
             return emails
         i, e = header.index("id"), header.index("email")
-        try:
-            for row in reader:
-                if len(row) > max(i, e) and row[i].strip() and row[e].strip():
-                    emails[row[i].strip()] = row[e].strip()
-        except csv.Error as exc:
-            raise InputError(
-                f"{box.path}!{name} record {reader.line_num}: unreadable CSV ({exc}); "
-                "re-export the network data"
-            ) from None
+        for line, row in records:
+            if isinstance(row, BadRecord):
+                raise InputError(
+                    f"{box.path}!{name} line {line}: unreadable CSV ({row.reason}); "
+                    "re-export the network data"
+                )
+            if len(row) > max(i, e) and row[i].strip() and row[e].strip():
+                emails[row[i].strip()] = row[e].strip()
     return emails
 
 
@@ -138,26 +139,25 @@ def _load_messages(
     box: Container, member: str, emails: dict[str, str], builder: EventBuilder
 ) -> Iterator[pa.RecordBatch]:
     with box.open_text(member) as fh:
-        reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader, [])]
+        records = csv_rows(fh, ",", FIELD_LIMIT)
+        first = next(records, None)
+        if first is not None and isinstance(first[1], BadRecord):
+            raise InputError(
+                f"{box.path}!{member} line 1: the header cannot be read ({first[1].reason}); "
+                "re-export the network data"
+            )
+        header = [] if first is None else [h.strip().lower() for h in first[1]]
         if not header:
             return
         _require(f"{box.path}!{member}", header)
         col = {h: i for i, h in enumerate(header)}
         width = len(header)
         record = 0
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                builder.reject(
-                    record + 1,
-                    f"unreadable CSV record ({exc}); rest of file skipped",
-                    member=member,
-                )
-                break
+        for _line, row in records:
+            if isinstance(row, BadRecord):
+                record += 1
+                builder.reject(record, row.reason, member=member)
+                continue
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             record += 1

@@ -9,11 +9,11 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
 from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import IO
 
 import pyarrow as pa
 
@@ -28,6 +28,7 @@ from .base import (
     require_columns,
     to_micros,
 )
+from .textfile import BadRecord, csv_rows, delimiter_name, sniff_delimiter
 
 NAME = "generic"
 DESCRIPTION = "CSV or JSON Lines with timestamp, user, activity columns (mappable)"
@@ -38,9 +39,9 @@ CONTAINER = False
 REQUIRED = ("timestamp", "user", "activity")
 OPTIONAL = ("item", "parent", "thread", "channel")
 _SNAKE = re.compile(r"[^a-z0-9]+")
-# A single CSV field may legitimately hold a long text, never 100 MB.
+# A record may legitimately hold a long text, never 100 MB: longer ones are rejected
+# (a limit of this reader's own, never the csv module's process-wide one).
 FIELD_LIMIT = LINE_LIMIT
-csv.field_size_limit(min(sys.maxsize, FIELD_LIMIT))
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -51,7 +52,7 @@ def sniff(path: Path, head: bytes) -> bool:
     if first.startswith("{"):
         return True
     try:
-        header = next(csv.reader([first]))
+        header = next(csv.reader([first], delimiter=sniff_delimiter(first)))
     except csv.Error:
         return False
     return len(header) >= 3 and all(h.strip() for h in header)
@@ -70,82 +71,44 @@ def _columns(builder: EventBuilder) -> dict[str, str]:
 
 
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    with open_text(path, newline="") as fh:
+    with open_text(path, newline="", builder=builder) as fh:
         first = fh.readline(LINE_LIMIT)
         fh.seek(0)
         # TextIOWrapper.seek(0) re-reads the BOM; utf-8-sig strips it again.
         if first.lstrip().startswith("{"):
             yield from _load_jsonl(path, fh, builder)
         else:
-            yield from _load_csv(path, fh, builder)
+            delimiter = sniff_delimiter(first, builder.config.delimiter)
+            yield from _load_csv(path, fh, builder, delimiter)
 
 
-class _TooLong(Exception):
-    def __init__(self, line: int) -> None:
-        self.line = line
-
-
-class _Lines:
-    """The lines csv.reader reads, each at most LINE_LIMIT characters: a longer line raises
-    _TooLong once and is skipped (the reader starts a fresh record on its next call).
-    ``n`` is the number of physical lines read so far."""
-
-    def __init__(self, fh) -> None:
-        self._it = bounded_lines(fh)
-        self.n = 0
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        self.n, text = next(self._it)
-        if text is None:
-            raise _TooLong(self.n)
-        return text
-
-
-def _load_csv(path: Path, fh, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
+def _load_csv(
+    path: Path, fh: IO[str], builder: EventBuilder, delimiter: str
+) -> Iterator[pa.RecordBatch]:
     cols = _columns(builder)
-    lines = _Lines(fh)
-    reader = csv.reader(lines)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise InputError(f"{path}: the file is empty; nothing to ingest") from None
-    except (_TooLong, csv.Error):
+    records = csv_rows(fh, delimiter, FIELD_LIMIT)
+    first = next(records, None)
+    if first is None:
+        raise InputError(f"{path}: the file is empty; nothing to ingest")
+    if isinstance(first[1], BadRecord):
         raise InputError(
-            f"{path} line 1: the header cannot be read (too long or malformed); check the "
+            f"{path} line 1: the header cannot be read ({first[1].reason}); check the "
             "file is a CSV export"
-        ) from None
-    _check_header(path, header, cols)
+        )
+    header = [h.strip() for h in first[1]]
+    _check_header(path, header, cols, delimiter, fh)
     index = {name: header.index(col) for name, col in cols.items() if col in header}
     width = len(header)
-    line = 1
-    while True:
-        start = lines.n + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except _TooLong as exc:
-            builder.reject(exc.line, f"line longer than {LINE_LIMIT:,} characters; skipped")
-            continue
-        except csv.Error as exc:
-            # The csv module cannot resynchronise inside a quoted field: stop here.
-            builder.reject(
-                start,
-                f"unreadable CSV record ({exc}; an unclosed quote?); rest of file skipped",
-            )
-            break
-        line = start
-        if not row or (len(row) == 1 and not row[0].strip()):
+    for line, row in records:
+        if isinstance(row, BadRecord):
+            builder.reject(line, row.reason)
             continue
         if len(row) != width:
             reason = f"{len(row)} values for {width} columns"
-            if lines.n > line and any("\n" in v or "\r" in v for v in row):
+            if any("\n" in v or "\r" in v for v in row):
                 # A quote opened and never closed swallows the following lines.
-                reason += f" over lines {line}-{lines.n}: probably an unclosed quote"
-            builder.reject(line, reason, ",".join(row))
+                reason += " over several lines: probably an unclosed quote"
+            builder.reject(line, reason, delimiter.join(row))
             continue
         _add(builder, line, {k: row[i] for k, i in index.items()}, row)
         if builder.full:
@@ -166,6 +129,9 @@ def _load_jsonl(path: Path, fh, builder: EventBuilder) -> Iterator[pa.RecordBatc
         except json.JSONDecodeError as exc:
             builder.reject(line, f"not a JSON object ({exc.msg})", text)
             continue
+        except RecursionError:
+            builder.reject(line, "JSON nested too deeply to read (over ~1,000 levels)")
+            continue
         if not isinstance(obj, dict):
             builder.reject(line, "not a JSON object", text)
             continue
@@ -178,13 +144,22 @@ def _load_jsonl(path: Path, fh, builder: EventBuilder) -> Iterator[pa.RecordBatc
             yield builder.flush()
 
 
-def _check_header(path: Path, header: list[str], cols: dict[str, str]) -> None:
-    require_columns(
-        str(path),
-        header,
-        [cols[c] for c in REQUIRED],
-        hint="map your column names with --map timestamp=COL,user=COL,activity=COL",
-    )
+def _check_header(
+    path: Path,
+    header: list[str],
+    cols: dict[str, str],
+    delimiter: str | None = None,
+    fh: IO[str] | None = None,
+) -> None:
+    hint = "map your column names with --map timestamp=COL,user=COL,activity=COL"
+    if delimiter is not None:
+        # Say how the header was read: a wrong separator is the usual cause.
+        enc = getattr(fh, "encoding", None)
+        hint += (
+            f" (read with separator {delimiter_name(delimiter)!s}"
+            f"{', encoding ' + enc if enc else ''}; force them with --delimiter, --encoding)"
+        )
+    require_columns(str(path), header, [cols[c] for c in REQUIRED], hint=hint)
 
 
 def _add(

@@ -21,6 +21,7 @@ Choices the SPEC leaves open:
 from __future__ import annotations
 
 import codecs
+import gzip
 import io
 import os
 import re
@@ -35,9 +36,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from . import textfile
 from .base import (
     EPOCH,
     LINE_LIMIT,
+    LONG_LINE,
     EventBuilder,
     Memo,
     decode_head,
@@ -46,6 +49,7 @@ from .base import (
     read_ahead,
     to_micros,
 )
+from .textfile import open_binary
 
 NAME = "iis-w3c"
 DESCRIPTION = "IIS W3C extended logs from SharePoint Server front ends (page and file views)"
@@ -86,16 +90,7 @@ def open_log(path: Path) -> IO[str]:
     Lines end only at ``\\n`` and keep their ``\\r``, so the event key (the line minus
     CR/LF) is the same whether the file went through a CRLF-converting copy or not.
     """
-    raw = open(path, "rb")  # noqa: SIM115 - handed to the wrapper, closed with it
-    bom = raw.read(2)
-    raw.seek(0)
-    utf16 = bom in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-    return io.TextIOWrapper(
-        raw,
-        encoding="utf-16" if utf16 else "utf-8-sig",
-        errors="replace",
-        newline="\n",
-    )
+    return textfile.open_text(path, "\n", errors="replace")
 
 
 class _Section:
@@ -209,7 +204,12 @@ def _stem_activity(stem: bytes | str) -> str | None:
 def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
     """``base.line_blocks`` of a binary file without copying: each block is read into a new
     bytearray and cut at its last LF in place; the part after it is read again with the
-    next block."""
+    next block. A gzip stream (which seeks back only by reading again from its start) is
+    cut by ``line_blocks`` instead."""
+    if isinstance(raw, gzip.GzipFile):
+        for block, whole in line_blocks(raw, size, LINE_LIMIT):
+            yield (_long_line(), True) if block == LONG_LINE else (bytearray(block), whole)
+        return
     end = os.fstat(raw.fileno()).st_size
     while True:
         buf = bytearray(min(size, max(end - raw.tell(), 1 << 16)))  # small files: small buf
@@ -219,6 +219,9 @@ def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
         del buf[n:]
         cut = buf.rfind(b"\n") + 1
         while not cut:  # a line longer than a block, or the last line: read it whole
+            if len(buf) > LINE_LIMIT:
+                yield _past_long_line(raw, size)
+                break
             more = raw.read(size)
             if not more:
                 yield buf, False
@@ -226,10 +229,28 @@ def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
             start = len(buf)
             buf += more
             cut = buf.rfind(b"\n", start) + 1
+        if not cut:
+            continue
         if cut < len(buf):
             raw.seek(cut - len(buf), io.SEEK_CUR)
             del buf[cut:]
         yield buf, True
+
+
+def _long_line() -> bytearray:
+    """What stands for a line longer than LINE_LIMIT once it was read past: a line just
+    over the limit, which the text loop rejects by its length (memory stays bounded)."""
+    return bytearray(b"-" * LINE_LIMIT + b"\n")
+
+
+def _past_long_line(raw: IO[bytes], size: int) -> tuple[bytearray, bool]:
+    """Read past the rest of a line longer than LINE_LIMIT (to just after its LF)."""
+    while more := raw.read(size):
+        at = more.find(b"\n")
+        if at >= 0:
+            raw.seek(at + 1 - len(more), io.SEEK_CUR)
+            return _long_line(), True
+    return _long_line(), True
 
 
 def _cut(block: bytes, size: int) -> list[bytes]:
@@ -577,13 +598,13 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     kinds = _kinds()
     skinds = _kinds()
     shape: _Rows | None = None
-    with open(path, "rb") as raw:
-        bom = raw.read(3)
+    with open_binary(path) as raw:
+        mark = textfile.bom(raw.read(3))
         fh: IO = raw
-        if bom[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if mark == "utf-16":
             raw.seek(0)
             fh = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="\n")
-        elif bom != codecs.BOM_UTF8:
+        elif mark is None:
             raw.seek(0)
         plans: Iterator[list[Piece]]
         if fh is not raw:

@@ -21,12 +21,11 @@ same events, rejects and counts (tests/test_audit_arrow.py).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import os
 import re
-import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from itertools import compress, islice
@@ -41,10 +40,13 @@ import pyarrow.json as pajson
 
 from ..errors import InputError
 from ..identity import actor_exclusion, normalise_actor
+from . import textfile
 from .base import (
     EPOCH,
+    LONG_LINE,
     EventBuilder,
     Memo,
+    bounded_lines,
     csv_records,
     decode_head,
     distinct,
@@ -52,8 +54,10 @@ from .base import (
     line_blocks,
     open_text,
     read_ahead,
+    read_head,
     truthy,
 )
+from .textfile import open_binary
 
 # orjson parses AuditData about 2.5x faster than the standard library (same errors: a
 # ValueError subclass) in the record loop.
@@ -68,9 +72,10 @@ CANNOT = (
 )
 CONTAINER = False
 
-# Pretty-printed AuditData of a big admin cmdlet can be long; 100 MB in one field is not.
+# Pretty-printed AuditData of a big admin cmdlet can be long; 100 MB in one record is
+# not: a longer record (or line) is rejected and skipped without being held whole. The
+# limit is this reader's own (textfile.csv_rows), never the csv module's global one.
 FIELD_LIMIT = 16 << 20
-csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, FIELD_LIMIT)))
 
 WORKLOADS = frozenset({"sharepoint", "yammer", "microsoftteams"})
 # Microsoft's UserType enum (Office 365 Management Activity API schema).
@@ -143,38 +148,45 @@ def _looks_like_audit_json(line: str) -> bool:
 
 # -- loading -----------------------------------------------------------------------------------
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    with open_text(path, newline="") as fh:
-        first = fh.readline()
+    # The first line decides the layout; only the head is read (a forced huge file with
+    # no line end costs 64 KiB here, not its size).
+    first = decode_head(read_head(path)).split("\n", 1)[0]
     if not first.strip():
         raise InputError(f"{path} line 1: empty first line; expected an audit log header")
     classify = _Classifier(builder)
     if first.lstrip().startswith("{"):
         yield from _load_jsonl(path, classify)
     else:
-        with open_text(path, newline="") as fh:
+        with open_text(path, newline="", builder=builder) as fh:
             yield from classify.run(_csv_audit_data(path, fh, builder), "AuditData is not JSON")
+    classify.explain_zero()
 
 
 def _load_jsonl(path: Path, classify: _Classifier) -> Iterator[pa.RecordBatch]:
     """A JSON Lines file, in blocks of whole lines. Each block is parsed by Arrow's JSON
     reader (``_JsonBlocks``, on a worker thread one block ahead) and classified a column
     at a time (``_Classifier.table``). A block Arrow cannot read exactly as orjson reads
-    its lines one by one goes through ``_Classifier.run`` instead, as do UTF-16 files."""
-    with open(path, "rb") as raw:
-        head = raw.read(3)
-        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+    its lines one by one goes through ``_Classifier.run`` instead, as do UTF-16 files.
+    A line longer than ``FIELD_LIMIT`` is rejected unread (memory stays bounded)."""
+    with open_binary(path) as raw:
+        mark = textfile.bom(raw.read(3))
+        if mark == "utf-16":
             raw.seek(0)
             text = io.TextIOWrapper(raw, encoding="utf-16", newline="")
-            yield from classify.run(enumerate(text, start=1), "not a JSON object", nested=True)
+            lines = (
+                (n, LONG_LINE if t is None else t) for n, t in bounded_lines(text, FIELD_LIMIT)
+            )
+            yield from classify.run(lines, "not a JSON object", nested=True)
             return
-        if head != codecs.BOM_UTF8:
+        if mark is None:
             raw.seek(0)
         reader = _JsonBlocks()
         blocks: Iterator[tuple[bytes, pa.Table | None]]
+        parts = line_blocks(raw, _JSON_BLOCK, FIELD_LIMIT)
         if _READ_AHEAD and os.fstat(raw.fileno()).st_size > _JSON_BLOCK:
-            blocks = read_ahead(line_blocks(raw, _JSON_BLOCK), reader.read, "audit-read")
+            blocks = read_ahead(parts, reader.read, "audit-read")
         else:
-            blocks = map(reader.read, line_blocks(raw, _JSON_BLOCK))
+            blocks = map(reader.read, parts)
         n = 1
         for block, table in blocks:
             if table is not None:
@@ -317,15 +329,22 @@ def _contains(block: bytes, word: bytes) -> bool:
 
 def _csv_audit_data(path: Path, fh: IO[str], builder: EventBuilder) -> Iterator[tuple[int, str]]:
     """``(first line, AuditData text)`` of each record of a CSV export."""
-    reader = csv.reader(fh)
-    header = [h.strip() for h in next(reader)]
+    records = csv_records(fh, builder, FIELD_LIMIT)
+    rejected = builder.counts.rejected
+    first = next(records, None)
+    if first is None or builder.counts.rejected != rejected:
+        raise InputError(
+            f"{path} line 1: no readable CSV header (longer than {FIELD_LIMIT:,} characters "
+            "or malformed); export the audit log as CSV with its AuditData column"
+        )
+    header = [h.strip() for h in first[1]]
     if "AuditData" not in header:
         raise InputError(
             f"{path} line 1: no AuditData column; export the audit log with its AuditData "
             "column (Purview Export, or Search-UnifiedAuditLog | Export-Csv)"
         )
     col = header.index("AuditData")
-    for line, row in csv_records(reader, builder):
+    for line, row in records:
         if len(row) <= col:
             builder.reject(line, f"{len(row)} values, no AuditData", ",".join(row))
             continue
@@ -408,6 +427,28 @@ class _Classifier:
         self.sites = tuple(s.strip().lower().rstrip("/") for s in builder.config.sites if s.strip())
         self._rules = Memo(lambda triple: self._rule(*triple), limit=_CACHE_LIMIT)
         self._people = Memo(lambda who: self._person(*who), limit=_CACHE_LIMIT)
+        # Records per Workload as written: an export with no intranet event says why.
+        self.workloads: Counter[str] = Counter()
+
+    def explain_zero(self) -> None:
+        """A note on the builder when records were read but none counted as an event."""
+        counts = self.builder.counts
+        if counts.events or not self.workloads:
+            return
+        found = ", ".join(
+            f"{'(none)' if w in ('None', '') else w} ({n:,})"
+            for w, n in self.workloads.most_common(6)
+        )
+        more = len(self.workloads) - 6
+        found += f" and {more} more" if more > 0 else ""
+        if not any(w.lower() in WORKLOADS for w in self.workloads):
+            why = "only SharePoint, Yammer, MicrosoftTeams count"
+        else:
+            why = (
+                "their SharePoint, Yammer and Teams records are other operations, excluded "
+                "actors" + (" or outside the configured sites" if self.sites else "")
+            )
+        self.builder.note(f"0 intranet events: workloads found {found}; {why}")
 
     def run(
         self, records: Iterator[tuple[int, bytes | str]], bad_json: str, nested: bool = False
@@ -420,6 +461,7 @@ class _Classifier:
         """
         loads, reject, builder = _loads, self._reject, self.builder
         rules, people, rule, person = self._rules, self._people, self._rule, self._person
+        workloads = self.workloads
         more = True
         while more:
             more = False
@@ -432,6 +474,9 @@ class _Classifier:
                     obj = loads(text)
                 except ValueError as exc:
                     if not text.strip():
+                        continue
+                    if text == LONG_LINE:
+                        builder.reject(line, f"line longer than {FIELD_LIMIT:,} bytes; skipped")
                         continue
                     # Bytes that are not UTF-8 stop the file like any other text export
                     # (the ingest driver names the line); bad JSON is only this record.
@@ -459,6 +504,7 @@ class _Classifier:
                     reject(line, "AuditData has no Id", text)
                     continue
                 triple = (get("Workload"), get("Operation"), get("RecordType"))
+                workloads[triple[0] if type(triple[0]) is str else str(triple[0])] += 1
                 try:
                     activity = rules[triple]
                 except TypeError:  # a list or object where a name belongs: not cacheable
@@ -491,6 +537,8 @@ class _Classifier:
         ``builder.add_many`` as Arrow arrays."""
         (batch,) = table.combine_chunks().to_batches()  # one block, one chunk
         col = batch.column
+        for pair in pc.value_counts(col("Workload")).to_pylist():
+            self.workloads[str(pair["values"])] += pair["counts"]
         codes, triples = distinct(col("Workload"), col("Operation"), col("RecordType"))
         rule = [self._rules[t] for t in triples]
         if _BY_RECORD in rule:

@@ -25,8 +25,6 @@ setting: it is kept as the actor, countable but never joinable to a roster.
 
 from __future__ import annotations
 
-import csv
-import sys
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -36,6 +34,7 @@ import pyarrow as pa
 from ..errors import InputError
 from ..identity import normalise_actor
 from .base import EventBuilder, csv_records, decode_head, open_text, require_columns
+from .textfile import sniff_delimiter
 
 NAME = "m365-usage"
 DESCRIPTION = "Microsoft 365 usage reports: Engage, SharePoint, Teams activity user detail CSV"
@@ -46,8 +45,8 @@ CANNOT = (
 )
 CONTAINER = False
 
+# Longer records are rejected (this reader's limit, not the csv module's global one).
 FIELD_LIMIT = 1 << 20
-csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, FIELD_LIMIT)))
 
 REFRESH, PERIOD, UPN = "Report Refresh Date", "Report Period", "User Principal Name"
 # Report kind -> (column that identifies it, activity per count column).
@@ -80,12 +79,15 @@ def report_kind(header: list[str]) -> str | None:
 
 
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    with open_text(path, newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise InputError(f"{path}: the file is empty; nothing to ingest") from None
+    with open_text(path, newline="", builder=builder) as fh:
+        first = fh.readline(FIELD_LIMIT)
+        fh.seek(0)
+        delimiter = sniff_delimiter(first, builder.config.delimiter)
+        records = csv_records(fh, builder, FIELD_LIMIT, delimiter)
+        head = next(records, None)
+        if head is None:
+            raise InputError(f"{path}: the file is empty or its header cannot be read")
+        header = [h.strip() for h in head[1]]
         kind = report_kind(header)
         if kind is None:
             raise InputError(
@@ -96,7 +98,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
         counts = [(header.index(c), c, a) for c, a in REPORTS[kind][1].items()]
         i_refresh, i_period, i_upn = (header.index(c) for c in (REFRESH, PERIOD, UPN))
         width = len(header)
-        for line, row in csv_records(reader, builder):
+        for line, row in records:
             if len(row) != width:
                 builder.reject(line, f"{len(row)} values for {width} columns", ",".join(row))
                 continue

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from ..errors import InputError
 from .base import EventBuilder
-from .container import Container, container_names, iter_json_array
+from .container import TOO_DEEP, Container, container_names, iter_json_array
 
 NAME = "slack-export"
 DESCRIPTION = "Slack workspace export (zip or folder): posts, replies and reactions"
@@ -134,6 +134,9 @@ def _load_day(
                 )
                 break
             index += 1
+            if msg is TOO_DEEP:
+                builder.reject(index, "message nested too deeply to read", member=member)
+                continue
             _add_message(builder, member, index, channel, msg, users)
             if builder.full:
                 yield builder.flush()
