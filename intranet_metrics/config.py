@@ -14,10 +14,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from .activities import ACTION_CLASSES, ACTIVITIES, DEFAULT_ACTION_CLASSES
 from .errors import ConfigError
-
-# ``.schema`` (and with it pyarrow) is imported only when the activity mapping is needed:
-# the CLI reads the config for every command, including --help (issue 10.10).
 
 CONFIG_FILE = "intranet-metrics.toml"
 MIN_GROUP_SIZE_FLOOR = 3
@@ -42,7 +40,7 @@ _KEYS = {
 class Config:
     timezone: str = "UTC"
     tiers: str = "cumulative"  # or "independent"
-    activities: dict[str, str] = field(default_factory=lambda: _default_activities())
+    activities: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ACTION_CLASSES))
     service_accounts: tuple[str, ...] = ()
     exclude_user_agents: tuple[str, ...] = ()
     sites: tuple[str, ...] = ()
@@ -60,12 +58,6 @@ class Config:
 
     def with_overrides(self, **kw: Any) -> Config:
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
-
-
-def _default_activities() -> dict[str, str]:
-    from .schema import DEFAULT_ACTION_CLASSES
-
-    return dict(DEFAULT_ACTION_CLASSES)
 
 
 def _suggest(key: str, options: set[str] | tuple[str, ...]) -> str:
@@ -126,8 +118,6 @@ def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
-    from .schema import ACTION_CLASSES, ACTIVITIES, DEFAULT_ACTION_CLASSES
-
     for key in data:
         if key not in _KEYS:
             raise ConfigError(f"{where}: unknown key '{key}'{_suggest(key, _KEYS)}")
