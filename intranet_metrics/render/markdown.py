@@ -9,7 +9,8 @@ from .sections import Section, sections
 
 
 def _esc(text: str) -> str:
-    return printable(str(text).replace("\n", " ")).replace("|", "\\|")
+    # A newline would end the table row: it is escaped like every control character.
+    return printable(text).replace("|", "\\|")
 
 
 def _warnings(result: dict[str, Any]) -> str:
