@@ -24,7 +24,7 @@ from . import __version__
 from .config import Config, load_config
 from .errors import ExitCode, IntranetMetricsError, UsageError
 from .goals import TEMPLATE, load_goals
-from .render import FORMATS, to_csv, to_json, to_markdown, to_table
+from .render import FORMATS, RENDERERS, to_json, to_table
 from .render.common import printable
 
 # ibis, DuckDB, pandas, pyarrow and numpy are imported by the commands that use them (the
@@ -155,7 +155,7 @@ def emit(result: dict[str, Any], fmt: str | None, output: str | None, force: boo
             con.print(to_table(result))
             text = con.export_text()
     else:
-        text = {"json": to_json, "csv": to_csv, "markdown": to_markdown}[fmt](result)
+        text = RENDERERS[fmt](result)
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -426,6 +426,7 @@ def baseline(
     force,
 ) -> None:
     """Ingest PATHS (if any), then take the zero measurement of the window."""
+    fmt = output_format(fmt, output)  # a format this version cannot write fails first
     result = _baseline(
         c,
         paths,
@@ -481,6 +482,7 @@ def compare(
     """Ingest PATHS (if any), measure the window, and compare it with the baseline."""
     from . import api
 
+    fmt = output_format(fmt, output)
     base = api.load_baseline(baseline_file)
     if paths:
         _ingest(c, paths, input_format, mapping)
@@ -517,6 +519,7 @@ def report(c: Ctx, period, start, end, roster, population_size, by, fmt, output,
     """The three rates per period, each period over its own population."""
     from . import api
 
+    fmt = output_format(fmt, output)
     result = api.trend(
         c.store(), period, start, end, c.config, roster or c.config.roster, population_size, by
     )

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import shutil
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner, Result
 
@@ -15,6 +17,7 @@ from intranet_metrics.cli import cli
 from intranet_metrics.errors import ExitCode
 
 HEADER = "timestamp,user,activity,item\n"
+SCHEMA = json.loads(resources.files("intranet_metrics").joinpath("report.schema.json").read_text())
 MARCH = ("--from", "2024-03-01", "--to", "2024-03-31")
 
 
@@ -69,6 +72,7 @@ def test_report_and_exports_moved_together_still_verify(work, tmp_path_factory):
 
 def test_trend_report_lists_its_inputs_and_verify_checks_them(work):
     out = report(work, "report", "--period", "month", *MARCH)
+    jsonschema.validate(json.loads(out.read_text()), SCHEMA)
     (inp,) = json.loads(out.read_text())["inputs"]
     assert inp["file"] == str(work / "exports" / "march.csv")
     with open(work / "exports" / "march.csv", "a") as fh:
@@ -85,7 +89,9 @@ def test_a_grown_export_ingested_again_does_not_fail_a_fresh_report(work):
     out = report(work, "baseline", *MARCH)
     r = run(work / "store", "verify", str(out))
     assert r.exit_code == 0, r.output
-    inputs = json.loads(out.read_text())["inputs"]
+    written = json.loads(out.read_text())
+    jsonschema.validate(written, SCHEMA)
+    inputs = written["inputs"]
     assert len(inputs) == 2  # both versions, newest last; the older one points to it
     assert inputs[0]["superseded_by"] == inputs[1]["sha256"]
     # It grows once more: now the report no longer matches the file.
