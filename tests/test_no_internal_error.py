@@ -37,6 +37,9 @@ def org(tmp_path_factory) -> Path:
         if i % 3 == 0:
             events.append(f"2024-03-{1 + i % 28:02d}T11:00:00Z,u{i}@contoso.com,like,/a")
     (tmp / "roster.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    # An unmatched actor and a rejected row that rich would read as markup.
+    events.append("2024-03-05T10:00:00Z,[/]stranger@else.example,page_view,/a")
+    events.append("not a time,x@y.z,like,/[/]b")
     (tmp / "march.csv").write_text("\n".join(events) + "\n", encoding="utf-8")
     assert _run(tmp, "ingest", str(tmp / "march.csv")).exit_code == 0
     base = _run(tmp, "baseline", *WINDOW, "--roster", str(tmp / "roster.csv"), "--format", "json")
@@ -128,6 +131,13 @@ CASES: list[tuple[str, tuple[str, ...], int, Callable[[Result, Path], bool]]] = 
         _shows_every_name,
     ),
     ("markup-label", ("baseline", *WINDOW, "--label", "Q1 [draft]"), 0, _stdout_has("Q1 [draft]")),
+    ("markup-rejects-table", ("rejects",), 0, _stdout_has("/[/]b")),
+    (
+        "markup-identities-table",
+        ("identities", "--roster", R),
+        0,
+        _stdout_has("[/]stranger@else.example"),
+    ),
     ("control-chars-table", ("baseline", *WINDOW, *BY), 0, _no_escape_byte),
     (
         "control-chars-markdown",
