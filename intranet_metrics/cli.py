@@ -74,9 +74,8 @@ class Group(click.Group):
             if debug:
                 traceback.print_exc()
             click.echo(
-                f"Error: internal error ({type(exc).__name__}: {printable(exc)}); run again with "
-                "--debug "
-                "and report it",
+                f"Error: internal error ({type(exc).__name__}: {printable(exc)}); "
+                "run again with --debug and report it",
                 err=True,
             )
             sys.exit(int(ExitCode.ERROR))
@@ -566,7 +565,7 @@ def formats() -> None:
     for col in ("Format", "What it is", "Tells", "Cannot tell"):
         t.add_column(col)
     for m in all_loaders():
-        t.add_row(m.NAME, m.DESCRIPTION, ", ".join(m.CAN) or "–", _text(m.CANNOT))
+        t.add_row(*map(_text, (m.NAME, m.DESCRIPTION, ", ".join(m.CAN) or "–", m.CANNOT)))
     Console(width=_width()).print(t)
 
 
