@@ -78,7 +78,13 @@ def _load(p: Path) -> dict[str, Any]:
     if not isinstance(report, dict) or "kind" not in report:
         raise InputError(f"{p}: not an intranet-metrics report; {advice}")
     for side in _sides(report):
-        inputs = side.get("inputs", [])
+        if "inputs" not in side:
+            # (trend reports of earlier versions): passing them would verify nothing
+            raise InputError(
+                f"{p}: the report does not list its inputs, so it cannot be verified; "
+                "make it again with this version"
+            )
+        inputs = side["inputs"]
         if not isinstance(inputs, list) or not all(
             isinstance(i, dict)
             and isinstance(i.get("file"), str)

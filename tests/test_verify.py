@@ -119,3 +119,12 @@ def test_comparison_checks_the_newest_version_for_both_sides(work):
     r = run(work / "store", "verify", str(out))
     assert r.exit_code == 0, r.output
     assert sorted(r.stdout.split()[::2]) == ["superseded", "unchanged"]
+
+
+def test_a_report_without_an_inputs_list_cannot_pass(work):
+    out = report(work, "report", "--period", "month", *MARCH)
+    old = json.loads(out.read_text())
+    del old["inputs"]  # a trend report of an earlier version
+    out.write_text(json.dumps(old))
+    r = run(work / "store", "verify", str(out))
+    assert r.exit_code == ExitCode.BAD_INPUT and "cannot be verified" in r.stderr
