@@ -153,3 +153,14 @@ def test_a_20000_person_breakdown_renders_in_every_format_in_seconds():
     elapsed = time.perf_counter() - t0
     assert all("Team 1999 [4]" in o for o in outputs)
     assert elapsed < 10, elapsed
+
+
+def test_a_note_of_several_lines_keeps_its_lines_in_the_table():
+    from intranet_metrics.render.sections import Section
+    from intranet_metrics.render.table import _draw
+
+    con = Console(record=True, width=100, file=io.StringIO())
+    note = "baseline: 1\ncurrent: 2\x1b"
+    con.print(_draw(Section("T [x]", ["a wide column to hold the caption"], [["1"]], note=note)))
+    lines = [line.strip() for line in con.export_text().splitlines()]
+    assert "T [x]" in lines and "baseline: 1" in lines and "current: 2\\x1b" in lines

@@ -17,10 +17,11 @@ STATUS_TEXT = {
 
 NO_DATA = "no data"
 
-# C0 and C1 control characters, DEL, and the Unicode controls that reorder or hide text
-# (bidi marks, overrides and isolates; zero-width space): a label holding them could move the
-# cursor, recolour the terminal or show another text than it holds.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 control characters, DEL, and the Unicode characters that reorder, hide or
+# break text (bidi marks, overrides and isolates; zero-width space; line and paragraph
+# separators): a label holding them could move the cursor, recolour the terminal, split a
+# table row or show another text than it holds.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def printable(text: object) -> str:

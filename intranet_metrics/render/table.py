@@ -34,7 +34,10 @@ def _cell(text: str, column: int, section: Section) -> Text:
 def _draw(section: Section) -> Table:
     t = Table(
         title=_text(section.title),
-        caption=None if section.note is None else _text(section.note),
+        # A note may hold several lines; only what is inside a line is escaped.
+        caption=None
+        if section.note is None
+        else Text("\n".join(printable(line) for line in section.note.splitlines())),
     )
     for i, name in enumerate(section.header):
         label = i < section.labels or i in section.status_columns
