@@ -156,7 +156,9 @@ def emit(result: dict[str, Any], fmt: str | None, output: str | None, force: boo
     else:
         text = RENDERERS[fmt](result)
     if output is None:
-        click.echo(text, nl=False)
+        # color=True: click would otherwise drop escape sequences from a piped CSV value,
+        # changing the data (the human formats hold none: they are escaped).
+        click.echo(text, nl=False, color=True)
     else:
         write_output(Path(output), text, force)
         _note(f"wrote {output}")

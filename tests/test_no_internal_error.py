@@ -148,6 +148,12 @@ CASES: list[tuple[str, tuple[str, ...], int, Callable[[Result, Path], bool]]] = 
         0,
         ESCAPED,
     ),
+    (
+        "control-chars-csv-kept-as-data",
+        ("baseline", *WINDOW, *BY, "--format", "csv"),
+        0,
+        _stdout_has("Ops\x1b[31mRed"),
+    ),
     # -- --output --------------------------------------------------------------------------
     (
         "output-missing-folder",
