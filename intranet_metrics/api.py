@@ -207,6 +207,11 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
         raise InputError(
             f"{p}: not a JSON report ({exc}); give the file that 'baseline --format json' wrote"
         ) from None
+    except OSError as exc:  # a symlink loop, a folder, no permission
+        raise InputError(
+            f"{p}: cannot be read ({exc.strerror or exc}); give the file that 'baseline "
+            "--format json' wrote"
+        ) from None
     if not isinstance(data, dict) or data.get("kind") != "measurement":
         raise InputError(
             f"{p}: not a measurement report (kind is "

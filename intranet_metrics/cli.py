@@ -10,21 +10,39 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from . import __version__, api
+from . import __version__
 from .config import Config, load_config
 from .errors import ExitCode, IntranetMetricsError, UsageError
 from .goals import TEMPLATE, load_goals
-from .render import FORMATS, to_csv, to_json, to_markdown, to_table
-from .store import IngestResult, Store, default_store_path
+from .render import FORMATS, RENDERERS, to_json, to_table
+from .render.common import printable
+
+# ibis, DuckDB, pandas, pyarrow and numpy are imported by the commands that use them (the
+# library modules ``api``, ``store``, ``runrecord``), never at import time: --help,
+# --version and shell completion stay fast (issue 10.10; tests/test_cli_startup.py).
+if TYPE_CHECKING:
+    from .store import IngestResult, Store
+
+# --output FILE picks the format from its extension unless --format is given.
+EXTENSION_FORMATS = {
+    ".json": "json",
+    ".csv": "csv",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "table",
+}
 
 
 # -- plumbing ----------------------------------------------------------------------------
@@ -45,12 +63,12 @@ class Group(click.Group):
             hint = ""
             if isinstance(exc, click.UsageError) and exc.ctx is not None:
                 hint = f"; see '{exc.ctx.command_path} --help'"
-            click.echo(f"Error: {msg}{hint}", err=True)
+            click.echo(f"Error: {printable(msg)}{hint}", err=True)
             sys.exit(exc.exit_code)
         except IntranetMetricsError as exc:
             if debug:
                 traceback.print_exc()
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {printable(exc)}", err=True)
             sys.exit(int(exc.exit_code))
         except Exception as exc:  # a bug: say so plainly, traceback only with --debug
             if debug:
@@ -58,20 +76,28 @@ class Group(click.Group):
             # Under a key the exception's text is not shown: it may quote a value.
             what = type(exc).__name__ if os.environ.get("INTRANET_METRICS_KEY") else None
             click.echo(
-                f"Error: internal error ({what or f'{type(exc).__name__}: {exc}'}); run again "
-                "with --debug and report it",
+                f"Error: internal error ({what or f'{type(exc).__name__}: {printable(exc)}'}); "
+                "run again with --debug and report it",
                 err=True,
             )
             sys.exit(int(ExitCode.ERROR))
 
 
 class Ctx:
-    def __init__(self, config: Config, store_path: Path, debug: bool) -> None:
+    def __init__(self, config: Config, store_path: Path | None, debug: bool) -> None:
         self.config = config
-        self.store_path = store_path
+        self._store_path = store_path
         self.debug = debug
 
+    @property
+    def store_path(self) -> Path:
+        from .store import default_store_path
+
+        return self._store_path or default_store_path(self.config)
+
     def store(self, create: bool = False) -> Store:
+        from . import api
+
         return api.open_store(self.store_path, create=create)
 
 
@@ -85,17 +111,42 @@ def _stderr_console() -> Console:
 
 
 def _warn(msg: str) -> None:
-    click.echo(f"Warning: {msg}", err=True)
+    click.echo(f"Warning: {printable(msg)}", err=True)
 
 
 def _note(msg: str) -> None:
-    click.echo(msg, err=True)
+    click.echo(printable(msg), err=True)
 
 
-def emit(result: dict[str, Any], fmt: str, output: str | None, force: bool) -> None:
-    """Render ``result`` to stdout or to ``output``; warnings go to stderr."""
-    for w in result.get("warnings", []):
-        _warn(w)
+def _text(value: Any) -> Text:
+    """A table cell shown exactly as written: rich markup and control characters escaped."""
+    return Text(printable("" if value is None else value))
+
+
+def output_format(fmt: str | None, output: str | None) -> str:
+    """--format if given, else the --output extension's format, else the table."""
+    if fmt is None and output is not None:
+        fmt = EXTENSION_FORMATS.get(Path(output).suffix.lower())
+    fmt = fmt or "table"
+    if fmt not in FORMATS:
+        raise UsageError(
+            f"--output {output}: this version cannot write {fmt.upper()}; use .json, .csv or "
+            ".md, or --format " + "|".join(FORMATS)
+        )
+    return fmt
+
+
+def emit(result: dict[str, Any], fmt: str | None, output: str | None, force: bool) -> None:
+    """Render ``result`` to stdout or to ``output``. Every format carries the warnings; they
+    also go to stderr, except under a table on a terminal (shown there already)."""
+    fmt = output_format(fmt, output)
+    if output is not None:
+        from .runrecord import with_relative_inputs
+
+        result = with_relative_inputs(result, Path(output).absolute().parent)
+    if not (fmt == "table" and output is None and sys.stdout.isatty()):
+        for w in result.get("warnings", []):
+            _warn(w)
     if fmt == "table":
         if output is None:
             Console(width=_width()).print(to_table(result))
@@ -105,20 +156,32 @@ def emit(result: dict[str, Any], fmt: str, output: str | None, force: bool) -> N
             con.print(to_table(result))
             text = con.export_text()
     else:
-        text = {"json": to_json, "csv": to_csv, "markdown": to_markdown}[fmt](result)
+        text = RENDERERS[fmt](result)
     if output is None:
-        click.echo(text, nl=False)
+        # color=True: click would otherwise drop escape sequences from a piped CSV value,
+        # changing the data (the human formats hold none: they are escaped).
+        click.echo(text, nl=False, color=True)
     else:
         write_output(Path(output), text, force)
         _note(f"wrote {output}")
 
 
 def write_output(path: Path, text: str, force: bool) -> None:
+    """Write ``text`` to ``path`` (its folder created), atomically; never replace a file
+    without ``force``."""
     if path.exists() and not force:
         raise UsageError(f"{path} exists; choose another --output or add --force to replace it")
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise UsageError(
+            f"{path}: cannot write the report ({exc.strerror or exc}); choose another --output"
+        ) from None
 
 
 def format_options(f):
@@ -133,9 +196,9 @@ def format_options(f):
         "--format",
         "fmt",
         type=click.Choice(FORMATS),
-        default="table",
-        show_default=True,
-        help="Report format (json for pipes and tools).",
+        default=None,
+        help="Report format (json for pipes and tools) [default: from the --output "
+        "extension (.json .csv .md), else table].",
     )(f)
     return f
 
@@ -262,22 +325,24 @@ def _print_ingest(result: IngestResult, console: Console) -> None:
             for i, k in enumerate(_COUNTS, start=1):
                 tot[i] += getattr(s, k)
         for (fmt, status), tot in sorted(groups.items()):
-            t.add_row(f"{tot[0]:,} files", fmt, *(f"{v:,}" for v in tot[1:]), status)
+            t.add_row(f"{tot[0]:,} files", _text(fmt), *(f"{v:,}" for v in tot[1:]), _text(status))
         t.add_section()
         sources = [s for s in sources if s.status in ("failed", "skipped") or s.rejected]
     for s in sources:
         status = s.status if not s.message or s.status == "ingested" else s.message
-        t.add_row(s.path, s.format, *(f"{getattr(s, k):,}" for k in _COUNTS), status)
+        t.add_row(
+            _text(s.path), _text(s.format), *(f"{getattr(s, k):,}" for k in _COUNTS), _text(status)
+        )
     console.print(t)
     for s in sources if many else result.sources:
         if s.status == "ingested" and s.message:  # e.g. an assumed encoding, 0 events' why
-            console.print(f"  {s.path}: {s.message}")
+            console.print(_text(f"  {s.path}: {s.message}"))
         if s.excluded_by_reason and not many:
             reasons = ", ".join(f"{k} {v:,}" for k, v in s.excluded_by_reason.items())
-            console.print(f"  {s.path}: excluded {reasons}")
+            console.print(_text(f"  {s.path}: excluded {reasons}"))
         if s.rejected:
             console.print(
-                f"  {s.path}: {s.rejected:,} row(s) rejected; see 'intranet-metrics rejects'"
+                _text(f"  {s.path}: {s.rejected:,} row(s) rejected; see 'intranet-metrics rejects'")
             )
 
 
@@ -290,6 +355,8 @@ def _ingest(
     wait=True,
     console: Console | None = None,
 ) -> IngestResult:
+    from . import api
+
     config = _with_map(c.config, mapping)
     store = c.store(create=True)
     err = _stderr_console()
@@ -304,7 +371,7 @@ def _ingest(
             skip_bad=skip_bad,
             wait=wait,
             notify=_note,
-            on_start=(lambda path, fmt: live.update(f"reading {path} ({fmt})"))
+            on_start=(lambda path, fmt: live.update(_text(f"reading {path} ({fmt})")))
             if live is not None
             else None,
         )
@@ -334,8 +401,7 @@ def cli(ctx: click.Context, store_path: str | None, config_path: str | None, deb
     """Adoption of a social intranet: who reads, reacts and contributes, as a share of
     employees; zero and one measurements against goals."""
     config = load_config(config_path)
-    path = Path(store_path) if store_path else default_store_path(config)
-    ctx.obj = Ctx(config, path, debug)
+    ctx.obj = Ctx(config, Path(store_path) if store_path else None, debug)
 
 
 @cli.command()
@@ -367,6 +433,8 @@ def ingest(c: Ctx, paths, input_format, mapping, skip_bad, no_wait, fmt) -> None
 def _baseline(
     c: Ctx, paths, input_format, mapping, start, end, roster, population_size, by, goals, label
 ) -> dict[str, Any]:
+    from . import api
+
     if paths:
         _ingest(c, paths, input_format, mapping)
     return api.baseline(
@@ -409,6 +477,7 @@ def baseline(
     force,
 ) -> None:
     """Ingest PATHS (if any), then take the zero measurement of the window."""
+    fmt = output_format(fmt, output)  # a format this version cannot write fails first
     result = _baseline(
         c,
         paths,
@@ -462,6 +531,9 @@ def compare(
     force,
 ) -> None:
     """Ingest PATHS (if any), measure the window, and compare it with the baseline."""
+    from . import api
+
+    fmt = output_format(fmt, output)
     base = api.load_baseline(baseline_file)
     if paths:
         _ingest(c, paths, input_format, mapping)
@@ -497,6 +569,9 @@ def compare(
 @click.pass_obj
 def report(c: Ctx, period, start, end, roster, population_size, by, fmt, output, force) -> None:
     """The three rates per period, each period over its own population."""
+    from . import api
+
+    fmt = output_format(fmt, output)
     result = api.trend(
         c.store(), period, start, end, c.config, roster or c.config.roster, population_size, by
     )
@@ -543,7 +618,7 @@ def formats() -> None:
     for col in ("Format", "What it is", "Tells", "Cannot tell"):
         t.add_column(col)
     for m in all_loaders():
-        t.add_row(m.NAME, m.DESCRIPTION, ", ".join(m.CAN) or "–", m.CANNOT)
+        t.add_row(*map(_text, (m.NAME, m.DESCRIPTION, ", ".join(m.CAN) or "–", m.CANNOT)))
     Console(width=_width()).print(t)
 
 
@@ -593,7 +668,9 @@ def rejects(c: Ctx, limit, fmt) -> None:
     for col in ("File", "Line", "Reason", "Raw"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r["source_file"], str(r["source_line"]), r["reason"], r["raw"] or "")
+        t.add_row(
+            _text(r["source_file"]), str(r["source_line"]), _text(r["reason"]), _text(r["raw"])
+        )
     Console(width=_width()).print(t)
 
 
@@ -612,6 +689,8 @@ def identities(c: Ctx, roster, start, end, top, fmt) -> None:
 
     This is the only command that shows individual actors (normalised ids, or keyed
     hashes when pseudonymised); use it to fix the roster's aliases, not in reports."""
+    from . import api
+
     result = api.identities(c.store(), c.config, roster or c.config.roster, start, end, top)
     if fmt == "json":
         click.echo(to_json({"kind": "identities", **result}), nl=False)
@@ -623,7 +702,7 @@ def identities(c: Ctx, roster, start, end, top, fmt) -> None:
     for r in result["by_format"]:
         cov = "–" if r["coverage"] is None else f"{100 * r['coverage']:.1f}%"
         t.add_row(
-            r["format"],
+            _text(r["format"]),
             f"{r['events']:,}",
             f"{r['matched_events']:,}",
             cov,
@@ -635,7 +714,7 @@ def identities(c: Ctx, roster, start, end, top, fmt) -> None:
     for col in ("Actor (normalised)", "Events", "Formats"):
         u.add_column(col, justify="right" if col == "Events" else "left")
     for r in result["top_unmatched"]:
-        u.add_row(r["actor"], f"{r['events']:,}", ", ".join(r["formats"]))
+        u.add_row(_text(r["actor"]), f"{r['events']:,}", _text(", ".join(r["formats"])))
     con.print(u)
     if result["top_unmatched"]:
         _note(
@@ -653,11 +732,14 @@ def verify(c: Ctx, report_file) -> None:
 
     checks = verify_report(report_file)
     for ch in checks:
-        click.echo(f"{ch.status:<9} {ch.file}")
-    bad = [ch for ch in checks if ch.status != "unchanged"]
+        click.echo(f"{ch.status:<10} {printable(ch.file)}")
+    bad = [ch for ch in checks if ch.status not in ("unchanged", "superseded")]
     if bad:
         click.echo(f"Error: {len(bad)} of {len(checks)} input(s) changed or missing", err=True)
         sys.exit(int(ExitCode.VERIFY_CHANGED))
+    if not checks:
+        _note("the report lists no inputs (nothing was ingested for its window)")
+        return
     _note(f"all {len(checks)} input(s) unchanged")
 
 

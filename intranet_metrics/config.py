@@ -14,8 +14,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from .activities import ACTION_CLASSES, ACTIVITIES, DEFAULT_ACTION_CLASSES
 from .errors import ConfigError, IntranetMetricsError
-from .schema import ACTION_CLASSES, ACTIVITIES, DEFAULT_ACTION_CLASSES
 
 CONFIG_FILE = "intranet-metrics.toml"
 MIN_GROUP_SIZE_FLOOR = 3
@@ -92,6 +92,37 @@ def read_toml(path: str | Path, missing: str) -> dict[str, Any]:
         raise ConfigError(f"{p}: {missing}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: not valid TOML ({exc}); fix the file and run again") from None
+    except OSError as exc:  # a symlink loop, a folder, no permission
+        raise ConfigError(
+            f"{p}: cannot be read ({exc.strerror or exc}); give a readable TOML file"
+        ) from None
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def _expect(where: str, key: str, value: Any, kind: type | tuple[type, ...], want: str) -> Any:
+    """``value`` if it is of ``kind`` (bool is never a number here), else exit 6 naming
+    the key, what it should be and what it is."""
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in _kinds(kind))
+    if not ok:
+        raise ConfigError(
+            f"{where}: {key} must be {want}, not {_type_name(value)} ({value!r}); "
+            "fix the config file"
+        )
+    return value
+
+
+def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
 
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
@@ -101,29 +132,30 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     cfg = Config(path=where)
     kw: dict[str, Any] = {}
     if "timezone" in data:
+        tz = _expect(where, "timezone", data["timezone"], str, "an IANA time zone name")
         try:
-            ZoneInfo(str(data["timezone"]))
+            ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(
-                f"{where}: unknown timezone '{data['timezone']}'; use an IANA name such as "
-                "'Europe/Amsterdam'"
+                f"{where}: unknown timezone '{tz}'; use an IANA name such as 'Europe/Amsterdam'"
             ) from None
-        kw["timezone"] = str(data["timezone"])
+        kw["timezone"] = tz
     if "tiers" in data:
         if data["tiers"] not in ("cumulative", "independent"):
             raise ConfigError(f"{where}: tiers must be 'cumulative' or 'independent'")
         kw["tiers"] = data["tiers"]
     if "activities" in data:
+        table = _expect(where, "activities", data["activities"], dict, "a table ([activities])")
         mapping = dict(DEFAULT_ACTION_CLASSES)
-        for activity, cls in dict(data["activities"]).items():
+        for activity, cls in table.items():
             if activity not in ACTIVITIES:
                 raise ConfigError(
                     f"{where}: [activities] unknown activity '{activity}'"
                     f"{_suggest(activity, ACTIVITIES)}"
                 )
-            if cls not in ACTION_CLASSES:
+            if not isinstance(cls, str) or cls not in ACTION_CLASSES:
                 raise ConfigError(
-                    f"{where}: [activities] {activity} = '{cls}': use one of "
+                    f"{where}: [activities] {activity} = {cls!r}: use one of "
                     + ", ".join(ACTION_CLASSES)
                 )
             mapping[activity] = cls
@@ -136,19 +168,24 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
             kw[key] = tuple(v.strip().lower() if key == "service_accounts" else v for v in values)
     for key in ("store", "roster", "goals"):
         if key in data:
-            kw[key] = str(data[key])
+            kw[key] = _expect(where, key, data[key], str, "a path in quotes")
     if "map" in data:
-        kw["column_map"] = {str(k): str(v) for k, v in dict(data["map"]).items()}
+        table = _expect(where, "map", data["map"], dict, 'a table ([map] field = "column")')
+        for k, v in table.items():
+            _expect(where, f"map.{k}", v, str, "a column name in quotes")
+        kw["column_map"] = dict(table)
     if "min_group_size" in data:
         k = data["min_group_size"]
-        if not isinstance(k, int) or k < MIN_GROUP_SIZE_FLOOR:
+        if isinstance(k, bool) or not isinstance(k, int) or k < MIN_GROUP_SIZE_FLOOR:
             raise ConfigError(
                 f"{where}: min_group_size must be a whole number of at least "
-                f"{MIN_GROUP_SIZE_FLOOR} (groups smaller than this are suppressed)"
+                f"{MIN_GROUP_SIZE_FLOOR} (groups smaller than this are suppressed), not {k!r}"
             )
         kw["min_group_size"] = k
     if "pseudonymise" in data:
-        kw["pseudonymise"] = bool(data["pseudonymise"])
+        kw["pseudonymise"] = _expect(
+            where, "pseudonymise", data["pseudonymise"], bool, "true or false"
+        )
     kw.update(_text_keys(data, where))
     return replace(cfg, **kw)
 

@@ -82,10 +82,12 @@ OBSERVED_WARNING = (
 )
 
 
-def no_events_warning(label: str) -> str:
+def no_events_warning(label: str, no_data: bool = False) -> str:
+    rates = "shown as no data" if no_data else "0"
     return (
-        f"{label}: the store holds no counted events in this window; its rates are 0 because "
-        "nothing was ingested for it, or everything was excluded: check the exports cover it"
+        f"{label}: the store holds no counted events in this window; its rates are {rates} "
+        "because nothing was ingested for it, or everything was excluded: check the exports "
+        "cover it"
     )
 
 
@@ -136,19 +138,40 @@ def _segments(
     return out
 
 
+# Usage-report aggregates are stamped at the start of their own period (up to a year),
+# which may lie before the window they are counted in.
+AGGREGATE_MARGIN = timedelta(days=400)
+AGGREGATE_FORMATS = ("m365-usage",)
+
+
 def _inputs(store: Store, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
+    """The source versions whose events fall in ``lo``..``hi``: each with its absolute
+    path (``file``) and SHA-256. A file ingested again after it grew is listed once per
+    version; the older versions carry ``superseded_by`` (the SHA-256 of the newest version
+    of the same file the report used), so that verify checks the file against the version
+    the store last read, not against a version it replaced."""
     out = []
     for s in store.sources:
         if s.get("status") != "ingested" or not s.get("min_time"):
             continue
-        if datetime.fromisoformat(s["min_time"]) < hi and datetime.fromisoformat(
-            s["max_time"]
-        ) >= lo - timedelta(days=400):
-            # (aggregates are stamped at their window start, hence the margin)
+        margin = AGGREGATE_MARGIN if s.get("format") in AGGREGATE_FORMATS else timedelta(0)
+        if (
+            datetime.fromisoformat(s["min_time"]) < hi
+            and datetime.fromisoformat(s["max_time"]) >= lo - margin
+        ):
             out.append(
                 {k: s[k] for k in ("rows", "events", "excluded", "other", "rejected")}
-                | {"file": s["path"], "sha256": s["sha256"], "format": s["format"]}
+                | {
+                    "file": s.get("abs_path") or s["path"],
+                    "sha256": s["sha256"],
+                    "format": s["format"],
+                }
             )
+    # Manifest order is ingest order: the last version of a path is the newest.
+    newest = {i["file"]: i["sha256"] for i in out}
+    for i in out:
+        if newest[i["file"]] != i["sha256"]:
+            i["superseded_by"] = newest[i["file"]]
     return out
 
 
@@ -267,6 +290,17 @@ def paired(base: pa.Table, cur: pa.Table) -> dict[str, Any]:
     return out
 
 
+def _side_warnings(baseline: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Each measurement's own warnings, named by its side unless they name its label."""
+    out: list[str] = []
+    for side, m in (("baseline", baseline), ("current", current)):
+        for w in m.get("warnings", []):
+            text = w if w.startswith(str(m.get("label"))) else f"{side}: {w}"
+            if text not in out:
+                out.append(text)
+    return out
+
+
 def compare(
     baseline: dict[str, Any],
     current: dict[str, Any],
@@ -279,7 +313,14 @@ def compare(
     McNemar's paired mid-p test over the people in both populations; without, with the
     unpaired two-proportion z test."""
     goals = DEFAULT_GOALS if goals is None else goals
-    warnings = []
+    warnings = _side_warnings(baseline, current)
+    for dim in current.get("segments", {}):
+        if dim not in baseline.get("segments", {}):
+            warnings.append(
+                f"the baseline has no breakdown by {dim} (it was taken without --by {dim}): "
+                f"the {dim} rows show the current rates only; take the baseline again with "
+                f"--by {dim} to compare them"
+            )
     for key, what in (("tiers", "tier definitions"), ("window", "time zones")):
         a = baseline[key] if key == "tiers" else baseline[key]["timezone"]
         b = current[key] if key == "tiers" else current[key]["timezone"]
@@ -409,20 +450,31 @@ def trend(
     rows = []
     warnings = [OBSERVED_WARNING] if population.basis == "observed" else []
     for p in periods:
-        if res.identity[p.label].counted_events == 0:
-            warnings.append(no_events_warning(p.label))
+        no_data = res.identity[p.label].counted_events == 0
+        if no_data:
+            warnings.append(no_events_warning(p.label, no_data=True))
         g = res.totals.get(p.label)
         size = population.size if population.basis == "fixed" else (g.population if g else 0)
+        metrics = metrics_of(g, size)
+        if no_data:
+            # Nothing was ingested for the period (or all of it excluded): its rates are
+            # unknown, not 0; renderers show "no data".
+            metrics = {t: {"users": None, "rate": None, "ci95": None} for t in metrics}
         row = {
             "period": p.label,
             "from": p.start.isoformat(),
             "to": p.end.isoformat(),
             "population": _population_block(population, size, res.identity[p.label]),
-            "metrics": metrics_of(g, size),
+            "metrics": metrics,
             "ladder": _ladder(g, size),
+            "no_data": no_data,
         }
         if by:
             row["segments"] = _segments(res.segments, p.label, config.min_group_size)
+            if no_data:
+                for segs in row["segments"].values():
+                    for seg in segs:
+                        seg["metrics"] = {t: dict(metrics[t]) for t in metrics}
         rows.append(row)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -435,6 +487,7 @@ def trend(
         },
         "tiers": config.tiers,
         "rows": rows,
+        "inputs": _inputs(store, *Period("trend", window.start, window.end).utc_bounds(config.tz)),
         "warnings": warnings,
         "tool": {"name": "intranet-metrics", "version": __version__},
         "generated_at": _now(),

@@ -85,6 +85,8 @@ class SourceSummary:
     message: str | None = None
     ingested_at: str | None = None
     commit: str | None = None
+    # Where the file was, absolute: reports list it so that verify works from any folder.
+    abs_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -345,7 +347,9 @@ class Store:
                     raise InputError(
                         f"{path}: cannot be read ({exc.strerror or exc}); check it"
                     ) from None
-                s = SourceSummary(path=str(path), sha256=sha, format=module.NAME)
+                s = SourceSummary(
+                    path=str(path), sha256=sha, format=module.NAME, abs_path=os.path.abspath(path)
+                )
                 if sha in known:
                     s.status, s.message = "unchanged", "already in the store (same SHA-256)"
                     summaries.append(s)

@@ -17,4 +17,8 @@ def to_json(result: dict[str, Any]) -> str:
     return json.dumps(result, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
-__all__ = ["FORMATS", "to_csv", "to_json", "to_markdown", "to_table"]
+# The text formats by name (the table is drawn by rich); a new format adds one entry here
+# and its name to FORMATS, and --output picks it by extension (cli.EXTENSION_FORMATS).
+RENDERERS = {"json": to_json, "csv": to_csv, "markdown": to_markdown}
+
+__all__ = ["FORMATS", "RENDERERS", "to_csv", "to_json", "to_markdown", "to_table"]

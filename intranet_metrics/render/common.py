@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 TIERS = ("reader", "reactor", "contributor")
@@ -12,6 +13,27 @@ STATUS_TEXT = {
     "not_met": "not met",
     "no_data": "no data",
 }
+
+
+NO_DATA = "no data"
+
+# C0 and C1 control characters, DEL, and the Unicode characters that reorder, hide or
+# break text (bidi marks, overrides and isolates; zero-width space; line and paragraph
+# separators): a label holding them could move the cursor, recolour the terminal, split a
+# table row or show another text than it holds.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """``text`` with every control character written as an escape (``\\x1b``), so a label
+    is shown exactly as written and cannot act on the terminal."""
+    s = str(text)
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s)
+
+
+def warnings_of(result: dict[str, Any]) -> list[str]:
+    """The report's warnings (a comparison's include both windows' own warnings)."""
+    return [str(w) for w in result.get("warnings", [])]
 
 
 def pct(rate: float | None, digits: int = 1) -> str:

@@ -1,4 +1,10 @@
-"""CSV: one row per scope (total, segment value, period), safe to open in a spreadsheet."""
+"""CSV: one row per scope (total, segment value, period), safe to open in a spreadsheet.
+
+The report's warnings follow the rows as comment lines, one per warning, each starting
+with ``# warning: ``: the header stays the first line, so any CSV reader reads the rows,
+and readers that know comments (pandas ``comment="#"``, DuckDB, R) skip the warnings.
+A trend period without data has empty rates and ``no data`` in its ``note`` column.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import csv
 import io
 from typing import Any
 
-from .common import LADDER, TIERS, segment_changes
+from .common import LADDER, NO_DATA, TIERS, printable, segment_changes, warnings_of
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -59,12 +65,14 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         return header, rows
     if kind == "trend":
         header = ["period", "from", "to", "dimension", "value", "population", "suppressed"]
-        header += _METRIC_HEADER
+        header += [*_METRIC_HEADER, "note"]
         rows = []
         for r in result["rows"]:
+            note = NO_DATA if r.get("no_data") else None
             rows.append(
                 [r["period"], r["from"], r["to"], "", "(all)", r["population"]["size"], False]
                 + _metric_cells(r["metrics"])
+                + [note]
             )
             for dim, segs in r.get("segments", {}).items():
                 for s in segs:
@@ -79,6 +87,7 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
                             s["suppressed"],
                         ]
                         + _metric_cells(s["metrics"])
+                        + [note]
                     )
         return header, rows
     header = [
@@ -131,4 +140,6 @@ def to_csv(result: dict[str, Any]) -> str:
     w.writerow(header)
     for row in rows:
         w.writerow([safe_cell(v) for v in row])
+    for warning in warnings_of(result):
+        buf.write(f"# warning: {printable(warning.replace(chr(10), ' '))}\n")
     return buf.getvalue()

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from .common import printable, warnings_of
 from .sections import Section, sections
 
 
 def _esc(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    # A newline would end the table row: it is escaped like every control character.
+    return printable(text).replace("|", "\\|")
+
+
+def _warnings(result: dict[str, Any]) -> str:
+    """The report's warnings as one note block (a blockquote) under the main table."""
+    return "\n".join(f"> **Warning:** {_esc(w)}  " for w in warnings_of(result)) + "\n"
 
 
 def _draw(section: Section, level: str) -> str:
@@ -25,10 +32,12 @@ def _draw(section: Section, level: str) -> str:
     ]
     if section.note:
         for note in section.note.splitlines():
-            lines += ["", note]
+            lines += ["", printable(note)]
     return "\n".join(lines) + "\n"
 
 
 def to_markdown(result: dict[str, Any]) -> str:
-    parts = sections(result)
-    return "\n".join(_draw(s, "##" if i == 0 else "###") for i, s in enumerate(parts))
+    parts = [_draw(s, "##" if i == 0 else "###") for i, s in enumerate(sections(result))]
+    if warnings_of(result):
+        parts.insert(1, _warnings(result))
+    return "\n".join(parts)

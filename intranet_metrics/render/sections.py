@@ -11,6 +11,7 @@ from typing import Any
 
 from .common import (
     LADDER,
+    NO_DATA,
     STATUS_TEXT,
     TIERS,
     change_cell,
@@ -45,14 +46,18 @@ def _status(g: dict[str, Any] | None) -> str:
     return STATUS_TEXT.get(g["status"], g["status"]) if g else "–"
 
 
-def _segments(title: str, dim: str, rows: list[dict[str, Any]]) -> Section:
+def _rates(metrics: dict[str, Any], no_data: bool = False) -> list[str]:
+    return [NO_DATA if no_data else pct(metrics[t]["rate"]) for t in TIERS]
+
+
+def _segments(title: str, dim: str, rows: list[dict[str, Any]], no_data: bool = False) -> Section:
     return Section(
         title=title,
         header=[dim, "Population", "Reader", "Reactor", "Contributor"],
         rows=[
             [r["value"], SUPPRESSED, "–", "–", "–"]
             if r["suppressed"]
-            else [r["value"], num(r["population"])] + [pct(r["metrics"][t]["rate"]) for t in TIERS]
+            else [r["value"], num(r["population"]), *_rates(r["metrics"], no_data)]
             for r in rows
         ],
     )
@@ -132,13 +137,13 @@ def _trend(tr: dict[str, Any]) -> list[Section]:
         header=["Period", "From", "To", "Population", "Reader", "Reactor", "Contributor"],
         rows=[
             [r["period"], r["from"], r["to"], num(r["population"]["size"])]
-            + [pct(r["metrics"][t]["rate"]) for t in TIERS]
+            + _rates(r["metrics"], r.get("no_data", False))
             for r in tr["rows"]
         ],
         labels=3,
     )
     segs = [
-        _segments(f"{r['period']} by {dim}", dim, rows)
+        _segments(f"{r['period']} by {dim}", dim, rows, r.get("no_data", False))
         for r in tr["rows"]
         for dim, rows in r.get("segments", {}).items()
     ]

@@ -1,0 +1,73 @@
+"""Issue 10.10: --help, --version and shell completion import none of the heavy libraries
+(ibis, DuckDB, pandas, pyarrow, numpy); the commands that compute import them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("ibis", "duckdb", "pandas", "pyarrow", "numpy")
+
+# Runs the command in a fresh interpreter and prints which heavy modules it imported.
+PROBE = """
+import json, sys
+from intranet_metrics.cli import main
+args, wanted = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))
+sys.argv = ["intranet-metrics", *args]
+try:
+    main()
+except SystemExit:
+    pass
+heavy = sorted({m.split(".")[0] for m in sys.modules} & wanted)
+print(json.dumps(heavy), file=sys.stderr)
+"""
+
+
+def _heavy_imported(args: list[str], env: dict[str, str] | None = None) -> list[str]:
+    r = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    return json.loads(r.stderr.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["ingest", "--help"],
+        ["baseline", "--help"],
+        ["compare", "--help"],
+        ["report", "--help"],
+        ["verify", "--help"],
+        ["goals"],
+        ["schema"],
+    ],
+)
+def test_fast_commands_import_no_heavy_library(args):
+    assert _heavy_imported(args) == []
+
+
+def test_shell_completion_imports_no_heavy_library():
+    env = {
+        **os.environ,
+        "_INTRANET_METRICS_COMPLETE": "bash_complete",
+        "COMP_WORDS": "intranet-metrics bas",
+        "COMP_CWORD": "1",
+    }
+    assert _heavy_imported([], env) == []
+
+
+def test_the_probe_sees_heavy_imports(tmp_path):
+    """The probe is not blind: a command that computes does import them."""
+    (tmp_path / "e.csv").write_text("timestamp,user,activity\n2024-01-01T00:00:00Z,a@b.c,like\n")
+    args = ["--store", str(tmp_path / "s"), "ingest", str(tmp_path / "e.csv")]
+    assert set(_heavy_imported(args)) >= {"pyarrow", "duckdb"}
