@@ -18,7 +18,7 @@ from .engine import TIERS, Engine, GroupCounts, Period, PeriodIdentity, Populati
 from .errors import UsageError
 from .goals import DEFAULT_GOALS, goal_status
 from .privacy import suppress
-from .stats import mcnemar_midp, two_proportion_p, wilson
+from .stats import mcnemar, two_proportion_p, wilson
 from .store import Store
 
 SCHEMA_VERSION = 1
@@ -255,10 +255,12 @@ def paired(base: pa.Table, cur: pa.Table) -> dict[str, Any]:
             if v and k in stay
         }
         b, c = len(before - after), len(after - before)
+        test = mcnemar(b, c)
         out["tiers"][t] = {
             "b": b,
             "c": c,
-            "p_value": mcnemar_midp(b, c),
+            "p_value": test.midp,
+            "p_value_exact": test.exact,
             "stayers_baseline_rate": _rate(len(before), len(stay)),
             "stayers_current_rate": _rate(len(after), len(stay)),
         }
@@ -306,6 +308,7 @@ def compare(
             change |= {
                 "test": "mcnemar-midp",
                 "p_value": pt["p_value"],
+                "p_value_exact": pt["p_value_exact"],
                 "discordant": {"b": pt["b"], "c": pt["c"]},
                 "stayers": {
                     "baseline_rate": pt["stayers_baseline_rate"],
@@ -315,7 +318,8 @@ def compare(
             }
         else:
             p = two_proportion_p(b["users"], nb, c["users"], nc) if b["users"] is not None else None
-            change |= {"test": "two-proportion-z", "p_value": p}
+            # The z test has no exact counterpart here: the key is there, null.
+            change |= {"test": "two-proportion-z", "p_value": p, "p_value_exact": None}
         changes[t] = change
     result = {
         "schema_version": SCHEMA_VERSION,

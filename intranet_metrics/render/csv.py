@@ -91,6 +91,7 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         "delta_pp",
         "test",
         "p_value",
+        "p_value_exact",
         "target",
         "status",
     ]
@@ -109,6 +110,7 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
                 ch["delta_pp"],
                 ch["test"],
                 ch["p_value"],
+                ch.get("p_value_exact"),
                 g.get("target"),
                 g.get("status"),
             ]
@@ -119,7 +121,8 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
                 b, c = seg["tiers"][t] or (None, None)
                 delta = None if b is None or c is None else 100 * (c - b)
                 rows.append(
-                    [t, dim, seg["value"], seg["suppressed"], b, c, delta, "", None, None, None]
+                    [t, dim, seg["value"], seg["suppressed"], b, c, delta, "", None, None]
+                    + [None, None]
                 )
     return header, rows
 
