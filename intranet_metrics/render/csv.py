@@ -37,7 +37,8 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         header += _METRIC_HEADER + list(LADDER)
         m, w = result, result["window"]
         rows = [
-            [m["label"], w["from"], w["to"], "", "(all)", m["population"]["size"], False]
+            [m["label"], w["from"], w["to"], "", "(all)", m["population"]["size"]]
+            + [m.get("suppressed", False)]
             + _metric_cells(m["metrics"])
             + [m["ladder"][k] for k in LADDER]
         ]
@@ -63,7 +64,8 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         rows = []
         for r in result["rows"]:
             rows.append(
-                [r["period"], r["from"], r["to"], "", "(all)", r["population"]["size"], False]
+                [r["period"], r["from"], r["to"], "", "(all)", r["population"]["size"]]
+                + [r.get("suppressed", False)]
                 + _metric_cells(r["metrics"])
             )
             for dim, segs in r.get("segments", {}).items():
