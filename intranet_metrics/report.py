@@ -82,8 +82,7 @@ def _population_block(pop: Population, size: int, ident: PeriodIdentity) -> dict
         "unmatched_actors": ident.unmatched_actors,
         "identity_coverage": coverage if pop.roster is not None else None,
         "concealed_actors": ident.concealed_actors,
-        "actor_styles": dict(ident.styles),
-    }
+    } | ({} if pop.roster is not None else {"actor_styles": dict(ident.styles)})
 
 
 OBSERVED_WARNING = (
