@@ -74,8 +74,12 @@ def _ladder(g: GroupCounts | None, population: int) -> dict[str, int]:
     }
 
 
-def _population_block(pop: Population, size: int, ident: PeriodIdentity) -> dict[str, Any]:
+def _population_block(
+    pop: Population, size: int, ident: PeriodIdentity, hidden: bool = False
+) -> dict[str, Any]:
     coverage = None if ident.counted_events == 0 else ident.matched_events / ident.counted_events
+    if hidden:
+        coverage = None  # the matched share would tell whether the few people were active
     return {
         "basis": pop.basis,
         "size": size,
@@ -254,7 +258,7 @@ def measure_with_tiers(
             "timezone": config.timezone,
         },
         "tiers": config.tiers,
-        "population": _population_block(population, size, ident),
+        "population": _population_block(population, size, ident, hidden),
         "suppressed": hidden,
         "metrics": metrics,
         "ladder": null_ladder(LADDER) if hidden else _ladder(g, size),
@@ -524,6 +528,8 @@ def trend(
     res = Engine(store, config).compute(periods, population, by)
     rows = []
     warnings = [OBSERVED_WARNING] if population.basis == "observed" else []
+    small: list[str] = []  # periods whose population is under min_group_size
+    styled: list[str] = []
     for p in periods:
         if res.identity[p.label].counted_events == 0:
             warnings.append(no_events_warning(p.label))
@@ -532,14 +538,16 @@ def trend(
         size = population.size if population.basis == "fixed" else (g.population if g else 0)
         hidden = too_small(size, config.min_group_size)
         if hidden:
-            warnings.append(suppressed_warning(p.label, size, config.min_group_size))
-        if population.basis != "roster":
-            warnings += _style_warning(res.identity[p.label], p.label)
+            small.append(p.label)
+        if population.basis != "roster" and not styled:
+            # Once, at the first period where it applies: a daily trend stays readable.
+            styled = _style_warning(res.identity[p.label], p.label)
+            warnings += styled
         row = {
             "period": p.label,
             "from": p.start.isoformat(),
             "to": p.end.isoformat(),
-            "population": _population_block(population, size, res.identity[p.label]),
+            "population": _population_block(population, size, res.identity[p.label], hidden),
             "suppressed": hidden,
             "metrics": null_metrics(TIERS) if hidden else metrics_of(g, size),
             "ladder": null_ladder(LADDER) if hidden else _ladder(g, size),
@@ -547,6 +555,12 @@ def trend(
         if by:
             row["segments"] = _segments(res.segments, p.label, config.min_group_size)
         rows.append(row)
+    if small:
+        warnings.append(
+            f"{len(small)} period(s) ({small[0]}{', ...' if len(small) > 1 else ''}) have a "
+            f"population under min_group_size {config.min_group_size}, so their counts and "
+            "rates are withheld (rates of so few people would show what each of them did)"
+        )
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "trend",

@@ -183,6 +183,7 @@ def test_one_person_roster_publishes_no_tiers(tmp_path, fmt):
         out = json.loads(r.stdout)
         jsonschema.validate(out, SCHEMA)
         assert out["suppressed"] is True and out["population"]["size"] == 1
+        assert out["population"]["identity_coverage"] is None
         assert all(
             v == {"users": None, "rate": None, "ci95": None} for v in out["metrics"].values()
         )
@@ -202,7 +203,8 @@ def test_small_population_in_a_trend_row_is_suppressed(tmp_path):
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     jsonschema.validate(out, SCHEMA)
-    assert all(row["suppressed"] for row in out["rows"])
+    assert len(out["rows"]) == 3 and all(row["suppressed"] for row in out["rows"])
+    assert sum("min_group_size" in w for w in out["warnings"]) == 1  # once, not per period
     assert {row["metrics"]["contributor"]["users"] for row in out["rows"]} == {None}
     r = run(tmp_path, "report", "--roster", rp, *Q1, "--format", "csv")
     assert r.exit_code == 0 and ",True," in r.stdout
