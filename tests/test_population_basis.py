@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -283,3 +284,27 @@ def test_compare_with_thousands_of_tier_changes():
     assert b + c > 1024
     assert (ch["p_value"], ch["p_value_exact"]) == tuple(mcnemar(b, c))
     assert 0 <= ch["p_value"] < 1e-50
+
+
+# -- what the data itself proves, across real formats -----------------------------------------
+def test_no_roster_merges_only_what_the_exports_prove(tmp_path):
+    """Slack ids mapped to emails by users.json and upper-case audit-log emails become the
+    person's email; unmapped Slack ids and IIS's CONTOSO\\sam stay apart, and say so."""
+    from tests.mixed_org import Org
+
+    o = Org(seed=3)
+    _roster, exports = o.write(tmp_path / "org")
+    store = api.open_store(tmp_path / "store", create=True)
+    api.ingest(store, [exports])
+    actors = set(
+        pa.concat_tables([pq.read_table(f, columns=["actor"]) for f in store.event_files(None)])[
+            "actor"
+        ].to_pylist()
+    )
+    assert all(a == a.strip().lower() for a in actors)
+    mapped = [i for i in range(o.n) if i % 2]  # users.json gives these an email
+    assert not any(f"slack:{o.slack_id(i)}".lower() in actors for i in mapped)
+    m = api.measure(store, "2026-03-01", "2026-03-31")
+    styles = m["population"]["actor_styles"]
+    assert styles["email"] > 0 and styles["domain_account"] > 0
+    assert any("identity styles" in w for w in m["warnings"])
