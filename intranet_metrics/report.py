@@ -139,6 +139,13 @@ STYLE_NAMES = {
 def _style_warning(ident: PeriodIdentity, label: str) -> list[str]:
     """Without a roster, nothing links one person's spellings in different styles."""
     seen = [(st, ident.styles.get(st, 0)) for st in PERSON_STYLES if ident.styles.get(st, 0)]
+    if ident.styles.get("pseudonymised", 0):
+        # Keyed hashes hide the style too: two spellings of one person cannot be told apart.
+        return [
+            f"{label}: identities are pseudonymised, so it cannot be seen whether one person "
+            "appears under two spellings (email and DOMAIN\\account, or a chat id); without a "
+            "roster such a person is counted twice; add --roster FILE (with aliases)"
+        ]
     if len(seen) < 2:
         return []
     styles = ", ".join(f"{STYLE_NAMES[st]} {n:,}" for st, n in seen)

@@ -308,3 +308,13 @@ def test_no_roster_merges_only_what_the_exports_prove(tmp_path):
     styles = m["population"]["actor_styles"]
     assert styles["email"] > 0 and styles["domain_account"] > 0
     assert any("identity styles" in w for w in m["warnings"])
+
+
+def test_under_a_key_the_unknown_styles_are_warned(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTRANET_METRICS_KEY", "a secret for the test")
+    rows = people(6) + [("2026-02-02", f"CONTOSO\\p{i}", "post") for i in range(6)]
+    store = api.open_store(tmp_path / "store", create=True)
+    api.ingest(store, [write_events(tmp_path / "ev.csv", rows)])
+    m = api.measure(store, "2026-01-01", "2026-03-31")
+    assert m["population"]["actor_styles"]["pseudonymised"] == 12
+    assert any("pseudonymised" in w and "--roster" in w for w in m["warnings"])
