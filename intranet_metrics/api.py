@@ -186,13 +186,24 @@ def compare_to(
     by: Sequence[str] = (),
     goals: str | Path | None = None,
     label: str | None = None,
+    allow_different_basis: bool = False,
 ) -> dict[str, Any]:
     """Measure the window and compare it with ``baseline``: paired (McNemar) when the
-    baseline's per-person tiers are in this store, unpaired otherwise."""
+    baseline's per-person tiers are in this store, unpaired otherwise. A baseline on
+    another population basis (roster, headcount, observed) is refused (ConfigError)
+    unless ``allow_different_basis``."""
+    config = config or Config()
     current, tiers = _measure(store, start, end, config, roster, population_size, by, goals, label)
     base_tiers = load_tiers(store, baseline.get("measurement_id"))
     pairs = (base_tiers, tiers) if base_tiers is not None and tiers is not None else None
-    return report.compare(baseline, current, load_goals(goals), pairs)
+    return report.compare(
+        baseline,
+        current,
+        load_goals(goals),
+        pairs,
+        min_group_size=config.min_group_size,
+        allow_different_basis=allow_different_basis,
+    )
 
 
 def load_baseline(path: str | Path) -> dict[str, Any]:
@@ -227,9 +238,19 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
 
 
 def compare(
-    baseline: dict[str, Any], current: dict[str, Any], goals: str | Path | None = None
+    baseline: dict[str, Any],
+    current: dict[str, Any],
+    goals: str | Path | None = None,
+    config: Config | None = None,
+    allow_different_basis: bool = False,
 ) -> dict[str, Any]:
-    return report.compare(baseline, current, load_goals(goals))
+    return report.compare(
+        baseline,
+        current,
+        load_goals(goals),
+        min_group_size=(config or Config()).min_group_size,
+        allow_different_basis=allow_different_basis,
+    )
 
 
 def trend(

@@ -509,6 +509,12 @@ def baseline(
 @click.option("--goals", type=click.Path(dir_okay=False))
 @click.option("--label", help="Name of this measurement [default: the window].")
 @click.option("--fail-on-goals", is_flag=True, help="Exit 3 when a goal is not met.")
+@click.option(
+    "--allow-different-basis",
+    is_flag=True,
+    help="Compare even if the baseline's population basis (roster, --population, observed) "
+    "differs; the report says so.",
+)
 @ingest_options
 @format_options
 @click.pass_obj
@@ -524,6 +530,7 @@ def compare(
     goals,
     label,
     fail_on_goals,
+    allow_different_basis,
     input_format,
     mapping,
     fmt,
@@ -548,6 +555,7 @@ def compare(
         by,
         goals or c.config.goals,
         label or f"current {start}..{end}",
+        allow_different_basis=allow_different_basis,
     )
     emit(result, fmt, output, force)
     if fail_on_goals and any(g["status"] in ("not_met", "no_data") for g in result["goals"]):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,11 @@ from .store import Store
 TIERS = ("reader", "reactor", "contributor")
 LADDER = ("inactive", "reader_only", "reactor_only", "contributor")
 _CONCEALED_RE = "^[0-9a-f]{32}$"
+# How an actor is written. Without a roster nothing links two styles of one person, so
+# each style present is a possible second count of the same people (SPEC section 2).
+STYLES = ("email", "domain_account", "chat_id", "concealed", "pseudonymised", "other")
+# The styles one person may be written in at once (concealed and keyed names say nothing).
+PERSON_STYLES = ("email", "domain_account", "chat_id", "other")
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ class PeriodIdentity:
     unmatched_actors: int
     concealed_actors: int
     partial_aggregates: int
+    # Distinct actors with counted events, per STYLES entry (all zero when there are none).
+    styles: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STYLES, 0))
 
 
 @dataclass(frozen=True)
@@ -172,11 +179,13 @@ class Engine:
             m = counted.mutate(person=counted.actor)
 
         concealed = m.actor.re_search(_CONCEALED_RE) | m.actor.startswith("concealed:")
+        style = _style(m.actor)
         ident = m.group_by("period").aggregate(
             counted_events=m.count(),
             matched_events=m.person.notnull().cast("int64").sum(),
             unmatched_actors=m.actor.nunique(where=m.person.isnull()),
             concealed_actors=m.actor.nunique(where=concealed),
+            **{f"style_{st}": m.actor.nunique(where=style == st) for st in STYLES},
         )
         flags = (
             m.filter(m.person.notnull())
@@ -210,6 +219,7 @@ class Engine:
                 unmatched_actors=int(r["unmatched_actors"]) if population.roster else 0,
                 concealed_actors=int(r["concealed_actors"]),
                 partial_aggregates=int(partial_n.get(r["period"], 0)),
+                styles={st: int(r[f"style_{st}"] or 0) for st in STYLES},
             )
             for r in ident.to_pyarrow().to_pylist()
         }
@@ -273,8 +283,11 @@ class Engine:
             n = int(r["population"])
             inactive = int(r["l_inactive"])
             if population.basis == "fixed":
-                # Those seen are the active ones; the rest of the headcount is inactive.
-                inactive += max(population.size - n, 0)
+                # The people are the actors seen (some inactive in this period); the
+                # headcount's inactive are all but the active ones. More active people
+                # than the headcount is refused by the report (a rate above 1).
+                active = n - inactive
+                inactive = max(population.size - active, 0)
                 n = population.size
             rows.append(
                 GroupCounts(
@@ -290,6 +303,18 @@ class Engine:
                 )
             )
         return rows
+
+
+def _style(actor: ir.StringValue) -> ir.StringValue:
+    """The identity style of a normalised actor (one of STYLES)."""
+    return ibis.cases(
+        (actor.startswith("p:"), "pseudonymised"),
+        (actor.re_search(_CONCEALED_RE) | actor.startswith("concealed:"), "concealed"),
+        (actor.startswith("slack:") | actor.startswith("engage:"), "chat_id"),
+        (actor.contains("\\"), "domain_account"),
+        (actor.contains("@"), "email"),
+        else_="other",
+    )
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Small-group suppression for segment breakdowns."""
+"""Small-group suppression: of segment breakdowns, and of whole measurements."""
 
 from __future__ import annotations
 
@@ -28,11 +28,25 @@ def suppress(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
                     "value": r["value"],
                     "population": None,
                     "suppressed": True,
-                    "metrics": {
-                        m: {"users": None, "rate": None, "ci95": None} for m in r["metrics"]
-                    },
+                    "metrics": null_metrics(r["metrics"]),
                 }
             )
         else:
             out.append({**r, "suppressed": False})
     return out
+
+
+def null_metrics(tiers: Any) -> dict[str, dict[str, None]]:
+    """Metrics with every count, rate and interval withheld (null)."""
+    return {t: {"users": None, "rate": None, "ci95": None} for t in tiers}
+
+
+def null_ladder(steps: Any) -> dict[str, None]:
+    return dict.fromkeys(steps)
+
+
+def too_small(population: int | None, k: int) -> bool:
+    """A population of 1 .. k-1 people is published as a whole only as its size.
+
+    An empty population has nothing to hide (its rates are null anyway)."""
+    return population is not None and 0 < population < k

@@ -14,11 +14,20 @@ import pyarrow as pa
 
 from . import __version__
 from .config import Config
-from .engine import TIERS, Engine, GroupCounts, Period, PeriodIdentity, Population
-from .errors import UsageError
+from .engine import (
+    LADDER,
+    PERSON_STYLES,
+    TIERS,
+    Engine,
+    GroupCounts,
+    Period,
+    PeriodIdentity,
+    Population,
+)
+from .errors import ConfigError, UsageError
 from .goals import DEFAULT_GOALS, goal_status
-from .privacy import suppress
-from .stats import mcnemar_midp, two_proportion_p, wilson
+from .privacy import null_ladder, null_metrics, suppress, too_small
+from .stats import mcnemar, two_proportion_p, wilson
 from .store import Store
 
 SCHEMA_VERSION = 1
@@ -65,15 +74,19 @@ def _ladder(g: GroupCounts | None, population: int) -> dict[str, int]:
     }
 
 
-def _population_block(pop: Population, size: int, ident: PeriodIdentity) -> dict[str, Any]:
+def _population_block(
+    pop: Population, size: int, ident: PeriodIdentity, hidden: bool = False
+) -> dict[str, Any]:
     coverage = None if ident.counted_events == 0 else ident.matched_events / ident.counted_events
+    if hidden:
+        coverage = None  # the matched share would tell whether the few people were active
     return {
         "basis": pop.basis,
         "size": size,
         "unmatched_actors": ident.unmatched_actors,
         "identity_coverage": coverage if pop.roster is not None else None,
         "concealed_actors": ident.concealed_actors,
-    }
+    } | ({} if pop.roster is not None else {"actor_styles": dict(ident.styles)})
 
 
 OBSERVED_WARNING = (
@@ -103,8 +116,8 @@ def _warnings(pop: Population, size: int, ident: PeriodIdentity, label: str) -> 
         w.append(OBSERVED_WARNING)
     if pop.roster is not None:
         w.extend(pop.roster.notes)  # what reading the roster assumed (its encoding)
-    if pop.basis == "fixed" and ident.counted_events and size < ident.unmatched_actors:
-        w.append("more people are active than --population; check the headcount")
+    if pop.basis != "roster":
+        w += _style_warning(ident, label)
     if ident.concealed_actors:
         w.append(
             f"{ident.concealed_actors} actor(s) have concealed names (usage reports with the "
@@ -117,6 +130,48 @@ def _warnings(pop: Population, size: int, ident: PeriodIdentity, label: str) -> 
             f"{label} and were left out; choose a window that contains whole report periods"
         )
     return w
+
+
+STYLE_NAMES = {
+    "email": "email/UPN",
+    "domain_account": "DOMAIN\\account",
+    "chat_id": "chat id (slack:/engage:)",
+    "other": "other",
+}
+
+
+def _style_warning(ident: PeriodIdentity, label: str) -> list[str]:
+    """Without a roster, nothing links one person's spellings in different styles."""
+    seen = [(st, ident.styles.get(st, 0)) for st in PERSON_STYLES if ident.styles.get(st, 0)]
+    if ident.styles.get("pseudonymised", 0):
+        # Keyed hashes hide the style too: two spellings of one person cannot be told apart.
+        return [
+            f"{label}: identities are pseudonymised, so it cannot be seen whether one person "
+            "appears under two spellings (email and DOMAIN\\account, or a chat id); without a "
+            "roster such a person is counted twice; add --roster FILE (with aliases)"
+        ]
+    if len(seen) < 2:
+        return []
+    styles = ", ".join(f"{STYLE_NAMES[st]} {n:,}" for st, n in seen)
+    return [
+        f"{label}: actors are written in {len(seen)} identity styles ({styles}); without a "
+        "roster a person who appears in two styles is counted as two people, so the rates "
+        "may be too high and an observed population is no upper bound; add --roster FILE "
+        "(with the other spellings in its aliases column)"
+    ]
+
+
+def _check_headcount(pop: Population, g: GroupCounts | None, label: str) -> None:
+    """A fixed headcount below the people active in the window gives rates above 1."""
+    if pop.basis != "fixed" or g is None:
+        return
+    active = g.reader_only + g.reactor_only + g.contributor
+    if active > pop.size:
+        raise ConfigError(
+            f"--population {pop.size:,} is less than the {active:,} different people active "
+            f"in {label}: give the full headcount (everyone who could take part), or use "
+            "--roster FILE so each person is counted once"
+        )
 
 
 def _segments(
@@ -215,9 +270,15 @@ def measure_with_tiers(
     period = Period(label, window.start, window.end)
     res = Engine(store, config).compute([period], population, by)
     g = res.totals.get(label)
+    _check_headcount(population, g, label)
     size = population.size if population.basis == "fixed" else (g.population if g else 0)
     ident = res.identity[label]
-    metrics = metrics_of(g, size)
+    k = config.min_group_size
+    hidden = too_small(size, k)
+    metrics = null_metrics(TIERS) if hidden else metrics_of(g, size)
+    warnings = _warnings(population, size, ident, label)
+    if hidden:
+        warnings.append(suppressed_warning(label, size, k))
     lo, hi = period.utc_bounds(config.tz)
     result = {
         "schema_version": SCHEMA_VERSION,
@@ -229,9 +290,10 @@ def measure_with_tiers(
             "timezone": config.timezone,
         },
         "tiers": config.tiers,
-        "population": _population_block(population, size, ident),
+        "population": _population_block(population, size, ident, hidden),
+        "suppressed": hidden,
         "metrics": metrics,
-        "ladder": _ladder(g, size),
+        "ladder": null_ladder(LADDER) if hidden else _ladder(g, size),
         "goals": [
             {
                 "metric": m,
@@ -243,13 +305,20 @@ def measure_with_tiers(
             }
             for m, t in goals.items()
         ],
-        "segments": _segments(res.segments, label, config.min_group_size),
+        "segments": _segments(res.segments, label, k),
         "inputs": _inputs(store, lo, hi),
-        "warnings": _warnings(population, size, ident, label),
+        "warnings": warnings,
         "tool": {"name": "intranet-metrics", "version": __version__},
         "generated_at": _now(),
     }
     return result, res.person_tiers
+
+
+def suppressed_warning(label: str, size: int, k: int) -> str:
+    return (
+        f"{label}: the population of {size} is under min_group_size {k}, so every count and "
+        "rate is withheld (a rate of so few people would show what each of them did)"
+    )
 
 
 def _delta(b: float | None, c: float | None) -> float | None:
@@ -280,10 +349,12 @@ def paired(base: pa.Table, cur: pa.Table) -> dict[str, Any]:
             if v and k in stay
         }
         b, c = len(before - after), len(after - before)
+        test = mcnemar(b, c)
         out["tiers"][t] = {
             "b": b,
             "c": c,
-            "p_value": mcnemar_midp(b, c),
+            "p_value": test.midp,
+            "p_value_exact": test.exact,
             "stayers_baseline_rate": _rate(len(before), len(stay)),
             "stayers_current_rate": _rate(len(after), len(stay)),
         }
@@ -301,19 +372,54 @@ def _side_warnings(baseline: dict[str, Any], current: dict[str, Any]) -> list[st
     return out
 
 
+BASES = {
+    "roster": ("a roster", "--roster FILE (the baseline's roster)"),
+    "fixed": ("a fixed headcount", "--population N"),
+    "observed": ("every actor seen", "neither --roster nor --population"),
+}
+
+
+def _check_bases(baseline: dict[str, Any], current: dict[str, Any], allow: bool) -> list[str]:
+    """Rates over a roster, a headcount and the actors seen are shares of different
+    populations: refused unless asked for, then said in a warning."""
+    bb, cb = baseline["population"]["basis"], current["population"]["basis"]
+    if bb == cb:
+        return []
+    what = (
+        f"the baseline's population is {BASES[bb][0]} ({bb}) and the current one is "
+        f"{BASES[cb][0]} ({cb})"
+    )
+    if not allow:
+        raise ConfigError(
+            f"{what}: their rates are shares of different populations; measure with "
+            f"{BASES[bb][1]} as the baseline did, or add --allow-different-basis to "
+            "compare them anyway"
+        )
+    return [
+        f"{what}: the change compares shares of different populations "
+        "(--allow-different-basis); it is not a change in adoption alone"
+    ]
+
+
 def compare(
     baseline: dict[str, Any],
     current: dict[str, Any],
     goals: dict[str, float] | None = None,
     pairs: tuple[pa.Table, pa.Table] | None = None,
+    min_group_size: int = 5,
+    allow_different_basis: bool = False,
 ) -> dict[str, Any]:
     """The current measurement against the baseline and the goals (kind ``comparison``).
 
     With ``pairs`` (each person's tiers at both measurements) the change is tested with
     McNemar's paired mid-p test over the people in both populations; without, with the
-    unpaired two-proportion z test."""
+    unpaired two-proportion z test. Measurements on different population bases are
+    refused (ConfigError) unless ``allow_different_basis``. Nothing of a suppressed
+    measurement, or of fewer than ``min_group_size`` pairs, is published."""
     goals = DEFAULT_GOALS if goals is None else goals
-    warnings = _side_warnings(baseline, current)
+    warnings = _check_bases(baseline, current, allow_different_basis)
+    mixed = bool(warnings)
+    warnings += _side_warnings(baseline, current)
     for dim in current.get("segments", {}):
         if dim not in baseline.get("segments", {}):
             warnings.append(
@@ -335,6 +441,18 @@ def compare(
             "people cannot be paired with the baseline (no roster, or a baseline "
             "taken elsewhere): the change is tested unpaired"
         )
+    hidden = bool(baseline.get("suppressed") or current.get("suppressed"))
+    if hidden:
+        warnings.append(
+            "a measurement is under min_group_size and suppressed, so the change and its "
+            "test are withheld"
+        )
+    few_pairs = pair is not None and not hidden and pair["stayers"] < min_group_size
+    if few_pairs:
+        warnings.append(
+            f"only {pair['stayers']} people are in both populations (under min_group_size "
+            f"{min_group_size}): the paired test, which would show what they did, is withheld"
+        )
     changes = {}
     nb, nc = baseline["population"]["size"], current["population"]["size"]
     for t in TIERS:
@@ -342,23 +460,35 @@ def compare(
         change = {
             "baseline_rate": b["rate"],
             "current_rate": c["rate"],
-            "delta_pp": _delta(b["rate"], c["rate"]),
+            "delta_pp": None if hidden else _delta(b["rate"], c["rate"]),
         }
         if pair is not None:
             pt = pair["tiers"][t]
-            change |= {
-                "test": "mcnemar-midp",
-                "p_value": pt["p_value"],
-                "discordant": {"b": pt["b"], "c": pt["c"]},
-                "stayers": {
-                    "baseline_rate": pt["stayers_baseline_rate"],
-                    "current_rate": pt["stayers_current_rate"],
-                    "delta_pp": _delta(pt["stayers_baseline_rate"], pt["stayers_current_rate"]),
-                },
-            }
+            change["test"] = "mcnemar-midp"
+            if hidden or few_pairs:
+                change |= {"p_value": None, "p_value_exact": None}
+            else:
+                stayers_delta = _delta(pt["stayers_baseline_rate"], pt["stayers_current_rate"])
+                change |= {
+                    "p_value": pt["p_value"],
+                    "p_value_exact": pt["p_value_exact"],
+                    "discordant": {"b": pt["b"], "c": pt["c"]},
+                    "stayers": {
+                        "baseline_rate": pt["stayers_baseline_rate"],
+                        "current_rate": pt["stayers_current_rate"],
+                        "delta_pp": stayers_delta,
+                    },
+                }
         else:
-            p = two_proportion_p(b["users"], nb, c["users"], nc) if b["users"] is not None else None
-            change |= {"test": "two-proportion-z", "p_value": p}
+            p = None
+            if not hidden and b["users"] is not None and c["users"] is not None:
+                p = two_proportion_p(b["users"], nb, c["users"], nc)
+            # The z test has no exact counterpart here: the key is there, null.
+            change |= {
+                "test": "two-proportion-z-different-bases" if mixed else "two-proportion-z",
+                "p_value": p,
+                "p_value_exact": None,
+            }
         changes[t] = change
     result = {
         "schema_version": SCHEMA_VERSION,
@@ -449,24 +579,33 @@ def trend(
     res = Engine(store, config).compute(periods, population, by)
     rows = []
     warnings = [OBSERVED_WARNING] if population.basis == "observed" else []
+    small: list[str] = []  # periods whose population is under min_group_size
+    styled: list[str] = []
     for p in periods:
         no_data = res.identity[p.label].counted_events == 0
         if no_data:
             warnings.append(no_events_warning(p.label, no_data=True))
         g = res.totals.get(p.label)
+        _check_headcount(population, g, p.label)
         size = population.size if population.basis == "fixed" else (g.population if g else 0)
-        metrics = metrics_of(g, size)
-        if no_data:
-            # Nothing was ingested for the period (or all of it excluded): its rates are
-            # unknown, not 0; renderers show "no data".
-            metrics = {t: {"users": None, "rate": None, "ci95": None} for t in metrics}
+        hidden = too_small(size, config.min_group_size)
+        if hidden:
+            small.append(p.label)
+        if population.basis != "roster" and not styled:
+            # Once, at the first period where it applies: a daily trend stays readable.
+            styled = _style_warning(res.identity[p.label], p.label)
+            warnings += styled
+        # Nothing ingested for a period (or all of it excluded): its rates are unknown,
+        # not 0; renderers show "no data".
+        metrics = null_metrics(TIERS) if hidden or no_data else metrics_of(g, size)
         row = {
             "period": p.label,
             "from": p.start.isoformat(),
             "to": p.end.isoformat(),
-            "population": _population_block(population, size, res.identity[p.label]),
+            "population": _population_block(population, size, res.identity[p.label], hidden),
+            "suppressed": hidden,
             "metrics": metrics,
-            "ladder": _ladder(g, size),
+            "ladder": null_ladder(LADDER) if hidden else _ladder(g, size),
             "no_data": no_data,
         }
         if by:
@@ -476,6 +615,12 @@ def trend(
                     for seg in segs:
                         seg["metrics"] = {t: dict(metrics[t]) for t in metrics}
         rows.append(row)
+    if small:
+        warnings.append(
+            f"{len(small)} period(s) ({small[0]}{', ...' if len(small) > 1 else ''}) have a "
+            f"population under min_group_size {config.min_group_size}, so their counts and "
+            "rates are withheld (rates of so few people would show what each of them did)"
+        )
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "trend",

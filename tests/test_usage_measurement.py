@@ -15,7 +15,9 @@ def setup(tmp_path, rows):
     report = tmp_path / "YammerActivityUserDetail.csv"
     report.write_text(HEADER + "".join(rows), encoding="utf-8")
     roster = tmp_path / "roster.csv"
-    roster.write_text("user_id,email\nE1,jane@contoso.com\nE2,bob@contoso.com\nE3,x@contoso.com\n")
+    # Five people: a smaller population would be suppressed as a whole (min_group_size).
+    people = ["jane", "bob", "x", "y", "z"]
+    roster.write_text("user_id,email\n" + "".join(f"E{p},{p}@contoso.com\n" for p in people))
     store = api.open_store(tmp_path / "s", create=True)
     api.ingest(store, [report])
     return store, roster

@@ -87,6 +87,8 @@ def test_note(c: dict[str, Any]) -> str:
             f"p: McNemar mid-p over the {pc['stayers']:,} people in both populations "
             f"({pc['joiners']:,} joined, {pc['leavers']:,} left since the baseline)"
         )
+    if test == "two-proportion-z-different-bases":
+        return "p: two-proportion z test over populations of different bases (not comparable)"
     return "p: two-proportion z test (unpaired: people could not be linked to the baseline)"
 
 

@@ -43,7 +43,8 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         header += _METRIC_HEADER + list(LADDER)
         m, w = result, result["window"]
         rows = [
-            [m["label"], w["from"], w["to"], "", "(all)", m["population"]["size"], False]
+            [m["label"], w["from"], w["to"], "", "(all)", m["population"]["size"]]
+            + [m.get("suppressed", False)]
             + _metric_cells(m["metrics"])
             + [m["ladder"][k] for k in LADDER]
         ]
@@ -70,7 +71,8 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         for r in result["rows"]:
             note = NO_DATA if r.get("no_data") else None
             rows.append(
-                [r["period"], r["from"], r["to"], "", "(all)", r["population"]["size"], False]
+                [r["period"], r["from"], r["to"], "", "(all)", r["population"]["size"]]
+                + [r.get("suppressed", False)]
                 + _metric_cells(r["metrics"])
                 + [note]
             )
@@ -100,6 +102,7 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         "delta_pp",
         "test",
         "p_value",
+        "p_value_exact",
         "target",
         "status",
     ]
@@ -118,6 +121,7 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
                 ch["delta_pp"],
                 ch["test"],
                 ch["p_value"],
+                ch.get("p_value_exact"),
                 g.get("target"),
                 g.get("status"),
             ]
@@ -128,7 +132,8 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
                 b, c = seg["tiers"][t] or (None, None)
                 delta = None if b is None or c is None else 100 * (c - b)
                 rows.append(
-                    [t, dim, seg["value"], seg["suppressed"], b, c, delta, "", None, None, None]
+                    [t, dim, seg["value"], seg["suppressed"], b, c, delta, "", None, None]
+                    + [None, None]
                 )
     return header, rows
 
