@@ -19,7 +19,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import errno
-import fcntl
 import gc
 import json
 import os
@@ -27,7 +26,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 
 from . import __version__
 from .config import Config
@@ -85,9 +85,53 @@ class SourceSummary:
     message: str | None = None
     ingested_at: str | None = None
     commit: str | None = None
+    # The settings that shaped this source's events (see event_settings), and for a source
+    # already in the store, how today's settings differ from those it was read with.
+    settings: dict[str, Any] = field(default_factory=dict)
+    settings_changed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+# Formats whose event times depend on the configured time zone (local times without offset).
+_TZ_FORMATS = frozenset({"generic", "iis-w3c"})
+
+
+def event_settings(config: Config, pseudo: Pseudonymiser, fmt: str) -> dict[str, Any]:
+    """The settings that shape what a source of format ``fmt`` stores (times, exclusions,
+    classes, keyed identities), as JSON values; kept per source in the manifest so that a
+    later ingest with other settings can say what changed."""
+    out: dict[str, Any] = {
+        "service_accounts": sorted(config.service_accounts),
+        "exclude_user_agents": sorted(config.exclude_user_agents),
+        "activities": dict(sorted(config.activities.items())),
+        "key_fingerprint": pseudo.fingerprint,
+    }
+    if fmt in _TZ_FORMATS:
+        out["timezone"] = config.timezone
+    if fmt == "generic":
+        out["column_map"] = dict(sorted(config.column_map.items()))
+    if fmt == "m365-audit":
+        out["sites"] = sorted(config.sites)
+    return out
+
+
+def settings_diff(old: Any, new: dict[str, Any]) -> list[str]:
+    """'name: then -> now' for each setting that differs (settings a source was stored
+    without, by an older version, are not compared)."""
+    if not isinstance(old, dict):
+        return []
+    return [
+        f"{name}: {_short(old[name])} then, {_short(new[name])} now"
+        for name in sorted(new)
+        if name in old and old[name] != new[name]
+    ]
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass
@@ -111,12 +155,36 @@ def _fsync_dir(path: Path) -> None:
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # A full disk or a kill mid-write: never leave a half-written manifest behind.
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     _fsync_dir(path.parent)
+
+
+def store_os_error(root: Path, exc: OSError) -> StoreError:
+    """One line for an OS error while writing the store: what, where, and what to do."""
+    where = exc.filename or root
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return StoreError(
+            f"no space left on {root}; free some space (or choose another --store) and run "
+            "again: the store is as it was before this command"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return StoreError(
+            f"{where}: the store is read-only here; reading commands still work, writing "
+            f"needs write access to {root} (or choose another --store)"
+        )
+    return StoreError(
+        f"{where}: cannot write to the store ({exc.strerror or exc}); check {root} and run again"
+    )
 
 
 class Store:
@@ -132,19 +200,7 @@ class Store:
         root = Path(root)
         mpath = root / MANIFEST
         if mpath.is_file():
-            try:
-                manifest = json.loads(mpath.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise StoreError(
-                    f"{mpath}: the store manifest is unreadable ({exc}); restore it from a "
-                    "backup or start a new store with --store"
-                ) from None
-            if manifest.get("intranet_metrics_store") != FORMAT_VERSION:
-                raise StoreError(
-                    f"{root}: not an intranet-metrics store of format {FORMAT_VERSION}; "
-                    "choose another folder with --store"
-                )
-            return cls(root, manifest)
+            return cls(root, _read_manifest(mpath))
         if root.exists() and (not root.is_dir() or any(not _debris(p) for p in root.iterdir())):
             raise StoreError(
                 f"{root}: exists but is not an intranet-metrics store (no {MANIFEST}); "
@@ -178,16 +234,28 @@ class Store:
         return self.manifest.get("key_fingerprint")
 
     def event_files(self, months: Iterator[str] | list[str] | None = None) -> list[str]:
-        """Absolute paths of the data files, only those of ``months`` when given."""
+        """Absolute paths of the data files, only those of ``months`` when given; a listed
+        file that is missing or truncated is a StoreError that points to ``repair``."""
         wanted = None if months is None else set(months)
-        return [
-            str(self.root / f["path"])
-            for f in self.manifest["files"]
-            if wanted is None or f["month"] in wanted
-        ]
+        return self._checked(
+            f for f in self.manifest["files"] if wanted is None or f["month"] in wanted
+        )
 
     def reject_files(self) -> list[str]:
-        return [str(self.root / f["path"]) for f in self.manifest["rejects"]]
+        return self._checked(self.manifest["rejects"])
+
+    def _checked(self, entries: Iterable[dict[str, Any]]) -> list[str]:
+        out = []
+        for f in entries:
+            path = self.root / f["path"]
+            problem = _file_problem(path, f)
+            if problem:
+                raise StoreError(
+                    f"{path}: a file the store lists is {problem}; {REPAIR_HINT} (it lists "
+                    "the exports to ingest again)"
+                )
+            out.append(str(path))
+        return out
 
     def check_key(self, pseudo: Pseudonymiser) -> None:
         """Refuse to mix pseudonymised and plain data, or two keys, in one store."""
@@ -208,14 +276,15 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self, wait: bool = True, notify: Callable[[str], None] | None = None):
-        """Hold the writer lock; a second writer waits (with a note) or fails at once."""
-        fh = open(self.root / ".lock", "a+")  # noqa: SIM115 - held for the block
-        try:
+        """Hold the writer lock; a second writer waits (with a note) or fails at once.
+
+        filelock takes an OS lock (fcntl on Unix, msvcrt on Windows) that the system
+        releases when a writer dies, so a crash never leaves the store locked."""
+        lock = FileLock(str(self.root / ".lock"))
+        with self.writing():
             try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
+                lock.acquire(timeout=0)
+            except Timeout:
                 if not wait:
                     raise StoreError(
                         f"{self.root}: another ingest is running; wait for it, or run "
@@ -223,11 +292,26 @@ class Store:
                     ) from None
                 if notify:
                     notify(f"{self.root}: another ingest is running; waiting for it to finish")
-                fcntl.flock(fh, fcntl.LOCK_EX)
+                lock.acquire()
+        try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-            fh.close()
+            lock.release()
+
+    @contextlib.contextmanager
+    def writing(self):
+        """Turn the OS errors of writing into the store into one line and exit 5."""
+        try:
+            yield
+        except OSError as exc:
+            raise store_os_error(self.root, exc) from None
+        except duckdb.IOException as exc:
+            if "space left" not in str(exc) and "Permission denied" not in str(exc):
+                raise
+            raise store_os_error(
+                self.root,
+                OSError(errno.ENOSPC if "space left" in str(exc) else errno.EACCES, str(exc)),
+            ) from None
 
     def _reload(self) -> None:
         self.manifest = json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
@@ -247,7 +331,7 @@ class Store:
             if not base.exists():
                 continue
             for p in sorted(base.rglob("*")):
-                if p.is_file() and str(p.relative_to(self.root)) not in listed:
+                if p.is_file() and p.relative_to(self.root).as_posix() not in listed:
                     p.unlink()
                     removed.append(str(p))
         # Half-written manifests, and per-person tiers of a baseline cut short.
@@ -269,11 +353,11 @@ class Store:
         on_start: Callable[[Path, str], None] | None = None,
     ) -> IngestResult:
         """Read every export under ``paths`` and commit their new events in one step."""
-        with self.lock(wait=wait, notify=notify):
+        with self.lock(wait=wait, notify=notify), self.writing():
             self._reload()
             self.check_key(pseudo)
             self.cleanup()
-            commit = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+            commit = _commit_id()
             stage = self.root / "tmp" / commit
             stage.mkdir(parents=True)
             try:
@@ -296,7 +380,7 @@ class Store:
     def _ingest(
         self, paths, config, pseudo, input_format, skip_bad, commit, stage, on_source, on_start
     ):
-        known = {s["sha256"] for s in self.sources}
+        known = {s["sha256"]: s for s in self.sources}
         summaries: list[SourceSummary] = []
         staged: list[SourceSummary] = []
         reject_writer: pq.ParquetWriter | None = None
@@ -334,14 +418,26 @@ class Store:
                     raise InputError(
                         f"{path}: cannot be read ({exc.strerror or exc}); check it"
                     ) from None
-                s = SourceSummary(path=str(path), sha256=sha, format=module.NAME)
+                s = SourceSummary(
+                    path=str(path),
+                    sha256=sha,
+                    format=module.NAME,
+                    settings=event_settings(config, pseudo, module.NAME),
+                )
                 if sha in known:
                     s.status, s.message = "unchanged", "already in the store (same SHA-256)"
+                    s.settings_changed = settings_diff(known[sha].get("settings"), s.settings)
+                    if s.settings_changed:
+                        s.message = (
+                            f"already in the store, read with other settings "
+                            f"({'; '.join(s.settings_changed)}); to apply the new ones run "
+                            f"'intranet-metrics forget {sha[:12]}' and ingest it again"
+                        )
                     summaries.append(s)
                     if on_source:
                         on_source(s)
                     continue
-                known.add(sha)
+                known[sha] = s.to_dict()
                 if on_start:
                     on_start(path, module.NAME)
                 out = stage / f"stage-{n:06d}.parquet"
@@ -414,18 +510,18 @@ class Store:
             # Only header-only files: the dedupe query still needs one (empty) file to read.
             pq.write_table(EVENT_SCHEMA.empty_table(), stage / "stage-shared.parquet")
         new_files = self._dedupe_and_stage(stage, commit, staged)
-        # Publish: move files into place, then the manifest replace commits them.
-        now = _now()
-        for f in new_files:
-            dest = self.root / f["path"]
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(stage / f.pop("staged"), dest)
         rejects_entry = []
         if reject_rows:
-            rel = f"rejects/part-{commit}.parquet"
-            (self.root / "rejects").mkdir(exist_ok=True)
-            os.replace(stage / "rejects.parquet", self.root / rel)
-            rejects_entry.append({"path": rel, "rows": reject_rows, "commit": commit})
+            rejects_entry.append(
+                {
+                    "path": f"rejects/part-{commit}.parquet",
+                    "rows": reject_rows,
+                    "commit": commit,
+                    "bytes": (stage / "rejects.parquet").stat().st_size,
+                    "staged": "rejects.parquet",
+                }
+            )
+        now = _now()
         for s in staged:
             s.ingested_at, s.commit = now, commit
         manifest = dict(self.manifest)
@@ -435,31 +531,47 @@ class Store:
         if pseudo.fingerprint is not None:
             manifest["key_fingerprint"] = pseudo.fingerprint
         manifest["updated_at"] = now
-        for d in {(self.root / f["path"]).parent for f in new_files}:
-            _fsync_dir(d)
-        _write_json_atomic(self.root / MANIFEST, manifest)
-        self.manifest = manifest
+        self._publish(stage, [*new_files, *rejects_entry], manifest)
         if on_source:
             for s in staged:
                 on_source(s)
         return IngestResult(summaries, commit)
 
+    def _publish(
+        self, stage: Path, entries: list[dict[str, Any]], manifest: dict[str, Any]
+    ) -> None:
+        """Move staged files into place, then commit them with one manifest replace. If
+        anything fails first (a full disk), the moved files are removed again: nothing
+        half-done stays behind, and the store is as it was."""
+        moved: list[Path] = []
+        try:
+            for f in entries:
+                dest = self.root / f["path"]
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(stage / f.pop("staged"), dest)
+                moved.append(dest)
+            for d in {p.parent for p in moved}:
+                _fsync_dir(d)
+            _write_json_atomic(self.root / MANIFEST, manifest)
+        except BaseException:
+            for p in moved:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            raise
+        self.manifest = manifest
+
     def _dedupe_and_stage(self, stage: Path, commit: str, staged: list[SourceSummary]):
         """Keep one event per key (within this ingest and against the store); write the new
         events partitioned by month under ``stage/out``. Returns the manifest file entries."""
-        con = duckdb.connect()
+        con = _duckdb(stage)
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            # Bounded memory: DuckDB spills to the staging folder beyond the limit.
-            con.execute(f"SET temp_directory = '{stage / 'duckdb.tmp'}'")
-            con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-            con.execute("SET preserve_insertion_order = false")
-            glob = str(stage / "stage-*.parquet")
+            # Paths are bound parameters, never pasted into SQL: a store may live at
+            # "O'Brien [2026]/store". The staged files are listed, not globbed.
+            staged_files = [str(p) for p in sorted(stage.glob("stage-*.parquet"))]
             # (filename, file_row_number) identifies each staged row, even two records of one
             # source line (a Slack message and its reactions).
-            con.execute(
-                "CREATE TEMP VIEW staged AS SELECT * FROM read_parquet("
-                f"'{glob}', filename = true, file_row_number = true)"
+            con.read_parquet(staged_files, filename=True, file_row_number=True).create_view(
+                "staged", replace=True
             )
             spans = {
                 r[0]: (r[1], r[2], r[3])
@@ -511,29 +623,60 @@ class Store:
                 s.min_time = lo.isoformat() if lo else None
                 s.max_time = hi.isoformat() if hi else None
             out = stage / "out"
-            con.execute(
-                f"""
-                COPY (SELECT *, strftime(time, '%Y-%m') AS month FROM fresh ORDER BY time)
-                TO '{out}' (FORMAT parquet, PARTITION_BY (month),
-                            FILENAME_PATTERN 'part-{commit}-{{i}}')
-                """
+            # The relation API writes the partitioned files: the target is an argument, not
+            # text inside a COPY statement.
+            con.sql(
+                "SELECT *, strftime(time, '%Y-%m') AS month FROM fresh ORDER BY time"
+            ).write_parquet(
+                str(out), partition_by=["month"], filename_pattern=f"part-{commit}-{{i}}"
             )
-            files = []
-            for p in sorted(out.rglob("*.parquet")):
-                month = p.parent.name.split("=", 1)[1]
-                rows = pq.ParquetFile(p).metadata.num_rows
-                files.append(
-                    {
-                        "path": f"events/month={month}/{p.name}",
-                        "month": month,
-                        "rows": rows,
-                        "commit": commit,
-                        "staged": str(p.relative_to(stage)),
-                    }
-                )
-            return files
+            return [
+                self._file_entry(con, p, p.parent.name.split("=", 1)[1], commit, stage)
+                for p in sorted(out.rglob("*.parquet"))
+            ]
         finally:
             con.close()
+
+    @staticmethod
+    def _file_entry(
+        con: duckdb.DuckDBPyConnection, p: Path, month: str, commit: str, stage: Path
+    ) -> dict[str, Any]:
+        """The manifest entry of a staged data file: with its size (so truncation is seen
+        without opening it) and the sources whose events it holds (so repair and forget
+        know whom a file concerns)."""
+        sources = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT source_sha256 FROM read_parquet(?) ORDER BY 1", [str(p)]
+            ).fetchall()
+        ]
+        return {
+            "path": f"events/month={month}/{p.name}",
+            "month": month,
+            "rows": pq.ParquetFile(p).metadata.num_rows,
+            "commit": commit,
+            "bytes": p.stat().st_size,
+            "sources": sources,
+            "staged": str(p.relative_to(stage).as_posix()),
+        }
+
+
+def _duckdb(stage: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB for store work: UTC, bounded memory spilling into the staging folder. The
+    settings are a config dict, so no path is ever pasted into a SET statement."""
+    con = duckdb.connect(
+        config={
+            "temp_directory": str(stage / "duckdb.tmp"),
+            "memory_limit": DUCKDB_MEMORY,
+            "preserve_insertion_order": False,
+        }
+    )
+    con.execute("SET TimeZone = 'UTC'")  # a constant (the icu extension loads on first use)
+    return con
+
+
+def _commit_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
 @contextlib.contextmanager
@@ -599,6 +742,102 @@ def _bad_utf8_line(path: Path) -> int | None:
                 line += chunk.count(b"\n")
     except OSError:
         return None
+    return None
+
+
+REPAIR_HINT = "run 'intranet-metrics repair' to restore a consistent store"
+
+
+def _read_manifest(mpath: Path) -> dict[str, Any]:
+    """The manifest, or a StoreError that names it, says what is wrong and points to repair."""
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise StoreError(f"{mpath}: cannot be read ({exc.strerror or exc}); check it") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise StoreError(
+            f"{mpath}: the store manifest is damaged (not JSON: {exc}); {REPAIR_HINT}"
+        ) from None
+    version = manifest.get("intranet_metrics_store") if isinstance(manifest, dict) else None
+    if version is not None and version != FORMAT_VERSION:
+        raise StoreError(
+            f"{mpath.parent}: not an intranet-metrics store of format {FORMAT_VERSION}; "
+            "choose another folder with --store"
+        )
+    problem = manifest_problem(manifest)
+    if problem:
+        raise StoreError(f"{mpath}: the store manifest is damaged ({problem}); {REPAIR_HINT}")
+    return manifest
+
+
+# What each list of the manifest must hold: entries are dicts with these fields (and types).
+_ENTRY_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "sources": {"path": str, "sha256": str, "format": str},
+    "files": {"path": str, "month": str, "rows": int},
+    "rejects": {"path": str, "rows": int},
+}
+
+
+def _entry_problem(kind: str, entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return f"an entry of '{kind}' is {type(entry).__name__}, not an object"
+    for name, typ in _ENTRY_FIELDS[kind].items():
+        if not isinstance(entry.get(name), typ) or isinstance(entry.get(name), bool):
+            return f"an entry of '{kind}' has no valid '{name}'"
+    if kind != "sources" and not _safe_relative(entry["path"]):
+        return f"'{kind}' lists a path outside the store: {entry['path'][:80]!r}"
+    return None
+
+
+def _safe_relative(rel: str) -> bool:
+    """A manifest path stays inside the store (a hand-edited manifest cannot point out)."""
+    p = Path(rel)
+    return not p.is_absolute() and ".." not in p.parts and not p.drive
+
+
+def manifest_problem(manifest: Any) -> str | None:
+    """What is wrong with the shape of a manifest, or None."""
+    if not isinstance(manifest, dict):
+        return f"a JSON {type(manifest).__name__}, not an object"
+    if manifest.get("intranet_metrics_store") != FORMAT_VERSION:
+        return "no 'intranet_metrics_store' format marker"
+    for kind in _ENTRY_FIELDS:
+        entries = manifest.get(kind)
+        if not isinstance(entries, list):
+            return f"'{kind}' is missing or not a list"
+        for entry in entries:
+            problem = _entry_problem(kind, entry)
+            if problem:
+                return problem
+    fp = manifest.get("key_fingerprint")
+    if fp is not None and not isinstance(fp, str):
+        return "'key_fingerprint' is not text"
+    return None
+
+
+def _file_problem(path: Path, entry: dict[str, Any]) -> str | None:
+    """Why a listed Parquet file cannot be read as written (cheap: size, or its footer)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    want = entry.get("bytes")
+    if isinstance(want, int):
+        # Recorded at commit: a size check finds truncation without opening the file.
+        return None if size == want else f"truncated or changed ({size:,} of {want:,} bytes)"
+    if size < 12:
+        return f"truncated ({size} bytes)"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+            fh.seek(-4, os.SEEK_END)
+            tail = fh.read(4)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    if head != b"PAR1" or tail != b"PAR1":
+        return "truncated or not Parquet"
     return None
 
 
