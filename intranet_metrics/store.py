@@ -26,7 +26,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +39,7 @@ from filelock import FileLock, Timeout
 
 from . import __version__
 from .config import Config
-from .errors import InputError, StoreError
+from .errors import InputError, StoreError, UsageError
 from .identity import Pseudonymiser
 from .loaders.base import EventBuilder, SourceInfo, file_sha256
 from .loaders.container import ARCHIVE_ERRORS, archive_error
@@ -49,6 +49,7 @@ from .schema import EVENT_SCHEMA, REJECT_SCHEMA
 STORE_ENV = "INTRANET_METRICS_STORE"
 DEFAULT_STORE = ".intranet-metrics"
 MANIFEST = "manifest.json"
+TIERS_DIR = "measurements"
 # DuckDB's memory during deduplication; it spills to the staging folder beyond this.
 DUCKDB_MEMORY = "512MB"
 FORMAT_VERSION = 1
@@ -224,6 +225,16 @@ class Store:
         _write_json_atomic(mpath, manifest)
         return cls(root, manifest)
 
+    @classmethod
+    def open_for_repair(cls, root: str | Path) -> Store:
+        """The store at ``root`` however damaged its manifest (repair reads it leniently)."""
+        root = Path(root)
+        if not (root / MANIFEST).exists() and not (root / "events").is_dir():
+            raise StoreError(
+                f"{root}: no store here (no {MANIFEST}, no events/); nothing to repair"
+            )
+        return cls(root, {"sources": [], "files": [], "rejects": []})
+
     # -- reading ---------------------------------------------------------------------------
     @property
     def sources(self) -> list[dict[str, Any]]:
@@ -334,11 +345,33 @@ class Store:
                 if p.is_file() and p.relative_to(self.root).as_posix() not in listed:
                     p.unlink()
                     removed.append(str(p))
-        # Half-written manifests, and per-person tiers of a baseline cut short.
-        for p in [*self.root.glob(f".{MANIFEST}.*.tmp"), *self.root.glob("measurements/.*.tmp")]:
+        # Half-written manifests, and per-person tiers of a baseline cut short. Every writer
+        # of these holds the lock (see save_tiers), and so does the caller: a temp file seen
+        # now belongs to a writer that died, never to one still at work.
+        for p in [*self.root.glob(f".{MANIFEST}.*.tmp"), *self.root.glob(f"{TIERS_DIR}/.*.tmp")]:
             p.unlink()
             removed.append(str(p))
         return removed
+
+    def save_tiers(
+        self, tiers: pa.Table, wait: bool = True, notify: Callable[[str], None] | None = None
+    ) -> str:
+        """Keep per-person tiers (pseudonymous keys only) under ``measurements/``; returns the
+        measurement id. Written under the writer lock, so an ingest's cleanup cannot remove
+        the temp file while it is being written."""
+        mid = uuid.uuid4().hex[:16]
+        with self.lock(wait=wait, notify=notify), self.writing():
+            folder = self.root / TIERS_DIR
+            folder.mkdir(exist_ok=True)
+            tmp = folder / f".{mid}.parquet.tmp"
+            try:
+                pq.write_table(tiers, tmp)
+                os.replace(tmp, folder / f"{mid}.parquet")
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise
+        return mid
 
     def ingest(
         self,
@@ -659,6 +692,283 @@ class Store:
             "sources": sources,
             "staged": str(p.relative_to(stage).as_posix()),
         }
+
+    # -- sources, forget, repair ------------------------------------------------------------
+    def find_source(self, spec: str) -> dict[str, Any]:
+        """The stored source named by ``spec``: its path as ingested (or the same file), or
+        its SHA-256 or a unique prefix of it (4+ characters)."""
+        sources = self.sources
+        hits = [s for s in sources if s["path"] == spec]
+        if not hits:
+            with contextlib.suppress(OSError, ValueError):
+                want = Path(spec).resolve()
+                hits = [s for s in sources if Path(s["path"]).resolve() == want]
+        if not hits and len(spec) >= 4 and all(c in "0123456789abcdefABCDEF" for c in spec):
+            hits = [s for s in sources if s["sha256"].startswith(spec.lower())]
+        if not hits:
+            raise UsageError(
+                f"'{spec}': no such source in {self.root}; list them with "
+                "'intranet-metrics sources' and give a path or SHA-256 from there"
+            )
+        if len({s["sha256"] for s in hits}) > 1:
+            listed = ", ".join(f"{s['sha256'][:12]} ({s['path']})" for s in hits[:5])
+            raise UsageError(f"'{spec}' matches {len(hits)} sources: {listed}; give more of it")
+        return hits[0]
+
+    def forget(
+        self,
+        specs: Sequence[str],
+        wait: bool = True,
+        notify: Callable[[str], None] | None = None,
+    ) -> ForgetResult:
+        """Take sources out of the store: their events and rejects are removed (the data
+        files that hold them are rewritten without them) and the manifest no longer lists
+        them, so ingesting them again reads them afresh. Crash-safe like ingest: the new
+        files are staged, one manifest replace commits, and only then are the old files
+        deleted (a crash before leaves them listed, after only leaves unlisted debris)."""
+        with self.lock(wait=wait, notify=notify), self.writing():
+            self._reload()
+            targets = {}
+            for spec in specs:
+                src = self.find_source(spec)
+                targets[src["sha256"]] = src
+            self.cleanup()
+            commit = _commit_id()
+            stage = self.root / "tmp" / commit
+            stage.mkdir(parents=True)
+            try:
+                return self._forget(targets, commit, stage)
+            finally:
+                shutil.rmtree(stage, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    (self.root / "tmp").rmdir()
+
+    def _forget(self, targets: dict[str, dict[str, Any]], commit: str, stage: Path):
+        shas = sorted(targets)
+        con = _duckdb(stage)
+        events = rejects = 0
+        try:
+            new_files: list[dict[str, Any]] = []
+            new_rejects: list[dict[str, Any]] = []
+            keep_files: list[dict[str, Any]] = []
+            keep_rejects: list[dict[str, Any]] = []
+            dropped: list[Path] = []
+            for kind, keep, new in (
+                ("files", keep_files, new_files),
+                ("rejects", keep_rejects, new_rejects),
+            ):
+                for f in self.manifest[kind]:
+                    listed = f.get("sources")
+                    if isinstance(listed, list) and not set(listed) & set(shas):
+                        keep.append(f)
+                        continue
+                    path = str(self._checked([f])[0])
+                    rest = con.sql(
+                        "SELECT * FROM read_parquet(?) WHERE NOT list_contains(?, source_sha256)",
+                        params=[path, shas],
+                    )
+                    left = rest.aggregate("count(*)").fetchall()[0][0]
+                    gone = f["rows"] - left
+                    if not gone:
+                        keep.append(f)
+                        continue
+                    if kind == "files":
+                        events += gone
+                    else:
+                        rejects += gone
+                    dropped.append(self.root / f["path"])
+                    if not left:
+                        continue
+                    n = len(new_files) + len(new_rejects)
+                    if kind == "files":
+                        rel = f"events/month={f['month']}/part-{commit}-f{n}.parquet"
+                    else:
+                        rel = f"rejects/part-{commit}-f{n}.parquet"
+                    staged = stage / f"forget-{n}.parquet"
+                    rest.write_parquet(str(staged))
+                    entry = {k: v for k, v in f.items() if k not in ("path", "bytes", "sources")}
+                    entry.update(path=rel, rows=left, commit=commit, staged=staged.name)
+                    entry["bytes"] = staged.stat().st_size
+                    if kind == "files":
+                        entry["sources"] = [
+                            r[0]
+                            for r in con.execute(
+                                "SELECT DISTINCT source_sha256 FROM read_parquet(?) ORDER BY 1",
+                                [str(staged)],
+                            ).fetchall()
+                        ]
+                    new.append(entry)
+        finally:
+            con.close()
+        manifest = dict(self.manifest)
+        manifest["sources"] = [s for s in self.sources if s["sha256"] not in targets]
+        manifest["files"] = [*keep_files, *(dict(f) for f in new_files)]
+        manifest["rejects"] = [*keep_rejects, *(dict(f) for f in new_rejects)]
+        manifest["updated_at"] = _now()
+        for f in manifest["files"] + manifest["rejects"]:
+            f.pop("staged", None)
+        self._publish(stage, [*new_files, *new_rejects], manifest)
+        # Committed: the old files are no longer listed; remove them now (a crash here only
+        # leaves debris that the next writer's cleanup removes).
+        for p in dropped:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        # Events another source shares with a forgotten one were kept once, under the source
+        # read first: if that was a forgotten one, they return when it is ingested again.
+        shared = [
+            s["path"]
+            for s in manifest["sources"]
+            if s.get("duplicates") and s.get("format") in {t["format"] for t in targets.values()}
+        ]
+        return ForgetResult(list(targets.values()), events, rejects, commit, shared)
+
+    def repair(
+        self, wait: bool = True, notify: Callable[[str], None] | None = None
+    ) -> RepairResult:
+        """Make the store consistent again: keep what can be read, drop what cannot (from
+        the manifest, and the damaged files themselves), and take the sources whose events
+        were lost out of the manifest, so that ingesting them again reads them afresh."""
+        with self.lock(wait=wait, notify=notify), self.writing():
+            mpath = self.root / MANIFEST
+            problems: list[str] = []
+            try:
+                raw = json.loads(mpath.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raw = None
+                problems.append(f"{mpath}: missing")
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+                raw = None
+                problems.append(f"{mpath}: not JSON ({exc})")
+            if raw is not None and not isinstance(raw, dict):
+                problems.append(f"{mpath}: a JSON {type(raw).__name__}, not an object")
+                raw = None
+            base = raw if isinstance(raw, dict) else {}
+            fp = base.get("key_fingerprint")
+            manifest: dict[str, Any] = {
+                "intranet_metrics_store": FORMAT_VERSION,
+                "created_at": base.get("created_at")
+                if isinstance(base.get("created_at"), str)
+                else _now(),
+                "tool_version": __version__,
+                "key_fingerprint": fp if isinstance(fp, str) else None,
+            }
+            lists = {}
+            for kind in _ENTRY_FIELDS:
+                entries = base.get(kind)
+                if not isinstance(entries, list):
+                    if raw is not None:
+                        problems.append(f"{mpath}: '{kind}' is missing or not a list")
+                    entries = []
+                good = []
+                for e in entries:
+                    why = _entry_problem(kind, e)
+                    if why:
+                        problems.append(f"{mpath}: {why}; dropped")
+                    else:
+                        good.append(e)
+                lists[kind] = good
+            lost: set[str] = set()  # SHA-256 of the sources whose events were (partly) lost
+            lost_all = raw is None or not isinstance(base.get("files"), list)
+            for kind in ("files", "rejects"):
+                keep = []
+                for f in lists[kind]:
+                    path = self.root / f["path"]
+                    why = _file_problem(path, f) or _parquet_problem(path, f)
+                    if why is None:
+                        keep.append(f)
+                        continue
+                    problems.append(f"{path}: {why}; dropped")
+                    listed = f.get("sources")
+                    if kind == "files" and isinstance(listed, list):
+                        lost.update(x for x in listed if isinstance(x, str))
+                    elif kind == "files":
+                        lost.update(_sources_of_month(lists["sources"], f["month"]))
+                    else:
+                        # Rejects of one ingest: its sources' rejected rows are gone.
+                        lost.update(
+                            s["sha256"]
+                            for s in lists["sources"]
+                            if s.get("commit") == f.get("commit")
+                        )
+                lists[kind] = keep
+            if lost_all:
+                # No list of data files survived: nothing on disk can be trusted as listed, so
+                # every source there must be read again (cleanup removes the unlisted files).
+                again = _sources_on_disk(self.root)
+                lists["files"], lists["rejects"] = [], []
+                lists["sources"] = []
+            else:
+                again = [
+                    {"path": s["path"], "sha256": s["sha256"], "format": s["format"]}
+                    for s in lists["sources"]
+                    if s["sha256"] in lost
+                ]
+                lists["sources"] = [s for s in lists["sources"] if s["sha256"] not in lost]
+            manifest.update(lists)
+            manifest["updated_at"] = _now()
+            if not problems:
+                self.manifest = manifest if raw is None else raw
+                self.cleanup()
+                return RepairResult([], [], [])
+            _write_json_atomic(mpath, manifest)
+            self.manifest = manifest
+            removed = self.cleanup()
+            return RepairResult(problems, again, removed)
+
+
+@dataclass
+class ForgetResult:
+    forgotten: list[dict[str, Any]]
+    events_removed: int
+    rejects_removed: int
+    commit: str
+    shared_with: list[str]
+
+
+@dataclass
+class RepairResult:
+    problems: list[str]
+    ingest_again: list[dict[str, Any]]
+    removed: list[str]
+
+    @property
+    def repaired(self) -> bool:
+        return bool(self.problems)
+
+
+def _parquet_problem(path: Path, entry: dict[str, Any]) -> str | None:
+    """A full read of the footer (repair only: slower than _file_problem, and thorough)."""
+    try:
+        rows = pq.ParquetFile(path).metadata.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        return f"unreadable as Parquet ({exc})"
+    if rows != entry["rows"]:
+        return f"holds {rows:,} rows, the manifest says {entry['rows']:,}"
+    return None
+
+
+def _sources_of_month(sources: list[dict[str, Any]], month: str) -> list[str]:
+    """Sources whose events may lie in ``month`` (entries written before files listed their
+    sources): every source whose time span touches it, or that has no span."""
+    out = []
+    for s in sources:
+        lo, hi = s.get("min_time"), s.get("max_time")
+        if not isinstance(lo, str) or not isinstance(hi, str) or lo[:7] <= month <= hi[:7]:
+            out.append(s["sha256"])
+    return out
+
+
+def _sources_on_disk(root: Path) -> list[dict[str, Any]]:
+    """The sources whose events are in the readable data files under ``root``."""
+    found: dict[str, dict[str, Any]] = {}
+    for p in sorted((root / "events").rglob("*.parquet")):
+        try:
+            t = pq.read_table(p, columns=["source_sha256", "source_file", "source_format"])
+        except (OSError, pa.ArrowException):
+            continue
+        for sha, f, fmt in zip(*(t.column(c).to_pylist() for c in t.column_names), strict=True):
+            found.setdefault(sha, {"path": f.split("!", 1)[0], "sha256": sha, "format": fmt})
+    return list(found.values())
 
 
 def _duckdb(stage: Path) -> duckdb.DuckDBPyConnection:

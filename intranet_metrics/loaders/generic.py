@@ -224,4 +224,3 @@ def _add(
 
 def _raw(raw: str | list[str]) -> str:
     return raw if isinstance(raw, str) else ",".join(raw)
-
