@@ -612,10 +612,17 @@ class Store:
                     "SELECT source_sha256, min(time), max(time), count(*) FROM staged GROUP BY 1"
                 ).fetchall()
             }
+            # The same record read with another time zone (or IIS local-time setting) may
+            # sit in the neighbouring month: look for its key there too. UTC offsets differ by
+            # at most 26 hours, so two days either side covers every setting.
             months = [
                 r[0]
                 for r in con.execute(
-                    "SELECT DISTINCT strftime(time, '%Y-%m') FROM staged"
+                    """
+                    SELECT DISTINCT strftime(t, '%Y-%m') FROM (
+                        SELECT unnest([time - INTERVAL 2 DAY, time, time + INTERVAL 2 DAY]) AS t
+                        FROM staged)
+                    """
                 ).fetchall()
             ]
             existing = self.event_files(months)

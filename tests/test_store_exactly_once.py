@@ -57,6 +57,19 @@ def test_overlapping_exports_under_another_time_zone_are_not_stored_twice(tmp_pa
     assert len(events(tmp_path / "s")) == 3
 
 
+def test_a_record_moved_into_the_next_month_by_the_time_zone_is_still_one_event(tmp_path):
+    # 00:30 in Amsterdam on 1 February is 23:30 UTC on 31 January: another month partition.
+    night = write(tmp_path / "night.csv", ["2024-02-01T00:30:00,anna@contoso.com,like,/p/1\n"])
+    grown = write(
+        tmp_path / "grown.csv",
+        ["2024-02-01T00:30:00,anna@contoso.com,like,/p/1\n", ROWS[0]],
+    )
+    store = api.open_store(tmp_path / "s", create=True)
+    api.ingest(store, [night])
+    assert [s.new_events for s in api.ingest(store, [grown], AMS).sources] == [1]
+    assert len(events(tmp_path / "s")) == 2
+
+
 @pytest.mark.parametrize(
     ("config", "changed"),
     [
