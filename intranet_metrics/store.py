@@ -39,7 +39,7 @@ from filelock import FileLock, Timeout
 
 from . import __version__
 from .config import Config
-from .errors import InputError, StoreError, UsageError
+from .errors import InputError, IntranetMetricsError, StoreError, UsageError
 from .identity import Pseudonymiser
 from .loaders.base import EventBuilder, SourceInfo, file_sha256
 from .loaders.container import ARCHIVE_ERRORS, archive_error
@@ -170,9 +170,12 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     _fsync_dir(path.parent)
 
 
-def store_os_error(root: Path, exc: OSError) -> StoreError:
+def store_os_error(root: Path, exc: OSError) -> IntranetMetricsError:
     """One line for an OS error while writing the store: what, where, and what to do."""
     where = exc.filename or root
+    if exc.filename and not _inside(Path(str(exc.filename)), root):
+        # Not the store: an input that a folder walk could not open.
+        return InputError(f"{where}: cannot be read ({exc.strerror or exc}); check it")
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         return StoreError(
             f"no space left on {root}; free some space (or choose another --store) and run "
@@ -260,6 +263,11 @@ class Store:
         for f in entries:
             path = self.root / f["path"]
             problem = _file_problem(path, f)
+            if problem and self._changed_under_us(f):
+                raise StoreError(
+                    f"{self.root}: the store changed while this command read it (a forget or "
+                    "repair ran at the same time); run the command again"
+                )
             if problem:
                 raise StoreError(
                     f"{path}: a file the store lists is {problem}; {REPAIR_HINT} (it lists "
@@ -283,6 +291,14 @@ class Store:
             raise StoreError(
                 f"{self.root}: the store {msg}; use the store's own key, or a new --store"
             )
+
+    def _changed_under_us(self, entry: dict[str, Any]) -> bool:
+        """True when the manifest on disk no longer lists ``entry`` (readers take no lock)."""
+        try:
+            now = json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
+            return entry["path"] not in {f.get("path") for f in now["files"] + now["rejects"]}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return False
 
     # -- writing ---------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -1156,6 +1172,14 @@ def _file_problem(path: Path, entry: dict[str, Any]) -> str | None:
     if head != b"PAR1" or tail != b"PAR1":
         return "truncated or not Parquet"
     return None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 def _debris(p: Path) -> bool:

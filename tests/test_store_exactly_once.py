@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from intranet_metrics import api
 from intranet_metrics.cli import cli
 from intranet_metrics.config import Config
-from intranet_metrics.errors import UsageError
+from intranet_metrics.errors import StoreError, UsageError
 from intranet_metrics.store import MANIFEST, Store
 
 HEADER = "timestamp,user,activity,item\n"
@@ -200,3 +200,14 @@ def test_sources_table_lists_path_and_sha(tmp_path):
     assert r.exit_code == 0
     sha = api.open_store(s).sources[0]["sha256"]
     assert sha[:12] in r.stdout and "jan.csv" in r.stdout
+
+
+def test_a_reader_that_overlaps_a_forget_is_told_to_run_again(tmp_path):
+    a = write(tmp_path / "a.csv", ROWS[:1])
+    b = write(tmp_path / "b.csv", ROWS[1:])
+    store = api.open_store(tmp_path / "s", create=True)
+    api.ingest(store, [a, b])
+    reader = api.open_store(tmp_path / "s")  # holds the manifest as it was
+    api.forget(api.open_store(tmp_path / "s"), [str(a)])
+    with pytest.raises(StoreError, match="changed while this command read it"):
+        reader.event_files()
