@@ -1089,7 +1089,7 @@ def _read_manifest(mpath: Path) -> dict[str, Any]:
         raise StoreError(f"{mpath}: cannot be read ({exc.strerror or exc}); check it") from None
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise StoreError(
-            f"{mpath}: the store manifest is damaged (not JSON: {exc}); {REPAIR_HINT}"
+            f"{mpath}: the store manifest is unreadable (not JSON: {exc}); {REPAIR_HINT}"
         ) from None
     version = manifest.get("intranet_metrics_store") if isinstance(manifest, dict) else None
     if version is not None and version != FORMAT_VERSION:
