@@ -216,7 +216,11 @@ def _print_ingest(result: IngestResult, console: Console) -> None:
         for (fmt, status), tot in sorted(groups.items()):
             t.add_row(f"{tot[0]:,} files", fmt, *(f"{v:,}" for v in tot[1:]), status)
         t.add_section()
-        sources = [s for s in sources if s.status in ("failed", "skipped") or s.rejected]
+        sources = [
+            s
+            for s in sources
+            if s.status in ("failed", "skipped") or s.rejected or s.settings_changed
+        ]
     for s in sources:
         status = s.status if not s.message or s.status == "ingested" else s.message
         t.add_row(s.path, s.format, *(f"{getattr(s, k):,}" for k in _COUNTS), status)
@@ -229,6 +233,8 @@ def _print_ingest(result: IngestResult, console: Console) -> None:
             console.print(
                 f"  {s.path}: {s.rejected:,} row(s) rejected; see 'intranet-metrics rejects'"
             )
+        if s.settings_changed and s.status == "ingested":
+            console.print(f"  {s.path}: {s.message}")
 
 
 def _ingest(

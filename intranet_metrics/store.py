@@ -113,6 +113,10 @@ def event_settings(config: Config, pseudo: Pseudonymiser, fmt: str) -> dict[str,
         out["timezone"] = config.timezone
     if fmt == "generic":
         out["column_map"] = dict(sorted(config.column_map.items()))
+        # Forced CSV dialects, in versions that have them (issue 10 item 2).
+        for name in ("encoding", "delimiter"):
+            if getattr(config, name, None) is not None:
+                out[name] = getattr(config, name)
     if fmt == "m365-audit":
         out["sites"] = sorted(config.sites)
     return out
@@ -559,6 +563,7 @@ class Store:
             # Only header-only files: the dedupe query still needs one (empty) file to read.
             pq.write_table(EVENT_SCHEMA.empty_table(), stage / "stage-shared.parquet")
         new_files = self._dedupe_and_stage(stage, commit, staged)
+        self._note_stale_duplicates(staged)
         rejects_entry = []
         if reject_rows:
             rejects_entry.append(
@@ -585,6 +590,31 @@ class Store:
             for s in staged:
                 on_source(s)
         return IngestResult(summaries, commit)
+
+    def _note_stale_duplicates(self, staged: list[SourceSummary]) -> None:
+        """A new export overlapping one stored with other settings: its shared records keep
+        the stored version (read with the old settings). Say so, and how to change that."""
+        for s in staged:
+            if not s.duplicates or not s.min_time:
+                continue
+            for old in self.sources:
+                diff = settings_diff(old.get("settings"), s.settings)
+                overlaps = (
+                    old.get("format") == s.format
+                    and isinstance(old.get("min_time"), str)
+                    and isinstance(old.get("max_time"), str)
+                    and old["min_time"] <= (s.max_time or "")
+                    and s.min_time <= old["max_time"]
+                )
+                if diff and overlaps:
+                    s.settings_changed = diff
+                    s.message = (
+                        f"{s.duplicates:,} events were already stored from {old['path']}, read "
+                        f"with other settings ({'; '.join(diff)}); they keep those. To read "
+                        f"them with today's: 'intranet-metrics forget {old['sha256'][:12]}' and "
+                        "ingest both again"
+                    )
+                    break
 
     def _publish(
         self, stage: Path, entries: list[dict[str, Any]], manifest: dict[str, Any]

@@ -211,3 +211,17 @@ def test_a_reader_that_overlaps_a_forget_is_told_to_run_again(tmp_path):
     api.forget(api.open_store(tmp_path / "s"), [str(a)])
     with pytest.raises(StoreError, match="changed while this command read it"):
         reader.event_files()
+
+
+def test_an_overlapping_export_read_with_other_settings_says_the_shared_events_keep_the_old(
+    tmp_path,
+):
+    first = write(tmp_path / "jan.csv", ROWS[:2])
+    grown = write(tmp_path / "jan-grown.csv", ROWS)
+    store = api.open_store(tmp_path / "s", create=True)
+    api.ingest(store, [first])
+    (s,) = api.ingest(store, [grown], AMS).sources
+    assert s.duplicates == 2 and s.settings_changed == [
+        'timezone: "UTC" then, "Europe/Amsterdam" now'
+    ]
+    assert "forget" in s.message and str(first) in s.message
