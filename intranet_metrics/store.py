@@ -612,7 +612,7 @@ class Store:
                         f"{s.duplicates:,} events were already stored from {old['path']}, read "
                         f"with other settings ({'; '.join(diff)}); they keep those. To read "
                         f"them with today's: 'intranet-metrics forget {old['sha256'][:12]}' and "
-                        "ingest both again"
+                        "ingest it again"
                     )
                     break
 
