@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import report
 from .config import Config
@@ -174,10 +173,7 @@ def save_tiers(store: Store, tiers: pa.Table) -> str:
 
 
 def load_tiers(store: Store, measurement_id: str | None) -> pa.Table | None:
-    if not measurement_id or not measurement_id.isalnum():
-        return None
-    path = store.root / TIERS_DIR / f"{measurement_id}.parquet"
-    return pq.read_table(path) if path.is_file() else None
+    return store.load_tiers(measurement_id)
 
 
 def compare_to(

@@ -746,6 +746,20 @@ class Store:
             "staged": str(p.relative_to(stage).as_posix()),
         }
 
+    def load_tiers(self, measurement_id: str | None) -> pa.Table | None:
+        """A baseline's saved per-person tiers; None when it has none in this store."""
+        if not measurement_id or not measurement_id.isalnum():
+            return None
+        path = self.root / TIERS_DIR / f"{measurement_id}.parquet"
+        if not path.is_file():
+            return None
+        try:
+            return pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(
+                f"{path}: the baseline's saved tiers are damaged ({exc}); {REPAIR_HINT}"
+            ) from None
+
     # -- sources, forget, repair ------------------------------------------------------------
     def find_source(self, spec: str) -> dict[str, Any]:
         """The stored source named by ``spec``: its path as ingested (or the same file), or
@@ -959,14 +973,31 @@ class Store:
                 lists["sources"] = [s for s in lists["sources"] if s["sha256"] not in lost]
             manifest.update(lists)
             manifest["updated_at"] = _now()
-            if not problems:
+            if not problems and not self._damaged_tiers():
                 self.manifest = manifest if raw is None else raw
                 self.cleanup()
                 return RepairResult([], [], [])
+            damaged_tiers = self._damaged_tiers()
+            problems.extend(
+                f"{p}: unreadable saved tiers; removed (a compare against that "
+                "baseline will be unpaired)"
+                for p in damaged_tiers
+            )
+            for p in damaged_tiers:
+                p.unlink()
             _write_json_atomic(mpath, manifest)
             self.manifest = manifest
             removed = self.cleanup()
             return RepairResult(problems, again, removed)
+
+    def _damaged_tiers(self) -> list[Path]:
+        out = []
+        for p in sorted((self.root / TIERS_DIR).glob("*.parquet")):
+            try:
+                pq.ParquetFile(p).metadata  # noqa: B018 - reading the footer is the check
+            except (OSError, pa.ArrowException):
+                out.append(p)
+        return out
 
 
 @dataclass

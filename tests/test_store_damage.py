@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -165,15 +166,6 @@ def test_full_disk_while_writing_the_manifest_exits_5_and_leaves_nothing(org, mo
     assert not list(s.rglob("*.parquet"))  # files moved into place are taken back
 
 
-def test_full_disk_while_staging_exits_5(org, monkeypatch):
-    tmp, _rp, ep = org
-    s = tmp / "store"
-    monkeypatch.setattr("intranet_metrics.store.Store._dedupe_and_stage", _no_space)
-    r = run(s, "ingest", ep)
-    assert r.exit_code == 5 and "no space left on" in r.stderr, r.output
-    assert leftovers(s) == []
-
-
 def test_full_disk_while_saving_tiers_still_prints_the_baseline(org, monkeypatch):
     _tmp, rp, _ep = org
     s = ingested(org)
@@ -307,3 +299,41 @@ def test_store_errors_are_store_errors(tmp_path):
     (tmp_path / "s" / MANIFEST).write_text("[]")
     with pytest.raises(StoreError, match="repair"):
         Store.open(tmp_path / "s")
+
+
+def test_damaged_saved_tiers_exit_5_then_repair_removes_them_and_compare_is_unpaired(org):
+    _tmp, rp, _ep = org
+    s = ingested(org)
+    r = run(s, "baseline", "--roster", rp, *Q1, "--format", "json")
+    base = s.parent / "base.json"
+    base.write_text(r.stdout)
+    tiers = s / "measurements" / f"{json.loads(r.stdout)['measurement_id']}.parquet"
+    _truncate(tiers)
+    args = ["compare", "--baseline", base, "--roster", rp, *Q1, "--format", "json"]
+    r = run(s, *args)
+    assert r.exit_code == 5 and str(tiers) in r.stderr and "repair" in r.stderr, r.output
+    r = run(s, "repair")
+    assert r.exit_code == 0 and str(tiers) in r.stdout
+    r = run(s, *args)
+    assert r.exit_code == 0, r.output
+    assert '"mcnemar-midp"' not in r.stdout
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        duckdb.IOException('Could not write file "x": No space left on device'),
+    ],
+)
+def test_full_disk_from_pyarrow_or_duckdb_exits_5(org, monkeypatch, exc):
+    _tmp, _rp, ep = org
+    s = _tmp / "store"
+
+    def fail(*args, **kw):
+        raise exc
+
+    monkeypatch.setattr("intranet_metrics.store.Store._dedupe_and_stage", fail)
+    r = run(s, "ingest", ep)
+    assert r.exit_code == 5 and f"no space left on {s}" in r.stderr, r.output
+    assert leftovers(s) == []
