@@ -103,8 +103,13 @@ def event_settings(config: Config, pseudo: Pseudonymiser, fmt: str) -> dict[str,
     """The settings that shape what a source of format ``fmt`` stores (times, exclusions,
     classes, keyed identities), as JSON values; kept per source in the manifest so that a
     later ingest with other settings can say what changed."""
+    accounts: Any = sorted(config.service_accounts)
+    if pseudo.enabled:
+        # Account names are identities: under a key the store keeps only a keyed digest of
+        # the list (enough to tell that it changed, nothing to read back).
+        accounts = {"keyed": pseudo.key_hash(json.dumps(accounts))}
     out: dict[str, Any] = {
-        "service_accounts": sorted(config.service_accounts),
+        "service_accounts": accounts,
         "exclude_user_agents": sorted(config.exclude_user_agents),
         "activities": dict(sorted(config.activities.items())),
         "key_fingerprint": pseudo.fingerprint,
@@ -128,7 +133,9 @@ def settings_diff(old: Any, new: dict[str, Any]) -> list[str]:
     if not isinstance(old, dict):
         return []
     return [
-        f"{name}: {_short(old[name])} then, {_short(new[name])} now"
+        f"{name}: changed"
+        if isinstance(new[name], dict) and "keyed" in new[name]
+        else f"{name}: {_short(old[name])} then, {_short(new[name])} now"
         for name in sorted(new)
         if name in old and old[name] != new[name]
     ]
@@ -219,7 +226,6 @@ class Store:
                 f"{root}: no store here yet; ingest exports first ('intranet-metrics ingest "
                 "PATH') or point --store / INTRANET_METRICS_STORE at your store"
             )
-        root.mkdir(parents=True, exist_ok=True)
         manifest = {
             "intranet_metrics_store": FORMAT_VERSION,
             "created_at": _now(),
@@ -229,7 +235,11 @@ class Store:
             "files": [],
             "rejects": [],
         }
-        _write_json_atomic(mpath, manifest)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            _write_json_atomic(mpath, manifest)
+        except OSError as exc:
+            raise store_os_error(root, exc) from None
         return cls(root, manifest)
 
     @classmethod

@@ -337,3 +337,23 @@ def test_full_disk_from_pyarrow_or_duckdb_exits_5(org, monkeypatch, exc):
     r = run(s, "ingest", ep)
     assert r.exit_code == 5 and f"no space left on {s}" in r.stderr, r.output
     assert leftovers(s) == []
+
+
+def test_a_new_store_under_a_read_only_folder_exits_5(org, tmp_path):
+    _tmp, _rp, ep = org
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    prefix = _read_only_runner()
+    cmd = [sys.executable, "-m", "intranet_metrics", "--store", str(parent / "s"), "ingest", ep]
+    if prefix is None:
+        parent.chmod(0o555)
+        try:
+            r = subprocess.run(list(map(str, cmd)), capture_output=True, text=True)
+        finally:
+            parent.chmod(0o755)
+    else:
+        r = subprocess.run(
+            [*prefix, str(parent), "_", *map(str, cmd)], capture_output=True, text=True
+        )
+    assert r.returncode == 5, r.stderr
+    assert "read-only" in r.stderr and "internal error" not in r.stderr

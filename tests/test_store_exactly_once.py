@@ -225,3 +225,13 @@ def test_an_overlapping_export_read_with_other_settings_says_the_shared_events_k
         'timezone: "UTC" then, "Europe/Amsterdam" now'
     ]
     assert "forget" in s.message and str(first) in s.message
+
+
+def test_under_a_key_service_account_names_are_neither_stored_nor_printed(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTRANET_METRICS_KEY", "k" * 32)
+    f = write(tmp_path / "jan.csv", ROWS)
+    store = api.open_store(tmp_path / "s", create=True)
+    api.ingest(store, [f], Config(service_accounts=("svc-backup@contoso.com",)))
+    (s,) = api.ingest(store, [f], Config(service_accounts=("svc-crawl@contoso.com",))).sources
+    assert s.settings_changed == ["service_accounts: changed"]
+    assert "svc-" not in (tmp_path / "s" / MANIFEST).read_text() + s.message
