@@ -235,3 +235,22 @@ def test_under_a_key_service_account_names_are_neither_stored_nor_printed(tmp_pa
     (s,) = api.ingest(store, [f], Config(service_accounts=("svc-crawl@contoso.com",))).sources
     assert s.settings_changed == ["service_accounts: changed"]
     assert "svc-" not in (tmp_path / "s" / MANIFEST).read_text() + s.message
+
+
+def test_a_store_written_before_sizes_sources_and_settings_were_kept_still_works(tmp_path):
+    a = write(tmp_path / "a.csv", ROWS[:1])
+    b = write(tmp_path / "b.csv", ROWS[1:])
+    s = tmp_path / "s"
+    api.ingest(api.open_store(s, create=True), [a, b])
+    m = json.loads((s / MANIFEST).read_text())
+    for f in m["files"]:
+        del f["bytes"], f["sources"]
+    for src in m["sources"]:
+        del src["settings"], src["settings_changed"]
+    (s / MANIFEST).write_text(json.dumps(m))
+    store = api.open_store(s)
+    assert len(events(s)) == 3
+    (again,) = api.ingest(store, [a], AMS).sources
+    assert again.status == "unchanged" and not again.settings_changed  # nothing to compare
+    assert api.forget(store, [str(a)]).events_removed == 1
+    assert {e[2] for e in events(s)} == {str(b)}
