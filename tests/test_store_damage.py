@@ -357,3 +357,16 @@ def test_a_new_store_under_a_read_only_folder_exits_5(org, tmp_path):
         )
     assert r.returncode == 5, r.stderr
     assert "read-only" in r.stderr and "internal error" not in r.stderr
+
+
+def test_a_truncated_file_listed_without_its_size_is_found_by_its_footer(org):
+    _tmp, rp, _ep = org
+    s = ingested(org)
+    m = json.loads((s / MANIFEST).read_text())
+    for f in m["files"]:
+        del f["bytes"]  # as 0.1 wrote them
+    (s / MANIFEST).write_text(json.dumps(m))
+    damaged = _data_file(s)
+    _truncate(damaged)
+    r = run(s, "baseline", "--roster", rp, *Q1)
+    assert r.exit_code == 5 and str(damaged) in r.stderr and "repair" in r.stderr, r.output
