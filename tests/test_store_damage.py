@@ -370,3 +370,16 @@ def test_a_truncated_file_listed_without_its_size_is_found_by_its_footer(org):
     _truncate(damaged)
     r = run(s, "baseline", "--roster", rp, *Q1)
     assert r.exit_code == 5 and str(damaged) in r.stderr and "repair" in r.stderr, r.output
+
+
+@pytest.mark.parametrize("method", ["write_table", "write_batch"])
+def test_full_disk_while_writing_staged_parquet_exits_5_and_leaves_nothing(
+    org, monkeypatch, method
+):
+    _tmp, _rp, ep = org
+    s = _tmp / "store"
+    # (a source of one batch reaches the shared staging file through write_table)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", _no_space)
+    r = run(s, "ingest", ep)
+    assert r.exit_code == 5 and f"no space left on {s}" in r.stderr, r.output
+    assert leftovers(s) == [] and not list(s.rglob("*.parquet"))
