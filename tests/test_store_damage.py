@@ -372,10 +372,7 @@ def test_a_truncated_file_listed_without_its_size_is_found_by_its_footer(org):
     assert r.exit_code == 5 and str(damaged) in r.stderr and "repair" in r.stderr, r.output
 
 
-@pytest.mark.parametrize("method", ["write_table", "write_batch"])
-def test_full_disk_while_writing_staged_parquet_exits_5_and_leaves_nothing(
-    org, monkeypatch, method
-):
+def test_full_disk_while_writing_staged_parquet_exits_5_and_leaves_nothing(org, monkeypatch):
     _tmp, _rp, ep = org
     s = _tmp / "store"
     # (a source of one batch reaches the shared staging file through write_table)
