@@ -111,9 +111,10 @@ def event_settings(config: Config, pseudo: Pseudonymiser, fmt: str) -> dict[str,
     out: dict[str, Any] = {
         "service_accounts": accounts,
         "exclude_user_agents": sorted(config.exclude_user_agents),
-        "activities": dict(sorted(config.activities.items())),
         "key_fingerprint": pseudo.fingerprint,
     }
+    # Not `activities`: the store keeps each event's activity and the classes are applied
+    # when measuring, so a change of [activities] needs no re-ingest.
     if fmt in _TZ_FORMATS:
         out["timezone"] = config.timezone
     if fmt == "generic":

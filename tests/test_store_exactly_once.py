@@ -76,7 +76,6 @@ def test_a_record_moved_into_the_next_month_by_the_time_zone_is_still_one_event(
         (AMS, "timezone"),
         (Config(service_accounts=("svc@contoso.com",)), "service_accounts"),
         (Config(column_map={"item": "item"}), "column_map"),
-        (Config(activities={"like": "ignore"}), "activities"),
     ],
 )
 def test_same_file_with_other_settings_says_what_differs_and_how_to_fix(tmp_path, config, changed):
@@ -87,6 +86,14 @@ def test_same_file_with_other_settings_says_what_differs_and_how_to_fix(tmp_path
     assert s.status == "unchanged"
     assert [d.split(":")[0] for d in s.settings_changed] == [changed]
     assert f"intranet-metrics forget {s.sha256[:12]}" in s.message
+
+
+def test_activity_classes_are_applied_when_measuring_so_a_change_needs_no_reingest(tmp_path):
+    f = write(tmp_path / "jan.csv", ROWS)
+    store = api.open_store(tmp_path / "s", create=True)
+    api.ingest(store, [f])
+    (s,) = api.ingest(store, [f], Config(activities={"like": "ignore"})).sources
+    assert s.status == "unchanged" and not s.settings_changed
 
 
 def test_settings_that_do_not_shape_a_format_are_not_reported(tmp_path, data):
