@@ -173,7 +173,7 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
             json.dump(data, fh, indent=1, sort_keys=True)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        _replace(tmp, path)
     except BaseException:
         # A full disk or a kill mid-write: never leave a half-written manifest behind.
         with contextlib.suppress(OSError):
@@ -373,15 +373,14 @@ class Store:
             if not base.exists():
                 continue
             for p in sorted(base.rglob("*")):
-                if p.is_file() and p.relative_to(self.root).as_posix() not in listed:
-                    p.unlink()
+                if p.is_file() and p.relative_to(self.root).as_posix() not in listed and _remove(p):
                     removed.append(str(p))
         # Half-written manifests, and per-person tiers of a baseline cut short. Every writer
         # of these holds the lock (see save_tiers), and so does the caller: a temp file seen
         # now belongs to a writer that died, never to one still at work.
         for p in [*self.root.glob(f".{MANIFEST}.*.tmp"), *self.root.glob(f"{TIERS_DIR}/.*.tmp")]:
-            p.unlink()
-            removed.append(str(p))
+            if _remove(p):
+                removed.append(str(p))
         return removed
 
     def save_tiers(
@@ -1244,6 +1243,32 @@ def _file_problem(path: Path, entry: dict[str, Any]) -> str | None:
     if head != b"PAR1" or tail != b"PAR1":
         return "truncated or not Parquet"
     return None
+
+
+def _remove(p: Path) -> bool:
+    """Delete a file nobody lists; False if it cannot be deleted now (on Windows a reader
+    that still has an old file open holds it): it stays unlisted and a later cleanup
+    removes it, so a writer never fails over debris."""
+    try:
+        p.unlink()
+    except FileNotFoundError:
+        return False
+    except PermissionError:
+        return False
+    return True
+
+
+def _replace(src: Path, dest: Path) -> None:
+    """os.replace, retried briefly on Windows, where a reader that has ``dest`` open at that
+    instant makes it fail (POSIX replaces under open readers)."""
+    for attempt in range(20):
+        try:
+            os.replace(src, dest)
+            return
+        except PermissionError:
+            if os.name != "nt" or attempt == 19:
+                raise
+            time.sleep(0.05)
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -4,6 +4,7 @@ user read a stored export again with new settings."""
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -261,3 +262,20 @@ def test_a_store_written_before_sizes_sources_and_settings_were_kept_still_works
     assert again.status == "unchanged" and not again.settings_changed  # nothing to compare
     assert api.forget(store, [str(a)]).events_removed == 1
     assert {e[2] for e in events(s)} == {str(b)}
+
+
+def test_full_disk_during_forget_exits_5_and_leaves_the_store_as_it_was(tmp_path, monkeypatch):
+    a = write(tmp_path / "a.csv", ROWS[:1])
+    b = write(tmp_path / "b.csv", ROWS[1:])
+    s = tmp_path / "s"
+    run(s, "ingest", a, b)
+    before = ((s / MANIFEST).read_text(), events(s), sorted(s.rglob("*")))
+
+    def full(*args, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(json, "dump", full)
+    r = run(s, "forget", a)
+    monkeypatch.undo()
+    assert r.exit_code == 5 and f"no space left on {s}" in r.stderr, r.output
+    assert ((s / MANIFEST).read_text(), events(s), sorted(s.rglob("*"))) == before
