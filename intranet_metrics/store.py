@@ -90,10 +90,17 @@ class SourceSummary:
     # already in the store, how today's settings differ from those it was read with.
     settings: dict[str, Any] = field(default_factory=dict)
     settings_changed: list[str] = field(default_factory=list)
+    # How this version makes the format's event keys (see KEY_VERSIONS).
+    key_version: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+
+# Formats whose event key changed: a stored source with a lower version was keyed another
+# way, so an overlapping export cannot be deduplicated against it. generic 2: the raw record
+# instead of the converted time and normalised user.
+KEY_VERSIONS = {"generic": 2}
 
 # Formats whose event times depend on the configured time zone (local times without offset).
 _TZ_FORMATS = frozenset({"generic", "iis-w3c"})
@@ -486,6 +493,7 @@ class Store:
                     sha256=sha,
                     format=module.NAME,
                     settings=event_settings(config, pseudo, module.NAME),
+                    key_version=KEY_VERSIONS.get(module.NAME, 1),
                 )
                 if sha in known:
                     s.status, s.message = "unchanged", "already in the store (same SHA-256)"
@@ -603,12 +611,13 @@ class Store:
 
     def _note_stale_duplicates(self, staged: list[SourceSummary]) -> None:
         """A new export overlapping one stored with other settings: its shared records keep
-        the stored version (read with the old settings). Say so, and how to change that."""
+        the stored version (read with the old settings). Say so, and how to change that.
+        Also an export overlapping one whose event keys an older version made another way:
+        shared records cannot be recognised, so they may count twice."""
         for s in staged:
-            if not s.duplicates or not s.min_time:
+            if not s.min_time:
                 continue
             for old in self.sources:
-                diff = settings_diff(old.get("settings"), s.settings)
                 overlaps = (
                     old.get("format") == s.format
                     and isinstance(old.get("min_time"), str)
@@ -616,7 +625,18 @@ class Store:
                     and old["min_time"] <= (s.max_time or "")
                     and s.min_time <= old["max_time"]
                 )
-                if diff and overlaps:
+                if overlaps and old.get("key_version", 1) < s.key_version:
+                    s.message = (
+                        f"overlaps {old['path']}, whose event keys an older version made "
+                        "another way: records both hold may be counted twice. Run "
+                        f"'intranet-metrics forget {old['sha256'][:12]}' and ingest it again"
+                    )
+                    s.settings_changed = [
+                        f"key_version: {old.get('key_version', 1)} then, {s.key_version} now"
+                    ]
+                    break
+                diff = settings_diff(old.get("settings"), s.settings)
+                if diff and overlaps and s.duplicates:
                     s.settings_changed = diff
                     s.message = (
                         f"{s.duplicates:,} events were already stored from {old['path']}, read "

@@ -279,3 +279,17 @@ def test_full_disk_during_forget_exits_5_and_leaves_the_store_as_it_was(tmp_path
     monkeypatch.undo()
     assert r.exit_code == 5 and f"no space left on {s}" in r.stderr, r.output
     assert ((s / MANIFEST).read_text(), events(s), sorted(s.rglob("*"))) == before
+
+
+def test_an_export_overlapping_one_keyed_by_the_old_version_says_it_may_count_twice(tmp_path):
+    first = write(tmp_path / "jan.csv", ROWS[:2])
+    grown = write(tmp_path / "jan-grown.csv", ROWS)
+    s = tmp_path / "s"
+    store = api.open_store(s, create=True)
+    api.ingest(store, [first])
+    m = json.loads((s / MANIFEST).read_text())
+    del m["sources"][0]["key_version"]  # as 0.1 (commit 181da4d) wrote it
+    (s / MANIFEST).write_text(json.dumps(m))
+    (res,) = api.ingest(api.open_store(s), [grown]).sources
+    assert "counted twice" in res.message and "forget" in res.message
+    assert res.settings_changed == ["key_version: 1 then, 2 now"]
