@@ -227,13 +227,15 @@ def test_reading_commands_work_on_a_read_only_store(org, args):
     assert r.returncode == 0, r.stderr
 
 
-def test_ingest_into_a_read_only_store_exits_5_naming_the_path(org):
-    # 181da4d: "internal error (PermissionError / OSError: Read-only file system)", exit 1.
-    tmp, _rp, _ep = org
+@pytest.mark.parametrize("command", ["ingest", "forget", "repair"])
+def test_writing_commands_on_a_read_only_store_exit_5_naming_the_path(org, command):
+    # 181da4d: ingest was "internal error (OSError: Read-only file system)", exit 1.
+    tmp, _rp, ep = org
     s = ingested(org)
     other = tmp / "other.csv"
     other.write_text("timestamp,user,activity\n2026-01-05T10:00:00Z,z@org.example,like\n")
-    r = run_read_only(s, "ingest", other)
+    args = {"ingest": [other], "forget": [ep], "repair": []}[command]
+    r = run_read_only(s, command, *args)
     assert r.returncode == 5, r.stderr
     assert str(s) in r.stderr and "read-only" in r.stderr and "internal error" not in r.stderr
 
