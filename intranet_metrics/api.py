@@ -9,25 +9,22 @@ m = api.measure(store, "2026-01-01", "2026-03-31", roster="roster.csv")
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import report
 from .config import Config
 from .engine import Population
-from .errors import InputError, UsageError
+from .errors import InputError, StoreError, UsageError
 from .goals import load_goals
 from .identity import Pseudonymiser
 from .report import Window
 from .roster import load_roster
-from .store import IngestResult, Store
+from .store import ForgetResult, IngestResult, RepairResult, Store
 
 TIERS_DIR = "measurements"
 
@@ -38,6 +35,22 @@ def open_store(path: str | Path, create: bool = False) -> Store:
 
 def pseudonymiser(config: Config) -> Pseudonymiser:
     return Pseudonymiser.from_env(required=config.pseudonymise)
+
+
+def sources(store: Store) -> list[dict[str, Any]]:
+    """The sources in the store, as the manifest lists them (path, SHA-256, format, counts,
+    span, settings they were read with)."""
+    return [dict(s) for s in store.sources]
+
+
+def forget(store: Store, specs: Sequence[str], wait: bool = True, notify=None) -> ForgetResult:
+    """Take sources (by path, SHA-256 or a unique prefix) and their events out of the store."""
+    return store.forget(list(specs), wait=wait, notify=notify)
+
+
+def repair(path: str | Path, wait: bool = True, notify=None) -> RepairResult:
+    """Restore a consistent store; the result lists what was dropped and what to ingest again."""
+    return Store.open_for_repair(path).repair(wait=wait, notify=notify)
 
 
 def parse_date(value: str | date, option: str = "date") -> date:
@@ -153,26 +166,25 @@ def baseline(
     pseudonymous keys (``measurement_id``) so that ``compare`` can pair people."""
     result, tiers = _measure(store, start, end, config, roster, population_size, by, goals, label)
     if tiers is not None:
-        result["measurement_id"] = save_tiers(store, tiers)
+        try:
+            result["measurement_id"] = save_tiers(store, tiers)
+        except StoreError as exc:
+            # The measurement itself is sound: print it, and say what is lost (a paired
+            # compare against it falls back to the unpaired test).
+            result.setdefault("warnings", []).append(
+                f"{exc}; the per-person tiers for a paired compare were not saved, so "
+                "'compare' against this baseline will use the unpaired test"
+            )
     return result
 
 
 def save_tiers(store: Store, tiers: pa.Table) -> str:
     """Keep per-person tiers (pseudonymous keys only) under ``measurements/``."""
-    mid = uuid.uuid4().hex[:16]
-    folder = store.root / TIERS_DIR
-    folder.mkdir(exist_ok=True)
-    tmp = folder / f".{mid}.parquet.tmp"
-    pq.write_table(tiers, tmp)
-    os.replace(tmp, folder / f"{mid}.parquet")
-    return mid
+    return store.save_tiers(tiers)
 
 
 def load_tiers(store: Store, measurement_id: str | None) -> pa.Table | None:
-    if not measurement_id or not measurement_id.isalnum():
-        return None
-    path = store.root / TIERS_DIR / f"{measurement_id}.parquet"
-    return pq.read_table(path) if path.is_file() else None
+    return store.load_tiers(measurement_id)
 
 
 def compare_to(

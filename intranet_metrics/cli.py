@@ -327,7 +327,11 @@ def _print_ingest(result: IngestResult, console: Console) -> None:
         for (fmt, status), tot in sorted(groups.items()):
             t.add_row(f"{tot[0]:,} files", _text(fmt), *(f"{v:,}" for v in tot[1:]), _text(status))
         t.add_section()
-        sources = [s for s in sources if s.status in ("failed", "skipped") or s.rejected]
+        sources = [
+            s
+            for s in sources
+            if s.status in ("failed", "skipped") or s.rejected or s.settings_changed
+        ]
     for s in sources:
         status = s.status if not s.message or s.status == "ingested" else s.message
         t.add_row(
@@ -344,6 +348,8 @@ def _print_ingest(result: IngestResult, console: Console) -> None:
             console.print(
                 _text(f"  {s.path}: {s.rejected:,} row(s) rejected; see 'intranet-metrics rejects'")
             )
+        if s.settings_changed and s.status == "ingested":
+            console.print(f"  {s.path}: {s.message}")
 
 
 def _ingest(
@@ -680,6 +686,90 @@ def rejects(c: Ctx, limit, fmt) -> None:
             _text(r["source_file"]), str(r["source_line"]), _text(r["reason"]), _text(r["raw"])
         )
     Console(width=_width()).print(t)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def sources(c: Ctx, fmt) -> None:
+    """List the exports in the store (path, SHA-256, format, events, span); give a path or
+    SHA-256 from here to 'forget'."""
+    from . import api
+
+    rows = api.sources(c.store())
+    if fmt == "json":
+        click.echo(to_json({"kind": "sources", "sources": rows}), nl=False)
+        return
+    t = Table(title=f"Sources in {c.store_path} ({len(rows)})")
+    for col in ("SHA-256", "File", "Format", "Events", "First", "Last", "Ingested"):
+        t.add_column(col, justify="right" if col == "Events" else "left")
+    for r in rows:
+        t.add_row(
+            r["sha256"][:12],
+            _text(r["path"]),
+            _text(r["format"]),
+            f"{r.get('new_events', 0):,}",
+            (r.get("min_time") or "-")[:10],
+            (r.get("max_time") or "-")[:10],
+            (r.get("ingested_at") or "-")[:19],
+        )
+    Console(width=_width()).print(t)
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SOURCE...")
+@click.option("--no-wait", is_flag=True, help="Fail at once if another writer holds the store.")
+@click.pass_obj
+def forget(c: Ctx, specs, no_wait) -> None:
+    """Take sources (a path or SHA-256 prefix from 'sources') and their events out of the
+    store, e.g. to ingest them again with other settings."""
+    from . import api
+
+    result = api.forget(c.store(), specs, wait=not no_wait, notify=_note)
+    for s in result.forgotten:
+        _note(f"forgot {s['path']} ({s['sha256'][:12]}); ingest it again to read it afresh")
+    _note(f"removed {result.events_removed:,} events and {result.rejects_removed:,} rejected rows")
+    if result.shared_with:
+        _warn(
+            f"{len(result.shared_with)} other source(s) shared events with what was forgotten "
+            "(counted once, under the first source read); ingest the forgotten source(s) "
+            "again to restore them"
+        )
+
+
+@cli.command()
+@click.option("--no-wait", is_flag=True, help="Fail at once if another writer holds the store.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def repair(c: Ctx, no_wait, fmt) -> None:
+    """Restore a damaged store: drop what cannot be read and list the exports to ingest again."""
+    from . import api
+
+    result = api.repair(c.store_path, wait=not no_wait, notify=_note)
+    if fmt == "json":
+        click.echo(
+            to_json(
+                {
+                    "kind": "repair",
+                    "problems": result.problems,
+                    "ingest_again": result.ingest_again,
+                    "removed": result.removed,
+                }
+            ),
+            nl=False,
+        )
+        return
+    if not result.repaired:
+        click.echo(f"{c.store_path}: the store is consistent; nothing to repair")
+        return
+    for p in result.problems:
+        click.echo(f"fixed: {p}")
+    for p in result.removed:
+        click.echo(f"removed: {p}")
+    if result.ingest_again:
+        click.echo("ingest these again (their events were lost or are no longer listed):")
+        for s in result.ingest_again:
+            click.echo(f"  {s['path']}  ({s['format']}, {s['sha256'][:12]})")
 
 
 @cli.command()

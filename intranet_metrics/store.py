@@ -19,7 +19,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import errno
-import fcntl
 import gc
 import json
 import os
@@ -27,7 +26,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,10 +35,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 
 from . import __version__
 from .config import Config
-from .errors import InputError, StoreError
+from .errors import InputError, IntranetMetricsError, StoreError, UsageError
 from .identity import Pseudonymiser
 from .loaders.base import EventBuilder, SourceInfo, file_sha256
 from .loaders.container import ARCHIVE_ERRORS, archive_error
@@ -49,6 +49,7 @@ from .schema import EVENT_SCHEMA, REJECT_SCHEMA
 STORE_ENV = "INTRANET_METRICS_STORE"
 DEFAULT_STORE = ".intranet-metrics"
 MANIFEST = "manifest.json"
+TIERS_DIR = "measurements"
 # DuckDB's memory during deduplication; it spills to the staging folder beyond this.
 DUCKDB_MEMORY = "512MB"
 FORMAT_VERSION = 1
@@ -87,9 +88,72 @@ class SourceSummary:
     commit: str | None = None
     # Where the file was, absolute: reports list it so that verify works from any folder.
     abs_path: str | None = None
+    # The settings that shaped this source's events (see event_settings), and for a source
+    # already in the store, how today's settings differ from those it was read with.
+    settings: dict[str, Any] = field(default_factory=dict)
+    settings_changed: list[str] = field(default_factory=list)
+    # How this version makes the format's event keys (see KEY_VERSIONS).
+    key_version: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+# Formats whose event key changed: a stored source with a lower version was keyed another
+# way, so an overlapping export cannot be deduplicated against it. generic 2: the raw record
+# instead of the converted time and normalised user.
+KEY_VERSIONS = {"generic": 2}
+
+# Formats whose event times depend on the configured time zone (local times without offset).
+_TZ_FORMATS = frozenset({"generic", "iis-w3c"})
+
+
+def event_settings(config: Config, pseudo: Pseudonymiser, fmt: str) -> dict[str, Any]:
+    """The settings that shape what a source of format ``fmt`` stores (times, exclusions,
+    classes, keyed identities), as JSON values; kept per source in the manifest so that a
+    later ingest with other settings can say what changed."""
+    accounts: Any = sorted(config.service_accounts)
+    if pseudo.enabled:
+        # Account names are identities: under a key the store keeps only a keyed digest of
+        # the list (enough to tell that it changed, nothing to read back).
+        accounts = {"keyed": pseudo.key_hash(json.dumps(accounts))}
+    out: dict[str, Any] = {
+        "service_accounts": accounts,
+        "exclude_user_agents": sorted(config.exclude_user_agents),
+        "key_fingerprint": pseudo.fingerprint,
+    }
+    # Not `activities`: the store keeps each event's activity and the classes are applied
+    # when measuring, so a change of [activities] needs no re-ingest.
+    if fmt in _TZ_FORMATS:
+        out["timezone"] = config.timezone
+    if fmt == "generic":
+        out["column_map"] = dict(sorted(config.column_map.items()))
+        # Forced CSV dialects, in versions that have them (issue 10 item 2).
+        for name in ("encoding", "delimiter"):
+            if getattr(config, name, None) is not None:
+                out[name] = getattr(config, name)
+    if fmt == "m365-audit":
+        out["sites"] = sorted(config.sites)
+    return out
+
+
+def settings_diff(old: Any, new: dict[str, Any]) -> list[str]:
+    """'name: then -> now' for each setting that differs (settings a source was stored
+    without, by an older version, are not compared)."""
+    if not isinstance(old, dict):
+        return []
+    return [
+        f"{name}: changed"
+        if isinstance(new[name], dict) and "keyed" in new[name]
+        else f"{name}: {_short(old[name])} then, {_short(new[name])} now"
+        for name in sorted(new)
+        if name in old and old[name] != new[name]
+    ]
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass
@@ -113,12 +177,39 @@ def _fsync_dir(path: Path) -> None:
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _replace(tmp, path)
+    except BaseException:
+        # A full disk or a kill mid-write: never leave a half-written manifest behind.
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     _fsync_dir(path.parent)
+
+
+def store_os_error(root: Path, exc: OSError) -> IntranetMetricsError:
+    """One line for an OS error while writing the store: what, where, and what to do."""
+    where = exc.filename or root
+    if exc.filename and not _inside(Path(str(exc.filename)), root):
+        # Not the store: an input that a folder walk could not open.
+        return InputError(f"{where}: cannot be read ({exc.strerror or exc}); check it")
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return StoreError(
+            f"no space left on {root}; free some space (or choose another --store) and run "
+            "again: the store is as it was before this command"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return StoreError(
+            f"{where}: the store is read-only here; reading commands still work, writing "
+            f"needs write access to {root} (or choose another --store)"
+        )
+    return StoreError(
+        f"{where}: cannot write to the store ({exc.strerror or exc}); check {root} and run again"
+    )
 
 
 class Store:
@@ -134,19 +225,7 @@ class Store:
         root = Path(root)
         mpath = root / MANIFEST
         if mpath.is_file():
-            try:
-                manifest = json.loads(mpath.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise StoreError(
-                    f"{mpath}: the store manifest is unreadable ({exc}); restore it from a "
-                    "backup or start a new store with --store"
-                ) from None
-            if manifest.get("intranet_metrics_store") != FORMAT_VERSION:
-                raise StoreError(
-                    f"{root}: not an intranet-metrics store of format {FORMAT_VERSION}; "
-                    "choose another folder with --store"
-                )
-            return cls(root, manifest)
+            return cls(root, _read_manifest(mpath))
         if root.exists() and (not root.is_dir() or any(not _debris(p) for p in root.iterdir())):
             raise StoreError(
                 f"{root}: exists but is not an intranet-metrics store (no {MANIFEST}); "
@@ -157,7 +236,6 @@ class Store:
                 f"{root}: no store here yet; ingest exports first ('intranet-metrics ingest "
                 "PATH') or point --store / INTRANET_METRICS_STORE at your store"
             )
-        root.mkdir(parents=True, exist_ok=True)
         manifest = {
             "intranet_metrics_store": FORMAT_VERSION,
             "created_at": _now(),
@@ -167,8 +245,22 @@ class Store:
             "files": [],
             "rejects": [],
         }
-        _write_json_atomic(mpath, manifest)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            _write_json_atomic(mpath, manifest)
+        except OSError as exc:
+            raise store_os_error(root, exc) from None
         return cls(root, manifest)
+
+    @classmethod
+    def open_for_repair(cls, root: str | Path) -> Store:
+        """The store at ``root`` however damaged its manifest (repair reads it leniently)."""
+        root = Path(root)
+        if not (root / MANIFEST).exists() and not (root / "events").is_dir():
+            raise StoreError(
+                f"{root}: no store here (no {MANIFEST}, no events/); nothing to repair"
+            )
+        return cls(root, {"sources": [], "files": [], "rejects": []})
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -180,16 +272,33 @@ class Store:
         return self.manifest.get("key_fingerprint")
 
     def event_files(self, months: Iterator[str] | list[str] | None = None) -> list[str]:
-        """Absolute paths of the data files, only those of ``months`` when given."""
+        """Absolute paths of the data files, only those of ``months`` when given; a listed
+        file that is missing or truncated is a StoreError that points to ``repair``."""
         wanted = None if months is None else set(months)
-        return [
-            str(self.root / f["path"])
-            for f in self.manifest["files"]
-            if wanted is None or f["month"] in wanted
-        ]
+        return self._checked(
+            f for f in self.manifest["files"] if wanted is None or f["month"] in wanted
+        )
 
     def reject_files(self) -> list[str]:
-        return [str(self.root / f["path"]) for f in self.manifest["rejects"]]
+        return self._checked(self.manifest["rejects"])
+
+    def _checked(self, entries: Iterable[dict[str, Any]]) -> list[str]:
+        out = []
+        for f in entries:
+            path = self.root / f["path"]
+            problem = _file_problem(path, f)
+            if problem and self._changed_under_us(f):
+                raise StoreError(
+                    f"{self.root}: the store changed while this command read it (a forget or "
+                    "repair ran at the same time); run the command again"
+                )
+            if problem:
+                raise StoreError(
+                    f"{path}: a file the store lists is {problem}; {REPAIR_HINT} (it lists "
+                    "the exports to ingest again)"
+                )
+            out.append(str(path))
+        return out
 
     def check_key(self, pseudo: Pseudonymiser) -> None:
         """Refuse to mix pseudonymised and plain data, or two keys, in one store."""
@@ -207,17 +316,26 @@ class Store:
                 f"{self.root}: the store {msg}; use the store's own key, or a new --store"
             )
 
+    def _changed_under_us(self, entry: dict[str, Any]) -> bool:
+        """True when the manifest on disk no longer lists ``entry`` (readers take no lock)."""
+        try:
+            now = json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
+            return entry["path"] not in {f.get("path") for f in now["files"] + now["rejects"]}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return False
+
     # -- writing ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self, wait: bool = True, notify: Callable[[str], None] | None = None):
-        """Hold the writer lock; a second writer waits (with a note) or fails at once."""
-        fh = open(self.root / ".lock", "a+")  # noqa: SIM115 - held for the block
-        try:
+        """Hold the writer lock; a second writer waits (with a note) or fails at once.
+
+        filelock takes an OS lock (fcntl on Unix, msvcrt on Windows) that the system
+        releases when a writer dies, so a crash never leaves the store locked."""
+        lock = FileLock(str(self.root / ".lock"))
+        with self.writing():
             try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
+                lock.acquire(timeout=0)
+            except Timeout:
                 if not wait:
                     raise StoreError(
                         f"{self.root}: another ingest is running; wait for it, or run "
@@ -225,11 +343,26 @@ class Store:
                     ) from None
                 if notify:
                     notify(f"{self.root}: another ingest is running; waiting for it to finish")
-                fcntl.flock(fh, fcntl.LOCK_EX)
+                lock.acquire()
+        try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-            fh.close()
+            lock.release()
+
+    @contextlib.contextmanager
+    def writing(self):
+        """Turn the OS errors of writing into the store into one line and exit 5."""
+        try:
+            yield
+        except OSError as exc:
+            raise store_os_error(self.root, exc) from None
+        except duckdb.IOException as exc:
+            if "space left" not in str(exc) and "Permission denied" not in str(exc):
+                raise
+            raise store_os_error(
+                self.root,
+                OSError(errno.ENOSPC if "space left" in str(exc) else errno.EACCES, str(exc)),
+            ) from None
 
     def _reload(self) -> None:
         self.manifest = json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
@@ -249,14 +382,35 @@ class Store:
             if not base.exists():
                 continue
             for p in sorted(base.rglob("*")):
-                if p.is_file() and str(p.relative_to(self.root)) not in listed:
-                    p.unlink()
+                if p.is_file() and p.relative_to(self.root).as_posix() not in listed and _remove(p):
                     removed.append(str(p))
-        # Half-written manifests, and per-person tiers of a baseline cut short.
-        for p in [*self.root.glob(f".{MANIFEST}.*.tmp"), *self.root.glob("measurements/.*.tmp")]:
-            p.unlink()
-            removed.append(str(p))
+        # Half-written manifests, and per-person tiers of a baseline cut short. Every writer
+        # of these holds the lock (see save_tiers), and so does the caller: a temp file seen
+        # now belongs to a writer that died, never to one still at work.
+        for p in [*self.root.glob(f".{MANIFEST}.*.tmp"), *self.root.glob(f"{TIERS_DIR}/.*.tmp")]:
+            if _remove(p):
+                removed.append(str(p))
         return removed
+
+    def save_tiers(
+        self, tiers: pa.Table, wait: bool = True, notify: Callable[[str], None] | None = None
+    ) -> str:
+        """Keep per-person tiers (pseudonymous keys only) under ``measurements/``; returns the
+        measurement id. Written under the writer lock, so an ingest's cleanup cannot remove
+        the temp file while it is being written."""
+        mid = uuid.uuid4().hex[:16]
+        with self.lock(wait=wait, notify=notify), self.writing():
+            folder = self.root / TIERS_DIR
+            folder.mkdir(exist_ok=True)
+            tmp = folder / f".{mid}.parquet.tmp"
+            try:
+                pq.write_table(tiers, tmp)
+                os.replace(tmp, folder / f"{mid}.parquet")
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise
+        return mid
 
     def ingest(
         self,
@@ -271,11 +425,11 @@ class Store:
         on_start: Callable[[Path, str], None] | None = None,
     ) -> IngestResult:
         """Read every export under ``paths`` and commit their new events in one step."""
-        with self.lock(wait=wait, notify=notify):
+        with self.lock(wait=wait, notify=notify), self.writing():
             self._reload()
             self.check_key(pseudo)
             self.cleanup()
-            commit = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+            commit = _commit_id()
             stage = self.root / "tmp" / commit
             stage.mkdir(parents=True)
             try:
@@ -298,7 +452,7 @@ class Store:
     def _ingest(
         self, paths, config, pseudo, input_format, skip_bad, commit, stage, on_source, on_start
     ):
-        known = {s["sha256"] for s in self.sources}
+        known = {s["sha256"]: s for s in self.sources}
         summaries: list[SourceSummary] = []
         staged: list[SourceSummary] = []
         reject_writer: pq.ParquetWriter | None = None
@@ -348,15 +502,27 @@ class Store:
                         f"{path}: cannot be read ({exc.strerror or exc}); check it"
                     ) from None
                 s = SourceSummary(
-                    path=str(path), sha256=sha, format=module.NAME, abs_path=os.path.abspath(path)
+                    path=str(path),
+                    sha256=sha,
+                    format=module.NAME,
+                    abs_path=os.path.abspath(path),
+                    settings=event_settings(config, pseudo, module.NAME),
+                    key_version=KEY_VERSIONS.get(module.NAME, 1),
                 )
                 if sha in known:
                     s.status, s.message = "unchanged", "already in the store (same SHA-256)"
+                    s.settings_changed = settings_diff(known[sha].get("settings"), s.settings)
+                    if s.settings_changed:
+                        s.message = (
+                            f"already in the store, read with other settings "
+                            f"({'; '.join(s.settings_changed)}); to apply the new ones run "
+                            f"'intranet-metrics forget {sha[:12]}' and ingest it again"
+                        )
                     summaries.append(s)
                     if on_source:
                         on_source(s)
                     continue
-                known.add(sha)
+                known[sha] = s.to_dict()
                 if on_start:
                     on_start(path, module.NAME)
                 out = stage / f"stage-{n:06d}.parquet"
@@ -430,18 +596,19 @@ class Store:
             # Only header-only files: the dedupe query still needs one (empty) file to read.
             pq.write_table(EVENT_SCHEMA.empty_table(), stage / "stage-shared.parquet")
         new_files = self._dedupe_and_stage(stage, commit, staged)
-        # Publish: move files into place, then the manifest replace commits them.
-        now = _now()
-        for f in new_files:
-            dest = self.root / f["path"]
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(stage / f.pop("staged"), dest)
+        self._note_stale_duplicates(staged)
         rejects_entry = []
         if reject_rows:
-            rel = f"rejects/part-{commit}.parquet"
-            (self.root / "rejects").mkdir(exist_ok=True)
-            os.replace(stage / "rejects.parquet", self.root / rel)
-            rejects_entry.append({"path": rel, "rows": reject_rows, "commit": commit})
+            rejects_entry.append(
+                {
+                    "path": f"rejects/part-{commit}.parquet",
+                    "rows": reject_rows,
+                    "commit": commit,
+                    "bytes": (stage / "rejects.parquet").stat().st_size,
+                    "staged": "rejects.parquet",
+                }
+            )
+        now = _now()
         for s in staged:
             s.ingested_at, s.commit = now, commit
         manifest = dict(self.manifest)
@@ -451,31 +618,84 @@ class Store:
         if pseudo.fingerprint is not None:
             manifest["key_fingerprint"] = pseudo.fingerprint
         manifest["updated_at"] = now
-        for d in {(self.root / f["path"]).parent for f in new_files}:
-            _fsync_dir(d)
-        _write_json_atomic(self.root / MANIFEST, manifest)
-        self.manifest = manifest
+        self._publish(stage, [*new_files, *rejects_entry], manifest)
         if on_source:
             for s in staged:
                 on_source(s)
         return IngestResult(summaries, commit)
 
+    def _note_stale_duplicates(self, staged: list[SourceSummary]) -> None:
+        """A new export overlapping one stored with other settings: its shared records keep
+        the stored version (read with the old settings). Say so, and how to change that.
+        Also an export overlapping one whose event keys an older version made another way:
+        shared records cannot be recognised, so they may count twice."""
+        for s in staged:
+            if not s.min_time:
+                continue
+            for old in self.sources:
+                overlaps = (
+                    old.get("format") == s.format
+                    and isinstance(old.get("min_time"), str)
+                    and isinstance(old.get("max_time"), str)
+                    and old["min_time"] <= (s.max_time or "")
+                    and s.min_time <= old["max_time"]
+                )
+                if overlaps and old.get("key_version", 1) < s.key_version:
+                    s.message = (
+                        f"overlaps {old['path']}, whose event keys an older version made "
+                        "another way: records both hold may be counted twice. Run "
+                        f"'intranet-metrics forget {old['sha256'][:12]}' and ingest it again"
+                    )
+                    s.settings_changed = [
+                        f"key_version: {old.get('key_version', 1)} then, {s.key_version} now"
+                    ]
+                    break
+                diff = settings_diff(old.get("settings"), s.settings)
+                if diff and overlaps and s.duplicates:
+                    s.settings_changed = diff
+                    s.message = (
+                        f"{s.duplicates:,} events were already stored from {old['path']}, read "
+                        f"with other settings ({'; '.join(diff)}); they keep those. To read "
+                        f"them with today's: 'intranet-metrics forget {old['sha256'][:12]}' and "
+                        "ingest it again"
+                    )
+                    break
+
+    def _publish(
+        self, stage: Path, entries: list[dict[str, Any]], manifest: dict[str, Any]
+    ) -> None:
+        """Move staged files into place, then commit them with one manifest replace. If
+        anything fails first (a full disk), the moved files are removed again: nothing
+        half-done stays behind, and the store is as it was."""
+        moved: list[Path] = []
+        try:
+            for f in entries:
+                dest = self.root / f["path"]
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(stage / f.pop("staged"), dest)
+                moved.append(dest)
+            for d in {p.parent for p in moved}:
+                _fsync_dir(d)
+            _write_json_atomic(self.root / MANIFEST, manifest)
+        except BaseException:
+            for p in moved:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            raise
+        self.manifest = manifest
+
     def _dedupe_and_stage(self, stage: Path, commit: str, staged: list[SourceSummary]):
         """Keep one event per key (within this ingest and against the store); write the new
         events partitioned by month under ``stage/out``. Returns the manifest file entries."""
-        con = duckdb.connect()
+        con = _duckdb(stage)
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            # Bounded memory: DuckDB spills to the staging folder beyond the limit.
-            con.execute(f"SET temp_directory = '{stage / 'duckdb.tmp'}'")
-            con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-            con.execute("SET preserve_insertion_order = false")
-            glob = str(stage / "stage-*.parquet")
+            # Paths are bound parameters, never pasted into SQL: a store may live at
+            # "O'Brien [2026]/store". The staged files are listed, not globbed.
+            staged_files = [str(p) for p in sorted(stage.glob("stage-*.parquet"))]
             # (filename, file_row_number) identifies each staged row, even two records of one
             # source line (a Slack message and its reactions).
-            con.execute(
-                "CREATE TEMP VIEW staged AS SELECT * FROM read_parquet("
-                f"'{glob}', filename = true, file_row_number = true)"
+            con.read_parquet(staged_files, filename=True, file_row_number=True).create_view(
+                "staged", replace=True
             )
             spans = {
                 r[0]: (r[1], r[2], r[3])
@@ -483,10 +703,17 @@ class Store:
                     "SELECT source_sha256, min(time), max(time), count(*) FROM staged GROUP BY 1"
                 ).fetchall()
             }
+            # The same record read with another time zone (or IIS local-time setting) may
+            # sit in the neighbouring month: look for its key there too. UTC offsets differ by
+            # at most 26 hours, so two days either side covers every setting.
             months = [
                 r[0]
                 for r in con.execute(
-                    "SELECT DISTINCT strftime(time, '%Y-%m') FROM staged"
+                    """
+                    SELECT DISTINCT strftime(t, '%Y-%m') FROM (
+                        SELECT unnest([time - INTERVAL 2 DAY, time, time + INTERVAL 2 DAY]) AS t
+                        FROM staged)
+                    """
                 ).fetchall()
             ]
             existing = self.event_files(months)
@@ -527,29 +754,368 @@ class Store:
                 s.min_time = lo.isoformat() if lo else None
                 s.max_time = hi.isoformat() if hi else None
             out = stage / "out"
-            con.execute(
-                f"""
-                COPY (SELECT *, strftime(time, '%Y-%m') AS month FROM fresh ORDER BY time)
-                TO '{out}' (FORMAT parquet, PARTITION_BY (month),
-                            FILENAME_PATTERN 'part-{commit}-{{i}}')
-                """
+            # The relation API writes the partitioned files: the target is an argument, not
+            # text inside a COPY statement.
+            con.sql(
+                "SELECT *, strftime(time, '%Y-%m') AS month FROM fresh ORDER BY time"
+            ).write_parquet(
+                str(out), partition_by=["month"], filename_pattern=f"part-{commit}-{{i}}"
             )
-            files = []
-            for p in sorted(out.rglob("*.parquet")):
-                month = p.parent.name.split("=", 1)[1]
-                rows = pq.ParquetFile(p).metadata.num_rows
-                files.append(
-                    {
-                        "path": f"events/month={month}/{p.name}",
-                        "month": month,
-                        "rows": rows,
-                        "commit": commit,
-                        "staged": str(p.relative_to(stage)),
-                    }
-                )
-            return files
+            return [
+                self._file_entry(con, p, p.parent.name.split("=", 1)[1], commit, stage)
+                for p in sorted(out.rglob("*.parquet"))
+            ]
         finally:
             con.close()
+
+    @staticmethod
+    def _file_entry(
+        con: duckdb.DuckDBPyConnection, p: Path, month: str, commit: str, stage: Path
+    ) -> dict[str, Any]:
+        """The manifest entry of a staged data file: with its size (so truncation is seen
+        without opening it) and the sources whose events it holds (so repair and forget
+        know whom a file concerns)."""
+        sources = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT source_sha256 FROM read_parquet(?) ORDER BY 1", [str(p)]
+            ).fetchall()
+        ]
+        return {
+            "path": f"events/month={month}/{p.name}",
+            "month": month,
+            "rows": pq.ParquetFile(p).metadata.num_rows,
+            "commit": commit,
+            "bytes": p.stat().st_size,
+            "sources": sources,
+            "staged": str(p.relative_to(stage).as_posix()),
+        }
+
+    def load_tiers(self, measurement_id: str | None) -> pa.Table | None:
+        """A baseline's saved per-person tiers; None when it has none in this store."""
+        if not measurement_id or not measurement_id.isalnum():
+            return None
+        path = self.root / TIERS_DIR / f"{measurement_id}.parquet"
+        if not path.is_file():
+            return None
+        try:
+            return pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(
+                f"{path}: the baseline's saved tiers are damaged ({exc}); {REPAIR_HINT}"
+            ) from None
+
+    # -- sources, forget, repair ------------------------------------------------------------
+    def find_source(self, spec: str) -> dict[str, Any]:
+        """The stored source named by ``spec``: its path as ingested (or the same file), or
+        its SHA-256 or a unique prefix of it (4+ characters)."""
+        sources = self.sources
+        hits = [s for s in sources if s["path"] == spec]
+        if not hits:
+            with contextlib.suppress(OSError, ValueError):
+                want = Path(spec).resolve()
+                hits = [s for s in sources if Path(s["path"]).resolve() == want]
+        if not hits and len(spec) >= 4 and all(c in "0123456789abcdefABCDEF" for c in spec):
+            hits = [s for s in sources if s["sha256"].startswith(spec.lower())]
+        if not hits:
+            raise UsageError(
+                f"'{spec}': no such source in {self.root}; list them with "
+                "'intranet-metrics sources' and give a path or SHA-256 from there"
+            )
+        if len({s["sha256"] for s in hits}) > 1:
+            listed = ", ".join(f"{s['sha256'][:12]} ({s['path']})" for s in hits[:5])
+            raise UsageError(f"'{spec}' matches {len(hits)} sources: {listed}; give more of it")
+        return hits[0]
+
+    def forget(
+        self,
+        specs: Sequence[str],
+        wait: bool = True,
+        notify: Callable[[str], None] | None = None,
+    ) -> ForgetResult:
+        """Take sources out of the store: their events and rejects are removed (the data
+        files that hold them are rewritten without them) and the manifest no longer lists
+        them, so ingesting them again reads them afresh. Crash-safe like ingest: the new
+        files are staged, one manifest replace commits, and only then are the old files
+        deleted (a crash before leaves them listed, after only leaves unlisted debris)."""
+        with self.lock(wait=wait, notify=notify), self.writing():
+            self._reload()
+            targets = {}
+            for spec in specs:
+                src = self.find_source(spec)
+                targets[src["sha256"]] = src
+            self.cleanup()
+            commit = _commit_id()
+            stage = self.root / "tmp" / commit
+            stage.mkdir(parents=True)
+            try:
+                return self._forget(targets, commit, stage)
+            finally:
+                shutil.rmtree(stage, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    (self.root / "tmp").rmdir()
+
+    def _forget(self, targets: dict[str, dict[str, Any]], commit: str, stage: Path):
+        shas = sorted(targets)
+        con = _duckdb(stage)
+        events = rejects = 0
+        try:
+            new_files: list[dict[str, Any]] = []
+            new_rejects: list[dict[str, Any]] = []
+            keep_files: list[dict[str, Any]] = []
+            keep_rejects: list[dict[str, Any]] = []
+            dropped: list[Path] = []
+            for kind, keep, new in (
+                ("files", keep_files, new_files),
+                ("rejects", keep_rejects, new_rejects),
+            ):
+                for f in self.manifest[kind]:
+                    listed = f.get("sources")
+                    if isinstance(listed, list) and not set(listed) & set(shas):
+                        keep.append(f)
+                        continue
+                    path = str(self._checked([f])[0])
+                    rest = con.sql(
+                        "SELECT * FROM read_parquet(?) WHERE NOT list_contains(?, source_sha256)",
+                        params=[path, shas],
+                    )
+                    left = rest.aggregate("count(*)").fetchall()[0][0]
+                    gone = f["rows"] - left
+                    if not gone:
+                        keep.append(f)
+                        continue
+                    if kind == "files":
+                        events += gone
+                    else:
+                        rejects += gone
+                    dropped.append(self.root / f["path"])
+                    if not left:
+                        continue
+                    n = len(new_files) + len(new_rejects)
+                    if kind == "files":
+                        rel = f"events/month={f['month']}/part-{commit}-f{n}.parquet"
+                    else:
+                        rel = f"rejects/part-{commit}-f{n}.parquet"
+                    staged = stage / f"forget-{n}.parquet"
+                    rest.write_parquet(str(staged))
+                    entry = {k: v for k, v in f.items() if k not in ("path", "bytes", "sources")}
+                    entry.update(path=rel, rows=left, commit=commit, staged=staged.name)
+                    entry["bytes"] = staged.stat().st_size
+                    if kind == "files":
+                        entry["sources"] = [
+                            r[0]
+                            for r in con.execute(
+                                "SELECT DISTINCT source_sha256 FROM read_parquet(?) ORDER BY 1",
+                                [str(staged)],
+                            ).fetchall()
+                        ]
+                    new.append(entry)
+        finally:
+            con.close()
+        manifest = dict(self.manifest)
+        manifest["sources"] = [s for s in self.sources if s["sha256"] not in targets]
+        manifest["files"] = [*keep_files, *(dict(f) for f in new_files)]
+        manifest["rejects"] = [*keep_rejects, *(dict(f) for f in new_rejects)]
+        manifest["updated_at"] = _now()
+        for f in manifest["files"] + manifest["rejects"]:
+            f.pop("staged", None)
+        self._publish(stage, [*new_files, *new_rejects], manifest)
+        # Committed: the old files are no longer listed; remove them now (a crash here only
+        # leaves debris that the next writer's cleanup removes).
+        for p in dropped:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        # Events another source shares with a forgotten one were kept once, under the source
+        # read first: if that was a forgotten one, they return when it is ingested again.
+        shared = [
+            s["path"]
+            for s in manifest["sources"]
+            if s.get("duplicates") and s.get("format") in {t["format"] for t in targets.values()}
+        ]
+        return ForgetResult(list(targets.values()), events, rejects, commit, shared)
+
+    def repair(
+        self, wait: bool = True, notify: Callable[[str], None] | None = None
+    ) -> RepairResult:
+        """Make the store consistent again: keep what can be read, drop what cannot (from
+        the manifest, and the damaged files themselves), and take the sources whose events
+        were lost out of the manifest, so that ingesting them again reads them afresh."""
+        with self.lock(wait=wait, notify=notify), self.writing():
+            mpath = self.root / MANIFEST
+            problems: list[str] = []
+            try:
+                raw = json.loads(mpath.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raw = None
+                problems.append(f"{mpath}: missing")
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+                raw = None
+                problems.append(f"{mpath}: not JSON ({exc})")
+            if raw is not None and not isinstance(raw, dict):
+                problems.append(f"{mpath}: a JSON {type(raw).__name__}, not an object")
+                raw = None
+            base = raw if isinstance(raw, dict) else {}
+            fp = base.get("key_fingerprint")
+            manifest: dict[str, Any] = {
+                "intranet_metrics_store": FORMAT_VERSION,
+                "created_at": base.get("created_at")
+                if isinstance(base.get("created_at"), str)
+                else _now(),
+                "tool_version": __version__,
+                "key_fingerprint": fp if isinstance(fp, str) else None,
+            }
+            lists = {}
+            for kind in _ENTRY_FIELDS:
+                entries = base.get(kind)
+                if not isinstance(entries, list):
+                    if raw is not None:
+                        problems.append(f"{mpath}: '{kind}' is missing or not a list")
+                    entries = []
+                good = []
+                for e in entries:
+                    why = _entry_problem(kind, e)
+                    if why:
+                        problems.append(f"{mpath}: {why}; dropped")
+                    else:
+                        good.append(e)
+                lists[kind] = good
+            lost: set[str] = set()  # SHA-256 of the sources whose events were (partly) lost
+            lost_all = raw is None or not isinstance(base.get("files"), list)
+            for kind in ("files", "rejects"):
+                keep = []
+                for f in lists[kind]:
+                    path = self.root / f["path"]
+                    why = _file_problem(path, f) or _parquet_problem(path, f)
+                    if why is None:
+                        keep.append(f)
+                        continue
+                    problems.append(f"{path}: {why}; dropped")
+                    listed = f.get("sources")
+                    if kind == "files" and isinstance(listed, list):
+                        lost.update(x for x in listed if isinstance(x, str))
+                    elif kind == "files":
+                        lost.update(_sources_of_month(lists["sources"], f["month"]))
+                    else:
+                        # Rejects of one ingest: its sources' rejected rows are gone.
+                        lost.update(
+                            s["sha256"]
+                            for s in lists["sources"]
+                            if s.get("commit") == f.get("commit")
+                        )
+                lists[kind] = keep
+            if lost_all:
+                # No list of data files survived: nothing on disk can be trusted as listed, so
+                # every source there must be read again (cleanup removes the unlisted files).
+                again = _sources_on_disk(self.root)
+                lists["files"], lists["rejects"] = [], []
+                lists["sources"] = []
+            else:
+                again = [
+                    {"path": s["path"], "sha256": s["sha256"], "format": s["format"]}
+                    for s in lists["sources"]
+                    if s["sha256"] in lost
+                ]
+                lists["sources"] = [s for s in lists["sources"] if s["sha256"] not in lost]
+            manifest.update(lists)
+            manifest["updated_at"] = _now()
+            if not problems and not self._damaged_tiers():
+                self.manifest = manifest if raw is None else raw
+                self.cleanup()
+                return RepairResult([], [], [])
+            damaged_tiers = self._damaged_tiers()
+            problems.extend(
+                f"{p}: unreadable saved tiers; removed (a compare against that "
+                "baseline will be unpaired)"
+                for p in damaged_tiers
+            )
+            for p in damaged_tiers:
+                p.unlink()
+            _write_json_atomic(mpath, manifest)
+            self.manifest = manifest
+            removed = self.cleanup()
+            return RepairResult(problems, again, removed)
+
+    def _damaged_tiers(self) -> list[Path]:
+        out = []
+        for p in sorted((self.root / TIERS_DIR).glob("*.parquet")):
+            try:
+                pq.ParquetFile(p).metadata  # noqa: B018 - reading the footer is the check
+            except (OSError, pa.ArrowException):
+                out.append(p)
+        return out
+
+
+@dataclass
+class ForgetResult:
+    forgotten: list[dict[str, Any]]
+    events_removed: int
+    rejects_removed: int
+    commit: str
+    shared_with: list[str]
+
+
+@dataclass
+class RepairResult:
+    problems: list[str]
+    ingest_again: list[dict[str, Any]]
+    removed: list[str]
+
+    @property
+    def repaired(self) -> bool:
+        return bool(self.problems)
+
+
+def _parquet_problem(path: Path, entry: dict[str, Any]) -> str | None:
+    """A full read of the footer (repair only: slower than _file_problem, and thorough)."""
+    try:
+        rows = pq.ParquetFile(path).metadata.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        return f"unreadable as Parquet ({exc})"
+    if rows != entry["rows"]:
+        return f"holds {rows:,} rows, the manifest says {entry['rows']:,}"
+    return None
+
+
+def _sources_of_month(sources: list[dict[str, Any]], month: str) -> list[str]:
+    """Sources whose events may lie in ``month`` (entries written before files listed their
+    sources): every source whose time span touches it, or that has no span."""
+    out = []
+    for s in sources:
+        lo, hi = s.get("min_time"), s.get("max_time")
+        if not isinstance(lo, str) or not isinstance(hi, str) or lo[:7] <= month <= hi[:7]:
+            out.append(s["sha256"])
+    return out
+
+
+def _sources_on_disk(root: Path) -> list[dict[str, Any]]:
+    """The sources whose events are in the readable data files under ``root``."""
+    found: dict[str, dict[str, Any]] = {}
+    for p in sorted((root / "events").rglob("*.parquet")):
+        try:
+            t = pq.read_table(p, columns=["source_sha256", "source_file", "source_format"])
+        except (OSError, pa.ArrowException):
+            continue
+        for sha, f, fmt in zip(*(t.column(c).to_pylist() for c in t.column_names), strict=True):
+            found.setdefault(sha, {"path": f.split("!", 1)[0], "sha256": sha, "format": fmt})
+    return list(found.values())
+
+
+def _duckdb(stage: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB for store work: UTC, bounded memory spilling into the staging folder. The
+    settings are a config dict, so no path is ever pasted into a SET statement."""
+    con = duckdb.connect(
+        config={
+            "temp_directory": str(stage / "duckdb.tmp"),
+            "memory_limit": DUCKDB_MEMORY,
+            "preserve_insertion_order": False,
+        }
+    )
+    con.execute("SET TimeZone = 'UTC'")  # a constant (the icu extension loads on first use)
+    return con
+
+
+def _commit_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
 @contextlib.contextmanager
@@ -616,6 +1182,136 @@ def _bad_utf8_line(path: Path) -> int | None:
     except OSError:
         return None
     return None
+
+
+REPAIR_HINT = "run 'intranet-metrics repair' to restore a consistent store"
+
+
+def _read_manifest(mpath: Path) -> dict[str, Any]:
+    """The manifest, or a StoreError that names it, says what is wrong and points to repair."""
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise StoreError(f"{mpath}: cannot be read ({exc.strerror or exc}); check it") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise StoreError(
+            f"{mpath}: the store manifest is unreadable (not JSON: {exc}); {REPAIR_HINT}"
+        ) from None
+    version = manifest.get("intranet_metrics_store") if isinstance(manifest, dict) else None
+    if version is not None and version != FORMAT_VERSION:
+        raise StoreError(
+            f"{mpath.parent}: not an intranet-metrics store of format {FORMAT_VERSION}; "
+            "choose another folder with --store"
+        )
+    problem = manifest_problem(manifest)
+    if problem:
+        raise StoreError(f"{mpath}: the store manifest is damaged ({problem}); {REPAIR_HINT}")
+    return manifest
+
+
+# What each list of the manifest must hold: entries are dicts with these fields (and types).
+_ENTRY_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "sources": {"path": str, "sha256": str, "format": str},
+    "files": {"path": str, "month": str, "rows": int},
+    "rejects": {"path": str, "rows": int},
+}
+
+
+def _entry_problem(kind: str, entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return f"an entry of '{kind}' is {type(entry).__name__}, not an object"
+    for name, typ in _ENTRY_FIELDS[kind].items():
+        if not isinstance(entry.get(name), typ) or isinstance(entry.get(name), bool):
+            return f"an entry of '{kind}' has no valid '{name}'"
+    if kind != "sources" and not _safe_relative(entry["path"]):
+        return f"'{kind}' lists a path outside the store: {entry['path'][:80]!r}"
+    return None
+
+
+def _safe_relative(rel: str) -> bool:
+    """A manifest path stays inside the store (a hand-edited manifest cannot point out)."""
+    p = Path(rel)
+    return not p.is_absolute() and ".." not in p.parts and not p.drive
+
+
+def manifest_problem(manifest: Any) -> str | None:
+    """What is wrong with the shape of a manifest, or None."""
+    if not isinstance(manifest, dict):
+        return f"a JSON {type(manifest).__name__}, not an object"
+    if manifest.get("intranet_metrics_store") != FORMAT_VERSION:
+        return "no 'intranet_metrics_store' format marker"
+    for kind in _ENTRY_FIELDS:
+        entries = manifest.get(kind)
+        if not isinstance(entries, list):
+            return f"'{kind}' is missing or not a list"
+        for entry in entries:
+            problem = _entry_problem(kind, entry)
+            if problem:
+                return problem
+    fp = manifest.get("key_fingerprint")
+    if fp is not None and not isinstance(fp, str):
+        return "'key_fingerprint' is not text"
+    return None
+
+
+def _file_problem(path: Path, entry: dict[str, Any]) -> str | None:
+    """Why a listed Parquet file cannot be read as written (cheap: size, or its footer)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    want = entry.get("bytes")
+    if isinstance(want, int):
+        # Recorded at commit: a size check finds truncation without opening the file.
+        return None if size == want else f"truncated or changed ({size:,} of {want:,} bytes)"
+    if size < 12:
+        return f"truncated ({size} bytes)"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+            fh.seek(-4, os.SEEK_END)
+            tail = fh.read(4)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    if head != b"PAR1" or tail != b"PAR1":
+        return "truncated or not Parquet"
+    return None
+
+
+def _remove(p: Path) -> bool:
+    """Delete a file nobody lists; False if it cannot be deleted now (on Windows a reader
+    that still has an old file open holds it): it stays unlisted and a later cleanup
+    removes it, so a writer never fails over debris."""
+    try:
+        p.unlink()
+    except FileNotFoundError:
+        return False
+    except PermissionError:
+        return False
+    return True
+
+
+def _replace(src: Path, dest: Path) -> None:
+    """os.replace, retried briefly on Windows, where a reader that has ``dest`` open at that
+    instant makes it fail (POSIX replaces under open readers)."""
+    for attempt in range(20):
+        try:
+            os.replace(src, dest)
+            return
+        except PermissionError:
+            if os.name != "nt" or attempt == 19:
+                raise
+            time.sleep(0.05)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 def _debris(p: Path) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -196,3 +197,50 @@ def test_crash_while_creating_the_store_does_not_lock_it_out(tmp_path):
     (root / f".{MANIFEST}.0123.tmp").write_text('{"half": ')
     store = Store.open(root, create=True)
     assert store.sources == [] and (root / MANIFEST).is_file()
+
+
+def forget_cmd(store: Path, source: Path) -> list[str]:
+    return [sys.executable, "-m", "intranet_metrics", "--store", str(store), "forget", str(source)]
+
+
+@pytest.mark.slow
+def test_sigkill_during_forget_leaves_before_or_after_then_rerun_completes(tmp_path):
+    """forget is crash-safe like ingest: a kill at any point leaves the store either as it
+    was or with the source gone, never half; running it again finishes the job."""
+    exports = write_exports(tmp_path / "exports")
+    victim = exports / "export-1.csv"
+    base = tmp_path / "base"
+    subprocess.run(ingest_cmd(base, exports), check=True, capture_output=True)
+    before = events(base)
+    ref = tmp_path / "reference"
+    shutil.copytree(base, ref)
+    t0 = time.perf_counter()
+    subprocess.run(forget_cmd(ref, victim), check=True, capture_output=True)
+    clean = time.perf_counter() - t0
+    after = events(ref)
+    assert len(after) < len(before)
+
+    rng = random.Random(int(os.environ.get("KILL_SEED", "20261201")))
+    landed = 0
+    for episode in range(12):
+        store = tmp_path / f"store-{episode}"
+        shutil.copytree(base, store)
+        proc = subprocess.Popen(
+            forget_cmd(store, victim), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(clean * 0.4, clean * 1.05))
+        landed += proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert_consistent(store)
+        assert events(store) in (before, after), f"episode {episode}"
+        if events(store) == before:
+            subprocess.run(forget_cmd(store, victim), check=True, capture_output=True)
+        else:
+            # Already committed: a second forget finds nothing; ingest cleans the debris.
+            subprocess.run(
+                ingest_cmd(store, exports / "export-0.csv"), check=True, capture_output=True
+            )
+        assert events(store) == after, f"episode {episode}"
+        assert unlisted_files(store) == [], f"episode {episode}"
+    print(f"\n{landed} of 12 SIGKILLs landed while forget ran; clean forget {clean:.2f} s")

@@ -18,7 +18,6 @@ from typing import IO
 import pyarrow as pa
 
 from ..errors import InputError
-from ..identity import normalise_actor
 from .base import (
     LINE_LIMIT,
     EventBuilder,
@@ -188,7 +187,9 @@ def _add(
         actor=user,
         activity=activity,
         line=line,
-        key=f"{us}\x1f{_normalise(user)}\x1f{activity}\x1f{item or ''}",
+        # The record as written (SPEC 6): never the converted time or anything else the
+        # config shapes, so another time zone or mapping cannot store one record twice.
+        key=f"{ts}\x1f{user}\x1f{act}\x1f{item or ''}",
         item=item,
         parent=row.get("parent") or None,
         thread=row.get("thread") or None,
@@ -198,7 +199,3 @@ def _add(
 
 def _raw(raw: str | list[str]) -> str:
     return raw if isinstance(raw, str) else ",".join(raw)
-
-
-# Actors and activity names repeat on every row: normalise each spelling once.
-_normalise = lru_cache(maxsize=1 << 16)(normalise_actor)
