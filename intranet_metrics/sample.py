@@ -787,7 +787,9 @@ def _slack(d: Draw, people: list[Person], quarters: list[Quarter], folder: Path)
 
 def _json(path: Path, data: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8", newline=""
+    )
 
 
 def _local(t: int) -> str:
@@ -896,7 +898,9 @@ def write_sample(
     ex = directory / "exports"
     ex.mkdir(parents=True, exist_ok=True)
     _write_roster(staff, directory / "roster.csv")
-    (directory / "goals.toml").write_text(TEMPLATE.format(name="goals.toml"), encoding="utf-8")
+    (directory / "goals.toml").write_text(
+        TEMPLATE.format(name="goals.toml"), encoding="utf-8", newline=""
+    )
     _iis(d, staff, quarters, ex / "sharepoint-server")
     counter = [0]
     for q, name in zip(quarters, ("Audit_2026-Q1.csv", "Audit_2026-Q3.csv"), strict=True):
