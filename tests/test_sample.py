@@ -119,9 +119,9 @@ def test_identity_coverage_is_high_in_every_format(ingested):
 
 def test_onedrive_exchange_and_guests_never_count(ingested):
     _store, sources = ingested
-    for s in sources:
-        if s["format"] != "m365-audit" or not s["path"].endswith(".csv"):
-            continue
+    portal = [s for s in sources if s["format"] == "m365-audit" and s["path"].endswith(".csv")]
+    assert len(portal) == 2
+    for s in portal:
         with open(s["path"], encoding="utf-8-sig", newline="") as fh:
             recs = [json.loads(row["AuditData"]) for row in csv.DictReader(fh)]
         # The intranet's own records by employees: SharePoint, a person, not a prefetch.
