@@ -33,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 
@@ -70,10 +71,16 @@ LAST = [
 ]  # fmt: skip
 QUARTERS = {
     "baseline": (date(2026, 1, 1), date(2026, 3, 31)),
+    "launch": (date(2026, 4, 1), date(2026, 6, 30)),
     "followup": (date(2026, 7, 1), date(2026, 9, 30)),
 }
-# Chances per quarter before and after the launch: read; react if read; post if reacted.
-CHANCES = {"baseline": (0.45, 0.45, 0.12), "followup": (0.72, 0.62, 0.22)}
+# Chances per quarter before, during and after the launch: read; react if read; post if
+# reacted.
+CHANCES = {
+    "baseline": (0.40, 0.45, 0.18),
+    "launch": (0.60, 0.55, 0.17),
+    "followup": (0.72, 0.62, 0.22),
+}
 # Where each action class is recorded, with weights. A platform code names the export:
 # iis (SharePoint Server), spo (audit log CSV, SharePoint Online), yam (audit JSON Lines,
 # Yammer), use (usage report), eng (Engage export), slk (Slack), gen (employee app CSV),
@@ -250,8 +257,8 @@ def _quarter(d: Draw, people: list[Person], phase: str) -> Quarter:
         boost = 0.1 if p.department == "Communications" else 0.0
         if d.random() >= p_read + boost:
             continue
-        # Readers view one page to over a hundred per quarter (37 on average).
-        for _ in range(1 + d.below(13) * d.below(13)):
+        # Readers view one page to a hundred per quarter (26 on average).
+        for _ in range(1 + d.below(11) * d.below(11)):
             _place(q, view_on(), when(), idx, d.pick(views))
         if d.random() < p_react:
             for _ in range(d.between(1, 6)):
@@ -285,7 +292,13 @@ def _hms(t: int) -> str:
 
 
 def _day(t: int) -> str:
-    return (date(1970, 1, 1) + timedelta(days=t // 86400)).isoformat()
+    return _day_text(t // 86400)
+
+
+@lru_cache(maxsize=1024)
+def _day_text(days: int) -> str:
+    """A day number as ``YYYY-MM-DD``; a few hundred distinct days, millions of calls."""
+    return (date(1970, 1, 1) + timedelta(days=days)).isoformat()
 
 
 def _iso(t: int) -> str:
@@ -504,8 +517,13 @@ def _audit_csv(
     )
     for r in recs:
         created = datetime.fromisoformat(r["CreationTime"])
-        # The portal writes the date in the browser's culture: never read, shown as is.
-        shown = f"{created.month}/{created.day}/{created.year} {created:%I:%M:%S %p}"
+        # The portal writes the date in the browser's culture (en-US here) and the loader
+        # never reads it; AM/PM spelled out because strftime's %p follows the locale.
+        hour12, half = (created.hour - 1) % 12 + 1, "AM" if created.hour < 12 else "PM"
+        shown = (
+            f"{created.month}/{created.day}/{created.year} "
+            f"{hour12:02d}:{created.minute:02d}:{created.second:02d} {half}"
+        )
         w.writerow(
             [r["Id"], shown, r["RecordType"], r["Operation"], r["UserId"], json.dumps(r), "", ""]
         )
@@ -795,8 +813,18 @@ def _json(path: Path, data: object) -> None:
 def _local(t: int) -> str:
     """Apache's ``%t`` in Amsterdam time."""
     off = 2 if CEST[0] <= t < CEST[1] else 1
-    lt = datetime.fromtimestamp(t + off * 3600, tz=timezone.utc)
-    return f"{lt:%d/%b/%Y:%H:%M:%S} +0{off}00"
+    lt = t + off * 3600
+    return f"{_apache_day(lt // 86400)}:{_hms(lt)} +0{off}00"
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@lru_cache(maxsize=1024)
+def _apache_day(days: int) -> str:
+    # Month names spelled out here: strftime's %b follows the machine's locale.
+    day = date(1970, 1, 1) + timedelta(days=days)
+    return f"{day.day:02d}/{MONTHS[day.month - 1]}/{day.year}"
 
 
 def _web(d: Draw, people: list[Person], quarters: list[Quarter], path: Path) -> None:
@@ -894,7 +922,9 @@ def write_sample(
     directory = Path(directory)
     d = Draw(seed)
     staff = _roster(d, people)
-    quarters = [_quarter(d, staff, phase) for phase in ("baseline", "followup")]
+    # The launch quarter is drawn last: adding it left the two measured quarters as they were.
+    drawn = {phase: _quarter(d, staff, phase) for phase in ("baseline", "followup", "launch")}
+    quarters = [drawn[phase] for phase in QUARTERS]
     ex = directory / "exports"
     ex.mkdir(parents=True, exist_ok=True)
     _write_roster(staff, directory / "roster.csv")
@@ -903,7 +933,8 @@ def write_sample(
     )
     _iis(d, staff, quarters, ex / "sharepoint-server")
     counter = [0]
-    for q, name in zip(quarters, ("Audit_2026-Q1.csv", "Audit_2026-Q3.csv"), strict=True):
+    for q in quarters:
+        name = f"Audit_{q.lo.year}-Q{(q.lo.month + 2) // 3}.csv"
         _audit_csv(d, seed, staff, q, ex / "m365-audit" / name, counter)
     _audit_jsonl(d, seed, staff, quarters, ex / "m365-audit" / "engage-teams-2026.jsonl", counter)
     for q in quarters:

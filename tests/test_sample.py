@@ -100,10 +100,11 @@ def test_one_person_is_matched_in_many_formats(ingested):
         if not excluded and activity != "other" and actor in person:
             formats.setdefault(person[actor], set()).add(fmt)
     assert sum(len(f) >= 4 for f in formats.values()) >= 20
-    # The READMEs' example: Ilse van der Meer, written four ways, in all seven formats.
-    ilse = person["contoso\\ivandermeer"]
-    assert ilse == person["ilse.vandermeer@contoso.example"] == person["slack:u00004irid"]
-    assert formats[ilse] == set(format_names())
+    # The READMEs' example: Hanna Yilmaz, written four ways, in all seven formats.
+    hanna = person["contoso\\hyilmaz"]
+    assert hanna == person["hanna.yilmaz@contoso.example"] == person["hyilmaz@contoso.example"]
+    assert hanna == person["engage:1700000000015080976"]
+    assert formats[hanna] == set(format_names())
 
 
 def test_identity_coverage_is_high_in_every_format(ingested):
@@ -120,7 +121,7 @@ def test_identity_coverage_is_high_in_every_format(ingested):
 def test_onedrive_exchange_and_guests_never_count(ingested):
     _store, sources = ingested
     portal = [s for s in sources if s["format"] == "m365-audit" and s["path"].endswith(".csv")]
-    assert len(portal) == 2
+    assert len(portal) == 3  # one a quarter
     for s in portal:
         with open(s["path"], encoding="utf-8-sig", newline="") as fh:
             recs = [json.loads(row["AuditData"]) for row in csv.DictReader(fh)]
@@ -140,8 +141,8 @@ def test_onedrive_exchange_and_guests_never_count(ingested):
 
 # The figures the README documents for the README's commands on sample_logs/.
 HEADLINE = {
-    "baseline": {"size": 185, "reader": 83, "reactor": 40, "contributor": 7},
-    "current": {"size": 182, "reader": 129, "reactor": 76, "contributor": 23},
+    "baseline": {"size": 185, "reader": 93, "reactor": 45, "contributor": 7},
+    "current": {"size": 182, "reader": 132, "reactor": 83, "contributor": 24},
 }
 
 
@@ -169,6 +170,19 @@ def test_baseline_and_compare_give_the_documented_launch_effect(ingested, tmp_pa
     assert all(c["delta_pp"] > 8 and c["p_value"] < 0.01 for c in result["changes"].values())
 
 
+def test_quarterly_trend_shows_the_launch_taking_hold(ingested):
+    store, _ = ingested
+    r = run(store, "report", "--period", "quarter", "--roster", ROSTER, "--format", "json")
+    rows = json.loads(r.stdout)["rows"]
+    got = [
+        (row["period"], row["population"]["size"], row["metrics"]["reader"]["users"])
+        for row in rows
+    ]
+    # As the table in sample_logs/README.md says.
+    assert got == [("2026-Q1", 185, 93), ("2026-Q2", 188, 106), ("2026-Q3", 182, 132)]
+    assert "| 188 | 106 (56.4%) |" in (SAMPLE / "README.md").read_text(encoding="utf-8")
+
+
 @pytest.mark.slow
 def test_sample_at_a_real_organisations_size(tmp_path):
     """20,000 people and about a million exported records: written, ingested and measured
@@ -185,7 +199,8 @@ def test_sample_at_a_real_organisations_size(tmp_path):
     r = run(store, "baseline", "--roster", roster, *Q1, "--format", "json")
     m = json.loads(r.stdout)
     assert 18_000 < m["population"]["size"] < 20_000
-    # Chances drawn per person: read 45% (55% in Communications) before the launch.
-    assert 0.44 < m["metrics"]["reader"]["rate"] < 0.49
+    # Chances drawn per person: read 40% (50% in Communications) before the launch.
+    assert 0.39 < m["metrics"]["reader"]["rate"] < 0.43
     assert m["population"]["identity_coverage"] > 0.999
-    assert written < 30 and time.perf_counter() - t0 < 60
+    # Generous (shared CI machines): a quadratic generator would take many minutes.
+    assert written < 60
