@@ -330,8 +330,11 @@ def _iis(d: Draw, people: list[Person], quarters: list[Quarter], folder: Path) -
     401 challenge before many requests, page assets, the search crawler, the system account."""
     ua = BROWSER.replace(" ", "+")
     crawl_ua = CRAWLER.replace(" ", "+")
-    by_month: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
     for q in quarters:
+        # One quarter's lines at a time: memory stays that of a quarter at any size.
+        by_month: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for t, idx, act in q.events["iis"]:
             p = people[idx]
             # Claims sign-in on the modern web application, the account as typed (any
@@ -364,8 +367,12 @@ def _iis(d: Draw, people: list[Person], quarters: list[Quarter], folder: Path) -
                 crawler = "0#.w|contoso\\svc-spcrawl 10.0.0.9"
                 line = f"GET {stem} - 443 {crawler} {crawl_ua} - 200 0 0 12"
             by_month[_day(t)[:7]].append((t, line))
+        written += _iis_months(by_month, folder)
+    return written
+
+
+def _iis_months(by_month: dict[str, list[tuple[int, str]]], folder: Path) -> list[Path]:
     written = []
-    folder.mkdir(parents=True, exist_ok=True)
     for month, rows in sorted(by_month.items()):
         rows.sort()
         out = [
@@ -536,57 +543,64 @@ def _audit_jsonl(
     d: Draw, seed: int, people: list[Person], quarters: list[Quarter], path: Path, counter
 ) -> None:
     """Management Activity API records, one per line: Yammer (Viva Engage) and Teams."""
-    recs = []
-    for q in quarters:
-        threads: list[str] = []
-        for t, idx, act in q.events["yam"]:
-            p = people[idx]
-            counter[0] += 1
-            common = {"UserId": p.upn, "RecordType": 22, "Workload": "Yammer"}
-            if act in ("page_view", "file_view"):
-                recs.append(_audit_record(t, counter[0], seed, Operation="MessageViewed", **common))
-                continue
-            mid = str(1_900_000_000_000_000_000 + counter[0])
-            if act == "make" or not threads:
-                tid = mid if act == "make" else str(1_899_999_999_999_000_000 + counter[0])
-                if act == "make":
-                    threads.append(mid)
-            else:
-                tid = d.pick(threads)
-            recs.append(
-                _audit_record(
-                    t, counter[0], seed, Operation="MessageCreated", MessageId=mid,
-                    ThreadId=tid, GroupName="Iedereen", **common,
-                )
-            )  # fmt: skip
-        for t, idx, act in q.teams:
-            p = people[idx]
-            counter[0] += 1
-            extra = {"MessageId": str(1_700_000_000_000 + counter[0])}
-            if act == "reply":
-                extra["ParentMessageId"] = str(1_700_000_000_000 + counter[0] - 1)
-            op = "ReactedToMessage" if act == "reaction" else "MessageSent"
-            if act == "reaction":
-                extra["MessageReactionType"] = d.pick(["like", "heart", "laugh"])
-            recs.append(
-                _audit_record(
-                    t, counter[0], seed, Operation=op, RecordType=25, Workload="MicrosoftTeams",
-                    UserId=p.upn, ChannelName="Algemeen", TeamName="Contoso Nieuws", **extra,
-                )
-            )  # fmt: skip
-        for _ in range(max(5, len(people) // 20)):  # Exchange admin noise in the same feed
-            counter[0] += 1
-            t = _seconds(q.lo) + d.below(86400 * 90)
-            recs.append(
-                _audit_record(
-                    t, counter[0], seed, Operation="Set-Mailbox", RecordType=1,
-                    Workload="Exchange", UserType=3,
-                    UserId="NT AUTHORITY\\SYSTEM (Microsoft.Exchange.Servicehost)",
-                )
-            )  # fmt: skip
-    recs.sort(key=lambda r: r["CreationTime"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8", newline="")
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        for q in quarters:
+            # Quarters do not overlap: written one after the other, the file stays sorted.
+            recs = _audit_quarter(d, seed, people, q, counter)
+            recs.sort(key=lambda r: r["CreationTime"])
+            fh.writelines(json.dumps(r) + "\n" for r in recs)
+
+
+def _audit_quarter(d: Draw, seed: int, people: list[Person], q: Quarter, counter) -> list[dict]:
+    recs = []
+    threads: list[str] = []
+    for t, idx, act in q.events["yam"]:
+        p = people[idx]
+        counter[0] += 1
+        common = {"UserId": p.upn, "RecordType": 22, "Workload": "Yammer"}
+        if act in ("page_view", "file_view"):
+            recs.append(_audit_record(t, counter[0], seed, Operation="MessageViewed", **common))
+            continue
+        mid = str(1_900_000_000_000_000_000 + counter[0])
+        if act == "make" or not threads:
+            tid = mid if act == "make" else str(1_899_999_999_999_000_000 + counter[0])
+            if act == "make":
+                threads.append(mid)
+        else:
+            tid = d.pick(threads)
+        recs.append(
+            _audit_record(
+                t, counter[0], seed, Operation="MessageCreated", MessageId=mid,
+                ThreadId=tid, GroupName="Iedereen", **common,
+            )
+        )  # fmt: skip
+    for t, idx, act in q.teams:
+        p = people[idx]
+        counter[0] += 1
+        extra = {"MessageId": str(1_700_000_000_000 + counter[0])}
+        if act == "reply":
+            extra["ParentMessageId"] = str(1_700_000_000_000 + counter[0] - 1)
+        op = "ReactedToMessage" if act == "reaction" else "MessageSent"
+        if act == "reaction":
+            extra["MessageReactionType"] = d.pick(["like", "heart", "laugh"])
+        recs.append(
+            _audit_record(
+                t, counter[0], seed, Operation=op, RecordType=25, Workload="MicrosoftTeams",
+                UserId=p.upn, ChannelName="Algemeen", TeamName="Contoso Nieuws", **extra,
+            )
+        )  # fmt: skip
+    for _ in range(max(5, len(people) // 20)):  # Exchange admin noise in the same feed
+        counter[0] += 1
+        t = _seconds(q.lo) + d.below(86400 * 90)
+        recs.append(
+            _audit_record(
+                t, counter[0], seed, Operation="Set-Mailbox", RecordType=1,
+                Workload="Exchange", UserType=3,
+                UserId="NT AUTHORITY\\SYSTEM (Microsoft.Exchange.Servicehost)",
+            )
+        )  # fmt: skip
+    return recs
 
 
 USAGE_HEADER = [
@@ -830,59 +844,59 @@ def _apache_day(days: int) -> str:
 def _web(d: Draw, people: list[Person], quarters: list[Quarter], path: Path) -> None:
     """The people directory behind an Apache reverse proxy with single sign-on: ``%u`` is
     the UPN; assets, API calls and anonymous health checks are not page views."""
-    lines = []
-    for q in quarters:
-        for t, idx, _act in q.events["web"]:
-            p = people[idx]
-            page = f"/wie-is-wie/profiel/{d.between(1, 9999)}"
-            agent = f'"https://intranet.contoso.example/" "{BROWSER}"'
-            lines.append(
-                (t, f'{p.ip} - {p.upn} [{_local(t)}] "GET {page} HTTP/1.1" 200 '
-                    f"{d.between(2000, 40000)} {agent}")
-            )  # fmt: skip
-            if d.random() < 0.5:
-                lines.append(
-                    (t + 1, f'{p.ip} - {p.upn} [{_local(t + 1)}] "GET /api/profiel/foto '
-                        f'HTTP/1.1" 200 {d.between(900, 9000)} {agent}')
-                )  # fmt: skip
-        for k in range(0, 90, 3):
-            t = _seconds(q.lo) + k * 86400 + 3 * 3600
-            lines.append(
-                (t, f'10.0.0.2 - - [{_local(t)}] "GET /health HTTP/1.1" 200 2 "-" "kube-probe"')
-            )  # fmt: skip
-    lines.sort()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(line + "\n" for _, line in lines), encoding="utf-8", newline="")
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        for q in quarters:  # quarters do not overlap: the file stays sorted
+            lines = []
+            for t, idx, _act in q.events["web"]:
+                p = people[idx]
+                page = f"/wie-is-wie/profiel/{d.between(1, 9999)}"
+                agent = f'"https://intranet.contoso.example/" "{BROWSER}"'
+                lines.append(
+                    (t, f'{p.ip} - {p.upn} [{_local(t)}] "GET {page} HTTP/1.1" 200 '
+                        f"{d.between(2000, 40000)} {agent}")
+                )  # fmt: skip
+                if d.random() < 0.5:
+                    lines.append(
+                        (t + 1, f'{p.ip} - {p.upn} [{_local(t + 1)}] "GET /api/profiel/foto '
+                            f'HTTP/1.1" 200 {d.between(900, 9000)} {agent}')
+                    )  # fmt: skip
+            for k in range(0, 90, 3):
+                t = _seconds(q.lo) + k * 86400 + 3 * 3600
+                lines.append(
+                    (t, f'10.0.0.2 - - [{_local(t)}] "GET /health HTTP/1.1" 200 2 "-" "kube-probe"')
+                )  # fmt: skip
+            lines.sort()
+            fh.writelines(line + "\n" for _, line in lines)
 
 
 def _generic(d: Draw, people: list[Person], quarters: list[Quarter], path: Path) -> None:
     """The employee app's export: timestamp, user (the email, as typed at sign-in), the
     activity and the item."""
-    rows = []
     react = ["like", "like", "comment"]
-    for q in quarters:
-        for t, idx, act in q.events["gen"]:
-            p = people[idx]
-            user = p.email.upper() if d.random() < 0.1 else p.email
-            if act in ("page_view", "file_view"):
-                activity, item = "page_view", f"/app/nieuws/{d.between(1, 400)}"
-            elif act == "react":
-                activity, item = d.pick(react), f"/app/nieuws/{d.between(1, 400)}"
-            elif act == "make":
-                activity, item = "post", f"/app/tijdlijn/{d.between(1000, 9999)}"
-            else:
-                activity, item = act, f"/app/nieuws/{d.between(1, 400)}"
-            rows.append((t, user, activity, item))
-        lo, span = _seconds(q.lo), ((q.hi - q.lo).days + 1) * 86400
-        for _ in range(6):  # a contractor with an app account but not on the roster
-            rows.append((lo + d.below(span), "contractor@partner.example", "page_view", "/app"))
-    rows.sort()
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["timestamp", "user", "activity", "item"])
-    w.writerows((f"{_iso(t)}Z", u, a, i) for t, u, a, i in rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["timestamp", "user", "activity", "item"])
+        for q in quarters:  # quarters do not overlap: the file stays sorted
+            rows = []
+            for t, idx, act in q.events["gen"]:
+                p = people[idx]
+                user = p.email.upper() if d.random() < 0.1 else p.email
+                if act in ("page_view", "file_view"):
+                    activity, item = "page_view", f"/app/nieuws/{d.between(1, 400)}"
+                elif act == "react":
+                    activity, item = d.pick(react), f"/app/nieuws/{d.between(1, 400)}"
+                elif act == "make":
+                    activity, item = "post", f"/app/tijdlijn/{d.between(1000, 9999)}"
+                else:
+                    activity, item = act, f"/app/nieuws/{d.between(1, 400)}"
+                rows.append((t, user, activity, item))
+            lo, span = _seconds(q.lo), ((q.hi - q.lo).days + 1) * 86400
+            for _ in range(6):  # a contractor with an app account but not on the roster
+                rows.append((lo + d.below(span), "contractor@partner.example", "page_view", "/app"))
+            rows.sort()
+            w.writerows((f"{_iso(t)}Z", u, a, i) for t, u, a, i in rows)
 
 
 ROSTER_COLUMNS = [
