@@ -509,8 +509,11 @@ def sample(directory, seed, people, force) -> None:
     d = Path(directory)
     if d.exists() and any(d.iterdir()) and not force:
         raise UsageError(f"{d} is not empty; choose a new folder or add --force")
-    for f in write_sample(d, seed=seed, people=people):
-        _note(f"wrote {f}")
+    written = write_sample(d, seed=seed, people=people)
+    _note(f"wrote {len(written)} files to {d}: roster.csv, goals.toml and exports/")
+    # Quoted when needed: Windows profile folders often hold spaces ("Jan de Vries").
+    ex, ro = (f'"{p}"' if " " in str(p) else str(p) for p in (d / "exports", d / "roster.csv"))
+    _note(f"next: intranet-metrics baseline {ex} --roster {ro} --from 2026-01-01 --to 2026-03-31")
 
 
 @cli.command()

@@ -65,6 +65,16 @@ def test_the_same_seed_writes_the_same_bytes(tmp_path):
     assert files(tmp_path / "a") != files(tmp_path / "c")
 
 
+@pytest.mark.parametrize("people", [1, 2, 7])
+def test_a_tiny_organisation_is_written_and_read_without_rejects(tmp_path, people):
+    r = CliRunner().invoke(cli, ["sample", str(tmp_path / "s"), "--people", str(people)])
+    assert r.exit_code == 0, r.output
+    assert "next: intranet-metrics baseline" in r.stderr
+    r = run(tmp_path / "store", "ingest", tmp_path / "s" / "exports", "--format", "json")
+    sources = json.loads(r.stdout)["sources"]
+    assert sources and all(s["rejected"] == 0 and s["status"] == "ingested" for s in sources)
+
+
 @pytest.mark.parametrize("people", ["0", "-3", "many"])
 def test_sample_refuses_a_size_that_is_no_organisation(tmp_path, people):
     r = CliRunner().invoke(cli, ["sample", str(tmp_path / "s"), "--people", people])
