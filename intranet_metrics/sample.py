@@ -1,15 +1,16 @@
 """A synthetic organisation in every export format: ``intranet-metrics sample DIR``.
 
 One roster of people (seven departments, joiners and leavers) and, for a baseline quarter
-(2026-01-01..03-31, before the launch) and a follow-up quarter (2026-07-01..09-30, after
-it), their activity spread over the exports an intranet team really gets: SharePoint
-Server IIS logs, the Microsoft 365 audit log (Purview CSV and Management API JSON Lines),
-a Viva Engage usage report, a Viva Engage network export, a Slack export, a reverse
-proxy's access log and a generic CSV from an employee app. Each person is written the way
-each platform writes them (``0#.w|contoso\\sam`` in IIS, the UPN in the audit log, the
-email in Engage, a Slack id), and the roster's ``email``, ``upn`` and ``aliases`` tie the
-spellings to one person. Around them: system accounts, crawlers, bots, guests, OneDrive and
-Exchange records, a contractor and a former employee who are not on the roster.
+(2026-01-01..03-31, before the launch), the launch quarter and a follow-up quarter
+(2026-07-01..09-30, after it), their activity spread over the exports an intranet team
+really gets: SharePoint Server IIS logs, the Microsoft 365 audit log (Purview CSV and
+Management API JSON Lines), Viva Engage usage reports, a Viva Engage network export, a
+Slack export, a reverse proxy's access log and a generic CSV from an employee app. Each
+person is written the way each platform writes them (``0#.w|contoso\\sam`` in IIS, the
+UPN in the audit log, the email in Engage, a Slack id), and the roster's ``email``,
+``upn`` and ``aliases`` tie the spellings to one person. Around them: system accounts,
+crawlers, bots, guests, OneDrive and Exchange records, a contractor and a former employee
+who are not on the roster.
 
 Who reads, reacts and contributes is drawn first (the truth), then each action is placed
 on a platform that can record it. Teams records are only ever added for people who already
@@ -98,7 +99,7 @@ CEST = (
 
 
 class Draw:
-    """Integers, choices and shuffles from ``random()`` only (see the module docstring)."""
+    """Integers and choices from ``random()`` only (see the module docstring)."""
 
     def __init__(self, seed: int) -> None:
         self.random = random.Random(seed).random
