@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .stats import ChangeSplit, split_change
+
 # Nielsen (2006), "Participation inequality": 90% lurk, 9% contribute a little, 1% a lot.
 NIELSEN_90_9_1 = {"reader_only": 0.90, "reactor_only": 0.09, "contributor": 0.01}
 
@@ -86,6 +88,19 @@ def people_where(population: Any, column: str, values: Iterable[str] | None = No
     col = pop[column].astype("string").str.strip().str.lower()
     wanted = TRUTHY if values is None else {str(v).strip().lower() for v in values}
     return set(pop.loc[col.isin(wanted).fillna(False), "person"])
+
+
+def resolve_events(events: Any, aliases: Any, activities: dict[str, str]) -> pd.DataFrame:
+    """Stored events as the functions here take them: counted ones only (not excluded,
+    class other than ignore, by the config's ``activities``), the actor matched to a
+    roster person through ``aliases`` (identifier, person); unmatched rows keep a null
+    person. What the engine does with ibis, for notebooks and tests."""
+    ev = frame(events)
+    cls = ev["activity"].map(activities).fillna("ignore")
+    keep = ev["excluded"].isna() & (cls != "ignore") if "excluded" in ev else cls != "ignore"
+    ev = ev[keep].assign(cls=cls[keep])
+    al = frame(aliases).drop_duplicates("identifier").set_index("identifier")["person"]
+    return ev.assign(person=ev["actor"].map(al))
 
 
 # -- participation inequality ---------------------------------------------------------------
@@ -191,6 +206,42 @@ def inequality(events: Any, population: Any) -> Inequality:
     )
 
 
+def person_tiers(events: Any, population: Any, tiers: str = "cumulative") -> pd.DataFrame:
+    """One row per person of the population: booleans reader, reactor, contributor."""
+    ev = _events(events)
+    people = _people(population)
+    flags = pd.crosstab(ev["person"], ev["cls"]).reindex(people, fill_value=0) > 0
+    v, r, c = (
+        flags[k] if k in flags else pd.Series(False, index=people)
+        for k in ("view", "react", "contribute")
+    )
+    if tiers != "independent":
+        v, r = v | r | c, r | c
+    return pd.DataFrame({"reader": v, "reactor": r, "contributor": c}, index=people)
+
+
+def split_changes(baseline: pd.DataFrame, current: pd.DataFrame) -> dict[str, ChangeSplit | None]:
+    """Per tier, the headline change split into stayers, joiners and leavers, from the
+    two windows' :func:`person_tiers`; stayers are the people in both populations."""
+    both = baseline.index.intersection(current.index)
+    leavers = baseline.index.difference(current.index)
+    joiners = current.index.difference(baseline.index)
+    out = {}
+    for tier in ("reader", "reactor", "contributor"):
+        b0, b1 = baseline.loc[both, tier], current.loc[both, tier]
+        out[tier] = split_change(
+            int((b0 & b1).sum()),
+            int((b0 & ~b1).sum()),
+            int((~b0 & b1).sum()),
+            int((~b0 & ~b1).sum()),
+            len(joiners),
+            int(current.loc[joiners, tier].sum()),
+            len(leavers),
+            int(baseline.loc[leavers, tier].sum()),
+        )
+    return out
+
+
 # -- threads and interaction ----------------------------------------------------------------
 
 
@@ -236,10 +287,7 @@ def thread_events(events: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         np.where(is_start, item, thread.fillna(parent)), index=ev.index, dtype="string"
     )
     known = (
-        pd.DataFrame({"k": item, "r": root_of})
-        .dropna()
-        .drop_duplicates("k")
-        .set_index("k")["r"]
+        pd.DataFrame({"k": item, "r": root_of}).dropna().drop_duplicates("k").set_index("k")["r"]
     )
     for _ in range(8):
         nxt = known.map(known).fillna(known)
@@ -517,4 +565,3 @@ def monthly_periods(first: datetime, months: int) -> list[tuple[str, datetime, d
         out.append((f"{s.year:04d}-{s.month:02d}", s.to_pydatetime(), e.to_pydatetime()))
         s = e
     return out
-
