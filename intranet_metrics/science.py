@@ -290,7 +290,7 @@ def thread_events(events: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         pd.DataFrame({"k": item, "r": root_of}).dropna().drop_duplicates("k").set_index("k")["r"]
     )
     for _ in range(8):
-        nxt = known.map(known).fillna(known)
+        nxt = known.map(known).astype("string").fillna(known)
         if nxt.equals(known):
             break
         known = nxt
@@ -302,8 +302,8 @@ def thread_events(events: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         .reset_index(drop=True)
     )
     r = ev[is_resp]
-    via_parent = parent[is_resp].map(known).fillna(parent[is_resp])
-    via_item = item[is_resp].map(known)
+    via_parent = parent[is_resp].map(known).astype("string").fillna(parent[is_resp])
+    via_item = item[is_resp].map(known).astype("string")
     is_reaction = act[is_resp].isin({"like", "reaction"})
     # A reaction sits on a message (item); an answer points at one (parent).
     root = pd.Series(
@@ -372,9 +372,9 @@ def interaction(
     ``starters`` limits the threads to those started by these people (a segment).
     """
     ev = _events(events)
-    starts, resp = thread_events(ev)
+    all_starts, resp = thread_events(ev)
     lo, hi = _utc(start), _utc(end)
-    starts = starts[(starts["time"] >= lo) & (starts["time"] < hi)]
+    starts = all_starts[(all_starts["time"] >= lo) & (all_starts["time"] < hi)]
     if starters is not None:
         starts = starts[starts["person"].isin(set(starters))]
     fr = _first_responses(starts, resp)
@@ -396,7 +396,6 @@ def interaction(
     contrib = _message_dedupe(inwin[inwin["cls"] == "contribute"])
     total = int(contrib["count"].sum())
     own = int(contrib.loc[contrib["person"].isin(members), "count"].sum())
-    all_starts, _ = thread_events(ev)
     team_starts = all_starts[
         all_starts["person"].isin(members) & (all_starts["time"] >= lo) & (all_starts["time"] < hi)
     ]
