@@ -22,7 +22,7 @@ vectorised: 20,000 people and a million events take about a second (tests/test_s
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -163,23 +163,15 @@ def contribution_counts(events: Any, population: Any) -> pd.Series:
     return counts.reindex(people, fill_value=0).astype("int64")
 
 
-def ladder(events: Any, population: Any, tiers: str = "cumulative") -> dict[str, int]:
-    """The exclusive ladder over the population: its four counts add up to the population."""
-    ev = _events(events)
-    people = _people(population)
-    flags = pd.crosstab(ev["person"], ev["cls"]).reindex(people, fill_value=0) > 0
-    v, r, c = (
-        flags[k] if k in flags else pd.Series(False, index=people)
-        for k in ("view", "react", "contribute")
-    )
-    # Like the engine: the exclusive ladder always follows the cumulative tiers.
-    del tiers
-    active = v | r | c
+def ladder(events: Any, population: Any) -> dict[str, int]:
+    """The exclusive ladder over the population: its four counts add up to the population.
+    Like the engine's, it always follows the cumulative tiers."""
+    t = person_tiers(events, population)
     return {
-        "inactive": int((~active).sum()),
-        "reader_only": int((active & ~(r | c)).sum()),
-        "reactor_only": int(((r | c) & ~c).sum()),
-        "contributor": int(c.sum()),
+        "inactive": int((~t["reader"]).sum()),
+        "reader_only": int((t["reader"] & ~t["reactor"]).sum()),
+        "reactor_only": int((t["reactor"] & ~t["contributor"]).sum()),
+        "contributor": int(t["contributor"].sum()),
     }
 
 
@@ -564,3 +556,43 @@ def monthly_periods(first: datetime, months: int) -> list[tuple[str, datetime, d
         out.append((f"{s.year:04d}-{s.month:02d}", s.to_pydatetime(), e.to_pydatetime()))
         s = e
     return out
+
+
+# -- per segment ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentFigure:
+    """One segment value's figure, or None when the group is too small to show."""
+
+    value: str
+    population: int
+    suppressed: bool
+    figure: Any
+
+
+UNKNOWN = "(unknown)"
+
+
+def by_segment(
+    population: Any,
+    dimension: str,
+    compute: Callable[[pd.DataFrame], Any],
+    min_group_size: int = 5,
+) -> list[SegmentFigure]:
+    """``compute`` (a function of a sub-population) per value of a roster column, with
+    small-group suppression: a group under ``min_group_size`` people shows no figure, and
+    when only one group is hidden the next smallest is hidden too, so that additive
+    figures (thread starts, contributions) cannot be had by subtraction from the total.
+    E.g. ``by_segment(pop, "department", lambda p: inequality(events, p))``."""
+    pop = frame(population)
+    values = pop[dimension].astype("string").fillna(UNKNOWN)
+    groups = {str(v): pop[values == v] for v in sorted(values.unique())}
+    hidden = {v for v, g in groups.items() if len(g) < min_group_size}
+    shown = sorted((len(g), v) for v, g in groups.items() if v not in hidden)
+    if len(hidden) == 1 and shown:
+        hidden.add(shown[0][1])
+    return [
+        SegmentFigure(v, len(g), v in hidden, None if v in hidden else compute(g))
+        for v, g in groups.items()
+    ]

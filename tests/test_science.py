@@ -297,3 +297,26 @@ def test_gini_and_top_shares_stay_in_range(counts):
     t1, t10 = science.top_share(counts, 0.01), science.top_share(counts, 0.10)
     assert (t1 is None) == (t10 is None) == (sum(counts) == 0)
     assert t1 is None or 0 < t1 <= t10 <= 1
+
+
+# -- per segment ---------------------------------------------------------------------------
+
+
+def test_segments_hide_small_groups_and_one_more():
+    people = pd.DataFrame(
+        {"person": [f"p{i}" for i in range(17)], "dept": ["A"] * 9 + ["B"] * 6 + ["C"] * 2}
+    )
+    events = ev(("p0", "03-02 10", "post", "1"), ("p10", "03-02 10", "post", "2"))
+    rows = science.by_segment(people, "dept", lambda p: science.inequality(events, p), 5)
+    got = {r.value: (r.population, r.suppressed, r.figure is None) for r in rows}
+    # C (2 people) is hidden, and B (the smallest shown) with it: otherwise the total
+    # minus A and B would give C.
+    assert got == {"A": (9, False, False), "B": (6, True, True), "C": (2, True, True)}
+    shown = next(r for r in rows if r.value == "A").figure
+    assert (shown.population, shown.contributions) == (9, 1)
+
+
+def test_segments_with_no_small_group_hide_nothing():
+    people = pd.DataFrame({"person": list("abcdefghij"), "dept": list("XXXXXYYYYY")})
+    rows = science.by_segment(people, "dept", len, 5)
+    assert [(r.value, r.suppressed, r.figure) for r in rows] == [("X", False, 5), ("Y", False, 5)]
