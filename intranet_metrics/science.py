@@ -414,26 +414,22 @@ def interaction(
 class Leadership:
     """The tiers of managers beside everyone else, and managers' presence in threads."""
 
-    managers: dict[str, int | float | None]  # population, reader, reactor, contributor, *_rate
-    others: dict[str, int | float | None]
+    # population, suppressed, reader, reactor, contributor and their *_rate
+    managers: dict[str, Any]
+    others: dict[str, Any]
     thread_starts: int
-    threads_with_manager: int  # started or responded to by a manager
-    manager_thread_share: float | None
+    threads_with_manager: int | None  # started or responded to by a manager
+    manager_thread_share: float | None  # None also when the groups are suppressed
 
 
-def _tiers(ev: pd.DataFrame, people: pd.Index, tiers: str) -> dict[str, int | float | None]:
-    flags = pd.crosstab(ev["person"], ev["cls"]).reindex(people, fill_value=0) > 0
-    v, r, c = (
-        flags[k] if k in flags else pd.Series(False, index=people)
-        for k in ("view", "react", "contribute")
-    )
-    if tiers != "independent":
-        v, r = v | r | c, r | c
+def _tiers(ev: pd.DataFrame, people: pd.Index, tiers: str, hide: bool) -> dict[str, Any]:
+    t = person_tiers(ev, pd.DataFrame({"person": people}), tiers)
     n = len(people)
-    out: dict[str, int | float | None] = {"population": n}
-    for name, s in (("reader", v), ("reactor", r), ("contributor", c)):
-        out[name] = int(s.sum())
-        out[f"{name}_rate"] = int(s.sum()) / n if n else None
+    out: dict[str, Any] = {"population": n, "suppressed": hide}
+    for name in ("reader", "reactor", "contributor"):
+        k = int(t[name].sum())
+        out[name] = None if hide else k
+        out[f"{name}_rate"] = None if hide or not n else k / n
     return out
 
 
@@ -444,9 +440,13 @@ def leadership(
     start: datetime,
     end: datetime,
     tiers: str = "cumulative",
+    min_group_size: int = 5,
 ) -> Leadership:
     """Managers' tiers beside everyone else's in ``[start, end)``, and the share of the
-    threads started there in which a manager took part (started it or responded)."""
+    threads started there in which a manager took part (started it or responded).
+    When either group is under ``min_group_size`` both groups' counts are hidden (the
+    total would give away the other), and so is the thread share (with two managers it
+    tells what two people did)."""
     ev = _events(events)
     lo, hi = _utc(start), _utc(end)
     people = _people(population)
@@ -459,12 +459,13 @@ def leadership(
         resp.loc[resp["person"].isin(mset), "root"]
     )
     with_m = int(starts["root"].isin(by_m).sum())
+    hide = min(int(is_m.sum()), int((~is_m).sum())) < min_group_size
     return Leadership(
-        managers=_tiers(inwin, people[is_m], tiers),
-        others=_tiers(inwin, people[~is_m], tiers),
+        managers=_tiers(inwin, people[is_m], tiers, hide),
+        others=_tiers(inwin, people[~is_m], tiers, hide),
         thread_starts=len(starts),
-        threads_with_manager=with_m,
-        manager_thread_share=with_m / len(starts) if len(starts) else None,
+        threads_with_manager=None if hide else with_m,
+        manager_thread_share=None if hide or not len(starts) else with_m / len(starts),
     )
 
 

@@ -204,7 +204,7 @@ def test_leadership_hand_worked():
     )
     people = pd.DataFrame({"person": ["m", "a", "b", "n"], "role": ["Manager", "", "", "MANAGER"]})
     managers = science.people_where(people, "role", ["manager"])
-    got = science.leadership(events, people, managers, *MARCH)
+    got = science.leadership(events, people, managers, *MARCH, min_group_size=2)
     assert managers == {"m", "n"}
     assert (got.threads_with_manager, got.thread_starts) == (2, 3)
     assert got.managers["contributor_rate"] == 0.5 and got.managers["population"] == 2
@@ -320,3 +320,12 @@ def test_segments_with_no_small_group_hide_nothing():
     people = pd.DataFrame({"person": list("abcdefghij"), "dept": list("XXXXXYYYYY")})
     rows = science.by_segment(people, "dept", len, 5)
     assert [(r.value, r.suppressed, r.figure) for r in rows] == [("X", False, 5), ("Y", False, 5)]
+
+
+def test_leadership_hides_a_small_group_of_managers():
+    people = pd.DataFrame({"person": list("mabcdef"), "is_manager": ["ja"] + [""] * 6})
+    events = ev(("m", "03-02 10", "post", "1"), ("a", "03-02 11", "like", "1"))
+    got = science.leadership(events, people, science.people_where(people, "is_manager"), *MARCH)
+    assert got.managers["suppressed"] and got.others["suppressed"]
+    assert got.managers["contributor"] is None and got.others["reader_rate"] is None
+    assert got.manager_thread_share is None and got.threads_with_manager is None

@@ -150,7 +150,7 @@ def test_leadership_presence(org):
     managers = science.people_where(people, "is_manager", ["yes"])
     assert {number[p] for p in managers} == set(MANAGERS)
     pop = _population(people, CURRENT)
-    got = science.leadership(events, pop, managers, *CURRENT)
+    got = science.leadership(events, pop, managers, *CURRENT, min_group_size=3)
     assert got.threads_with_manager == truth.threads_with_manager
     assert got.manager_thread_share == pytest.approx(truth.threads_with_manager / 27)
     want = [truth.current_tier[m] for m in MANAGERS]
