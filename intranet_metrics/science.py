@@ -16,7 +16,7 @@ absent):
     window_start   optional; set on aggregate rows (a report window, not an event)
 
 The population is a frame with a ``person`` column and any roster columns. Everything is
-vectorised: 20,000 people and a million events take about a second (tests/test_science_scale).
+vectorised: 20,000 people and 1.2M events take about 5 s (tests/test_science_scale.py).
 """
 
 from __future__ import annotations
@@ -260,7 +260,8 @@ def thread_events(events: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     message id. A response (reply, comment, like, reaction, or a post with a parent)
     belongs to the thread of the message it points at: its parent, resolved through the
     messages seen (a reply to a reply lands in the root's thread), else its ``thread``,
-    else the message it reacts to (``item``). Returns (starts: root, person, time;
+    else the message it reacts to (``item``); ``thread`` is used first when it names a
+    thread start seen. Returns (starts: root, person, time;
     responses: root, person, time, activity, key).
     """
     ev = _events(events)
@@ -272,11 +273,18 @@ def thread_events(events: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     is_start = act.isin(START_ACTIVITIES) & ev["parent"].isna() & ev["item"].notna()
     is_resp = act.isin(RESPONSE_ACTIVITIES) | (act.isin(START_ACTIVITIES) & ev["parent"].notna())
 
-    # Root of every message seen: its own id for a start, its thread (else its parent)
-    # for the rest; parents of parents are followed a few levels (deep chains are rare;
-    # Engage and Slack give the thread id directly).
+    # The thread column is trusted when it names a thread start seen (Engage, Slack and
+    # the audit log's Yammer events give the root's id there); otherwise (a Teams channel
+    # id, or nothing) the parent is followed.
+    start_ids = pd.Index(item[is_start].dropna().unique())
+    thread_ok = thread.where(thread.isin(start_ids))
+    # Root of every message seen: its own id for a start, else its thread or parent;
+    # parents of parents are followed a few levels (deep chains without a thread id are
+    # rare).
     root_of = pd.Series(
-        np.where(is_start, item, thread.fillna(parent)), index=ev.index, dtype="string"
+        np.where(is_start, item, thread_ok.fillna(parent).fillna(thread)),
+        index=ev.index,
+        dtype="string",
     )
     known = (
         pd.DataFrame({"k": item, "r": root_of}).dropna().drop_duplicates("k").set_index("k")["r"]
@@ -302,7 +310,7 @@ def thread_events(events: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         np.where(
             is_reaction,
             via_item.fillna(thread[is_resp]).fillna(item[is_resp]),
-            via_parent.fillna(thread[is_resp]),
+            thread_ok[is_resp].fillna(via_parent).fillna(thread[is_resp]),
         ),
         index=r.index,
         dtype="string",

@@ -329,3 +329,13 @@ def test_leadership_hides_a_small_group_of_managers():
     assert got.managers["suppressed"] and got.others["suppressed"]
     assert got.managers["contributor"] is None and got.others["reader_rate"] is None
     assert got.manager_thread_share is None and got.threads_with_manager is None
+
+
+def test_a_thread_column_that_names_no_start_is_not_trusted():
+    # Teams-style: the thread column holds the channel, the parent the root message.
+    events = ev(
+        ("a", "03-02 10", "post", "1", None, "19:chan@thread"),
+        ("b", "03-02 16", "reply", "2", "1", "19:chan@thread"),
+    )
+    got = science.interaction(events, *MARCH)
+    assert (got.thread_starts, got.answered, got.median_first_response_hours) == (1, 1, 6.0)
