@@ -339,3 +339,24 @@ def test_a_thread_column_that_names_no_start_is_not_trusted():
     )
     got = science.interaction(events, *MARCH)
     assert (got.thread_starts, got.answered, got.median_first_response_hours) == (1, 1, 6.0)
+
+
+# -- a real export -------------------------------------------------------------------------
+
+
+def test_real_slack_export(samples, tmp_path):
+    from intranet_metrics import api
+    from intranet_metrics.config import Config
+
+    config = Config()
+    store = api.open_store(tmp_path / "store", create=True)
+    api.ingest(store, [samples / "slack-export-viewer" / "testarchive.zip"], config)
+    raw = pd.concat([pd.read_parquet(f) for f in store.event_files()], ignore_index=True)
+    actors = raw["actor"].unique()
+    aliases = pd.DataFrame({"identifier": actors, "person": actors})
+    events = science.resolve_events(raw, aliases, config.activities)
+    got = science.interaction(events, datetime(2016, 1, 1), datetime(2016, 4, 1))
+    # 52 human posts; the one reaction sits on a bot message, which opens no thread.
+    assert (got.thread_starts, got.answered, got.solo_thread_rate) == (52, 0, 1.0)
+    ineq = science.inequality(events, pd.DataFrame({"person": events["person"].unique()}))
+    assert ineq.contributions == 52 and sum(ineq.ladder.values()) == ineq.population
