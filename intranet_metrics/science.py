@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .privacy import suppress
 from .stats import ChangeSplit, split_change
 
 # Nielsen (2006), "Participation inequality": 90% lurk, 9% contribute a little, 1% a lot.
@@ -572,10 +573,10 @@ def monthly_periods(first: datetime, months: int) -> list[tuple[str, datetime, d
 
 @dataclass(frozen=True)
 class SegmentFigure:
-    """One segment value's figure, or None when the group is too small to show."""
+    """One segment value's figure; population and figure None when suppressed."""
 
     value: str
-    population: int
+    population: int | None
     suppressed: bool
     figure: Any
 
@@ -590,18 +591,16 @@ def by_segment(
     min_group_size: int = 5,
 ) -> list[SegmentFigure]:
     """``compute`` (a function of a sub-population) per value of a roster column, with
-    small-group suppression: a group under ``min_group_size`` people shows no figure, and
-    when only one group is hidden the next smallest is hidden too, so that additive
-    figures (thread starts, contributions) cannot be had by subtraction from the total.
+    the tiers' small-group suppression (privacy.suppress): groups under
+    ``min_group_size`` are hidden, with complementary groups, so that additive figures
+    (thread starts, contributions) cannot be had by subtraction from the total.
     E.g. ``by_segment(pop, "department", lambda p: inequality(events, p))``."""
     pop = frame(population)
     values = pop[dimension].astype("string").fillna(UNKNOWN)
     groups = {str(v): pop[values == v] for v in sorted(values.unique())}
-    hidden = {v for v, g in groups.items() if len(g) < min_group_size}
-    shown = sorted((len(g), v) for v, g in groups.items() if v not in hidden)
-    if len(hidden) == 1 and shown:
-        hidden.add(shown[0][1])
-    return [
-        SegmentFigure(v, len(g), v in hidden, None if v in hidden else compute(g))
-        for v, g in groups.items()
-    ]
+    rows = [{"value": v, "population": len(g), "metrics": {}} for v, g in groups.items()]
+    out = []
+    for row, (v, g) in zip(suppress(rows, min_group_size), groups.items(), strict=True):
+        hidden = row["suppressed"]
+        out.append(SegmentFigure(v, row["population"], hidden, None if hidden else compute(g)))
+    return out
