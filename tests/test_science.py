@@ -360,3 +360,29 @@ def test_real_slack_export(samples, tmp_path):
     assert (got.thread_starts, got.answered, got.solo_thread_rate) == (52, 0, 1.0)
     ineq = science.inequality(events, pd.DataFrame({"person": events["person"].unique()}))
     assert ineq.contributions == 52 and sum(ineq.ladder.values()) == ineq.population
+
+
+def test_interaction_of_one_segment_counts_its_own_threads():
+    events = ev(
+        ("a", "03-02 10", "post", "1"),
+        ("b", "03-02 11", "reply", "2", "1"),
+        ("b", "03-03 10", "post", "3"),
+    )
+    got = science.interaction(events, *MARCH, starters={"b"})
+    assert (got.thread_starts, got.answered, got.solo_thread_rate) == (1, 0, 1.0)
+
+
+def test_resolve_events_keeps_counted_rows_and_marks_the_unmatched():
+    raw = pd.DataFrame(
+        {
+            "time": pd.to_datetime(["2026-03-02T10:00Z"] * 4),
+            "actor": ["a@x.nl", "a@x.nl", "bot@x.nl", "stranger@x.nl"],
+            "activity": ["post", "edit", "post", "page_view"],
+            "excluded": [None, None, "service_account", None],
+        }
+    )
+    aliases = pd.DataFrame({"identifier": ["a@x.nl"], "person": [1]})
+    got = science.resolve_events(raw, aliases, {"post": "contribute", "page_view": "view"})
+    assert got["actor"].tolist() == ["a@x.nl", "stranger@x.nl"]
+    assert got["cls"].tolist() == ["contribute", "view"]
+    assert got["person"].isna().tolist() == [False, True]
