@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 Z95 = 1.959963984540054
@@ -186,3 +187,186 @@ def mcnemar_midp(b: int, c: int) -> float:
 def mcnemar_exact(b: int, c: int) -> float:
     """Two-sided exact (binomial) p value of McNemar's test on discordant counts b and c."""
     return mcnemar(b, c).exact
+
+
+# -- intervals for a change ------------------------------------------------------------------
+# Both papers' intervals are closed forms or one-dimensional root searches: plain math, no
+# scipy at run time (scipy and statsmodels are only the tests' references).
+
+
+class Interval(NamedTuple):
+    """A 95% interval for a difference of proportions (fractions) and the method's name."""
+
+    low: float
+    high: float
+    method: str
+
+
+def newcombe_unpaired(x1: int, n1: int, x2: int, n2: int, z: float = Z95) -> Interval | None:
+    """Newcombe's hybrid score interval for ``x1/n1 - x2/n2`` (independent samples).
+
+    Method 10 of Newcombe (1998), "Interval estimation for the difference between
+    independent proportions": the Wilson intervals of the two proportions combined by
+    "square and add". None when either n is 0.
+    """
+    w1, w2 = wilson(x1, n1, z), wilson(x2, n2, z)
+    if w1 is None or w2 is None:
+        return None
+    p1, p2 = x1 / n1, x2 / n2
+    (l1, u1), (l2, u2) = w1, w2
+    d = p1 - p2
+    low = d - math.hypot(p1 - l1, u2 - p2)
+    high = d + math.hypot(u1 - p1, p2 - l2)
+    return Interval(max(-1.0, low), min(1.0, high), "newcombe-hybrid-score")
+
+
+def _check_table(*counts: int) -> None:
+    if any(x < 0 for x in counts):
+        raise ValueError(f"table counts must be >= 0, got {counts}")
+
+
+def newcombe_paired(a: int, b: int, c: int, d: int, z: float = Z95) -> Interval | None:
+    """Newcombe's hybrid score interval for a paired difference, ``(c - b) / n``.
+
+    Method 10 of Newcombe (1998), "Improved confidence intervals for the difference
+    between binomial proportions based on paired data". The pairs are people: ``a`` in the
+    tier both times, ``b`` at baseline only, ``c`` now only, ``d`` neither; the difference
+    is the current rate minus the baseline rate. The Wilson intervals of the two marginal
+    rates are combined with the correlation correction phi (Newcombe's truncated form).
+    None when there are no pairs.
+    """
+    _check_table(a, b, c, d)
+    n = a + b + c + d
+    if n == 0:
+        return None
+    x1, x2 = a + c, a + b  # now, at baseline
+    p1, p2 = x1 / n, x2 / n
+    l1, u1 = wilson(x1, n, z)  # type: ignore[misc]
+    l2, u2 = wilson(x2, n, z)  # type: ignore[misc]
+    # phi: the correlation of the pair, with Newcombe's correction toward zero (his C).
+    prod = (a + c) * (b + d) * (a + b) * (c + d)
+    cross = a * d - b * c
+    if cross > n / 2:
+        cross -= n / 2
+    elif cross >= 0:
+        cross = 0
+    phi = cross / math.sqrt(prod) if prod > 0 else 0.0
+    dl, du = p1 - l1, u1 - p1
+    el, eu = p2 - l2, u2 - p2
+    low = (p1 - p2) - math.sqrt(max(0.0, dl * dl - 2 * phi * dl * eu + eu * eu))
+    high = (p1 - p2) + math.sqrt(max(0.0, el * el - 2 * phi * el * du + du * du))
+    return Interval(max(-1.0, low), min(1.0, high), "newcombe-paired-hybrid-score")
+
+
+def _tango_statistic(x: int, y: int, n: int, delta: float) -> float:
+    """Tango's score statistic for H0: (x - y) / n = delta (x, y the discordant counts)."""
+    # The constrained maximum likelihood estimate of P(y-cell) under the null (Tango 1998,
+    # the positive root of a quadratic).
+    qa = 2 * n
+    qb = -x - y + (2 * n - x + y) * delta
+    qc = -y * delta * (1 - delta)
+    q = (math.sqrt(max(0.0, qb * qb - 4 * qa * qc)) - qb) / (2 * qa)
+    var = n * (2 * q + delta * (1 - delta))
+    num = x - y - n * delta
+    if var <= 0:
+        return 0.0 if num == 0 else math.copysign(math.inf, num)
+    return num / math.sqrt(var)
+
+
+def tango_paired(a: int, b: int, c: int, d: int, z: float = Z95) -> Interval | None:
+    """Tango's (1998) score interval for a paired difference, ``(c - b) / n``.
+
+    The set of differences delta that the score test does not reject, |T(delta)| <= z;
+    T falls as delta rises, so each end is one bisection. At delta = 0 the statistic is
+    McNemar's (c - b) / sqrt(b + c), so the interval excludes 0 exactly when McNemar's
+    asymptotic test rejects. Counts as in :func:`newcombe_paired`; None without pairs.
+    """
+    _check_table(a, b, c, d)
+    n = a + b + c + d
+    if n == 0:
+        return None
+    est = (c - b) / n
+
+    def solve(target: float, lo: float, hi: float) -> float:
+        # T(lo) >= target >= T(hi): bisection to the float resolution (~60 steps).
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if mid in (lo, hi):
+                break
+            if _tango_statistic(c, b, n, mid) > target:
+                lo = mid
+            else:
+                hi = mid
+        return 0.5 * (lo + hi)
+
+    low = -1.0 if _tango_statistic(c, b, n, -1.0) <= z else solve(z, -1.0, est)
+    high = 1.0 if _tango_statistic(c, b, n, 1.0) >= -z else solve(-z, est, 1.0)
+    return Interval(low, high, "tango-score")
+
+
+@dataclass(frozen=True)
+class ChangePart:
+    """One group's part in the headline change of a tier's rate."""
+
+    group: str  # stayers, joiners or leavers
+    people: int
+    baseline_rate: float | None  # the group's rate at baseline (None: not there then)
+    current_rate: float | None  # the group's rate now (None: not there now)
+    contribution_pp: float  # its share of the headline change, in percentage points
+
+
+@dataclass(frozen=True)
+class ChangeSplit:
+    """The headline change of a rate split exactly into stayers, joiners and leavers."""
+
+    delta_pp: float
+    parts: tuple[ChangePart, ChangePart, ChangePart]
+    interval: Interval | None  # the stayers' paired interval (percentage points)
+
+
+def split_change(
+    a: int, b: int, c: int, d: int, joiners: int, joiners_in: int, leavers: int, leavers_in: int
+) -> ChangeSplit | None:
+    """Split ``current rate - baseline rate`` into stayers' change, joiners and leavers.
+
+    ``a, b, c, d`` are the stayers' paired table (both, baseline only, now only,
+    neither); ``joiners_in`` of ``joiners`` are in the tier now, ``leavers_in`` of
+    ``leavers`` were in it at baseline. With s the stayers' rates, J the joiners' rate,
+    L the leavers' rate, N0 and N1 the two populations:
+
+        current - baseline = (s1 - s0) + (joiners/N1)(J - s1) - (leavers/N0)(L - s0)
+
+    exactly: joiners lift the rate when they are more active than the stayers now, and
+    leavers lift it when they were less active than the stayers were. Without stayers the
+    stayers' part is 0 and joiners and leavers carry the whole change. None when either
+    population is empty. The interval is Tango's, on the stayers, in percentage points.
+    """
+    _check_table(a, b, c, d, joiners, joiners_in, leavers, leavers_in)
+    if joiners_in > joiners or leavers_in > leavers:
+        raise ValueError("more people in the tier than in the group")
+    ns = a + b + c + d
+    n0, n1 = ns + leavers, ns + joiners
+    if n0 == 0 or n1 == 0:
+        return None
+    baseline = (a + b + leavers_in) / n0
+    current = (a + c + joiners_in) / n1
+    s0 = (a + b) / ns if ns else None
+    s1 = (a + c) / ns if ns else None
+    j = joiners_in / joiners if joiners else None
+    lv = leavers_in / leavers if leavers else None
+    if ns:
+        stay = s1 - s0  # type: ignore[operator]
+        join = joiners / n1 * (j - s1) if joiners else 0.0  # type: ignore[operator]
+        leave = -leavers / n0 * (lv - s0) if leavers else 0.0  # type: ignore[operator]
+    else:
+        stay, join, leave = 0.0, (j or 0.0), -(lv or 0.0)
+    iv = tango_paired(a, b, c, d)
+    return ChangeSplit(
+        delta_pp=100 * (current - baseline),
+        parts=(
+            ChangePart("stayers", ns, s0, s1, 100 * stay),
+            ChangePart("joiners", joiners, None, j, 100 * join),
+            ChangePart("leavers", leavers, lv, None, 100 * leave),
+        ),
+        interval=None if iv is None else Interval(100 * iv.low, 100 * iv.high, iv.method),
+    )
