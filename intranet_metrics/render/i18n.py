@@ -78,14 +78,16 @@ NL: dict[str, str] = {
     "since the baseline": "sinds de nulmeting",
     "a real change (p {p})": "een echte verandering (p {p})",
     "could be chance (p {p})": "kan toeval zijn (p {p})",
-    "Baseline and current, with 95% intervals and goals":
-        "Nulmeting en nu, met 95%-intervallen en doelen",
+    "Baseline and current, with 95% intervals and goals": (
+        "Nulmeting en nu, met 95%-intervallen en doelen"
+    ),
     "Rates with 95% intervals and goals": "Aandelen met 95%-intervallen en doelen",
     "The three rates per period": "De drie aandelen per periode",
     "Segments": "Groepen",
     "By {dim}": "Per {dim}",
-    "Groups smaller than the minimum group size are suppressed (privacy).":
-        "Groepen kleiner dan de minimale groepsgrootte worden niet getoond (privacy).",
+    "Groups smaller than the minimum group size are suppressed (privacy).": (
+        "Groepen kleiner dan de minimale groepsgrootte worden niet getoond (privacy)."
+    ),
     "Appendix": "Bijlage",
     "Definitions": "Definities",
     "Population basis": "Basis van de populatie",
@@ -102,13 +104,11 @@ NL: dict[str, str] = {
     "Window": "Periode",
     "Test": "Toets",
     "def_reader": "Lezer: las in de periode minstens één keer iets op het intranet.",
-    "def_reactor": "Reageerder: reageerde minstens één keer (like, reactie, stem) "
-    "of droeg bij.",
+    "def_reactor": "Reageerder: reageerde minstens één keer (like, reactie, stem) of droeg bij.",
     "def_contributor": "Bijdrager: plaatste minstens één bericht, pagina of bestand.",
     "def_rate": "Een aandeel is het aantal personen in dat niveau gedeeld door de "
     "populatie (de noemer), niet door het aantal actieve accounts.",
-    "def_interval": "Het 95%-interval (Wilson) geeft de onzekerheid bij deze "
-    "populatiegrootte.",
+    "def_interval": "Het 95%-interval (Wilson) geeft de onzekerheid bij deze populatiegrootte.",
     "basis_roster": "De populatie is de HR-personeelslijst: iedereen die in de periode "
     "in dienst was.",
     "basis_headcount": "De populatie is een opgegeven aantal medewerkers (geen lijst): "
@@ -117,8 +117,7 @@ NL: dict[str, str] = {
     "voorkomt, dus de aandelen zijn te hoog.",
     "unmatched_note": "{n} accounts kwamen in de gegevens voor maar niet op de "
     "personeelslijst; zij tellen in geen enkel aandeel mee.",
-    "coverage_note": "{pct} van de gebeurtenissen hoort bij een persoon op de "
-    "personeelslijst.",
+    "coverage_note": "{pct} van de gebeurtenissen hoort bij een persoon op de personeelslijst.",
     "Suppressed": "Onderdrukt",
     "Goal met": "Doel gehaald",
     "Goal not met": "Doel niet gehaald",
@@ -235,8 +234,7 @@ _NOTE_PHRASES_NL = [
     ),
     (
         "p: two-proportion z test (unpaired: people could not be linked to the baseline)",
-        "p: z-toets voor twee aandelen (ongepaard: personen niet te koppelen aan de "
-        "nulmeting)",
+        "p: z-toets voor twee aandelen (ongepaard: personen niet te koppelen aan de nulmeting)",
     ),
     ("identity coverage ", "identiteitsdekking "),
     ("unmatched actors ", "niet-gekoppelde accounts "),
@@ -250,8 +248,10 @@ _NOTE_PHRASES_NL = [
 ]
 
 _TITLES_NL = [
-    (re.compile(r"^By (.+): baseline → current \(change in pp\)$"), "Per {0}: nulmeting → nu "
-     "(verschil in pp)"),
+    (
+        re.compile(r"^By (.+): baseline → current \(change in pp\)$"),
+        "Per {0}: nulmeting → nu (verschil in pp)",
+    ),
     (re.compile(r"^By (.+)$"), "Per {0}"),
     (re.compile(r"^Trend per (\w+) \((.+)\)$"), "Verloop per {0} ({1})"),
     (re.compile(r"^(\S+) by (.+)$"), "{0} per {1}"),

@@ -33,7 +33,8 @@ def _cell(text: str, column: int, section: Section, lang: Lang) -> Text:
     return _text(text)
 
 
-def _draw(section: Section, lang: Lang) -> Table:
+def _draw(section: Section, lang: Lang | None = None) -> Table:
+    lang = lang or Lang()
     t = Table(
         # No outer border or padding: a monthly trend fits 80 columns with every number.
         show_edge=False,
