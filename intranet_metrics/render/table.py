@@ -90,7 +90,7 @@ def trend_lines(result: dict[str, Any], lang: Lang) -> Table | None:
         shown = [r for r in rates if r is not None]
         span = f"{lang.pct(shown[0])} → {lang.pct(shown[-1])}" if shown else lang.t(NO_DATA)
         t.add_row(_text(lang.t(tier.capitalize())), sparkline(rates), _text(span))
-    t.caption = _text(f"{first} … {last}")
+    t.caption = _text(f"{first} – {last}")
     return t
 
 
