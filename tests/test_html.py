@@ -187,3 +187,12 @@ def test_output_html_on_baseline_compare_and_report(store, tmp_path):
     assert set(charts((tmp_path / "b.html").read_text(encoding="utf-8"))) == {"rates", "ladder"}
     nl = (tmp_path / "c.html").read_text(encoding="utf-8")
     assert '<html lang="nl">' in nl and "72,5%" in nl
+
+
+def test_science_figures_shown_when_present():
+    r = report("baseline")
+    assert "Inequality" not in to_html(r, Lang(), GOALS)
+    r["inequality"] = {"gini": 0.8123, "top1_share": 0.25, "top10_share": 0.6}
+    r["interaction"] = {"reply_coverage": 0.5, "median_first_response_hours": 3.25}
+    page = to_html(r, Lang("nl"), GOALS)
+    assert "Ongelijkheid en interactie" in page and "0,81" in page and "60,0%" in page

@@ -283,6 +283,40 @@ def _ladder(m: dict[str, Any], lang: Lang) -> str:
     )
 
 
+# The science figures (SPEC 7: inequality, interaction), shown when a measurement has them:
+# key -> (English label, how to write the value).
+_FIGURES = {
+    "gini": ("Gini of contributions (0 equal, 1 one person)", "decimal2"),
+    "top1_share": ("Share of contributions by the top 1% of contributors", "pct"),
+    "top10_share": ("Share of contributions by the top 10% of contributors", "pct"),
+    "reply_coverage": ("Thread starts answered by someone else within 7 days", "pct"),
+    "median_first_response_hours": ("Median hours to the first response", "decimal1"),
+    "solo_thread_rate": ("Thread starts that never got a response", "pct"),
+    "broadcast_share": ("Broadcast share", "pct"),
+    "replies_per_own_post": ("Replies per own post", "decimal2"),
+}
+
+
+def _figures(m: dict[str, Any], lang: Lang) -> str:
+    rows = []
+    for group in ("inequality", "interaction"):
+        for key, value in (m.get(group) or {}).items():
+            label, how = _FIGURES.get(key, (key, "decimal2"))
+            if value is None:
+                text = "–"
+            elif how == "pct":
+                text = lang.pct(value)
+            else:
+                text = lang.decimal(value, 1 if how == "decimal1" else 2)
+            rows.append(f"<tr><td>{_e(lang.t(label))}</td><td>{_e(text)}</td></tr>")
+    if not rows:
+        return ""
+    return (
+        f"<h2>{_e(lang.t('Inequality and interaction'))}</h2>"
+        f"<table><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def _population(m: dict[str, Any], lang: Lang, title: str | None = None) -> str:
     p = m["population"]
     w = m["window"]
@@ -374,6 +408,7 @@ def _body(result: dict[str, Any], lang: Lang, goals: dict[str, float]) -> tuple[
             + _figure(chart, lang, lang.t("Rates with 95% intervals and goals"), "rates")
             + _segment_tables(result, lang)
             + _ladder(result, lang)
+            + _figures(result, lang)
         )
     if kind == "comparison":
         g = goal_targets(result)
@@ -387,6 +422,7 @@ def _body(result: dict[str, Any], lang: Lang, goals: dict[str, float]) -> tuple[
             + _figure(_rates_chart(points, lang), lang, caption, "rates")
             + _segment_tables(cur, lang)
             + _ladder(cur, lang)
+            + _figures(cur, lang)
         )
     caption = lang.t("The three rates per period")
     rows = result["rows"]

@@ -122,7 +122,23 @@ NL: dict[str, str] = {
     "Goal met": "Doel gehaald",
     "Goal not met": "Doel niet gehaald",
     "Rate (%)": "Aandeel (%)",
-    "Tier ": "Niveau ",
+    "Inequality and interaction": "Ongelijkheid en interactie",
+    "Gini of contributions (0 equal, 1 one person)": (
+        "Gini van de bijdragen (0 gelijk verdeeld, 1 één persoon)"
+    ),
+    "Share of contributions by the top 1% of contributors": (
+        "Aandeel van de bijdragen door de top 1% van de bijdragers"
+    ),
+    "Share of contributions by the top 10% of contributors": (
+        "Aandeel van de bijdragen door de top 10% van de bijdragers"
+    ),
+    "Thread starts answered by someone else within 7 days": (
+        "Berichten binnen 7 dagen beantwoord door een ander"
+    ),
+    "Median hours to the first response": "Mediaan uren tot de eerste reactie",
+    "Thread starts that never got a response": "Berichten die nooit een reactie kregen",
+    "Broadcast share": "Aandeel zenden",
+    "Replies per own post": "Reacties per eigen bericht",
 }
 
 EN_TEXT: dict[str, str] = {
