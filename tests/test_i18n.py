@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -66,7 +67,7 @@ def test_excel_csv_opens_as_columns_with_the_same_values():
     r = report("compare")
     plain = pd.read_csv(io.StringIO(to_csv(r)), comment="#")
     text = to_csv(r, "excel", Lang("nl"))
-    assert text.startswith("\ufeff") and "\r\n" in text
+    assert text.startswith("\ufeff")
     excel = pd.read_csv(io.StringIO(text[1:]), sep=";", decimal=",", comment="#")
     assert list(excel.columns) == list(plain.columns)
     pd.testing.assert_series_equal(excel["delta_pp"], plain["delta_pp"])
@@ -85,7 +86,7 @@ def test_excel_csv_negative_numbers_stay_numbers():
     r = report("compare")
     r["changes"]["reader"]["delta_pp"] = -0.4
     text = to_csv(r, "excel", Lang("nl"))
-    assert "mcnemar" in text.split("\r\n")[1] and ";-0,4;" in text and "'-" not in text
+    assert "mcnemar" in text.splitlines()[1] and ";-0,4;" in text and "'-" not in text
 
 
 def test_excel_csv_never_uses_exponent_notation():
@@ -154,6 +155,16 @@ def test_compare_colours_goal_status_on_a_terminal():
     ansi = con.export_text(styles=True)
     # "met (95% sure)" in bold green.
     assert "\x1b[1;32mmet (95% sure)" in ansi
+
+
+def test_no_color_on_a_terminal_keeps_the_words_and_drops_the_colour(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = io.StringIO()
+    Console(width=100, file=out, force_terminal=True).print(to_table(report("baseline")))
+    ansi = out.getvalue()
+    assert "\x1b[1m" in ansi  # a terminal: bold stays
+    assert not re.search(r"\x1b\[[0-9;]*3[1-7]m", ansi)  # no foreground colour
+    assert "not met" in ansi
 
 
 def test_compare_without_colour_under_no_color_and_when_piped(store, tmp_path):

@@ -7,7 +7,7 @@ A trend period without data has empty rates and ``no data`` in its ``note`` colu
 
 Two dialects: ``plain`` (the machine shape: ``,``, decimal point, ``True``/``False``) and
 ``excel`` (what Excel opens as columns in a Dutch or other decimal-comma locale: ``;``, a
-decimal comma, a UTF-8 BOM so accents survive, CRLF lines, and one boolean spelling,
+decimal comma, a UTF-8 BOM so accents survive, and one boolean spelling,
 ``ja``/``nee`` in Dutch and ``true``/``false`` in English). The columns are the same.
 """
 
@@ -165,13 +165,14 @@ def to_csv(result: dict[str, Any], dialect: str = "plain", lang: Lang | None = N
     excel = dialect == "excel"
     header, rows = _rows(result)
     buf = io.StringIO()
-    end = "\r\n" if excel else "\n"
-    w = csv.writer(buf, delimiter=";" if excel else ",", lineterminator=end)
+    # "\n" in both: a file written in text mode on Windows gets its CRLF there (a "\r\n"
+    # here would become "\r\r\n"), and Excel reads either.
+    w = csv.writer(buf, delimiter=";" if excel else ",", lineterminator="\n")
     w.writerow(header)
     for row in rows:
         # safe_cell first: a negative number written as text must not be taken for a formula.
         cells = [safe_cell(v) for v in row]
         w.writerow([excel_cell(v, lang) for v in cells] if excel else cells)
     for warning in warnings_of(result):
-        buf.write(f"# warning: {printable(warning.replace(chr(10), ' '))}{end}")
+        buf.write(f"# warning: {printable(warning.replace(chr(10), ' '))}\n")
     return ("\ufeff" if excel else "") + buf.getvalue()
