@@ -149,8 +149,11 @@ def test_config_language_applies_and_lang_overrides_it(store, tmp_path):
 
 
 # -- terminal -----------------------------------------------------------------------------------
-def test_compare_colours_goal_status_on_a_terminal():
-    con = Console(record=True, width=100, file=io.StringIO(), force_terminal=True)
+def test_compare_colours_goal_status_on_a_terminal(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    con = Console(
+        record=True, width=100, file=io.StringIO(), force_terminal=True, color_system="standard"
+    )
     con.print(to_table(report("compare")))
     ansi = con.export_text(styles=True)
     # "met (95% sure)" in bold green.
@@ -160,7 +163,8 @@ def test_compare_colours_goal_status_on_a_terminal():
 def test_no_color_on_a_terminal_keeps_the_words_and_drops_the_colour(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     out = io.StringIO()
-    Console(width=100, file=out, force_terminal=True).print(to_table(report("baseline")))
+    con = Console(width=100, file=out, force_terminal=True, color_system="standard")
+    con.print(to_table(report("baseline")))
     ansi = out.getvalue()
     assert "\x1b[1m" in ansi  # a terminal: bold stays
     assert not re.search(r"\x1b\[[0-9;]*3[1-7]m", ansi)  # no foreground colour
