@@ -232,6 +232,19 @@ class Lang:
         return sign + self.decimal(x, digits)
 
 
+# The label the CLI gives a measurement when the user gives none ('baseline 2026-01-01..').
+_DEFAULT_LABEL = re.compile(r"^(baseline|current) (\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+
+
+def label_text(label: str, lang: Lang) -> str:
+    """A measurement's label: the tool's default label in ``lang``, a user's as written."""
+    m = _DEFAULT_LABEL.match(label)
+    if m is None or lang.code == "en":
+        return label
+    word, start, end = m.groups()
+    return f"{lang.t(word)} {lang.date(start)} t/m {lang.date(end)}"
+
+
 def get_lang(code: str | None) -> Lang:
     return Lang(code if code in LANGUAGES else "en")
 
@@ -287,7 +300,10 @@ def _title(title: str, lang: Lang) -> str:
         if m:
             groups = [_PERIODS_NL.get(g, g) for g in m.groups()]
             return template.format(*groups)
-    return lang.t(title)
+    if " → " in title:  # a comparison's two labels
+        return " → ".join(label_text(part, lang) for part in title.split(" → "))
+    # The tool's own titles are catalog keys; anything else is a label as written.
+    return NL[title] if lang.code == "nl" and title in NL else label_text(title, lang)
 
 
 def localise_sections(sections: list[Section], lang: Lang) -> list[Section]:
