@@ -196,3 +196,20 @@ def test_report_shows_sparklines(store):
 )
 def test_sparkline(rates, want):
     assert sparkline(rates) == want
+
+
+@pytest.mark.parametrize("label", ["reader", "Q1 meting [oud]", "baseline 2026"])
+def test_a_label_people_wrote_stays_as_written_in_dutch(label):
+    from intranet_metrics.render import to_markdown
+
+    r = report("baseline")
+    r["label"] = label
+    title = f"## {label}: 1 januari 2026 t/m 31 maart 2026 (UTC)\n"
+    assert to_markdown(r, Lang("nl")).startswith(title)
+
+
+def test_the_default_label_is_written_in_dutch():
+    from intranet_metrics.render import to_markdown
+
+    md = to_markdown(report("baseline"), Lang("nl"))
+    assert md.startswith("## nulmeting 1 januari 2026 t/m 31 maart 2026\n")

@@ -294,7 +294,15 @@ _PERIODS_NL = {
 }
 
 
+# A measurement title: its label, then the window when the label does not name it.
+_LABEL_WINDOW = re.compile(r"^(.*): (\d{4}-\d{2}-\d{2}) \.\. (\d{4}-\d{2}-\d{2}) \((.+)\)$", re.S)
+
+
 def _title(title: str, lang: Lang) -> str:
+    m = _LABEL_WINDOW.match(title)
+    if m:
+        label, start, end, tz = m.groups()
+        return f"{label}: {lang.date(start)} t/m {lang.date(end)} ({tz})"
     for pattern, template in _TITLES_NL:
         m = pattern.match(title)
         if m:
