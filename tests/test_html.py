@@ -196,3 +196,11 @@ def test_science_figures_shown_when_present():
     r["interaction"] = {"reply_coverage": 0.5, "median_first_response_hours": 3.25}
     page = to_html(r, Lang("nl"), GOALS)
     assert "Ongelijkheid en interactie" in page and "0,81" in page and "60,0%" in page
+
+
+def test_trend_tiles_name_the_latest_period_and_show_its_segments():
+    r = report("trend")
+    r["rows"][-1]["segments"] = report("baseline")["segments"]
+    page = to_html(r, Lang(), GOALS)
+    assert "Readers · 2026-09" in page
+    assert "<h3>By department</h3>" in page and page.count(">suppressed<") == 2

@@ -184,7 +184,10 @@ def _ladder_chart(ladder: dict[str, int], lang: Lang) -> Any:
 
 
 # -- sections -------------------------------------------------------------------------------
-def _tiles(m: dict[str, Any], lang: Lang, comparison: dict[str, Any] | None) -> str:
+def _tiles(
+    m: dict[str, Any], lang: Lang, comparison: dict[str, Any] | None, when: str | None = None
+) -> str:
+    """One tile per tier: the rate ``when`` (default: now), goal, gap, change and its test."""
     goals = goal_targets(comparison or m)
     out = []
     for t in TIERS:
@@ -225,7 +228,7 @@ def _tiles(m: dict[str, Any], lang: Lang, comparison: dict[str, Any] | None) -> 
         name = lang.t(t.capitalize() + "s")
         out.append(
             f'<div class="tile" style="--tier: {TIER_COLOURS[t]}">'
-            f'<p class="name">{_e(name)} · {_e(lang.t("now"))}</p>{"".join(lines)}</div>'
+            f'<p class="name">{_e(name)} · {_e(when or lang.t("now"))}</p>{"".join(lines)}</div>'
         )
     return f'<div class="tiles">{"".join(out)}</div>'
 
@@ -448,7 +451,8 @@ def _body(result: dict[str, Any], lang: Lang, goals: dict[str, float]) -> tuple[
     )
     body += f"<table><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>"
     if last is not None:
-        body += _ladder(last, lang)
+        # The latest period with data, by segment, when the trend was broken down.
+        body += _segment_tables(last, lang) + _ladder(last, lang)
     window = result["window"]
     title = f"{lang.t('Trend per period')}: {lang.date(window['from'])} – {lang.date(window['to'])}"
     return title, body
@@ -466,7 +470,7 @@ def _tiles_trend(last: dict[str, Any], lang: Lang, goals: dict[str, float]) -> s
                 "status": "no_data" if rate is None else ("met" if rate >= target else "not_met"),
             }
         )
-    return _tiles({**last, "goals": statuses}, lang, None)
+    return _tiles({**last, "goals": statuses}, lang, None, when=last["period"])
 
 
 def to_html(
