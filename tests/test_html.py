@@ -204,3 +204,22 @@ def test_trend_tiles_name_the_latest_period_and_show_its_segments():
     page = to_html(r, Lang(), GOALS)
     assert "Readers · 2026-09" in page
     assert "<h3>By department</h3>" in page and page.count(">suppressed<") == 2
+
+
+def test_an_empty_window_and_no_goals_render_without_error():
+    r = report("baseline")
+    r["goals"] = []
+    r["segments"] = {}
+    for t in r["metrics"].values():
+        t.update(users=0, rate=None, ci95=None)
+    r["ladder"] = dict.fromkeys(r["ladder"], 0)
+    r["population"].update(size=0, identity_coverage=None)
+    page = to_html(r, Lang("nl"), GOALS)
+    assert page.count("geen doel gesteld") == 3
+    assert set(charts(page)) == {"rates", "ladder"}
+
+
+def test_a_change_without_a_test_says_so():
+    r = report("compare")
+    r["changes"]["reader"].update(p_value=None, p_value_exact=None, delta_pp=None)
+    assert "– since the baseline: not tested" in to_html(r, Lang(), GOALS)

@@ -216,11 +216,13 @@ def _tiles(
         if comparison is not None:
             ch = comparison["changes"][t]
             p = ch["p_value"]
-            real = p is not None and p < 0.05
-            words = lang.t(
-                "a real change (p {p})" if real else "could be chance (p {p})",
-                p=lang.pvalue(p) if p is None or p < 0.001 else "= " + lang.pvalue(p),
-            )
+            if p is None:
+                words = lang.t("not tested")
+            else:
+                words = lang.t(
+                    "a real change (p {p})" if p < 0.05 else "could be chance (p {p})",
+                    p=lang.pvalue(p) if p < 0.001 else "= " + lang.pvalue(p),
+                )
             lines.append(
                 f"<p>{_e(lang.pp(ch['delta_pp']))} {_e(lang.t('since the baseline'))}: "
                 f"{_e(words)}</p>"

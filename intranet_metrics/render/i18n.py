@@ -78,6 +78,7 @@ NL: dict[str, str] = {
     "since the baseline": "sinds de nulmeting",
     "a real change (p {p})": "een echte verandering (p {p})",
     "could be chance (p {p})": "kan toeval zijn (p {p})",
+    "not tested": "niet getoetst",
     "Baseline and current, with 95% intervals and goals": (
         "Nulmeting en nu, met 95%-intervallen en doelen"
     ),
