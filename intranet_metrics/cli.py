@@ -24,7 +24,7 @@ from . import __version__
 from .config import Config, load_config
 from .errors import ExitCode, IntranetMetricsError, UsageError
 from .goals import TEMPLATE, load_goals
-from .render import FORMATS, RENDERERS, to_json, to_table
+from .render import FORMATS, render_text, to_json, to_table
 from .render.common import printable
 
 # ibis, DuckDB, pandas, pyarrow and numpy are imported by the commands that use them (the
@@ -88,6 +88,8 @@ class Ctx:
         self.config = config
         self._store_path = store_path
         self.debug = debug
+        # --csv-dialect; None: excel for Dutch (Dutch Excel opens a comma CSV as one column).
+        self.csv_dialect: str | None = None
 
     @property
     def store_path(self) -> Path:
@@ -131,15 +133,20 @@ def output_format(fmt: str | None, output: str | None) -> str:
     if fmt not in FORMATS:
         raise UsageError(
             f"--output {output}: this version cannot write {fmt.upper()}; use .json, .csv or "
-            ".md, or --format " + "|".join(FORMATS)
+            ".md, .html, or --format " + "|".join(FORMATS)
         )
     return fmt
 
 
-def emit(result: dict[str, Any], fmt: str | None, output: str | None, force: bool) -> None:
+def emit(
+    result: dict[str, Any], fmt: str | None, output: str | None, force: bool, c: Ctx | None = None
+) -> None:
     """Render ``result`` to stdout or to ``output``. Every format carries the warnings; they
     also go to stderr, except under a table on a terminal (shown there already)."""
+    from .render.i18n import get_lang
+
     fmt = output_format(fmt, output)
+    lang = get_lang(c.config.language if c else None)
     if output is not None:
         from .runrecord import with_relative_inputs
 
@@ -149,14 +156,24 @@ def emit(result: dict[str, Any], fmt: str | None, output: str | None, force: boo
             _warn(w)
     if fmt == "table":
         if output is None:
-            Console(width=_width()).print(to_table(result))
+            Console(width=_width()).print(to_table(result, lang))
             return
         with open(os.devnull, "w") as sink:
             con = Console(record=True, width=120, file=sink)
-            con.print(to_table(result))
+            con.print(to_table(result, lang))
             text = con.export_text()
     else:
-        text = RENDERERS[fmt](result)
+        from .goals import load_goals
+
+        text = render_text(
+            fmt,
+            result,
+            lang,
+            csv_dialect=(c.csv_dialect if c else None)
+            or ("excel" if lang.code == "nl" else "plain"),
+            # A trend's JSON has no goals: the HTML draws the configured ones on it.
+            goals=load_goals(c.config.goals if c else None) if fmt == "html" else None,
+        )
     if output is None:
         # color=True: click would otherwise drop escape sequences from a piped CSV value,
         # changing the data (the human formats hold none: they are escaped).
@@ -193,14 +210,42 @@ def format_options(f):
         help="Write the report to FILE instead of stdout.",
     )(f)
     f = click.option(
+        "--csv-dialect",
+        type=click.Choice(["plain", "excel"]),
+        callback=_set_dialect,
+        expose_value=False,
+        help="CSV for tools (plain: , and .) or for Excel (excel: ; decimal comma, BOM) "
+        "[default: excel with --lang nl, else plain].",
+    )(f)
+    f = click.option(
+        "--lang",
+        type=click.Choice(["en", "nl"]),
+        callback=_set_lang,
+        expose_value=False,
+        help="Language of table, Markdown, HTML and Excel CSV; JSON has none "
+        "[default: config key 'language', else en].",
+    )(f)
+    f = click.option(
         "--format",
         "fmt",
         type=click.Choice(FORMATS),
         default=None,
         help="Report format (json for pipes and tools) [default: from the --output "
-        "extension (.json .csv .md), else table].",
+        "extension (.json .csv .md .html), else table].",
     )(f)
     return f
+
+
+def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    obj = ctx.find_object(Ctx)
+    if value is not None and obj is not None:
+        obj.config = obj.config.with_overrides(language=value)
+
+
+def _set_dialect(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    obj = ctx.find_object(Ctx)
+    if obj is not None:
+        obj.csv_dialect = value
 
 
 def population_options(f):
@@ -497,7 +542,7 @@ def baseline(
         goals,
         label or f"baseline {start}..{end}",
     )
-    emit(result, fmt, output, force)
+    emit(result, fmt, output, force, c)
 
 
 @cli.command()
@@ -563,7 +608,7 @@ def compare(
         label or f"current {start}..{end}",
         allow_different_basis=allow_different_basis,
     )
-    emit(result, fmt, output, force)
+    emit(result, fmt, output, force, c)
     if fail_on_goals and any(g["status"] in ("not_met", "no_data") for g in result["goals"]):
         sys.exit(int(ExitCode.GOALS_NOT_MET))
 
@@ -589,7 +634,7 @@ def report(c: Ctx, period, start, end, roster, population_size, by, fmt, output,
     result = api.trend(
         c.store(), period, start, end, c.config, roster or c.config.roster, population_size, by
     )
-    emit(result, fmt, output, force)
+    emit(result, fmt, output, force, c)
 
 
 @cli.command()

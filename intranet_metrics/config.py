@@ -36,6 +36,7 @@ _KEYS = {
     "encoding",
     "delimiter",
     "date_format",
+    "language",
 }
 
 
@@ -53,6 +54,8 @@ class Config:
     column_map: dict[str, str] = field(default_factory=dict)
     min_group_size: int = 5
     pseudonymise: bool = False
+    # Human formats (table, Markdown, HTML, Excel CSV): "en" or "nl"; JSON has no language.
+    language: str = "en"
     # Text files (exports and the roster): None means found from the file itself.
     encoding: str | None = None
     delimiter: str | None = None
@@ -186,6 +189,11 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         kw["pseudonymise"] = _expect(
             where, "pseudonymise", data["pseudonymise"], bool, "true or false"
         )
+    if "language" in data:
+        lang = _expect(where, "language", data["language"], str, '"en" or "nl"')
+        if lang not in ("en", "nl"):
+            raise ConfigError(f'{where}: language must be "en" or "nl", not {lang!r}')
+        kw["language"] = lang
     kw.update(_text_keys(data, where))
     return replace(cfg, **kw)
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-HEAVY = ("ibis", "duckdb", "pandas", "pyarrow", "numpy")
+HEAVY = ("ibis", "duckdb", "pandas", "pyarrow", "numpy", "altair", "babel", "vl_convert")
 
 # Runs the command in a fresh interpreter and prints which heavy modules it imported.
 PROBE = """

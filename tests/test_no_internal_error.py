@@ -186,10 +186,10 @@ CASES: list[tuple[str, tuple[str, ...], int, Callable[[Result, Path], bool]]] = 
         _file("ext-really-csv.json", _is_csv),
     ),
     (
-        "output-html-without-renderer",
+        "output-html-by-extension",
         ("baseline", *WINDOW, "--output", "{tmp}/ext-b.html"),
-        2,
-        _stderr_names("html"),
+        0,
+        _file("ext-b.html", lambda t: t.startswith("<!DOCTYPE html>") and "<svg" in t),
     ),
     # -- config values of the wrong type: exit 6 naming the key ----------------------------
     (

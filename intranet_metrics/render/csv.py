@@ -4,15 +4,24 @@ The report's warnings follow the rows as comment lines, one per warning, each st
 with ``# warning: ``: the header stays the first line, so any CSV reader reads the rows,
 and readers that know comments (pandas ``comment="#"``, DuckDB, R) skip the warnings.
 A trend period without data has empty rates and ``no data`` in its ``note`` column.
+
+Two dialects: ``plain`` (the machine shape: ``,``, decimal point, ``True``/``False``) and
+``excel`` (what Excel opens as columns in a Dutch or other decimal-comma locale: ``;``, a
+decimal comma, a UTF-8 BOM so accents survive, and one boolean spelling,
+``ja``/``nee`` in Dutch and ``true``/``false`` in English). The columns are the same.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from typing import Any
 
 from .common import LADDER, NO_DATA, TIERS, printable, segment_changes, warnings_of
+from .i18n import Lang
+
+DIALECTS = ("plain", "excel")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -138,13 +147,32 @@ def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
-def to_csv(result: dict[str, Any]) -> str:
+def excel_cell(value: Any, lang: Lang) -> Any:
+    """One cell as a decimal-comma spreadsheet reads it: booleans in one spelling, floats
+    with a decimal comma and never in exponent notation (``2,18E-05`` is text to some)."""
+    if isinstance(value, bool):
+        return ("ja" if value else "nee") if lang.code == "nl" else ("true" if value else "false")
+    if isinstance(value, float):
+        # Decimal(repr(x)) keeps the shortest exact digits; "f" writes them positionally.
+        return format(Decimal(repr(value)), "f").replace(".", ",")
+    return value
+
+
+def to_csv(result: dict[str, Any], dialect: str = "plain", lang: Lang | None = None) -> str:
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown CSV dialect {dialect!r}; use one of {', '.join(DIALECTS)}")
+    lang = lang or Lang()
+    excel = dialect == "excel"
     header, rows = _rows(result)
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    # "\n" in both: a file written in text mode on Windows gets its CRLF there (a "\r\n"
+    # here would become "\r\r\n"), and Excel reads either.
+    w = csv.writer(buf, delimiter=";" if excel else ",", lineterminator="\n")
     w.writerow(header)
     for row in rows:
-        w.writerow([safe_cell(v) for v in row])
+        # safe_cell first: a negative number written as text must not be taken for a formula.
+        cells = [safe_cell(v) for v in row]
+        w.writerow([excel_cell(v, lang) for v in cells] if excel else cells)
     for warning in warnings_of(result):
         buf.write(f"# warning: {printable(warning.replace(chr(10), ' '))}\n")
-    return buf.getvalue()
+    return ("\ufeff" if excel else "") + buf.getvalue()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import printable, warnings_of
+from .i18n import Lang, localise_sections
 from .sections import Section, sections
 
 
@@ -13,9 +14,10 @@ def _esc(text: str) -> str:
     return printable(text).replace("|", "\\|")
 
 
-def _warnings(result: dict[str, Any]) -> str:
+def _warnings(result: dict[str, Any], lang: Lang) -> str:
     """The report's warnings as one note block (a blockquote) under the main table."""
-    return "\n".join(f"> **Warning:** {_esc(w)}  " for w in warnings_of(result)) + "\n"
+    word = lang.t("Warning")
+    return "\n".join(f"> **{word}:** {_esc(w)}  " for w in warnings_of(result)) + "\n"
 
 
 def _draw(section: Section, level: str) -> str:
@@ -36,8 +38,10 @@ def _draw(section: Section, level: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_markdown(result: dict[str, Any]) -> str:
-    parts = [_draw(s, "##" if i == 0 else "###") for i, s in enumerate(sections(result))]
+def to_markdown(result: dict[str, Any], lang: Lang | None = None) -> str:
+    lang = lang or Lang()
+    drawn = localise_sections(sections(result), lang)
+    parts = [_draw(s, "##" if i == 0 else "###") for i, s in enumerate(drawn)]
     if warnings_of(result):
-        parts.insert(1, _warnings(result))
+        parts.insert(1, _warnings(result, lang))
     return "\n".join(parts)
