@@ -33,6 +33,9 @@ _CONCEALED_RE = "^[0-9a-f]{32}$"
 STYLES = ("email", "domain_account", "chat_id", "concealed", "pseudonymised", "other")
 # The styles one person may be written in at once (concealed and keyed names say nothing).
 PERSON_STYLES = ("email", "domain_account", "chat_id", "other")
+# Formats whose rows are aggregates over a report window. Such a row is stored under the
+# month its window starts, which may lie months before a window it reaches into.
+AGGREGATE_FORMATS = ("m365-usage",)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,33 @@ class Engine:
             return ibis.memtable(EVENT_SCHEMA.empty_table())
         return self.con.read_parquet(files)
 
+    def _aggregate_months(self, months: list[str]) -> list[str]:
+        """Months before ``months`` that hold usage-report aggregates (by the sources'
+        spans): their rows may reach into the window, wholly or partly."""
+        first, out = months[0], set()
+        for s in self.store.sources:
+            if s.get("format") not in AGGREGATE_FORMATS or not s.get("min_time"):
+                continue
+            lo, hi = str(s["min_time"])[:7], str(s["max_time"])[:7]
+            y, m = int(lo[:4]), int(lo[5:7])
+            while f"{y:04d}-{m:02d}" < min(first, hi + "~"):
+                out.add(f"{y:04d}-{m:02d}")
+                y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return sorted(out)
+
+    def _window_events(self, months: list[str], periods: Sequence[Period]) -> ir.Table:
+        """The events of ``months``, and the aggregates of earlier months whose report
+        window ends on or after the first day measured."""
+        earlier = self._aggregate_months(months)
+        if not earlier:
+            return self._events(months)
+        ev = self._events(earlier + months)
+        lo = min(p.utc_bounds(self.config.tz)[0] for p in periods)
+        first_day = min(p.start for p in periods)
+        return ev.filter(
+            (ev.time >= lo) | (ev.window_start.notnull() & (ev.window_end >= first_day))
+        )
+
     def _counted(self, ev: ir.Table) -> ir.Table:
         """Events that count: not excluded, and of a class other than ignore."""
         cls = ev.activity.substitute(self.config.activities, else_="ignore")
@@ -169,7 +199,9 @@ class Engine:
     ) -> EngineResult:
         months = _months(periods, self.config.tz)
         p = self._periods(periods)
-        counted, partial = self._in_periods(self._counted(self._events(months)), p)
+        counted, partial = self._in_periods(
+            self._counted(self._window_events(months, periods)), p
+        )
 
         if population.roster is not None:
             aliases = ibis.memtable(population.roster.aliases)

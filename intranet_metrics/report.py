@@ -581,6 +581,15 @@ def trend(
     warnings = [OBSERVED_WARNING] if population.basis == "observed" else []
     small: list[str] = []  # periods whose population is under min_group_size
     styled: list[str] = []
+    partial = [p.label for p in periods if res.identity[p.label].partial_aggregates]
+    if partial:
+        n = sum(res.identity[x].partial_aggregates for x in partial)
+        warnings.append(
+            f"{n} usage-report aggregate row(s) only partly overlap {len(partial)} "
+            f"period(s) ({partial[0]}{', ...' if len(partial) > 1 else ''}) and were left "
+            "out of them; choose a period that contains whole report periods (e.g. --period "
+            "quarter for 90-day reports)"
+        )
     for p in periods:
         no_data = res.identity[p.label].counted_events == 0
         if no_data:
