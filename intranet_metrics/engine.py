@@ -10,8 +10,10 @@ same code can run on another ibis backend (Spark) later. The shape of the comput
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -21,9 +23,10 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from .config import Config
+from .errors import StoreError
 from .roster import Roster
 from .schema import EVENT_SCHEMA
-from .store import Store
+from .store import REPAIR_HINT, Store
 
 TIERS = ("reader", "reactor", "contributor")
 LADDER = ("inactive", "reader_only", "reactor_only", "contributor")
@@ -100,6 +103,29 @@ class EngineResult:
     # Per-person tiers of the first period (roster populations only): the pairs of a
     # paired before/after test. Columns person_key, reader, reactor, contributor.
     person_tiers: pa.Table | None = None
+
+
+_PARQUET_PATH = re.compile(r"[^\s\"'\[]+\.parquet")
+
+
+@contextmanager
+def reading(store: Store) -> Iterator[None]:
+    """A store file that DuckDB or Arrow cannot decode (damaged inside, its size unchanged)
+    is a damaged store (exit 5) that points to repair, never an internal error."""
+    import duckdb
+
+    try:
+        yield
+    except (duckdb.OutOfMemoryException, duckdb.InterruptException):
+        raise
+    except (duckdb.Error, pa.ArrowException) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        found = _PARQUET_PATH.search(str(exc))
+        where = found.group() if found else f"a data file of the store {store.root}"
+        raise StoreError(
+            f"{where}: cannot be read ({text}); the store is damaged: {REPAIR_HINT}, or "
+            "forget the sources of that month and ingest them again"
+        ) from exc
 
 
 def _months(periods: Sequence[Period], tz: ZoneInfo) -> list[str]:
@@ -197,11 +223,16 @@ class Engine:
     def compute(
         self, periods: Sequence[Period], population: Population, by: Sequence[str] = ()
     ) -> EngineResult:
+        """Tier counts per period (and segment), identity figures, first-period tiers."""
+        with reading(self.store):
+            return self._compute(periods, population, by)
+
+    def _compute(
+        self, periods: Sequence[Period], population: Population, by: Sequence[str]
+    ) -> EngineResult:
         months = _months(periods, self.config.tz)
         p = self._periods(periods)
-        counted, partial = self._in_periods(
-            self._counted(self._window_events(months, periods)), p
-        )
+        counted, partial = self._in_periods(self._counted(self._window_events(months, periods)), p)
 
         if population.roster is not None:
             aliases = ibis.memtable(population.roster.aliases)
@@ -361,6 +392,13 @@ def identity_report(
     engine: Engine, roster: Roster, period: Period | None = None, top: int = 20
 ) -> IdentityReport:
     """The diagnostic an admin uses to fix matching (raw actors: never in a report)."""
+    with reading(engine.store):
+        return _identity_report(engine, roster, period, top)
+
+
+def _identity_report(
+    engine: Engine, roster: Roster, period: Period | None, top: int
+) -> IdentityReport:
     months = None if period is None else _months([period], engine.config.tz)
     ev = engine._counted(engine._events(months))
     if period is not None:

@@ -99,7 +99,9 @@ def _comparison(c: dict[str, Any]) -> list[Section]:
     goals = {g["metric"]: g for g in c["goals"]}
     main = Section(
         title=f"{b['label']} → {cur['label']}",
-        header=["Tier", "Baseline", "Current", "Change", "p", "Goal", "Status"],
+        # The exact p beside the mid-p: the exact (conservative) value a reader may be
+        # asked for; "–" under the unpaired z test, which has none.
+        header=["Tier", "Baseline", "Current", "Change", "p", "p (exact)", "Goal", "Status"],
         rows=[
             [
                 t,
@@ -107,13 +109,14 @@ def _comparison(c: dict[str, Any]) -> list[Section]:
                 pct(c["changes"][t]["current_rate"]),
                 pp(c["changes"][t]["delta_pp"]),
                 pvalue(c["changes"][t]["p_value"]),
+                pvalue(c["changes"][t].get("p_value_exact")),
                 pct(goals[t]["target"], 0) if t in goals else "–",
                 _status(goals.get(t)),
             ]
             for t in TIERS
         ],
         note=f"baseline: {population_line(b)}\ncurrent: {population_line(cur)}\n" + test_note(c),
-        status_columns=(6,),
+        status_columns=(7,),
     )
     segs = [
         Section(
