@@ -23,12 +23,15 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from .config import Config
-from .errors import StoreError
+from .errors import ConfigError, StoreError
+from .metrics import CLASSES, DEFAULT, Registry
 from .roster import Roster
 from .schema import EVENT_SCHEMA
 from .store import REPAIR_HINT, Store
 
-TIERS = ("reader", "reactor", "contributor")
+# The tiers of the default registry (the metrics are defined in metrics.py).
+TIERS = DEFAULT.tiers
+# The exclusive ladder: each person on one step, by the most they did (SPEC section 3).
 LADDER = ("inactive", "reader_only", "reactor_only", "contributor")
 _CONCEALED_RE = "^[0-9a-f]{32}$"
 # How an actor is written. Without a roster nothing links two styles of one person, so
@@ -75,12 +78,11 @@ class GroupCounts:
 
     period: str
     population: int
-    reader: int
-    reactor: int
-    contributor: int
+    users: dict[str, int]  # tier metric name -> people in the tier
     inactive: int
     reader_only: int
     reactor_only: int
+    contributor: int  # the ladder's top step: contributed
     value: str | None = None
 
 
@@ -101,8 +103,10 @@ class EngineResult:
     segments: dict[str, list[GroupCounts]]  # dimension -> rows (period, value)
     identity: dict[str, PeriodIdentity]
     # Per-person tiers of the first period (roster populations only): the pairs of a
-    # paired before/after test. Columns person_key, reader, reactor, contributor.
+    # paired before/after test. Columns person_key and one per tier metric.
     person_tiers: pa.Table | None = None
+    # Aggregate metrics (metrics.py): period -> metric name -> value.
+    aggregates: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
 _PARQUET_PATH = re.compile(r"[^\s\"'\[]+\.parquet")
@@ -141,10 +145,17 @@ def _months(periods: Sequence[Period], tz: ZoneInfo) -> list[str]:
 class Engine:
     """Runs the metric expressions for one store on one ibis backend."""
 
-    def __init__(self, store: Store, config: Config, backend: ibis.BaseBackend | None = None):
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        backend: ibis.BaseBackend | None = None,
+        registry: Registry = DEFAULT,
+    ):
         self.store = store
         self.config = config
         self.con = backend if backend is not None else ibis.duckdb.connect()
+        self.registry = registry
 
     # -- inputs ----------------------------------------------------------------------------
     def _events(self, months: list[str] | None) -> ir.Table:
@@ -230,6 +241,13 @@ class Engine:
     def _compute(
         self, periods: Sequence[Period], population: Population, by: Sequence[str]
     ) -> EngineResult:
+        if population.roster is not None:
+            clash = set(population.roster.dimensions) & set(self.registry.engine_columns())
+            if clash:
+                raise ConfigError(
+                    f"{population.roster.path}: roster column(s) {', '.join(sorted(clash))} "
+                    "have the name of a metric; rename them in the roster"
+                )
         months = _months(periods, self.config.tz)
         p = self._periods(periods)
         counted, partial = self._in_periods(self._counted(self._window_events(months, periods)), p)
@@ -253,11 +271,7 @@ class Engine:
         flags = (
             m.filter(m.person.notnull())
             .group_by(["period", "person"])
-            .aggregate(
-                v=(m.cls == "view").any(),
-                r=(m.cls == "react").any(),
-                c=(m.cls == "contribute").any(),
-            )
+            .aggregate(**{f"has_{c}": (m.cls == c).any() for c in CLASSES})
             .rename(f_period="period", f_person="person")
         )
         pop = self._population(population, p, months)
@@ -293,9 +307,9 @@ class Engine:
         tiers = None
         if population.roster is not None:
             first = pf.filter(pf.period == periods[0].label)
-            tiers = first.select("person_key", *TIERS).to_pyarrow()
+            tiers = first.select("person_key", *self.registry.tiers).to_pyarrow()
         self.con.drop_table(name, force=True)
-        return EngineResult(totals, segments, identity, tiers)
+        return EngineResult(totals, segments, identity, tiers, self._aggregates(m))
 
     def _population(self, population: Population, p: ir.Table, months: list[str]) -> ir.Table:
         if population.roster is not None:
@@ -314,32 +328,38 @@ class Engine:
         people = actors.select(person=actors.actor).distinct()
         return people.cross_join(p.select("period"))
 
+    def _aggregates(self, m: ir.Table) -> dict[str, dict[str, float | None]]:
+        """Each aggregate metric's value per period, from the counted events."""
+        out: dict[str, dict[str, float | None]] = {}
+        for metric in self.registry.aggregates:
+            for r in metric.compute(m).to_pyarrow().to_pylist():
+                out.setdefault(r["period"], {})[metric.name] = r["value"]
+        return out
+
     def _tiers(self, pf: ir.Table) -> ir.Table:
-        v, r, c = (pf[x].fill_null(False) for x in ("v", "r", "c"))
-        if self.config.tiers == "independent":
-            reader, reactor, contributor = v, r, c
-        else:
-            reader, reactor, contributor = v | r | c, r | c, c
+        has = {c: pf[f"has_{c}"].fill_null(False) for c in CLASSES}
+        flags = {}
+        for metric in self.registry:
+            if metric.kind == "tier":
+                classes = metric.counts(self.config.tiers)
+                flags[metric.name] = ibis.or_(*(has[c] for c in classes))
+        v, r, c = has["view"], has["react"], has["contribute"]
         # The exclusive ladder always follows the cumulative tiers, so it sums to |P|.
         lr, lc = r | c, c
         return pf.mutate(
-            reader=reader,
-            reactor=reactor,
-            contributor=contributor,
+            **flags,
             l_inactive=~(v | r | c),
             l_reader_only=(v | r | c) & ~lr,
             l_reactor_only=lr & ~lc,
+            l_contributor=lc,
         )
 
     def _group(self, pf: ir.Table, dim: str | None, population: Population) -> list[GroupCounts]:
         keys = ["period"] if dim is None else ["period", dim]
         agg = pf.group_by(keys).aggregate(
             population=pf.count(),
-            **{t: pf[t].cast("int64").sum() for t in TIERS},
-            **{
-                f"l_{x}": pf[f"l_{x}"].cast("int64").sum()
-                for x in ("inactive", "reader_only", "reactor_only")
-            },
+            **{t: pf[t].cast("int64").sum() for t in self.registry.tiers},
+            **{f"l_{x}": pf[f"l_{x}"].cast("int64").sum() for x in LADDER},
         )
         rows = []
         for r in agg.to_pyarrow().to_pylist():
@@ -356,12 +376,11 @@ class Engine:
                 GroupCounts(
                     period=r["period"],
                     population=n,
-                    reader=int(r["reader"]),
-                    reactor=int(r["reactor"]),
-                    contributor=int(r["contributor"]),
+                    users={t: int(r[t]) for t in self.registry.tiers},
                     inactive=inactive,
                     reader_only=int(r["l_reader_only"]),
                     reactor_only=int(r["l_reactor_only"]),
+                    contributor=int(r["l_contributor"]),
                     value=None if dim is None else str(r[dim]),
                 )
             )

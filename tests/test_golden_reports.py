@@ -78,3 +78,13 @@ if __name__ == "__main__":  # writes the golden files (only from the code they p
         for name, doc in reports(Path(d)).items():
             text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
             (GOLDEN / f"{name}.json").write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["baseline", "compare", "report", "report_observed"])
+@pytest.mark.parametrize("fmt", ["csv", "md"])
+def test_csv_and_markdown_of_the_golden_json_are_unchanged(name, fmt):
+    from intranet_metrics.render import to_csv, to_markdown
+
+    doc = json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+    text = (to_csv if fmt == "csv" else to_markdown)(doc)
+    assert text == (GOLDEN / f"{name}.{fmt}").read_text(encoding="utf-8")
