@@ -18,6 +18,7 @@ from .engine import (
     AGGREGATE_FORMATS,
     LADDER,
     PERSON_STYLES,
+    TIERS,
     Engine,
     GroupCounts,
     Period,
@@ -32,6 +33,7 @@ from .stats import mcnemar, two_proportion_p, wilson
 from .store import Store
 
 SCHEMA_VERSION = 1
+__all__ = ["TIERS", "compare", "measure", "trend"]  # TIERS: the default registry's tiers
 PERIOD_KINDS = ("day", "week", "month", "quarter", "year")
 
 
