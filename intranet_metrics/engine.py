@@ -241,33 +241,16 @@ class Engine:
     def _compute(
         self, periods: Sequence[Period], population: Population, by: Sequence[str]
     ) -> EngineResult:
-        if population.roster is not None:
-            clash = set(population.roster.dimensions) & set(self.registry.engine_columns())
-            if clash:
-                raise ConfigError(
-                    f"{population.roster.path}: roster column(s) {', '.join(sorted(clash))} "
-                    "have the name of a metric; rename them in the roster"
-                )
+        self._check_roster(population)
         months = _months(periods, self.config.tz)
         p = self._periods(periods)
         counted, partial = self._in_periods(self._counted(self._window_events(months, periods)), p)
-
         if population.roster is not None:
             aliases = ibis.memtable(population.roster.aliases)
             m = counted.left_join(aliases, counted.actor == aliases.identifier)
             m = m.select("period", "actor", "cls", "person")
         else:
             m = counted.mutate(person=counted.actor)
-
-        concealed = m.actor.re_search(_CONCEALED_RE) | m.actor.startswith("concealed:")
-        style = _style(m.actor)
-        ident = m.group_by("period").aggregate(
-            counted_events=m.count(),
-            matched_events=m.person.notnull().cast("int64").sum(),
-            unmatched_actors=m.actor.nunique(where=m.person.isnull()),
-            concealed_actors=m.actor.nunique(where=concealed),
-            **{f"style_{st}": m.actor.nunique(where=style == st) for st in STYLES},
-        )
         flags = (
             m.filter(m.person.notnull())
             .group_by(["period", "person"])
@@ -279,37 +262,57 @@ class Engine:
         # Materialised once: the totals and every breakdown read it.
         name = f"person_flags_{uuid.uuid4().hex}"
         pf = self.con.create_table(name, self._tiers(pf), temp=True)
-
         totals = {g.period: g for g in self._group(pf, None, population)}
         segments = {dim: self._group(pf, dim, population) for dim in by}
-        partial_n = {
-            r["period"]: r["n"]
-            for r in partial.group_by("period")
-            .aggregate(n=partial.count())
-            .to_pyarrow()
-            .to_pylist()
-        }
-        identity = {
-            r["period"]: PeriodIdentity(
-                counted_events=int(r["counted_events"]),
-                matched_events=int(r["matched_events"] or 0),
-                unmatched_actors=int(r["unmatched_actors"]) if population.roster else 0,
-                concealed_actors=int(r["concealed_actors"]),
-                partial_aggregates=int(partial_n.get(r["period"], 0)),
-                styles={st: int(r[f"style_{st}"] or 0) for st in STYLES},
-            )
-            for r in ident.to_pyarrow().to_pylist()
-        }
-        for per in periods:
-            identity.setdefault(
-                per.label, PeriodIdentity(0, 0, 0, 0, int(partial_n.get(per.label, 0)))
-            )
+        identity = self._identity(m, partial, periods, population)
         tiers = None
         if population.roster is not None:
             first = pf.filter(pf.period == periods[0].label)
             tiers = first.select("person_key", *self.registry.tiers).to_pyarrow()
         self.con.drop_table(name, force=True)
         return EngineResult(totals, segments, identity, tiers, self._aggregates(m))
+
+    def _check_roster(self, population: Population) -> None:
+        """A roster column may not take a metric's column name (other registries too)."""
+        if population.roster is None:
+            return
+        clash = set(population.roster.dimensions) & set(self.registry.engine_columns())
+        if clash:
+            raise ConfigError(
+                f"{population.roster.path}: roster column(s) {', '.join(sorted(clash))} "
+                "have the name of a metric; rename them in the roster"
+            )
+
+    def _identity(
+        self, m: ir.Table, partial: ir.Table, periods: Sequence[Period], population: Population
+    ) -> dict[str, PeriodIdentity]:
+        """Per period: counted and matched events, unmatched, concealed and styled actors,
+        and the aggregates left out for reaching over the period's edge."""
+        concealed = m.actor.re_search(_CONCEALED_RE) | m.actor.startswith("concealed:")
+        style = _style(m.actor)
+        ident = m.group_by("period").aggregate(
+            counted_events=m.count(),
+            matched_events=m.person.notnull().cast("int64").sum(),
+            unmatched_actors=m.actor.nunique(where=m.person.isnull()),
+            concealed_actors=m.actor.nunique(where=concealed),
+            **{f"style_{st}": m.actor.nunique(where=style == st) for st in STYLES},
+        )
+        part = partial.group_by("period").aggregate(n=partial.count()).to_pyarrow().to_pylist()
+        partial_n = {r["period"]: int(r["n"]) for r in part}
+        identity = {
+            r["period"]: PeriodIdentity(
+                counted_events=int(r["counted_events"]),
+                matched_events=int(r["matched_events"] or 0),
+                unmatched_actors=int(r["unmatched_actors"]) if population.roster else 0,
+                concealed_actors=int(r["concealed_actors"]),
+                partial_aggregates=partial_n.get(r["period"], 0),
+                styles={st: int(r[f"style_{st}"] or 0) for st in STYLES},
+            )
+            for r in ident.to_pyarrow().to_pylist()
+        }
+        for per in periods:
+            identity.setdefault(per.label, PeriodIdentity(0, 0, 0, 0, partial_n.get(per.label, 0)))
+        return identity
 
     def _population(self, population: Population, p: ir.Table, months: list[str]) -> ir.Table:
         if population.roster is not None:
