@@ -114,3 +114,18 @@ def test_the_cli_imports_neither_the_store_nor_the_loaders():
             modules.update(a.name for a in node.names)
     assert not {m for m in modules if m.split(".")[0] in ("store", "loaders", "ingest")}
     assert not {m for m in modules if ".store" in m or ".loaders" in m}
+
+
+def test_a_20000_value_breakdown_types_and_frames_in_seconds():
+    import time
+
+    doc = json.loads((GOLDEN / "baseline.json").read_text(encoding="utf-8"))
+    seg = doc["segments"]["department"][0]
+    doc["segments"] = {"person": [dict(seg, value=f"p{i}") for i in range(20_000)]}
+    t0 = time.perf_counter()
+    m = Measurement.from_dict(doc)
+    assert m.to_dict() == doc
+    frame = m.to_frame()
+    elapsed = time.perf_counter() - t0
+    assert len(frame) == 3 * 20_001
+    assert elapsed < 10, elapsed
