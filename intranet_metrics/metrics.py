@@ -171,4 +171,13 @@ def schema_for(schema: dict[str, Any], registry: Registry = DEFAULT) -> Any:
             return {n: walk(node[n]) if n in node else walk(ref) for n in names}
         return {k: walk(v) for k, v in node.items()}
 
-    return walk(schema)
+    out = walk(schema)
+    # An aggregate is one value per window: allowed in every metrics object, never required.
+    for m in registry.aggregates:
+        out["$defs"]["metrics"]["properties"][m.name] = {
+            "type": "object",
+            "required": ["value"],
+            "properties": {"value": {"type": ["number", "null"]}},
+            "additionalProperties": False,
+        }
+    return out

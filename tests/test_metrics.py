@@ -39,11 +39,11 @@ ENGAGED = Metric(
 
 
 def _people_per_event(m):
-    """A toy aggregate: counted events per matched person, per period."""
-    g = m.group_by("period").aggregate(
+    """A toy aggregate: counted events of matched actors per matched person, per period."""
+    m = m.filter(m.person.notnull())
+    return m.group_by("period").aggregate(
         value=m.count().cast("float64") / m.person.nunique().cast("float64")
     )
-    return g
 
 
 PER_PERSON = Metric(
@@ -126,7 +126,11 @@ def test_a_toy_aggregate_metric_gives_one_value_per_window(org):
     reg = DEFAULT.with_metric(PER_PERSON)
     m = _measure(org, reg)
     value = m["metrics"]["events_per_person"]["value"]
-    assert value is not None and value >= 1
+    _, _, roster, events = org
+    _, ev = _population_and_events(roster, events, START, END)
+    matched = ev[ev["uid"].notna()]
+    assert value == pytest.approx(len(matched) / matched["uid"].nunique())
+    jsonschema.validate(m, schema_for(SCHEMA, reg))
     assert "events_per_person_value" in to_csv(m)
     assert "Events per person" in to_markdown(m)
 
