@@ -399,3 +399,18 @@ def parse_delimiter(value: str) -> str:
     from .loaders.textfile import parse_delimiter as parse
 
     return parse(value)
+
+
+def verify(report_path: str | Path) -> list[Any]:
+    """Re-hash the inputs a JSON report lists: each with its status (unchanged, changed,
+    missing, superseded)."""
+    from .runrecord import verify as verify_report
+
+    return verify_report(report_path)
+
+
+def with_relative_inputs(result: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The report with its input paths relative to ``folder`` (where it is written)."""
+    from .runrecord import with_relative_inputs as relative
+
+    return relative(result, folder)

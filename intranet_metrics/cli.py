@@ -35,8 +35,8 @@ from .render.admin import (
 )
 from .render.common import printable
 
-# ibis, DuckDB, pandas, pyarrow and numpy are imported by the commands that use them (the
-# library modules ``api``, ``store``, ``runrecord``), never at import time: --help,
+# ibis, DuckDB, pandas, pyarrow and numpy are imported by the commands that use them
+# (through ``api``, the one door to store, loaders and engine), never at import time: --help,
 # --version and shell completion stay fast (issue 10.10; tests/test_cli_startup.py).
 if TYPE_CHECKING:
     from .api import IngestResult, Store
@@ -149,9 +149,9 @@ def emit(result: dict[str, Any], fmt: str | None, output: str | None, force: boo
     also go to stderr, except under a table on a terminal (shown there already)."""
     fmt = output_format(fmt, output)
     if output is not None:
-        from .runrecord import with_relative_inputs
+        from . import api
 
-        result = with_relative_inputs(result, Path(output).absolute().parent)
+        result = api.with_relative_inputs(result, Path(output).absolute().parent)
     if not (fmt == "table" and output is None and sys.stdout.isatty()):
         for w in result.get("warnings", []):
             _warn(w)
@@ -721,9 +721,9 @@ def identities(c: Ctx, roster, start, end, top, fmt) -> None:
 @click.pass_obj
 def verify(c: Ctx, report_file) -> None:
     """Re-hash the inputs a JSON report lists; exit 7 if any changed or is missing."""
-    from .runrecord import verify as verify_report
+    from . import api
 
-    checks = verify_report(report_file)
+    checks = api.verify(report_file)
     for ch in checks:
         click.echo(f"{ch.status:<10} {printable(ch.file)}")
     bad = [ch for ch in checks if ch.status not in ("unchanged", "superseded")]
