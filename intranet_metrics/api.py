@@ -1,15 +1,19 @@
 """The library calls behind each command, for notebooks and scripts.
 
-from intranet_metrics import api
-store = api.open_store(".intranet-metrics", create=True)
-api.ingest(store, ["exports/"])
-m = api.measure(store, "2026-01-01", "2026-03-31", roster="roster.csv")
+import intranet_metrics as im
+store = im.open_store(".intranet-metrics", create=True)
+im.ingest(store, ["exports/"])
+m = im.measure(store, "2026-01-01", "2026-03-31", roster="roster.csv")
+m.to_frame()      # tidy pandas: one row per segment and metric
+m.to_dict()       # the JSON of SPEC section 7
+
+Every call reads ``./intranet-metrics.toml`` like the CLI unless given ``config=``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,20 +21,33 @@ from typing import Any
 import pyarrow as pa
 
 from . import report
-from .config import Config
+from .config import Config, load_config
 from .engine import Population
 from .errors import InputError, StoreError, UsageError
 from .goals import load_goals
 from .identity import Pseudonymiser
+from .metrics import DEFAULT, Registry
 from .report import Window
+from .results import Comparison, Measurement, Trend, as_dict
 from .roster import load_roster
 from .store import ForgetResult, IngestResult, RepairResult, Store
+from .store import default_store_path as _default_store_path
 
 TIERS_DIR = "measurements"
 
 
-def open_store(path: str | Path, create: bool = False) -> Store:
-    return Store.open(path, create=create)
+def open_store(
+    path: str | Path | None = None,
+    create: bool = False,
+    config: Config | str | Path | None = None,
+) -> Store:
+    """The store at ``path``, or where the CLI looks (INTRANET_METRICS_STORE, the config's
+    ``store``, ./.intranet-metrics)."""
+    return Store.open(path or default_store_path(_config(config)), create=create)
+
+
+def default_store_path(config: Config | None = None) -> Path:
+    return _default_store_path(config or Config())
 
 
 def pseudonymiser(config: Config) -> Pseudonymiser:
@@ -67,7 +84,8 @@ def parse_date(value: str | date, option: str = "date") -> date:
 def ingest(
     store: Store,
     paths: Sequence[str | Path],
-    config: Config | None = None,
+    config: Config | str | Path | None = None,
+    *,
     input_format: str | None = None,
     skip_bad: bool = False,
     wait: bool = True,
@@ -75,7 +93,7 @@ def ingest(
     on_start=None,
 ) -> IngestResult:
     """Read every export under ``paths`` into the store (idempotent)."""
-    config = config or Config()
+    config = _config(config)
     return store.ingest(
         [Path(p) for p in paths],
         config,
@@ -111,28 +129,37 @@ def population(
     return Population(size=size)
 
 
+def _config(config: Config | str | Path | None) -> Config:
+    """The config as the CLI reads it: ``./intranet-metrics.toml`` when present (or the
+    file given), else the defaults."""
+    if isinstance(config, Config):
+        return config
+    return load_config(config)
+
+
 def _measure(
     store: Store,
     start: str | date,
     end: str | date,
-    config: Config | None,
+    config: Config,
     roster: str | Path | None,
     population_size: int | None,
     by: Sequence[str],
     goals: str | Path | None,
     label: str | None,
-):
-    config = config or Config()
+    registry: Registry,
+) -> tuple[dict[str, Any], pa.Table | None]:
     store.check_key(pseudonymiser(config))
     window = Window(parse_date(start, "--from"), parse_date(end, "--to"))
     return report.measure_with_tiers(
         store,
         config,
         window,
-        population(config, roster, population_size),
+        population(config, roster or config.roster, population_size),
         by,
-        load_goals(goals),
+        load_goals(goals or config.goals, registry),
         label,
+        registry,
     )
 
 
@@ -140,31 +167,42 @@ def measure(
     store: Store,
     start: str | date,
     end: str | date,
-    config: Config | None = None,
+    *,
+    config: Config | str | Path | None = None,
     roster: str | Path | None = None,
     population_size: int | None = None,
     by: Sequence[str] = (),
     goals: str | Path | None = None,
     label: str | None = None,
-) -> dict[str, Any]:
-    """One measurement of the window ``start``..``end`` (dates inclusive)."""
-    return _measure(store, start, end, config, roster, population_size, by, goals, label)[0]
+    registry: Registry = DEFAULT,
+) -> Measurement:
+    """One measurement of the window ``start``..``end`` (dates inclusive). ``config``
+    defaults to ``./intranet-metrics.toml`` like the CLI; ``roster`` and ``goals`` to
+    the config's."""
+    cfg = _config(config)
+    doc, _ = _measure(store, start, end, cfg, roster, population_size, by, goals, label, registry)
+    return Measurement.from_dict(doc)
 
 
 def baseline(
     store: Store,
     start: str | date,
     end: str | date,
-    config: Config | None = None,
+    *,
+    config: Config | str | Path | None = None,
     roster: str | Path | None = None,
     population_size: int | None = None,
     by: Sequence[str] = (),
     goals: str | Path | None = None,
     label: str | None = None,
-) -> dict[str, Any]:
+    registry: Registry = DEFAULT,
+) -> Measurement:
     """The zero measurement; with a roster, each person's tiers are kept in the store under
     pseudonymous keys (``measurement_id``) so that ``compare`` can pair people."""
-    result, tiers = _measure(store, start, end, config, roster, population_size, by, goals, label)
+    cfg = _config(config)
+    result, tiers = _measure(
+        store, start, end, cfg, roster, population_size, by, goals, label, registry
+    )
     if tiers is not None:
         try:
             result["measurement_id"] = save_tiers(store, tiers)
@@ -175,7 +213,7 @@ def baseline(
                 f"{exc}; the per-person tiers for a paired compare were not saved, so "
                 "'compare' against this baseline will use the unpaired test"
             )
-    return result
+    return Measurement.from_dict(result)
 
 
 def save_tiers(store: Store, tiers: pa.Table) -> str:
@@ -189,36 +227,43 @@ def load_tiers(store: Store, measurement_id: str | None) -> pa.Table | None:
 
 def compare_to(
     store: Store,
-    baseline: dict[str, Any],
+    baseline: Measurement | Mapping[str, Any],
     start: str | date,
     end: str | date,
-    config: Config | None = None,
+    *,
+    config: Config | str | Path | None = None,
     roster: str | Path | None = None,
     population_size: int | None = None,
     by: Sequence[str] = (),
     goals: str | Path | None = None,
     label: str | None = None,
     allow_different_basis: bool = False,
-) -> dict[str, Any]:
+    registry: Registry = DEFAULT,
+) -> Comparison:
     """Measure the window and compare it with ``baseline``: paired (McNemar) when the
     baseline's per-person tiers are in this store, unpaired otherwise. A baseline on
     another population basis (roster, headcount, observed) is refused (ConfigError)
     unless ``allow_different_basis``."""
-    config = config or Config()
-    current, tiers = _measure(store, start, end, config, roster, population_size, by, goals, label)
-    base_tiers = load_tiers(store, baseline.get("measurement_id"))
-    pairs = (base_tiers, tiers) if base_tiers is not None and tiers is not None else None
-    return report.compare(
-        baseline,
-        current,
-        load_goals(goals),
-        pairs,
-        min_group_size=config.min_group_size,
-        allow_different_basis=allow_different_basis,
+    cfg = _config(config)
+    base = as_dict(baseline)
+    current, tiers = _measure(
+        store, start, end, cfg, roster, population_size, by, goals, label, registry
     )
+    base_tiers = load_tiers(store, base.get("measurement_id"))
+    pairs = (base_tiers, tiers) if base_tiers is not None and tiers is not None else None
+    doc = report.compare(
+        base,
+        current,
+        load_goals(goals or cfg.goals, registry),
+        pairs,
+        min_group_size=cfg.min_group_size,
+        allow_different_basis=allow_different_basis,
+        registry=registry,
+    )
+    return Comparison.from_dict(doc)
 
 
-def load_baseline(path: str | Path) -> dict[str, Any]:
+def load_baseline(path: str | Path) -> Measurement:
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -246,23 +291,35 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
             f"{p}: schema_version {data.get('schema_version')} is not supported "
             f"(this tool reads {report.SCHEMA_VERSION})"
         )
-    return data
+    try:
+        return Measurement.from_dict(data)
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise InputError(
+            f"{p}: not a complete measurement report ({exc}); give the file that 'baseline "
+            "--format json' wrote"
+        ) from None
 
 
 def compare(
-    baseline: dict[str, Any],
-    current: dict[str, Any],
+    baseline: Measurement | Mapping[str, Any],
+    current: Measurement | Mapping[str, Any],
+    *,
     goals: str | Path | None = None,
-    config: Config | None = None,
+    config: Config | str | Path | None = None,
     allow_different_basis: bool = False,
-) -> dict[str, Any]:
-    return report.compare(
-        baseline,
-        current,
-        load_goals(goals),
-        min_group_size=(config or Config()).min_group_size,
+    registry: Registry = DEFAULT,
+) -> Comparison:
+    """Two measurements already taken, compared unpaired (no per-person tiers)."""
+    cfg = _config(config)
+    doc = report.compare(
+        as_dict(baseline),
+        as_dict(current),
+        load_goals(goals or cfg.goals, registry),
+        min_group_size=cfg.min_group_size,
         allow_different_basis=allow_different_basis,
+        registry=registry,
     )
+    return Comparison.from_dict(doc)
 
 
 def trend(
@@ -270,27 +327,30 @@ def trend(
     period: str,
     start: str | date | None = None,
     end: str | date | None = None,
-    config: Config | None = None,
+    *,
+    config: Config | str | Path | None = None,
     roster: str | Path | None = None,
     population_size: int | None = None,
     by: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The three rates per calendar period."""
-    config = config or Config()
-    store.check_key(pseudonymiser(config))
-    span = report.store_span(store, config)
+    registry: Registry = DEFAULT,
+) -> Trend:
+    """The rates per calendar period (from the store's first to its last day by default)."""
+    cfg = _config(config)
+    store.check_key(pseudonymiser(cfg))
+    span = report.store_span(store, cfg)
     if (start is None or end is None) and span is None:
         raise UsageError("the store holds no events yet; ingest exports or give --from and --to")
     s = parse_date(start, "--from") if start is not None else span[0]
     e = parse_date(end, "--to") if end is not None else span[1]
-    return report.trend(
-        store, config, period, Window(s, e), population(config, roster, population_size), by
-    )
+    pop = population(cfg, roster or cfg.roster, population_size)
+    doc = report.trend(store, cfg, period, Window(s, e), pop, by, registry)
+    return Trend.from_dict(doc)
 
 
 def identities(
     store: Store,
-    config: Config | None = None,
+    *,
+    config: Config | str | Path | None = None,
     roster: str | Path | None = None,
     start: str | date | None = None,
     end: str | date | None = None,
@@ -301,7 +361,8 @@ def identities(
 
     from .engine import Engine, Period, identity_report
 
-    config = config or Config()
+    config = _config(config)
+    roster = roster or config.roster
     if roster is None:
         raise UsageError("identities needs --roster FILE (or roster = ... in the config)")
     if (start is None) != (end is None):
@@ -314,3 +375,42 @@ def identities(
     store.check_key(pseudonymiser(config))
     ros = _roster(roster, config)
     return asdict(identity_report(Engine(store, config), ros, period, top))
+
+
+def rejects(store: Store, limit: int | None = 100) -> pa.Table:
+    """The rows that could not be read (file, line, reason, the start of the raw row)."""
+    from .runrecord import rejects as load_rejects
+
+    return load_rejects(store, limit)
+
+
+def formats() -> list[dict[str, Any]]:
+    """The export formats: name, what each is, what it can tell and what it cannot."""
+    from .loaders import all_loaders
+
+    return [
+        {"name": m.NAME, "description": m.DESCRIPTION, "can": list(m.CAN), "cannot": m.CANNOT}
+        for m in all_loaders()
+    ]
+
+
+def parse_delimiter(value: str) -> str:
+    """A CSV separator as written on the command line (``,`` ``;`` ``|`` ``tab``)."""
+    from .loaders.textfile import parse_delimiter as parse
+
+    return parse(value)
+
+
+def verify(report_path: str | Path) -> list[Any]:
+    """Re-hash the inputs a JSON report lists: each with its status (unchanged, changed,
+    missing, superseded)."""
+    from .runrecord import verify as verify_report
+
+    return verify_report(report_path)
+
+
+def with_relative_inputs(result: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The report with its input paths relative to ``folder`` (where it is written)."""
+    from .runrecord import with_relative_inputs as relative
+
+    return relative(result, folder)

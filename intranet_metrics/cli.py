@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from . import __version__
@@ -25,13 +24,22 @@ from .config import Config, load_config
 from .errors import ExitCode, IntranetMetricsError, UsageError
 from .goals import TEMPLATE, load_goals
 from .render import FORMATS, render_text, to_json, to_table
+from .render.admin import (
+    formats_table,
+    identities_table,
+    ingest_table,
+    rejects_csv,
+    rejects_table,
+    repair_lines,
+    sources_table,
+)
 from .render.common import printable
 
-# ibis, DuckDB, pandas, pyarrow and numpy are imported by the commands that use them (the
-# library modules ``api``, ``store``, ``runrecord``), never at import time: --help,
+# ibis, DuckDB, pandas, pyarrow and numpy are imported by the commands that use them
+# (through ``api``, the one door to store, loaders and engine), never at import time: --help,
 # --version and shell completion stay fast (issue 10.10; tests/test_cli_startup.py).
 if TYPE_CHECKING:
-    from .store import IngestResult, Store
+    from .api import IngestResult, Store
 
 # --output FILE picks the format from its extension unless --format is given.
 EXTENSION_FORMATS = {
@@ -93,9 +101,9 @@ class Ctx:
 
     @property
     def store_path(self) -> Path:
-        from .store import default_store_path
+        from . import api
 
-        return self._store_path or default_store_path(self.config)
+        return self._store_path or api.default_store_path(self.config)
 
     def store(self, create: bool = False) -> Store:
         from . import api
@@ -148,9 +156,9 @@ def emit(
     fmt = output_format(fmt, output)
     lang = get_lang(c.config.language if c else None)
     if output is not None:
-        from .runrecord import with_relative_inputs
+        from . import api
 
-        result = with_relative_inputs(result, Path(output).absolute().parent)
+        result = api.with_relative_inputs(result, Path(output).absolute().parent)
     if not (fmt == "table" and output is None and sys.stdout.isatty()):
         for w in result.get("warnings", []):
             _warn(w)
@@ -276,11 +284,11 @@ def _set_text(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 def _text_value(param: click.Parameter, value: str) -> str:
-    from .loaders.textfile import parse_delimiter
-
     if param.name == "delimiter":
+        from . import api
+
         try:
-            return parse_delimiter(value)
+            return api.parse_delimiter(value)
         except IntranetMetricsError as exc:
             raise click.BadParameter(str(exc)) from None
     import codecs
@@ -340,63 +348,6 @@ def _with_map(config: Config, mapping: str | None) -> Config:
     return config.with_overrides(column_map={**config.column_map, **pairs})
 
 
-# Past this many sources the ingest summary lists only the files that need a look.
-SUMMARY_ROWS = 50
-_COUNTS = ("rows", "events", "excluded", "other", "rejected", "new_events")
-
-
-def _print_ingest(result: IngestResult, console: Console) -> None:
-    t = Table(title="Ingested")
-    for col in (
-        "File",
-        "Format",
-        "Rows",
-        "Events",
-        "Excluded",
-        "Other",
-        "Rejected",
-        "New",
-        "Status",
-    ):
-        t.add_column(col, justify="left" if col in ("File", "Format", "Status") else "right")
-    sources = result.sources
-    many = len(sources) > SUMMARY_ROWS
-    if many:
-        # Totals per format and status, then only what failed, was skipped or rejected rows.
-        groups: dict[tuple[str, str], list[int]] = {}
-        for s in sources:
-            tot = groups.setdefault((s.format or "-", s.status), [0] * (len(_COUNTS) + 1))
-            tot[0] += 1
-            for i, k in enumerate(_COUNTS, start=1):
-                tot[i] += getattr(s, k)
-        for (fmt, status), tot in sorted(groups.items()):
-            t.add_row(f"{tot[0]:,} files", _text(fmt), *(f"{v:,}" for v in tot[1:]), _text(status))
-        t.add_section()
-        sources = [
-            s
-            for s in sources
-            if s.status in ("failed", "skipped") or s.rejected or s.settings_changed
-        ]
-    for s in sources:
-        status = s.status if not s.message or s.status == "ingested" else s.message
-        t.add_row(
-            _text(s.path), _text(s.format), *(f"{getattr(s, k):,}" for k in _COUNTS), _text(status)
-        )
-    console.print(t)
-    for s in sources if many else result.sources:
-        if s.status == "ingested" and s.message:  # e.g. an assumed encoding, 0 events' why
-            console.print(_text(f"  {s.path}: {s.message}"))
-        if s.excluded_by_reason and not many:
-            reasons = ", ".join(f"{k} {v:,}" for k, v in s.excluded_by_reason.items())
-            console.print(_text(f"  {s.path}: excluded {reasons}"))
-        if s.rejected:
-            console.print(
-                _text(f"  {s.path}: {s.rejected:,} row(s) rejected; see 'intranet-metrics rejects'")
-            )
-        if s.settings_changed and s.status == "ingested":
-            console.print(f"  {s.path}: {s.message}")
-
-
 def _ingest(
     c: Ctx,
     paths: tuple[str, ...],
@@ -426,8 +377,16 @@ def _ingest(
             if live is not None
             else None,
         )
-    _print_ingest(result, console or _stderr_console())
+    (console or _stderr_console()).print(ingest_table(_ingest_doc(result)))
     return result
+
+
+def _ingest_doc(result: IngestResult) -> dict[str, Any]:
+    return {
+        "kind": "ingest",
+        "commit": result.commit,
+        "sources": [s.to_dict() for s in result.sources],
+    }
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -467,16 +426,7 @@ def ingest(c: Ctx, paths, input_format, mapping, skip_bad, no_wait, fmt) -> None
     console = _stderr_console() if fmt == "json" else Console(width=_width())
     result = _ingest(c, paths, input_format, mapping, skip_bad, not no_wait, console)
     if fmt == "json":
-        click.echo(
-            to_json(
-                {
-                    "kind": "ingest",
-                    "commit": result.commit,
-                    "sources": [s.to_dict() for s in result.sources],
-                }
-            ),
-            nl=False,
-        )
+        click.echo(to_json(_ingest_doc(result)), nl=False)
     if result.failed:
         sys.exit(int(ExitCode.BAD_INPUT))
 
@@ -488,17 +438,18 @@ def _baseline(
 
     if paths:
         _ingest(c, paths, input_format, mapping)
-    return api.baseline(
+    result = api.baseline(
         c.store(),
         start,
         end,
-        c.config,
-        roster or c.config.roster,
-        population_size,
-        by,
-        goals or c.config.goals,
-        label,
+        config=c.config,
+        roster=roster,
+        population_size=population_size,
+        by=by,
+        goals=goals,
+        label=label,
     )
+    return result.to_dict()
 
 
 @cli.command()
@@ -600,14 +551,14 @@ def compare(
         base,
         start,
         end,
-        c.config,
-        roster or c.config.roster,
-        population_size,
-        by,
-        goals or c.config.goals,
-        label or f"current {start}..{end}",
+        config=c.config,
+        roster=roster,
+        population_size=population_size,
+        by=by,
+        goals=goals,
+        label=label or f"current {start}..{end}",
         allow_different_basis=allow_different_basis,
-    )
+    ).to_dict()
     emit(result, fmt, output, force, c)
     if fail_on_goals and any(g["status"] in ("not_met", "no_data") for g in result["goals"]):
         sys.exit(int(ExitCode.GOALS_NOT_MET))
@@ -632,9 +583,16 @@ def report(c: Ctx, period, start, end, roster, population_size, by, fmt, output,
 
     fmt = output_format(fmt, output)
     result = api.trend(
-        c.store(), period, start, end, c.config, roster or c.config.roster, population_size, by
+        c.store(),
+        period,
+        start,
+        end,
+        config=c.config,
+        roster=roster,
+        population_size=population_size,
+        by=by,
     )
-    emit(result, fmt, output, force, c)
+    emit(result.to_dict(), fmt, output, force, c)
 
 
 @cli.command()
@@ -671,14 +629,9 @@ def goals(c: Ctx, init_file, goals_file, force) -> None:
 @cli.command()
 def formats() -> None:
     """List the export formats, what each can tell and what it cannot."""
-    from .loaders import all_loaders
+    from . import api
 
-    t = Table(title="Export formats (detected by content)")
-    for col in ("Format", "What it is", "Tells", "Cannot tell"):
-        t.add_column(col)
-    for m in all_loaders():
-        t.add_row(*map(_text, (m.NAME, m.DESCRIPTION, ", ".join(m.CAN) or "–", m.CANNOT)))
-    Console(width=_width()).print(t)
+    Console(width=_width()).print(formats_table(api.formats()))
 
 
 @cli.command()
@@ -707,34 +660,16 @@ def sample(directory, seed, people, force) -> None:
 @click.pass_obj
 def rejects(c: Ctx, limit, fmt) -> None:
     """Show the rows that could not be read, with file, line and reason."""
-    from .runrecord import rejects as load_rejects
+    from . import api
 
-    table = load_rejects(c.store(), None if limit == 0 else limit)
-    rows = table.to_pylist()
+    table = api.rejects(c.store(), None if limit == 0 else limit)
+    doc = {"kind": "rejects", "rows": table.to_pylist()}
     if fmt == "json":
-        click.echo(to_json({"kind": "rejects", "rows": rows}), nl=False)
-        return
-    if fmt == "csv":
-        import csv
-        import io
-
-        from .render.csv import safe_cell
-
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(table.schema.names)
-        for r in rows:
-            w.writerow([safe_cell(v) for v in r.values()])
-        click.echo(buf.getvalue(), nl=False)
-        return
-    t = Table(title=f"Rejected rows ({len(rows)} shown)")
-    for col in ("File", "Line", "Reason", "Raw"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(
-            _text(r["source_file"]), str(r["source_line"]), _text(r["reason"]), _text(r["raw"])
-        )
-    Console(width=_width()).print(t)
+        click.echo(to_json(doc), nl=False)
+    elif fmt == "csv":
+        click.echo(rejects_csv(doc | {"columns": table.schema.names}), nl=False)
+    else:
+        Console(width=_width()).print(rejects_table(doc))
 
 
 @cli.command()
@@ -745,24 +680,11 @@ def sources(c: Ctx, fmt) -> None:
     SHA-256 from here to 'forget'."""
     from . import api
 
-    rows = api.sources(c.store())
+    doc = {"kind": "sources", "sources": api.sources(c.store())}
     if fmt == "json":
-        click.echo(to_json({"kind": "sources", "sources": rows}), nl=False)
+        click.echo(to_json(doc), nl=False)
         return
-    t = Table(title=f"Sources in {c.store_path} ({len(rows)})")
-    for col in ("SHA-256", "File", "Format", "Events", "First", "Last", "Ingested"):
-        t.add_column(col, justify="right" if col == "Events" else "left")
-    for r in rows:
-        t.add_row(
-            r["sha256"][:12],
-            _text(r["path"]),
-            _text(r["format"]),
-            f"{r.get('new_events', 0):,}",
-            (r.get("min_time") or "-")[:10],
-            (r.get("max_time") or "-")[:10],
-            (r.get("ingested_at") or "-")[:19],
-        )
-    Console(width=_width()).print(t)
+    Console(width=_width()).print(sources_table(doc | {"store": str(c.store_path)}))
 
 
 @cli.command()
@@ -795,30 +717,17 @@ def repair(c: Ctx, no_wait, fmt) -> None:
     from . import api
 
     result = api.repair(c.store_path, wait=not no_wait, notify=_note)
+    doc = {
+        "kind": "repair",
+        "problems": result.problems,
+        "ingest_again": result.ingest_again,
+        "removed": result.removed,
+    }
     if fmt == "json":
-        click.echo(
-            to_json(
-                {
-                    "kind": "repair",
-                    "problems": result.problems,
-                    "ingest_again": result.ingest_again,
-                    "removed": result.removed,
-                }
-            ),
-            nl=False,
-        )
+        click.echo(to_json(doc), nl=False)
         return
-    if not result.repaired:
-        click.echo(f"{c.store_path}: the store is consistent; nothing to repair")
-        return
-    for p in result.problems:
-        click.echo(f"fixed: {p}")
-    for p in result.removed:
-        click.echo(f"removed: {p}")
-    if result.ingest_again:
-        click.echo("ingest these again (their events were lost or are no longer listed):")
-        for s in result.ingest_again:
-            click.echo(f"  {s['path']}  ({s['format']}, {s['sha256'][:12]})")
+    for line in repair_lines(doc, str(c.store_path), result.repaired):
+        click.echo(line)
 
 
 @cli.command()
@@ -838,31 +747,13 @@ def identities(c: Ctx, roster, start, end, top, fmt) -> None:
     hashes when pseudonymised); use it to fix the roster's aliases, not in reports."""
     from . import api
 
-    result = api.identities(c.store(), c.config, roster or c.config.roster, start, end, top)
+    result = api.identities(
+        c.store(), config=c.config, roster=roster, start=start, end=end, top=top
+    )
     if fmt == "json":
         click.echo(to_json({"kind": "identities", **result}), nl=False)
         return
-    con = Console(width=_width())
-    t = Table(title="Identity coverage per source format (counted events)")
-    for col in ("Format", "Events", "Matched", "Coverage", "Actors", "Unmatched actors"):
-        t.add_column(col, justify="left" if col == "Format" else "right")
-    for r in result["by_format"]:
-        cov = "–" if r["coverage"] is None else f"{100 * r['coverage']:.1f}%"
-        t.add_row(
-            _text(r["format"]),
-            f"{r['events']:,}",
-            f"{r['matched_events']:,}",
-            cov,
-            f"{r['actors']:,}",
-            f"{r['unmatched_actors']:,}",
-        )
-    con.print(t)
-    u = Table(title=f"Most frequent unmatched actors (top {top})")
-    for col in ("Actor (normalised)", "Events", "Formats"):
-        u.add_column(col, justify="right" if col == "Events" else "left")
-    for r in result["top_unmatched"]:
-        u.add_row(_text(r["actor"]), f"{r['events']:,}", _text(", ".join(r["formats"])))
-    con.print(u)
+    Console(width=_width()).print(identities_table(result, top))
     if result["top_unmatched"]:
         _note(
             "add these identifiers to the roster's aliases column (';'-separated), or to "
@@ -875,9 +766,9 @@ def identities(c: Ctx, roster, start, end, top, fmt) -> None:
 @click.pass_obj
 def verify(c: Ctx, report_file) -> None:
     """Re-hash the inputs a JSON report lists; exit 7 if any changed or is missing."""
-    from .runrecord import verify as verify_report
+    from . import api
 
-    checks = verify_report(report_file)
+    checks = api.verify(report_file)
     for ch in checks:
         click.echo(f"{ch.status:<10} {printable(ch.file)}")
     bad = [ch for ch in checks if ch.status not in ("unchanged", "superseded")]

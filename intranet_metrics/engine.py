@@ -10,8 +10,10 @@ same code can run on another ibis backend (Spark) later. The shape of the comput
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -21,11 +23,15 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from .config import Config
+from .errors import ConfigError, StoreError
+from .metrics import CLASSES, DEFAULT, Registry
 from .roster import Roster
 from .schema import EVENT_SCHEMA
-from .store import Store
+from .store import REPAIR_HINT, Store
 
-TIERS = ("reader", "reactor", "contributor")
+# The tiers of the default registry (the metrics are defined in metrics.py).
+TIERS = DEFAULT.tiers
+# The exclusive ladder: each person on one step, by the most they did (SPEC section 3).
 LADDER = ("inactive", "reader_only", "reactor_only", "contributor")
 _CONCEALED_RE = "^[0-9a-f]{32}$"
 # How an actor is written. Without a roster nothing links two styles of one person, so
@@ -33,6 +39,9 @@ _CONCEALED_RE = "^[0-9a-f]{32}$"
 STYLES = ("email", "domain_account", "chat_id", "concealed", "pseudonymised", "other")
 # The styles one person may be written in at once (concealed and keyed names say nothing).
 PERSON_STYLES = ("email", "domain_account", "chat_id", "other")
+# Formats whose rows are aggregates over a report window. Such a row is stored under the
+# month its window starts, which may lie months before a window it reaches into.
+AGGREGATE_FORMATS = ("m365-usage",)
 
 
 @dataclass(frozen=True)
@@ -69,12 +78,11 @@ class GroupCounts:
 
     period: str
     population: int
-    reader: int
-    reactor: int
-    contributor: int
+    users: dict[str, int]  # tier metric name -> people in the tier
     inactive: int
     reader_only: int
     reactor_only: int
+    contributor: int  # the ladder's top step: contributed
     value: str | None = None
 
 
@@ -95,8 +103,33 @@ class EngineResult:
     segments: dict[str, list[GroupCounts]]  # dimension -> rows (period, value)
     identity: dict[str, PeriodIdentity]
     # Per-person tiers of the first period (roster populations only): the pairs of a
-    # paired before/after test. Columns person_key, reader, reactor, contributor.
+    # paired before/after test. Columns person_key and one per tier metric.
     person_tiers: pa.Table | None = None
+    # Aggregate metrics (metrics.py): period -> metric name -> value.
+    aggregates: dict[str, dict[str, float | None]] = field(default_factory=dict)
+
+
+_PARQUET_PATH = re.compile(r"[^\s\"'\[]+\.parquet")
+
+
+@contextmanager
+def reading(store: Store) -> Iterator[None]:
+    """A store file that DuckDB or Arrow cannot decode (damaged inside, its size unchanged)
+    is a damaged store (exit 5) that points to repair, never an internal error."""
+    import duckdb
+
+    try:
+        yield
+    except (duckdb.OutOfMemoryException, duckdb.InterruptException):
+        raise
+    except (duckdb.Error, pa.ArrowException) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        found = _PARQUET_PATH.search(str(exc))
+        where = found.group() if found else f"a data file of the store {store.root}"
+        raise StoreError(
+            f"{where}: cannot be read ({text}); the store is damaged: {REPAIR_HINT}, or "
+            "forget the sources of that month and ingest them again"
+        ) from exc
 
 
 def _months(periods: Sequence[Period], tz: ZoneInfo) -> list[str]:
@@ -112,10 +145,17 @@ def _months(periods: Sequence[Period], tz: ZoneInfo) -> list[str]:
 class Engine:
     """Runs the metric expressions for one store on one ibis backend."""
 
-    def __init__(self, store: Store, config: Config, backend: ibis.BaseBackend | None = None):
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        backend: ibis.BaseBackend | None = None,
+        registry: Registry = DEFAULT,
+    ):
         self.store = store
         self.config = config
         self.con = backend if backend is not None else ibis.duckdb.connect()
+        self.registry = registry
 
     # -- inputs ----------------------------------------------------------------------------
     def _events(self, months: list[str] | None) -> ir.Table:
@@ -123,6 +163,33 @@ class Engine:
         if not files:
             return ibis.memtable(EVENT_SCHEMA.empty_table())
         return self.con.read_parquet(files)
+
+    def _aggregate_months(self, months: list[str]) -> list[str]:
+        """Months before ``months`` that hold usage-report aggregates (by the sources'
+        spans): their rows may reach into the window, wholly or partly."""
+        first, out = months[0], set()
+        for s in self.store.sources:
+            if s.get("format") not in AGGREGATE_FORMATS or not s.get("min_time"):
+                continue
+            lo, hi = str(s["min_time"])[:7], str(s["max_time"])[:7]
+            y, m = int(lo[:4]), int(lo[5:7])
+            while f"{y:04d}-{m:02d}" < min(first, hi + "~"):
+                out.add(f"{y:04d}-{m:02d}")
+                y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return sorted(out)
+
+    def _window_events(self, months: list[str], periods: Sequence[Period]) -> ir.Table:
+        """The events of ``months``, and the aggregates of earlier months whose report
+        window ends on or after the first day measured."""
+        earlier = self._aggregate_months(months)
+        if not earlier:
+            return self._events(months)
+        ev = self._events(earlier + months)
+        lo = min(p.utc_bounds(self.config.tz)[0] for p in periods)
+        first_day = min(p.start for p in periods)
+        return ev.filter(
+            (ev.time >= lo) | (ev.window_start.notnull() & (ev.window_end >= first_day))
+        )
 
     def _counted(self, ev: ir.Table) -> ir.Table:
         """Events that count: not excluded, and of a class other than ignore."""
@@ -167,17 +234,60 @@ class Engine:
     def compute(
         self, periods: Sequence[Period], population: Population, by: Sequence[str] = ()
     ) -> EngineResult:
+        """Tier counts per period (and segment), identity figures, first-period tiers."""
+        with reading(self.store):
+            return self._compute(periods, population, by)
+
+    def _compute(
+        self, periods: Sequence[Period], population: Population, by: Sequence[str]
+    ) -> EngineResult:
+        self._check_roster(population)
         months = _months(periods, self.config.tz)
         p = self._periods(periods)
-        counted, partial = self._in_periods(self._counted(self._events(months)), p)
-
+        counted, partial = self._in_periods(self._counted(self._window_events(months, periods)), p)
         if population.roster is not None:
             aliases = ibis.memtable(population.roster.aliases)
             m = counted.left_join(aliases, counted.actor == aliases.identifier)
             m = m.select("period", "actor", "cls", "person")
         else:
             m = counted.mutate(person=counted.actor)
+        flags = (
+            m.filter(m.person.notnull())
+            .group_by(["period", "person"])
+            .aggregate(**{f"has_{c}": (m.cls == c).any() for c in CLASSES})
+            .rename(f_period="period", f_person="person")
+        )
+        pop = self._population(population, p, months)
+        pf = pop.left_join(flags, [pop.period == flags.f_period, pop.person == flags.f_person])
+        # Materialised once: the totals and every breakdown read it.
+        name = f"person_flags_{uuid.uuid4().hex}"
+        pf = self.con.create_table(name, self._tiers(pf), temp=True)
+        totals = {g.period: g for g in self._group(pf, None, population)}
+        segments = {dim: self._group(pf, dim, population) for dim in by}
+        identity = self._identity(m, partial, periods, population)
+        tiers = None
+        if population.roster is not None:
+            first = pf.filter(pf.period == periods[0].label)
+            tiers = first.select("person_key", *self.registry.tiers).to_pyarrow()
+        self.con.drop_table(name, force=True)
+        return EngineResult(totals, segments, identity, tiers, self._aggregates(m))
 
+    def _check_roster(self, population: Population) -> None:
+        """A roster column may not take a metric's column name (other registries too)."""
+        if population.roster is None:
+            return
+        clash = set(population.roster.dimensions) & set(self.registry.engine_columns())
+        if clash:
+            raise ConfigError(
+                f"{population.roster.path}: roster column(s) {', '.join(sorted(clash))} "
+                "have the name of a metric; rename them in the roster"
+            )
+
+    def _identity(
+        self, m: ir.Table, partial: ir.Table, periods: Sequence[Period], population: Population
+    ) -> dict[str, PeriodIdentity]:
+        """Per period: counted and matched events, unmatched, concealed and styled actors,
+        and the aggregates left out for reaching over the period's edge."""
         concealed = m.actor.re_search(_CONCEALED_RE) | m.actor.startswith("concealed:")
         style = _style(m.actor)
         ident = m.group_by("period").aggregate(
@@ -187,52 +297,22 @@ class Engine:
             concealed_actors=m.actor.nunique(where=concealed),
             **{f"style_{st}": m.actor.nunique(where=style == st) for st in STYLES},
         )
-        flags = (
-            m.filter(m.person.notnull())
-            .group_by(["period", "person"])
-            .aggregate(
-                v=(m.cls == "view").any(),
-                r=(m.cls == "react").any(),
-                c=(m.cls == "contribute").any(),
-            )
-            .rename(f_period="period", f_person="person")
-        )
-        pop = self._population(population, p, months)
-        pf = pop.left_join(flags, [pop.period == flags.f_period, pop.person == flags.f_person])
-        # Materialised once: the totals and every breakdown read it.
-        name = f"person_flags_{uuid.uuid4().hex}"
-        pf = self.con.create_table(name, self._tiers(pf), temp=True)
-
-        totals = {g.period: g for g in self._group(pf, None, population)}
-        segments = {dim: self._group(pf, dim, population) for dim in by}
-        partial_n = {
-            r["period"]: r["n"]
-            for r in partial.group_by("period")
-            .aggregate(n=partial.count())
-            .to_pyarrow()
-            .to_pylist()
-        }
+        part = partial.group_by("period").aggregate(n=partial.count()).to_pyarrow().to_pylist()
+        partial_n = {r["period"]: int(r["n"]) for r in part}
         identity = {
             r["period"]: PeriodIdentity(
                 counted_events=int(r["counted_events"]),
                 matched_events=int(r["matched_events"] or 0),
                 unmatched_actors=int(r["unmatched_actors"]) if population.roster else 0,
                 concealed_actors=int(r["concealed_actors"]),
-                partial_aggregates=int(partial_n.get(r["period"], 0)),
+                partial_aggregates=partial_n.get(r["period"], 0),
                 styles={st: int(r[f"style_{st}"] or 0) for st in STYLES},
             )
             for r in ident.to_pyarrow().to_pylist()
         }
         for per in periods:
-            identity.setdefault(
-                per.label, PeriodIdentity(0, 0, 0, 0, int(partial_n.get(per.label, 0)))
-            )
-        tiers = None
-        if population.roster is not None:
-            first = pf.filter(pf.period == periods[0].label)
-            tiers = first.select("person_key", *TIERS).to_pyarrow()
-        self.con.drop_table(name, force=True)
-        return EngineResult(totals, segments, identity, tiers)
+            identity.setdefault(per.label, PeriodIdentity(0, 0, 0, 0, partial_n.get(per.label, 0)))
+        return identity
 
     def _population(self, population: Population, p: ir.Table, months: list[str]) -> ir.Table:
         if population.roster is not None:
@@ -251,32 +331,38 @@ class Engine:
         people = actors.select(person=actors.actor).distinct()
         return people.cross_join(p.select("period"))
 
+    def _aggregates(self, m: ir.Table) -> dict[str, dict[str, float | None]]:
+        """Each aggregate metric's value per period, from the counted events."""
+        out: dict[str, dict[str, float | None]] = {}
+        for metric in self.registry.aggregates:
+            for r in metric.compute(m).to_pyarrow().to_pylist():
+                out.setdefault(r["period"], {})[metric.name] = r["value"]
+        return out
+
     def _tiers(self, pf: ir.Table) -> ir.Table:
-        v, r, c = (pf[x].fill_null(False) for x in ("v", "r", "c"))
-        if self.config.tiers == "independent":
-            reader, reactor, contributor = v, r, c
-        else:
-            reader, reactor, contributor = v | r | c, r | c, c
+        has = {c: pf[f"has_{c}"].fill_null(False) for c in CLASSES}
+        flags = {}
+        for metric in self.registry:
+            if metric.kind == "tier":
+                classes = metric.counts(self.config.tiers)
+                flags[metric.name] = ibis.or_(*(has[c] for c in classes))
+        v, r, c = has["view"], has["react"], has["contribute"]
         # The exclusive ladder always follows the cumulative tiers, so it sums to |P|.
         lr, lc = r | c, c
         return pf.mutate(
-            reader=reader,
-            reactor=reactor,
-            contributor=contributor,
+            **flags,
             l_inactive=~(v | r | c),
             l_reader_only=(v | r | c) & ~lr,
             l_reactor_only=lr & ~lc,
+            l_contributor=lc,
         )
 
     def _group(self, pf: ir.Table, dim: str | None, population: Population) -> list[GroupCounts]:
         keys = ["period"] if dim is None else ["period", dim]
         agg = pf.group_by(keys).aggregate(
             population=pf.count(),
-            **{t: pf[t].cast("int64").sum() for t in TIERS},
-            **{
-                f"l_{x}": pf[f"l_{x}"].cast("int64").sum()
-                for x in ("inactive", "reader_only", "reactor_only")
-            },
+            **{t: pf[t].cast("int64").sum() for t in self.registry.tiers},
+            **{f"l_{x}": pf[f"l_{x}"].cast("int64").sum() for x in LADDER},
         )
         rows = []
         for r in agg.to_pyarrow().to_pylist():
@@ -293,12 +379,11 @@ class Engine:
                 GroupCounts(
                     period=r["period"],
                     population=n,
-                    reader=int(r["reader"]),
-                    reactor=int(r["reactor"]),
-                    contributor=int(r["contributor"]),
+                    users={t: int(r[t]) for t in self.registry.tiers},
                     inactive=inactive,
                     reader_only=int(r["l_reader_only"]),
                     reactor_only=int(r["l_reactor_only"]),
+                    contributor=int(r["l_contributor"]),
                     value=None if dim is None else str(r[dim]),
                 )
             )
@@ -329,6 +414,13 @@ def identity_report(
     engine: Engine, roster: Roster, period: Period | None = None, top: int = 20
 ) -> IdentityReport:
     """The diagnostic an admin uses to fix matching (raw actors: never in a report)."""
+    with reading(engine.store):
+        return _identity_report(engine, roster, period, top)
+
+
+def _identity_report(
+    engine: Engine, roster: Roster, period: Period | None, top: int
+) -> IdentityReport:
     months = None if period is None else _months([period], engine.config.tz)
     ev = engine._counted(engine._events(months))
     if period is not None:

@@ -15,9 +15,10 @@ import pyarrow as pa
 from . import __version__
 from .config import Config
 from .engine import (
+    AGGREGATE_FORMATS,
     LADDER,
     PERSON_STYLES,
-    TIERS,
+    TIERS,  # noqa: F401  (re-exported: the default registry's tiers, read by tests)
     Engine,
     GroupCounts,
     Period,
@@ -25,7 +26,8 @@ from .engine import (
     Population,
 )
 from .errors import ConfigError, UsageError
-from .goals import DEFAULT_GOALS, goal_status
+from .goals import goal_status
+from .metrics import DEFAULT, Registry
 from .privacy import null_ladder, null_metrics, suppress, too_small
 from .stats import mcnemar, two_proportion_p, wilson
 from .store import Store
@@ -50,10 +52,13 @@ def _rate(n: int, total: int) -> float | None:
     return None if total <= 0 else n / total
 
 
-def metrics_of(g: GroupCounts | None, population: int) -> dict[str, Any]:
+def metrics_of(
+    g: GroupCounts | None, population: int, registry: Registry = DEFAULT
+) -> dict[str, Any]:
+    """Each tier metric's people, rate and Wilson interval over ``population``."""
     out = {}
-    for t in TIERS:
-        users = 0 if g is None else getattr(g, t)
+    for t in registry.tiers:
+        users = 0 if g is None else g.users[t]
         ci = wilson(users, population)
         out[t] = {
             "users": users,
@@ -61,6 +66,15 @@ def metrics_of(g: GroupCounts | None, population: int) -> dict[str, Any]:
             "ci95": None if ci is None else [ci[0], ci[1]],
         }
     return out
+
+
+def _with_aggregates(
+    metrics: dict[str, Any], values: dict[str, float | None], registry: Registry, hidden: bool
+) -> dict[str, Any]:
+    """Aggregate metrics (none by default) after the tiers, as ``{"value": x}``."""
+    for m in registry.aggregates:
+        metrics[m.name] = {"value": None if hidden else values.get(m.name)}
+    return metrics
 
 
 def _ladder(g: GroupCounts | None, population: int) -> dict[str, int]:
@@ -175,7 +189,10 @@ def _check_headcount(pop: Population, g: GroupCounts | None, label: str) -> None
 
 
 def _segments(
-    result_segments: dict[str, list[GroupCounts]], period: str, k: int
+    result_segments: dict[str, list[GroupCounts]],
+    period: str,
+    k: int,
+    registry: Registry = DEFAULT,
 ) -> dict[str, list[dict[str, Any]]]:
     out = {}
     for dim, rows in result_segments.items():
@@ -185,7 +202,7 @@ def _segments(
                 "value": g.value,
                 "population": g.population,
                 "suppressed": False,
-                "metrics": metrics_of(g, g.population),
+                "metrics": metrics_of(g, g.population, registry),
             }
             for g in mine
         ]
@@ -196,7 +213,6 @@ def _segments(
 # Usage-report aggregates are stamped at the start of their own period (up to a year),
 # which may lie before the window they are counted in.
 AGGREGATE_MARGIN = timedelta(days=400)
-AGGREGATE_FORMATS = ("m365-usage",)
 
 
 def _inputs(store: Store, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
@@ -249,9 +265,31 @@ def measure(
     by: Sequence[str] = (),
     goals: dict[str, float] | None = None,
     label: str | None = None,
+    registry: Registry = DEFAULT,
 ) -> dict[str, Any]:
     """The measurement of one window (SPEC section 7, kind ``measurement``)."""
-    return measure_with_tiers(store, config, window, population, by, goals, label)[0]
+    return measure_with_tiers(store, config, window, population, by, goals, label, registry)[0]
+
+
+def _status(x: dict[str, Any], target: float, registry: Registry, name: str) -> str:
+    """The goal status of one metric's result, in the metric's goal direction."""
+    ci = x.get("ci95") or (None, None)
+    higher = registry[name].higher_is_better if name in registry else True
+    return goal_status(x["rate"], target, ci[0], higher, ci[1])
+
+
+def _measurement_goals(
+    metrics: dict[str, Any], goals: dict[str, float], registry: Registry
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "metric": m,
+            "target": t,
+            "actual": metrics[m]["rate"],
+            "status": _status(metrics[m], t, registry, m),
+        }
+        for m, t in goals.items()
+    ]
 
 
 def measure_with_tiers(
@@ -262,20 +300,22 @@ def measure_with_tiers(
     by: Sequence[str] = (),
     goals: dict[str, float] | None = None,
     label: str | None = None,
+    registry: Registry = DEFAULT,
 ) -> tuple[dict[str, Any], pa.Table | None]:
     """The measurement, and each person's tiers (pseudonymous keys; roster only)."""
     _check_dims(population, by)
-    goals = DEFAULT_GOALS if goals is None else goals
+    goals = registry.default_goals if goals is None else goals
     label = label or f"{window.start}..{window.end}"
     period = Period(label, window.start, window.end)
-    res = Engine(store, config).compute([period], population, by)
+    res = Engine(store, config, registry=registry).compute([period], population, by)
     g = res.totals.get(label)
     _check_headcount(population, g, label)
     size = population.size if population.basis == "fixed" else (g.population if g else 0)
     ident = res.identity[label]
     k = config.min_group_size
     hidden = too_small(size, k)
-    metrics = null_metrics(TIERS) if hidden else metrics_of(g, size)
+    metrics = null_metrics(registry.tiers) if hidden else metrics_of(g, size, registry)
+    metrics = _with_aggregates(metrics, res.aggregates.get(label, {}), registry, hidden)
     warnings = _warnings(population, size, ident, label)
     if hidden:
         warnings.append(suppressed_warning(label, size, k))
@@ -284,34 +324,28 @@ def measure_with_tiers(
         "schema_version": SCHEMA_VERSION,
         "kind": "measurement",
         "label": label,
-        "window": {
-            "from": window.start.isoformat(),
-            "to": window.end.isoformat(),
-            "timezone": config.timezone,
-        },
+        "window": _window(window, config),
         "tiers": config.tiers,
         "population": _population_block(population, size, ident, hidden),
         "suppressed": hidden,
         "metrics": metrics,
         "ladder": null_ladder(LADDER) if hidden else _ladder(g, size),
-        "goals": [
-            {
-                "metric": m,
-                "target": t,
-                "actual": metrics[m]["rate"],
-                "status": goal_status(
-                    metrics[m]["rate"], t, metrics[m]["ci95"][0] if metrics[m]["ci95"] else None
-                ),
-            }
-            for m, t in goals.items()
-        ],
-        "segments": _segments(res.segments, label, k),
+        "goals": _measurement_goals(metrics, goals, registry),
+        "segments": _segments(res.segments, label, k, registry),
         "inputs": _inputs(store, lo, hi),
         "warnings": warnings,
         "tool": {"name": "intranet-metrics", "version": __version__},
         "generated_at": _now(),
     }
     return result, res.person_tiers
+
+
+def _window(window: Window, config: Config) -> dict[str, str]:
+    return {
+        "from": window.start.isoformat(),
+        "to": window.end.isoformat(),
+        "timezone": config.timezone,
+    }
 
 
 def suppressed_warning(label: str, size: int, k: int) -> str:
@@ -337,7 +371,8 @@ def paired(base: pa.Table, cur: pa.Table) -> dict[str, Any]:
         "leavers": len(b_keys - c_keys),
         "tiers": {},
     }
-    for t in TIERS:
+    tiers = [t for t in base.column_names if t != "person_key" and t in cur.column_names]
+    for t in tiers:
         before = {
             k
             for k, v in zip(base["person_key"].to_pylist(), base[t].to_pylist(), strict=True)
@@ -401,24 +436,15 @@ def _check_bases(baseline: dict[str, Any], current: dict[str, Any], allow: bool)
     ]
 
 
-def compare(
-    baseline: dict[str, Any],
-    current: dict[str, Any],
-    goals: dict[str, float] | None = None,
-    pairs: tuple[pa.Table, pa.Table] | None = None,
-    min_group_size: int = 5,
-    allow_different_basis: bool = False,
-) -> dict[str, Any]:
-    """The current measurement against the baseline and the goals (kind ``comparison``).
+def tier_names(measurement: dict[str, Any]) -> list[str]:
+    """The tier metrics of a measurement, in its order (aggregates carry no rate)."""
+    return [t for t, x in measurement["metrics"].items() if "rate" in x]
 
-    With ``pairs`` (each person's tiers at both measurements) the change is tested with
-    McNemar's paired mid-p test over the people in both populations; without, with the
-    unpaired two-proportion z test. Measurements on different population bases are
-    refused (ConfigError) unless ``allow_different_basis``. Nothing of a suppressed
-    measurement, or of fewer than ``min_group_size`` pairs, is published."""
-    goals = DEFAULT_GOALS if goals is None else goals
-    warnings = _check_bases(baseline, current, allow_different_basis)
-    mixed = bool(warnings)
+
+def _compare_warnings(
+    baseline: dict[str, Any], current: dict[str, Any], warnings: list[str]
+) -> list[str]:
+    """What makes the change harder to read: missing breakdowns, mixed definitions."""
     warnings += _side_warnings(baseline, current)
     for dim in current.get("segments", {}):
         if dim not in baseline.get("segments", {}):
@@ -435,13 +461,63 @@ def compare(
                 f"the baseline and the current measurement use different {what} "
                 f"({a} vs {b}): the change mixes definitions"
             )
-    pair = paired(*pairs) if pairs is not None else None
+    return warnings
+
+
+def _paired_change(pt: dict[str, Any], withheld: bool) -> dict[str, Any]:
+    if withheld:
+        return {"test": "mcnemar-midp", "p_value": None, "p_value_exact": None}
+    return {
+        "test": "mcnemar-midp",
+        "p_value": pt["p_value"],
+        "p_value_exact": pt["p_value_exact"],
+        "discordant": {"b": pt["b"], "c": pt["c"]},
+        "stayers": {
+            "baseline_rate": pt["stayers_baseline_rate"],
+            "current_rate": pt["stayers_current_rate"],
+            "delta_pp": _delta(pt["stayers_baseline_rate"], pt["stayers_current_rate"]),
+        },
+    }
+
+
+def _unpaired_change(
+    b: dict[str, Any], c: dict[str, Any], nb: int, nc: int, hidden: bool, mixed: bool
+) -> dict[str, Any]:
+    p = None
+    if not hidden and b["users"] is not None and c["users"] is not None:
+        p = two_proportion_p(b["users"], nb, c["users"], nc)
+    # The z test has no exact counterpart here: the key is there, null.
+    return {
+        "test": "two-proportion-z-different-bases" if mixed else "two-proportion-z",
+        "p_value": p,
+        "p_value_exact": None,
+    }
+
+
+def _comparison_goals(
+    baseline: dict[str, Any], current: dict[str, Any], goals: dict[str, float], reg: Registry
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "metric": m,
+            "target": t,
+            "baseline": baseline["metrics"][m]["rate"],
+            "current": current["metrics"][m]["rate"],
+            "status": _status(current["metrics"][m], t, reg, m),
+        }
+        for m, t in goals.items()
+    ]
+
+
+def _pair_warnings(
+    pair: dict[str, Any] | None, hidden: bool, min_group_size: int, warnings: list[str]
+) -> bool:
+    """Adds what limits the test; True when too few pairs to publish the paired test."""
     if pair is None:
         warnings.append(
             "people cannot be paired with the baseline (no roster, or a baseline "
             "taken elsewhere): the change is tested unpaired"
         )
-    hidden = bool(baseline.get("suppressed") or current.get("suppressed"))
     if hidden:
         warnings.append(
             "a measurement is under min_group_size and suppressed, so the change and its "
@@ -453,9 +529,35 @@ def compare(
             f"only {pair['stayers']} people are in both populations (under min_group_size "
             f"{min_group_size}): the paired test, which would show what they did, is withheld"
         )
+    return few_pairs
+
+
+def compare(
+    baseline: dict[str, Any],
+    current: dict[str, Any],
+    goals: dict[str, float] | None = None,
+    pairs: tuple[pa.Table, pa.Table] | None = None,
+    min_group_size: int = 5,
+    allow_different_basis: bool = False,
+    registry: Registry = DEFAULT,
+) -> dict[str, Any]:
+    """The current measurement against the baseline and the goals (kind ``comparison``).
+
+    With ``pairs`` (each person's tiers at both measurements) the change is tested with
+    McNemar's paired mid-p test over the people in both populations; without, with the
+    unpaired two-proportion z test. Measurements on different population bases are
+    refused (ConfigError) unless ``allow_different_basis``. Nothing of a suppressed
+    measurement, or of fewer than ``min_group_size`` pairs, is published."""
+    goals = registry.default_goals if goals is None else goals
+    warnings = _check_bases(baseline, current, allow_different_basis)
+    mixed = bool(warnings)
+    warnings = _compare_warnings(baseline, current, warnings)
+    pair = paired(*pairs) if pairs is not None else None
+    hidden = bool(baseline.get("suppressed") or current.get("suppressed"))
+    few_pairs = _pair_warnings(pair, hidden, min_group_size, warnings)
     changes = {}
     nb, nc = baseline["population"]["size"], current["population"]["size"]
-    for t in TIERS:
+    for t in tier_names(current):
         b, c = baseline["metrics"][t], current["metrics"][t]
         change = {
             "baseline_rate": b["rate"],
@@ -463,32 +565,9 @@ def compare(
             "delta_pp": None if hidden else _delta(b["rate"], c["rate"]),
         }
         if pair is not None:
-            pt = pair["tiers"][t]
-            change["test"] = "mcnemar-midp"
-            if hidden or few_pairs:
-                change |= {"p_value": None, "p_value_exact": None}
-            else:
-                stayers_delta = _delta(pt["stayers_baseline_rate"], pt["stayers_current_rate"])
-                change |= {
-                    "p_value": pt["p_value"],
-                    "p_value_exact": pt["p_value_exact"],
-                    "discordant": {"b": pt["b"], "c": pt["c"]},
-                    "stayers": {
-                        "baseline_rate": pt["stayers_baseline_rate"],
-                        "current_rate": pt["stayers_current_rate"],
-                        "delta_pp": stayers_delta,
-                    },
-                }
+            change |= _paired_change(pair["tiers"][t], hidden or few_pairs)
         else:
-            p = None
-            if not hidden and b["users"] is not None and c["users"] is not None:
-                p = two_proportion_p(b["users"], nb, c["users"], nc)
-            # The z test has no exact counterpart here: the key is there, null.
-            change |= {
-                "test": "two-proportion-z-different-bases" if mixed else "two-proportion-z",
-                "p_value": p,
-                "p_value_exact": None,
-            }
+            change |= _unpaired_change(b, c, nb, nc, hidden, mixed)
         changes[t] = change
     result = {
         "schema_version": SCHEMA_VERSION,
@@ -496,20 +575,7 @@ def compare(
         "baseline": baseline,
         "current": current,
         "changes": changes,
-        "goals": [
-            {
-                "metric": m,
-                "target": t,
-                "baseline": baseline["metrics"][m]["rate"],
-                "current": current["metrics"][m]["rate"],
-                "status": goal_status(
-                    current["metrics"][m]["rate"],
-                    t,
-                    current["metrics"][m]["ci95"][0] if current["metrics"][m]["ci95"] else None,
-                ),
-            }
-            for m, t in goals.items()
-        ],
+        "goals": _comparison_goals(baseline, current, goals, registry),
         "warnings": warnings,
         "tool": {"name": "intranet-metrics", "version": __version__},
         "generated_at": _now(),
@@ -565,6 +631,76 @@ def store_span(store: Store, config: Config) -> tuple[date, date] | None:
     )
 
 
+def _partial_warning(periods: list[Period], identity: dict[str, PeriodIdentity]) -> list[str]:
+    partial = [p.label for p in periods if identity[p.label].partial_aggregates]
+    if not partial:
+        return []
+    n = sum(identity[x].partial_aggregates for x in partial)
+    return [
+        f"{n} usage-report aggregate row(s) only partly overlap {len(partial)} "
+        f"period(s) ({partial[0]}{', ...' if len(partial) > 1 else ''}) and were left "
+        "out of them; choose a period that contains whole report periods (e.g. --period "
+        "quarter for 90-day reports)"
+    ]
+
+
+def _trend_row(
+    p: Period, res: Any, population: Population, config: Config, by: Sequence[str], reg: Registry
+) -> dict[str, Any]:
+    """One period of a trend: its population, rates (null when hidden or without data),
+    ladder and segments."""
+    no_data = res.identity[p.label].counted_events == 0
+    g = res.totals.get(p.label)
+    _check_headcount(population, g, p.label)
+    size = population.size if population.basis == "fixed" else (g.population if g else 0)
+    hidden = too_small(size, config.min_group_size)
+    # Nothing ingested for a period (or all of it excluded): its rates are unknown,
+    # not 0; renderers show "no data".
+    metrics = null_metrics(reg.tiers) if hidden or no_data else metrics_of(g, size, reg)
+    metrics = _with_aggregates(metrics, res.aggregates.get(p.label, {}), reg, hidden)
+    row = {
+        "period": p.label,
+        "from": p.start.isoformat(),
+        "to": p.end.isoformat(),
+        "population": _population_block(population, size, res.identity[p.label], hidden),
+        "suppressed": hidden,
+        "metrics": metrics,
+        "ladder": null_ladder(LADDER) if hidden else _ladder(g, size),
+        "no_data": no_data,
+    }
+    if by:
+        row["segments"] = _segments(res.segments, p.label, config.min_group_size, reg)
+        if no_data:
+            for segs in row["segments"].values():
+                for seg in segs:
+                    seg["metrics"] = {t: dict(metrics[t]) for t in metrics}
+    return row
+
+
+def _trend_warnings(
+    periods: list[Period], rows: list[dict[str, Any]], res: Any, pop: Population, k: int
+) -> list[str]:
+    warnings = [OBSERVED_WARNING] if pop.basis == "observed" else []
+    warnings += _partial_warning(periods, res.identity)
+    styled = pop.basis == "roster"
+    for r in rows:
+        if r["no_data"]:
+            warnings.append(no_events_warning(r["period"], no_data=True))
+        if not styled:
+            # Once, at the first period where it applies: a daily trend stays readable.
+            style = _style_warning(res.identity[r["period"]], r["period"])
+            warnings += style
+            styled = bool(style)
+    small = [r["period"] for r in rows if r["suppressed"]]
+    if small:
+        warnings.append(
+            f"{len(small)} period(s) ({small[0]}{', ...' if len(small) > 1 else ''}) have a "
+            f"population under min_group_size {k}, so their counts and "
+            "rates are withheld (rates of so few people would show what each of them did)"
+        )
+    return warnings
+
+
 def trend(
     store: Store,
     config: Config,
@@ -572,64 +708,19 @@ def trend(
     window: Window,
     population: Population,
     by: Sequence[str] = (),
+    registry: Registry = DEFAULT,
 ) -> dict[str, Any]:
     """The three rates per calendar period, each over its own population (kind ``trend``)."""
     _check_dims(population, by)
     periods = periods_between(period, window.start, window.end)
-    res = Engine(store, config).compute(periods, population, by)
-    rows = []
-    warnings = [OBSERVED_WARNING] if population.basis == "observed" else []
-    small: list[str] = []  # periods whose population is under min_group_size
-    styled: list[str] = []
-    for p in periods:
-        no_data = res.identity[p.label].counted_events == 0
-        if no_data:
-            warnings.append(no_events_warning(p.label, no_data=True))
-        g = res.totals.get(p.label)
-        _check_headcount(population, g, p.label)
-        size = population.size if population.basis == "fixed" else (g.population if g else 0)
-        hidden = too_small(size, config.min_group_size)
-        if hidden:
-            small.append(p.label)
-        if population.basis != "roster" and not styled:
-            # Once, at the first period where it applies: a daily trend stays readable.
-            styled = _style_warning(res.identity[p.label], p.label)
-            warnings += styled
-        # Nothing ingested for a period (or all of it excluded): its rates are unknown,
-        # not 0; renderers show "no data".
-        metrics = null_metrics(TIERS) if hidden or no_data else metrics_of(g, size)
-        row = {
-            "period": p.label,
-            "from": p.start.isoformat(),
-            "to": p.end.isoformat(),
-            "population": _population_block(population, size, res.identity[p.label], hidden),
-            "suppressed": hidden,
-            "metrics": metrics,
-            "ladder": null_ladder(LADDER) if hidden else _ladder(g, size),
-            "no_data": no_data,
-        }
-        if by:
-            row["segments"] = _segments(res.segments, p.label, config.min_group_size)
-            if no_data:
-                for segs in row["segments"].values():
-                    for seg in segs:
-                        seg["metrics"] = {t: dict(metrics[t]) for t in metrics}
-        rows.append(row)
-    if small:
-        warnings.append(
-            f"{len(small)} period(s) ({small[0]}{', ...' if len(small) > 1 else ''}) have a "
-            f"population under min_group_size {config.min_group_size}, so their counts and "
-            "rates are withheld (rates of so few people would show what each of them did)"
-        )
+    res = Engine(store, config, registry=registry).compute(periods, population, by)
+    rows = [_trend_row(p, res, population, config, by, registry) for p in periods]
+    warnings = _trend_warnings(periods, rows, res, population, config.min_group_size)
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "trend",
         "period": period,
-        "window": {
-            "from": window.start.isoformat(),
-            "to": window.end.isoformat(),
-            "timezone": config.timezone,
-        },
+        "window": _window(window, config),
         "tiers": config.tiers,
         "rows": rows,
         "inputs": _inputs(store, *Period("trend", window.start, window.end).utc_bounds(config.tz)),

@@ -11,9 +11,12 @@ import pyarrow as pa
 from .errors import ConfigError, IntranetMetricsError
 from .identity import Pseudonymiser, alias_forms, personal_value
 from .loaders import textfile
+from .metrics import DEFAULT
 
 IDENTITY_COLUMNS = ("user_id", "email", "upn", "aliases")
-# Names the engine uses for its own columns: a roster column may not take them.
+# Names the engine uses for its own columns: a roster column may not take them. The
+# metrics' columns come from the registry (metrics.py); the engine checks a registry
+# other than the default itself.
 RESERVED = (
     "person",
     "person_key",
@@ -24,17 +27,10 @@ RESERVED = (
     "end_utc",
     "f_period",
     "f_person",
-    "v",
-    "r",
-    "c",
-    "reader",
-    "reactor",
-    "contributor",
-    "l_inactive",
-    "l_reader_only",
-    "l_reactor_only",
+    *(f"l_{step}" for step in ("inactive", "reader_only", "reactor_only", "contributor")),
     "population",
     "identifier",
+    *DEFAULT.engine_columns(),
 )
 DATE_COLUMNS = ("start_date", "end_date")
 UNKNOWN = "(unknown)"

@@ -17,7 +17,7 @@ from intranet_metrics.render.i18n import Lang
 
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "sample_logs"
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent / "golden" / "i18n"
 GOALS = {"reader": 0.55, "reactor": 0.4, "contributor": 0.05}
 # The SVG namespaces are names, not addresses a browser fetches.
 NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}

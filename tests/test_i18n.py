@@ -21,7 +21,7 @@ from intranet_metrics.render.table import sparkline
 
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "sample_logs"
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent / "golden" / "i18n"
 Q1 = ("--from", "2026-01-01", "--to", "2026-03-31")
 
 

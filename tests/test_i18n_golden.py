@@ -1,5 +1,5 @@
 """Golden files (issue 14.6): Markdown, CSV in both dialects and the terminal at 80 columns,
-in English and Dutch, for the reports of sample_logs/ (tests/golden/*.json, made by
+in English and Dutch, for the reports of sample_logs/ (tests/golden/i18n/*.json, made by
 'baseline', 'compare' and 'report --format json' on the sample; paths made portable).
 
 A change to a renderer shows here as a diff. To accept one on purpose:
@@ -18,7 +18,7 @@ from rich.console import Console
 from intranet_metrics.render import to_csv, to_markdown, to_table
 from intranet_metrics.render.i18n import Lang
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent / "golden" / "i18n"
 REPORTS = ("baseline", "compare", "trend")
 
 
@@ -74,7 +74,9 @@ def test_terminal_fits_80_columns_and_cuts_no_number(name, lang):
 
 def test_dutch_markdown_says_it_in_dutch_with_dutch_numbers():
     md = to_markdown(report("compare"), Lang("nl"))
-    assert "| lezer | 50,3% | 72,5% | +22,3 pp | <0,001 | 55% | gehaald (95% zeker) |" in md
+    assert (
+        "| lezer | 50,3% | 72,5% | +22,3 pp | <0,001 | <0,001 | 55% | gehaald (95% zeker) |" in md
+    )
     assert "populatie 185 (personeelslijst)" in md
     # Labels people wrote stay as written.
     assert "Communications" in md and "### Per department" in md
@@ -83,4 +85,7 @@ def test_dutch_markdown_says_it_in_dutch_with_dutch_numbers():
 def test_english_is_unchanged_by_the_language_layer():
     r = report("compare")
     assert to_markdown(r) == to_markdown(r, Lang("en"))
-    assert "| reader | 50.3% | 72.5% | +22.3 pp | <0.001 | 55% | met (95% sure) |" in to_markdown(r)
+    assert (
+        "| reader | 50.3% | 72.5% | +22.3 pp | <0.001 | <0.001 | 55% | met (95% sure) |"
+        in to_markdown(r)
+    )

@@ -164,3 +164,27 @@ def test_a_note_of_several_lines_keeps_its_lines_in_the_table():
     con.print(_draw(Section("T [x]", ["a wide column to hold the caption"], [["1"]], note=note)))
     lines = [line.strip() for line in con.export_text().splitlines()]
     assert "T [x]" in lines and "baseline: 1" in lines and "current: 2\\x1b" in lines
+
+
+def _exact_p_comparison() -> dict[str, Any]:
+    m = measurement([])
+    change = {"baseline_rate": 0.5, "current_rate": 0.5, "delta_pp": 0.0, "test": "mcnemar-midp"}
+    changes = {
+        "reader": change | {"p_value": 0.03, "p_value_exact": 0.042},
+        "reactor": change | {"p_value": 0.0001, "p_value_exact": 0.0002},
+        "contributor": change | {"p_value": 0.5, "p_value_exact": None},
+    }
+    pc = {"stayers": 10, "joiners": 0, "leavers": 0}
+    return {"kind": "comparison", "baseline": m, "current": m, "changes": changes,
+            "goals": [], "warnings": [], "population_change": pc}  # fmt: skip
+
+
+def test_the_exact_p_value_is_shown_beside_the_mid_p_in_table_and_markdown():
+    from intranet_metrics.render.sections import sections
+
+    c = _exact_p_comparison()
+    main = sections(c)[0]
+    col = main.header.index("p (exact)")
+    assert [row[col] for row in main.rows] == ["0.042", "<0.001", "–"]
+    assert "p (exact)" in to_markdown(c) and "| 0.042 |" in to_markdown(c)
+    assert "0.042" in table_text(c)

@@ -53,3 +53,21 @@ def test_only_whole_report_windows_count(tmp_path):
     spring = api.measure(store, "2026-03-01", "2026-04-30", roster=roster)
     assert spring["metrics"]["reader"]["users"] == 2
     assert not any("partly" in w for w in spring["warnings"])
+
+
+# 30 days ending 2026-02-13: 15 January .. 13 February, stored in January's partition.
+ACROSS = "2026-02-14,jane@contoso.com,Jane,Active,,2026-02-10,0,5,0,,30\n"
+
+
+def test_an_aggregate_from_an_earlier_month_is_reported_as_partial(tmp_path):
+    store, roster = setup(tmp_path, [ACROSS])
+    m = api.measure(store, "2026-02-01", "2026-03-31", roster=roster)
+    assert m["metrics"]["reader"]["users"] == 0
+    assert any("only partly overlap" in w for w in m["warnings"])
+
+
+def test_a_monthly_trend_warns_of_partial_aggregates(tmp_path):
+    store, roster = setup(tmp_path, [ACROSS])
+    tr = api.trend(store, "month", "2026-01-01", "2026-03-31", roster=roster)
+    assert all(not r["metrics"]["reader"]["users"] for r in tr["rows"])
+    assert any("only partly overlap 2 period(s) (2026-01, ...)" in w for w in tr["warnings"])

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-TIERS = ("reader", "reactor", "contributor")
+from ..metrics import DEFAULT
+
+# The default tiers; a report's own tiers are tiers_of(report) (it may hold others).
+TIERS = DEFAULT.tiers
 LADDER = ("inactive", "reader_only", "reactor_only", "contributor")
 STATUS_TEXT = {
     "met_with_confidence": "met (95% sure)",
@@ -29,6 +32,17 @@ def printable(text: object) -> str:
     is shown exactly as written and cannot act on the terminal."""
     s = str(text)
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s)
+
+
+def tiers_of(measurement: dict[str, Any]) -> list[str]:
+    """The tier metrics a measurement (or trend row, or segment) holds, in its order;
+    the registry made them, so the renderers list none themselves."""
+    return [t for t, x in measurement["metrics"].items() if "rate" in x]
+
+
+def label(name: str) -> str:
+    """A metric's label from the registry; a metric of another registry by its name."""
+    return DEFAULT.label(name)
 
 
 def warnings_of(result: dict[str, Any]) -> list[str]:
@@ -96,6 +110,7 @@ def segment_changes(c: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Per segment value, each tier's baseline and current rate (null when suppressed at
     either time), for the dimensions the current measurement was broken down by."""
     out: dict[str, list[dict[str, Any]]] = {}
+    tiers = tiers_of(c["current"])
     for dim, rows in c["current"].get("segments", {}).items():
         before = {r["value"]: r for r in c["baseline"].get("segments", {}).get(dim, [])}
         table = []
@@ -114,7 +129,7 @@ def segment_changes(c: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                             None if b is None else b["metrics"][t]["rate"],
                             r["metrics"][t]["rate"],
                         )
-                        for t in TIERS
+                        for t in tiers
                     },
                 }
             )

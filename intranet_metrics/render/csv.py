@@ -18,12 +18,13 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from .common import LADDER, NO_DATA, TIERS, printable, segment_changes, warnings_of
+from .common import LADDER, NO_DATA, printable, segment_changes, tiers_of, warnings_of
 from .i18n import Lang
 
 DIALECTS = ("plain", "excel")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SCOPE = ["dimension", "value", "population", "suppressed"]
 
 
 def safe_cell(value: Any) -> Any:
@@ -33,118 +34,107 @@ def safe_cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _aggregates_of(m: dict[str, Any]) -> list[str]:
+    """Aggregate metrics (one value each, no rate) after the tiers."""
+    return [t for t, x in m["metrics"].items() if "rate" not in x]
+
+
+def _metric_header(m: dict[str, Any]) -> list[str]:
+    cells = ("users", "rate", "ci95_low", "ci95_high")
+    return [f"{t}_{c}" for t in tiers_of(m) for c in cells] + [
+        f"{a}_value" for a in _aggregates_of(m)
+    ]
+
+
 def _metric_cells(metrics: dict[str, Any]) -> list[Any]:
     cells: list[Any] = []
-    for t in TIERS:
-        x = metrics[t]
+    for x in metrics.values():
+        if "rate" not in x:
+            cells.append(x.get("value"))
+            continue
         lo, hi = x["ci95"] or (None, None)
         cells += [x["users"], x["rate"], lo, hi]
     return cells
 
 
-_METRIC_HEADER = [f"{t}_{c}" for t in TIERS for c in ("users", "rate", "ci95_low", "ci95_high")]
-
-
-def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    kind = result["kind"]
-    if kind == "measurement":
-        header = ["label", "from", "to", "dimension", "value", "population", "suppressed"]
-        header += _METRIC_HEADER + list(LADDER)
-        m, w = result, result["window"]
-        rows = [
-            [m["label"], w["from"], w["to"], "", "(all)", m["population"]["size"]]
-            + [m.get("suppressed", False)]
-            + _metric_cells(m["metrics"])
-            + [m["ladder"][k] for k in LADDER]
-        ]
-        for dim, segs in m["segments"].items():
-            for s in segs:
-                rows.append(
-                    [
-                        m["label"],
-                        w["from"],
-                        w["to"],
-                        dim,
-                        s["value"],
-                        s["population"],
-                        s["suppressed"],
-                    ]
-                    + _metric_cells(s["metrics"])
-                    + [None] * len(LADDER)
-                )
-        return header, rows
-    if kind == "trend":
-        header = ["period", "from", "to", "dimension", "value", "population", "suppressed"]
-        header += [*_METRIC_HEADER, "note"]
-        rows = []
-        for r in result["rows"]:
-            note = NO_DATA if r.get("no_data") else None
-            rows.append(
-                [r["period"], r["from"], r["to"], "", "(all)", r["population"]["size"]]
-                + [r.get("suppressed", False)]
-                + _metric_cells(r["metrics"])
-                + [note]
-            )
-            for dim, segs in r.get("segments", {}).items():
-                for s in segs:
-                    rows.append(
-                        [
-                            r["period"],
-                            r["from"],
-                            r["to"],
-                            dim,
-                            s["value"],
-                            s["population"],
-                            s["suppressed"],
-                        ]
-                        + _metric_cells(s["metrics"])
-                        + [note]
-                    )
-        return header, rows
-    header = [
-        "metric",
-        "dimension",
-        "value",
-        "suppressed",
-        "baseline_rate",
-        "current_rate",
-        "delta_pp",
-        "test",
-        "p_value",
-        "p_value_exact",
-        "target",
-        "status",
+def _scope_rows(
+    head: list[Any], m: dict[str, Any], tail: list[Any], seg_tail: list[Any]
+) -> list[list[Any]]:
+    """The whole population's row, then one per segment value, of one measurement or
+    trend period; ``head`` are the label cells, ``tail`` and ``seg_tail`` the closing
+    cells of the whole and of a segment."""
+    rows = [
+        [*head, "", "(all)", m["population"]["size"], m.get("suppressed", False)]
+        + _metric_cells(m["metrics"])
+        + tail
     ]
+    for dim, segs in m.get("segments", {}).items():
+        for s in segs:
+            rows.append(
+                [*head, dim, s["value"], s["population"], s["suppressed"]]
+                + _metric_cells(s["metrics"])
+                + seg_tail
+            )
+    return rows
+
+
+def _measurement(m: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    header = ["label", "from", "to", *_SCOPE, *_metric_header(m), *LADDER]
+    head = [m["label"], m["window"]["from"], m["window"]["to"]]
+    return header, _scope_rows(head, m, [m["ladder"][k] for k in LADDER], [None] * len(LADDER))
+
+
+def _trend(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    first = result["rows"][0] if result["rows"] else {"metrics": {}}
+    header = ["period", "from", "to", *_SCOPE, *_metric_header(first), "note"]
+    rows = []
+    for r in result["rows"]:
+        note = NO_DATA if r.get("no_data") else None
+        rows += _scope_rows([r["period"], r["from"], r["to"]], r, [note], [note])
+    return header, rows
+
+
+_COMPARISON_HEADER = [
+    "metric",
+    "dimension",
+    "value",
+    "suppressed",
+    "baseline_rate",
+    "current_rate",
+    "delta_pp",
+    "test",
+    "p_value",
+    "p_value_exact",
+    "target",
+    "status",
+]
+
+
+def _comparison(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     goals = {g["metric"]: g for g in result["goals"]}
     rows = []
-    for t in TIERS:
-        ch, g = result["changes"][t], goals.get(t, {})
+    for t, ch in result["changes"].items():
+        g = goals.get(t, {})
         rows.append(
-            [
-                t,
-                "",
-                "(all)",
-                False,
-                ch["baseline_rate"],
-                ch["current_rate"],
-                ch["delta_pp"],
-                ch["test"],
-                ch["p_value"],
-                ch.get("p_value_exact"),
-                g.get("target"),
-                g.get("status"),
-            ]
+            [t, "", "(all)", False, ch["baseline_rate"], ch["current_rate"], ch["delta_pp"]]
+            + [ch["test"], ch["p_value"], ch.get("p_value_exact"), g.get("target")]
+            + [g.get("status")]
         )
     for dim, segs in segment_changes(result).items():
         for seg in segs:
-            for t in TIERS:
-                b, c = seg["tiers"][t] or (None, None)
+            for t, pair in seg["tiers"].items():
+                b, c = pair or (None, None)
                 delta = None if b is None or c is None else 100 * (c - b)
                 rows.append(
                     [t, dim, seg["value"], seg["suppressed"], b, c, delta, "", None, None]
                     + [None, None]
                 )
-    return header, rows
+    return _COMPARISON_HEADER, rows
+
+
+def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    build = {"measurement": _measurement, "trend": _trend, "comparison": _comparison}
+    return build[result["kind"]](result)
 
 
 def excel_cell(value: Any, lang: Lang) -> Any:

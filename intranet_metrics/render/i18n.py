@@ -44,6 +44,7 @@ NL: dict[str, str] = {
     "Baseline": "Nulmeting",
     "Current": "Nu",
     "Change": "Verschil",
+    "p (exact)": "p (exact)",
     "Population": "Populatie",
     "Period": "Periode",
     "From": "Van",

@@ -17,6 +17,7 @@ from .common import (
     change_cell,
     ci,
     goal_targets,
+    label,
     num,
     pct,
     population_line,
@@ -24,6 +25,7 @@ from .common import (
     pvalue,
     segment_changes,
     test_note,
+    tiers_of,
     window_text,
 )
 
@@ -46,16 +48,24 @@ def _status(g: dict[str, Any] | None) -> str:
     return STATUS_TEXT.get(g["status"], g["status"]) if g else "–"
 
 
+def _value(x: dict[str, Any]) -> str:
+    """A metric's cell: a tier's rate, or an aggregate's value (3 significant digits)."""
+    if "rate" in x:
+        return pct(x["rate"])
+    return "–" if x.get("value") is None else f"{x['value']:.3g}"
+
+
 def _rates(metrics: dict[str, Any], no_data: bool = False) -> list[str]:
-    return [NO_DATA if no_data else pct(metrics[t]["rate"]) for t in TIERS]
+    return [NO_DATA if no_data else _value(x) for x in metrics.values()]
 
 
 def _segments(title: str, dim: str, rows: list[dict[str, Any]], no_data: bool = False) -> Section:
+    names = list(rows[0]["metrics"]) if rows else []
     return Section(
         title=title,
-        header=[dim, "Population", "Reader", "Reactor", "Contributor"],
+        header=[dim, "Population", *(label(t) for t in names)],
         rows=[
-            [r["value"], SUPPRESSED, "–", "–", "–"]
+            [r["value"], SUPPRESSED, *("–" for _ in names)]
             if r["suppressed"]
             else [r["value"], num(r["population"]), *_rates(r["metrics"], no_data)]
             for r in rows
@@ -79,7 +89,7 @@ def _measurement(m: dict[str, Any]) -> list[Section]:
                 pct(goals[t]["target"], 0) if t in goals else "–",
                 _status(goals.get(t)),
             ]
-            for t in TIERS
+            for t in tiers_of(m)
         ],
         note=f"{window}; {population_line(m)}",
         status_columns=(5,),
@@ -91,7 +101,13 @@ def _measurement(m: dict[str, Any]) -> list[Section]:
         labels=0,
     )
     segs = [_segments(f"By {d}", d, rows) for d, rows in m.get("segments", {}).items()]
-    return [tiers, ladder, *segs]
+    return [tiers, ladder, *_aggregates(m), *segs]
+
+
+def _aggregates(m: dict[str, Any]) -> list[Section]:
+    """Aggregate metrics (one value each), when the registry has any."""
+    rows = [[label(t), _value(x)] for t, x in m["metrics"].items() if "rate" not in x]
+    return [Section(title="Other metrics", header=["Metric", "Value"], rows=rows)] if rows else []
 
 
 def _comparison(c: dict[str, Any]) -> list[Section]:
@@ -99,7 +115,9 @@ def _comparison(c: dict[str, Any]) -> list[Section]:
     goals = {g["metric"]: g for g in c["goals"]}
     main = Section(
         title=f"{b['label']} → {cur['label']}",
-        header=["Tier", "Baseline", "Current", "Change", "p", "Goal", "Status"],
+        # The exact p beside the mid-p: the exact (conservative) value a reader may be
+        # asked for; "–" under the unpaired z test, which has none.
+        header=["Tier", "Baseline", "Current", "Change", "p", "p (exact)", "Goal", "Status"],
         rows=[
             [
                 t,
@@ -107,22 +125,23 @@ def _comparison(c: dict[str, Any]) -> list[Section]:
                 pct(c["changes"][t]["current_rate"]),
                 pp(c["changes"][t]["delta_pp"]),
                 pvalue(c["changes"][t]["p_value"]),
+                pvalue(c["changes"][t].get("p_value_exact")),
                 pct(goals[t]["target"], 0) if t in goals else "–",
                 _status(goals.get(t)),
             ]
-            for t in TIERS
+            for t in c["changes"]
         ],
         note=f"baseline: {population_line(b)}\ncurrent: {population_line(cur)}\n" + test_note(c),
-        status_columns=(6,),
+        status_columns=(7,),
     )
     segs = [
         Section(
             title=f"By {dim}: baseline → current (change in pp)",
-            header=[dim, *(t.capitalize() for t in TIERS)],
+            header=[dim, *(label(t) for t in c["changes"])],
             rows=[
-                [r["value"], SUPPRESSED, "–", "–"]
+                [r["value"], SUPPRESSED, *("–" for _ in range(len(c["changes"]) - 1))]
                 if r["suppressed"]
-                else [r["value"], *(change_cell(r["tiers"][t]) for t in TIERS)]
+                else [r["value"], *(change_cell(r["tiers"][t]) for t in c["changes"])]
                 for r in rows
             ],
         )
@@ -134,7 +153,7 @@ def _comparison(c: dict[str, Any]) -> list[Section]:
 def _trend(tr: dict[str, Any]) -> list[Section]:
     main = Section(
         title=f"Trend per {tr['period']} ({tr['window']['timezone']})",
-        header=["Period", "From", "To", "Population", "Reader", "Reactor", "Contributor"],
+        header=["Period", "From", "To", "Population", *(label(t) for t in _names(tr))],
         rows=[
             [r["period"], r["from"], r["to"], num(r["population"]["size"])]
             + _rates(r["metrics"], r.get("no_data", False))
@@ -148,6 +167,10 @@ def _trend(tr: dict[str, Any]) -> list[Section]:
         for dim, rows in r.get("segments", {}).items()
     ]
     return [main, *segs]
+
+
+def _names(tr: dict[str, Any]) -> list[str]:
+    return list(tr["rows"][0]["metrics"]) if tr["rows"] else list(TIERS)
 
 
 def sections(result: dict[str, Any]) -> list[Section]:

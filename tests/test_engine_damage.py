@@ -1,0 +1,41 @@
+"""A store Parquet file damaged inside, its size unchanged, is a damaged store when
+measured (exit 5, pointing to repair), never an internal error (issue 11 item 5b)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from intranet_metrics.cli import cli
+from tests.synth import make_org, write_org
+
+Q1 = ["--from", "2026-01-01", "--to", "2026-03-31"]
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory) -> tuple[Path, Path, Path]:
+    tmp = tmp_path_factory.mktemp("damage")
+    roster, events = make_org(seed=7, people=40, events=800)
+    rp, ep = write_org(roster, events, tmp / "org")
+    return tmp, rp, ep
+
+
+# Bytes overwritten: the first page header (a Thrift error), a compressed page (a
+# decompression error), the footer's metadata (a Thrift error when planning the query).
+@pytest.mark.parametrize("offset", [4, 200, -300])
+@pytest.mark.parametrize("command", [["baseline", *Q1], ["report", "--period", "month"]])
+def test_damage_inside_a_data_file_exits_5_pointing_to_repair(org, offset, command):
+    tmp, rp, ep = org
+    store = tmp / f"store{offset}{command[0]}"
+    assert CliRunner().invoke(cli, ["--store", str(store), "ingest", str(ep)]).exit_code == 0
+    f = sorted(store.rglob("events/**/*.parquet"))[0]
+    data = bytearray(f.read_bytes())
+    at = offset % len(data)
+    data[at : at + 64] = b"\xff" * 64
+    f.write_bytes(bytes(data))
+    r = CliRunner().invoke(cli, ["--store", str(store), *command, "--roster", str(rp)])
+    assert r.exit_code == 5, r.output
+    assert "internal error" not in r.output
+    assert "intranet-metrics repair" in r.output
