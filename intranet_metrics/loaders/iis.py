@@ -27,7 +27,6 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, time, timezone
-from itertools import compress, count
 from pathlib import Path
 from typing import IO
 
@@ -49,6 +48,7 @@ from .base import (
     read_ahead,
     to_micros,
 )
+from .rules import PathRule, WebRules, agent_text, agents
 from .textfile import open_binary
 
 NAME = "iis-w3c"
@@ -60,9 +60,15 @@ CANNOT = (
 )
 CONTAINER = False
 
-PAGE_SUFFIX = ".aspx"
-FILE_SUFFIXES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx")
-_OK_STATUS = frozenset({"200", "304"})
+# Authenticated GETs with an OK status of a page or an Office/PDF document are events;
+# anything under a ``_``-prefixed system folder (``_layouts``, ``_api``, ``_vti_bin``) is not.
+RULES = WebRules(
+    paths=(
+        PathRule(None, r"^_|/_"),
+        PathRule("page_view", r"\.aspx$"),
+        PathRule("file_view", r"\.(?:pdf|docx?|xlsx?|pptx?)$"),
+    ),
+)
 _REQUIRED = ("cs-method", "cs-uri-stem", "sc-status", "cs-username")
 _SOFTWARE = (
     "#software: microsoft internet information services",
@@ -172,33 +178,6 @@ class _Clock:
 _CHUNK = 1 << 18
 # Bytes on which ``str.split()`` splits but ``bytes.split()`` does not (the ASCII ones).
 _STR_ONLY_SPACES = (b"\x1c", b"\x1d", b"\x1e", b"\x1f")
-_GET = b"GET"
-_OK_STATUS_B = frozenset(s.encode() for s in _OK_STATUS)
-_PAGE_SUFFIX_B = PAGE_SUFFIX.encode()
-_FILE_SUFFIXES_B = tuple(s.encode() for s in FILE_SUFFIXES)
-
-
-def _kinds() -> Memo:
-    """``_stem_activity`` of each path, computed once: paths repeat (the same scripts and
-    pages all day). Bounded: one entry per distinct path."""
-    return Memo(_stem_activity, limit=100_000)
-
-
-def _stem_activity(stem: bytes | str) -> str | None:
-    """The activity of a request for ``stem`` (GET, status OK, with a user), or None when
-    the path is not an event: not a page or document, or in a ``_``-prefixed system folder.
-    Takes the path as bytes (plain blocks) or as text (the text loop)."""
-    text = isinstance(stem, str)
-    low = stem.lower()
-    if low.endswith(PAGE_SUFFIX if text else _PAGE_SUFFIX_B):
-        activity = "page_view"
-    elif low.endswith(FILE_SUFFIXES if text else _FILE_SUFFIXES_B):
-        activity = "file_view"
-    else:
-        return None
-    if stem.find("/_" if text else b"/_") >= 0 or stem.startswith("_" if text else b"_"):
-        return None
-    return activity
 
 
 def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
@@ -280,31 +259,6 @@ def _split_at_directive(block: bytes) -> tuple[bytes, bytes, bytes] | None:
     while block[end : end + 1] == b"#":
         end = block.find(b"\n", end) + 1 or len(block)
     return block[:start], block[start:end], block[end:]
-
-
-def _plain_lines(block: bytes) -> list[bytes] | None:
-    """The lines (without ``\n``) of a block of whole lines if reading them as bytes gives
-    the same result as reading them as text, else None. That needs ASCII (bytes and
-    characters are one), no byte that only ``str.split`` splits on, no quoted value, no
-    line over the limit, and no directive: every line starts above ``#`` (so lines that
-    are blank or start with a space go to the text loop too)."""
-    if (
-        len(block) > LINE_LIMIT
-        or not block.isascii()
-        or b'"' in block
-        or any(c in block for c in _STR_ONLY_SPACES)
-    ):
-        return None
-    lines = block.split(b"\n")
-    del lines[-1]
-    # min() compares in C and the lines share long prefixes: far cheaper than a search
-    # for "\n#" (which crawls through every line) or a test of each line in Python.
-    return lines if min(lines)[:1] > b"#" else None
-
-
-def _decode(values: list[bytes]) -> list[str]:
-    """ASCII byte strings (without newlines) as str, decoded in one call."""
-    return b"\n".join(values).decode().split("\n")
 
 
 # Files are read this many bytes at a time and plain lines parsed by Arrow's CSV reader:
@@ -545,34 +499,6 @@ class _Planner:
         return out
 
 
-_GET_S = pa.scalar("GET")
-_DASH_S = pa.scalar("-")
-_OK_S = [pa.scalar(code) for code in sorted(_OK_STATUS)]
-
-
-def _event_rows(
-    batch: pa.RecordBatch, istem: int, im: int, ist: int, iu: int, kinds: Memo
-) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """``(codes, activities, rows)``: each row's index into the batch's distinct paths,
-    the activity of each distinct path, and the indices of the rows that are events:
-    authenticated GETs with an OK status of a page or document. Paths repeat: each
-    distinct one is classified once, and the other columns are only tested on rows whose
-    path is a page or document."""
-    coded = pc.dictionary_encode(batch.column(istem))
-    names = coded.dictionary.to_pylist()
-    acts = [kinds[name] for name in names]
-    known = pa.array([a is not None for a in acts], pa.bool_())
-    rows = pc.indices_nonzero(pc.take(known, coded.indices))
-    if len(rows):
-        status, method, user = batch.select([ist, im, iu]).take(rows).columns
-        ok = pc.equal(status, _OK_S[0])
-        for code in _OK_S[1:]:
-            ok = pc.or_(ok, pc.equal(status, code))
-        ok = pc.and_(pc.and_(ok, pc.equal(method, _GET_S)), pc.not_equal(user, _DASH_S))
-        rows = rows.filter(ok)
-    return coded.indices, pa.array(acts, pa.string()), rows
-
-
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     # A binary file is read in blocks of ~2 MiB of whole lines, cut around directive runs
     # (``_Planner``). Plain pieces (nearly all of a log) are parsed by Arrow's CSV reader,
@@ -594,9 +520,8 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     header_date: str | None = None
     pending = 0
     lineno = 0
-    get, ok_b = _GET, _OK_STATUS_B
-    kinds = _kinds()
-    skinds = _kinds()
+    memo = RULES.memo()
+    event = RULES.event
     shape: _Rows | None = None
     with open_binary(path) as raw:
         mark = textfile.bom(raw.read(3))
@@ -651,7 +576,10 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                             lineno += n
                             at = row0
                             row0 += n
-                            codes, acts, rows = _event_rows(batch, istem, im, ist, iu, skinds)
+                            col = batch.column
+                            rows, activity = RULES.classify(
+                                memo, col(im), col(ist), col(iu), col(istem)
+                            )
                             pending += n - len(rows)
                             if not len(rows):
                                 continue
@@ -664,16 +592,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                                 header_date,
                                 local,
                             )
-                            activity = acts.take(codes.take(rows))
-                            uas = None
-                            if iagent is not None:
-                                # A few user agents: convert each once.
-                                ua = pc.dictionary_encode(batch.column(iagent).take(rows))
-                                texts = [
-                                    None if a == "-" else a.replace("+", " ")
-                                    for a in ua.dictionary.to_pylist()
-                                ]
-                                uas = pa.array(texts, pa.string()).take(ua.indices)
+                            uas = None if iagent is None else agents(col(iagent).take(rows), True)
                             if whens is not None:
                                 builder.add_many(
                                     time=whens,
@@ -734,91 +653,11 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                                 pending = 0
                                 yield builder.flush()
                         continue
-                    if isinstance(block, bytearray):
-                        block = bytes(block)  # the token path keys dicts by its values
-                    if complete and len(block) > _CHUNK and isinstance(block, bytes):
+                    if complete and len(block) > _CHUNK and not isinstance(block, str):
                         pieces = _cut(block, _CHUNK)  # one piece: a line longer than _CHUNK
                         if len(pieces) > 1:
                             todo += [(p, True, False, None, None) for p in reversed(pieces)]
                             continue
-                    plain = (
-                        _plain_lines(block)
-                        if complete and problem is None and isinstance(block, bytes)
-                        else None
-                    )
-                    tokens = None
-                    if plain is not None:
-                        # Every value of the block in one split, a NUL after each line's: if
-                        # each line has ``width`` values, row k's are tokens[k * stride:][:width]
-                        # and a column is a slice, classified without a Python loop per line.
-                        lines = plain
-                        stride = width + 1
-                        if b"\0" not in block:
-                            tokens = block.replace(b"\n", b" \0 ").split()
-                            if len(tokens) != len(lines) * stride or tokens[width::stride].count(
-                                b"\0"
-                            ) != len(lines):
-                                tokens = None  # a row of another width: the text loop rejects it
-                    if tokens is not None:
-                        first = lineno + 1
-                        done = 0
-                        counted = pending
-                        # The block's events, as columns for one builder.add_many.
-                        times: list[int] = []
-                        numbers: list[int] = []
-                        stems: list[bytes] = []
-                        users: list[bytes] = []
-                        agents: list[bytes] = []
-                        for i in compress(count(), map(kinds.__getitem__, tokens[istem::stride])):
-                            parts = tokens[i * stride : i * stride + width]
-                            if parts[im] != get or parts[ist] not in ok_b or parts[iu] == b"-":
-                                continue
-                            day = parts[idate].decode() if idate is not None else header_date
-                            try:
-                                if day is None:
-                                    raise ValueError
-                                when = clock.micros(day, parts[itime].decode(), local)
-                            except ValueError:
-                                # A row to reject: the text loop reads the block, so that
-                                # rejects and events stay in line order.
-                                tokens = None
-                                pending = counted
-                                break
-                            pending += i - done
-                            done = i + 1
-                            times.append(when)
-                            numbers.append(i)
-                            stems.append(parts[istem])
-                            users.append(parts[iu])
-                            if iagent is not None:
-                                agents.append(parts[iagent])
-                    if tokens is not None:
-                        lineno += len(lines)
-                        pending += len(lines) - done
-                        if numbers:
-                            # The block is ASCII: decode each column in one go, not value by value.
-                            keys = b"\n".join([lines[i].rstrip(b"\r") for i in numbers])
-                            ua = (
-                                [None if a == "-" else a for a in _decode(agents)]
-                                if iagent is not None
-                                else None
-                            )
-                            builder.add_many(
-                                time=times,
-                                actor=_decode(users),
-                                activity=[kinds[s] for s in stems],
-                                line=[first + i for i in numbers],
-                                key=keys.decode().split("\n"),
-                                item=_decode(stems),
-                                user_agent=None
-                                if ua is None
-                                else [a if a is None else a.replace("+", " ") for a in ua],
-                            )
-                            if builder.full:
-                                builder.other(pending)
-                                pending = 0
-                                yield builder.flush()
-                        continue
                     text = block if isinstance(block, str) else block.decode("utf-8", "replace")
                     lines = text.split("\n")
                     if complete:
@@ -867,20 +706,9 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                         if problem is not None:
                             builder.reject(lineno, problem, line.rstrip("\r\n"))
                             continue
-                        if parts[im] != "GET" or parts[ist] not in _OK_STATUS:
-                            pending += 1
-                            continue
-                        stem = parts[istem]
-                        low = stem.lower()
-                        if low.endswith(PAGE_SUFFIX):
-                            activity = "page_view"
-                        elif low.endswith(FILE_SUFFIXES):
-                            activity = "file_view"
-                        else:
-                            pending += 1
-                            continue
-                        user = parts[iu]
-                        if user == "-" or "/_" in stem or stem.startswith("_"):
+                        stem, user = parts[istem], parts[iu]
+                        activity = event(memo, parts[im], parts[ist], user, stem)
+                        if activity is None:
                             pending += 1
                             continue
                         day = parts[idate] if idate is not None else header_date
@@ -895,7 +723,6 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                         except ValueError:
                             builder.reject(lineno, "date or time is not YYYY-MM-DD hh:mm:ss", key)
                             continue
-                        agent = parts[iagent] if iagent is not None else "-"
                         add(
                             time=when,
                             actor=user,
@@ -903,7 +730,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                             line=lineno,
                             key=key,
                             item=stem,
-                            user_agent=None if agent == "-" else agent.replace("+", " "),
+                            user_agent=None if iagent is None else agent_text(parts[iagent], True),
                         )
                         if builder.full:
                             builder.other(pending)
