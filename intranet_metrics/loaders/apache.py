@@ -34,6 +34,7 @@ CANNOT = (
     "cannot tell apart, and requests without HTTP authentication have no user."
 )
 CONTAINER = False
+PRIORITY = 60  # detection order (loaders/__init__.py)
 
 STATIC_SUFFIXES = (
     ".css",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,11 +19,6 @@ from .container import ARCHIVE_ERRORS, archive_error
 SkipCallback = Callable[[Path, str], None]
 # Called with (path, error) for a recognised export that cannot be read (``--skip-bad``).
 FailCallback = Callable[[Path, InputError], None]
-
-
-# Confluence's access log starts with the bracketed time (Apache's with the client):
-# named, so that nobody wonders why it was not read as a web log.
-_CONFLUENCE = re.compile(r"\[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] ")
 
 
 class NotAnExport(InputError):
@@ -122,12 +116,6 @@ def detect(path: Path, forced: str | None = None) -> ModuleType:
         )
     lines = decode_head(head[:200]).splitlines()
     first = lines[0][:60] if lines else ""
-    if _CONFLUENCE.match(first):
-        raise NotAnExport(
-            f"{path}: a Confluence access log, which is not a supported format yet; see "
-            "'intranet-metrics formats'",
-            "a Confluence access log (Confluence is not a supported format yet)",
-        )
     raise NotAnExport(
         f"{path}: not a known export format (starts {quoted(first)}); force one with "
         "--input-format, or see 'intranet-metrics formats'",

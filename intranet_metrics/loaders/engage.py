@@ -29,6 +29,7 @@ CANNOT = (
     "report or the audit log for readers."
 )
 CONTAINER = True
+PRIORITY = 20  # detection order (loaders/__init__.py)
 
 MESSAGES = "messages.csv"
 USERS = "users.csv"

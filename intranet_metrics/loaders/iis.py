@@ -59,6 +59,7 @@ CANNOT = (
     "calls the log cannot tell apart, and anonymous requests have no user."
 )
 CONTAINER = False
+PRIORITY = 50  # detection order (loaders/__init__.py)
 
 # Authenticated GETs with an OK status of a page or an Office/PDF document are events;
 # anything under a ``_``-prefixed system folder (``_layouts``, ``_api``, ``_vti_bin``) is not.

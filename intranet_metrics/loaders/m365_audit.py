@@ -71,6 +71,7 @@ CANNOT = (
     "message operations are not mapped, and OneDrive or Exchange activity is not intranet use."
 )
 CONTAINER = False
+PRIORITY = 40  # detection order (loaders/__init__.py)
 
 # Pretty-printed AuditData of a big admin cmdlet can be long; 100 MB in one record is
 # not: a longer record (or line) is rejected and skipped without being held whole. The

@@ -28,6 +28,7 @@ CANNOT = (
     "Slack exports record no reads, so the reader rate counts only people who reacted or posted."
 )
 CONTAINER = True
+PRIORITY = 10  # detection order (loaders/__init__.py)
 
 # -- slack-export ------------------------------------------------------------------------------
 _LISTS = ("channels.json", "groups.json", "mpims.json", "dms.json")
