@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from itertools import compress, islice
 from pathlib import Path
@@ -46,6 +46,7 @@ from .base import (
     open_text,
     read_head,
 )
+from .rules import AuditRule, audit_rule
 from .textfile import open_binary
 
 # orjson parses AuditData about 2.5x faster than the standard library (same errors: a
@@ -57,7 +58,8 @@ DESCRIPTION = "Microsoft 365 / Purview unified audit log (CSV with AuditData, or
 CAN: tuple[str, ...] = ("view", "react", "contribute")
 CANNOT = (
     "Only what the tenant audited: page views need auditing of SharePoint views, Teams "
-    "message operations are not mapped, and OneDrive or Exchange activity is not intranet use."
+    "tells posts, replies and reactions (not reads), and OneDrive or Exchange activity is "
+    "not intranet use."
 )
 CONTAINER = False
 PRIORITY = 40  # detection order (loaders/__init__.py)
@@ -88,18 +90,67 @@ _MICRO = timedelta(microseconds=1)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 # RecordType 37; -Formatted exports print the enum name instead of the number.
 COMMENT_RECORD_TYPES = frozenset({"37", "sharepointcommentoperation"})
-YAMMER_OPERATIONS: dict[str, str] = {"messageviewed": "message_read", "filecreated": "upload"}
-OPERATIONS: dict[str, str] = {
-    "pageviewed": "page_view",
-    "pageviewedextended": "page_view",
-    "clientviewsignaled": "page_view",
-    "fileaccessed": "file_view",
-    "fileaccessedextended": "file_view",
-    "filepreviewed": "file_view",
-    "fileuploaded": "upload",
-    "filemodified": "edit",
-    "listitemupdated": "edit",
-    "pageprefetched": "other",
+_YAMMER = frozenset({"yammer"})
+_TEAMS = frozenset({"microsoftteams"})
+# SPEC names the SharePoint operations without a workload: Teams records with them count too.
+_SHAREPOINT = frozenset({"sharepoint", "microsoftteams"})
+# SPEC section 6, as data: the first row matching (Workload, Operation, RecordType) decides;
+# no row: ``other``. A ``when`` row looks at the record's own fields (``CONDITIONS``).
+RULES: tuple[AuditRule, ...] = (
+    AuditRule(
+        _YAMMER,
+        "thread_start",
+        frozenset({"messagecreated"}),
+        when="thread_start",
+        otherwise="reply",
+    ),
+    AuditRule(_YAMMER, "message_read", frozenset({"messageviewed"})),
+    AuditRule(_YAMMER, "upload", frozenset({"filecreated"})),
+    AuditRule(_SHAREPOINT, "comment", record_types=COMMENT_RECORD_TYPES, unless_word="delete"),
+    # Teams: a message naming its parent is a reply, any other a new post.
+    AuditRule(_TEAMS, "reply", frozenset({"messagesent"}), when="has_parent", otherwise="post"),
+    AuditRule(_TEAMS, "reaction", frozenset({"reactedtomessage"})),
+    AuditRule(_SHAREPOINT, "page_create", frozenset({"listitemcreated"}), when="pages_library"),
+    AuditRule(
+        _SHAREPOINT,
+        "page_view",
+        frozenset({"pageviewed", "pageviewedextended", "clientviewsignaled"}),
+    ),
+    AuditRule(
+        _SHAREPOINT,
+        "file_view",
+        frozenset({"fileaccessed", "fileaccessedextended", "filepreviewed"}),
+    ),
+    AuditRule(_SHAREPOINT, "upload", frozenset({"fileuploaded"})),
+    AuditRule(_SHAREPOINT, "edit", frozenset({"filemodified", "listitemupdated"})),
+    AuditRule(_SHAREPOINT, "other", frozenset({"pageprefetched"})),
+)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _is_thread_start(obj: dict) -> bool:
+    thread = obj.get("ThreadId")
+    return thread is None or thread == "" or str(thread) == str(obj.get("MessageId"))
+
+
+def _has_parent(obj: dict) -> bool:
+    return obj.get("ParentMessageId") not in (None, "")
+
+
+def _in_pages_library(obj: dict) -> bool:
+    # A page in a pages library is a new page; other list items are not.
+    object_id = _text(obj.get("ObjectId") or "").lower()
+    return "/sitepages/" in object_id or "/pages/" in object_id
+
+
+# The conditions a rule row may name, on the record's own fields.
+CONDITIONS: dict[str, Callable[[dict], bool]] = {
+    "thread_start": _is_thread_start,
+    "has_parent": _has_parent,
+    "pages_library": _in_pages_library,
 }
 
 
@@ -425,34 +476,28 @@ class _Classifier:
         wl = str(workload or "").lower()
         if wl not in WORKLOADS:
             return "other"
-        op = str(operation or "").lower()
-        if wl == "yammer":
-            if op == "messagecreated":
-                return _BY_RECORD  # a thread start or a reply: ThreadId tells
-            return YAMMER_OPERATIONS.get(op, "other")
         if sites and wl == "sharepoint" and self.sites:
             return _BY_RECORD  # ObjectId must lie under a configured site
-        rt = "" if record_type is None else str(record_type)
-        if rt.strip().lower() in COMMENT_RECORD_TYPES:
-            return "other" if "delete" in op else "comment"
-        if op == "listitemcreated":
-            return _BY_RECORD  # a news page or any list item: ObjectId tells
-        return OPERATIONS.get(op, "other")
+        op = str(operation or "").lower()
+        rule = audit_rule(RULES, wl, op, _text(record_type).strip().lower())
+        if rule is None:
+            return "other"
+        if rule.unless_word is not None and rule.unless_word in op:
+            return rule.otherwise
+        return _BY_RECORD if rule.when is not None else rule.activity
 
     def _by_record(self, obj: dict, workload: Any, operation: Any, record_type: Any) -> str:
-        if str(workload or "").lower() == "yammer":  # MessageCreated
-            thread = obj.get("ThreadId")
-            if thread is None or thread == "" or str(thread) == str(obj.get("MessageId")):
-                return "thread_start"
-            return "reply"
-        object_id = str(obj.get("ObjectId") or "").lower()
-        if self.sites and str(workload).lower() == "sharepoint" and not self._in_sites(object_id):
+        wl = str(workload or "").lower()
+        object_id = _text(obj.get("ObjectId") or "").lower()
+        if self.sites and wl == "sharepoint" and not self._in_sites(object_id):
             return "other"
         activity = self._rule(workload, operation, record_type, sites=False)
         if activity is not _BY_RECORD:
             return activity
-        # ListItemCreated: a page in a pages library is a new page; other items are not.
-        return "page_create" if "/sitepages/" in object_id or "/pages/" in object_id else "other"
+        op = str(operation or "").lower()
+        rule = audit_rule(RULES, wl, op, _text(record_type).strip().lower())
+        assert rule is not None and rule.when is not None  # _rule said _BY_RECORD
+        return rule.activity if CONDITIONS[rule.when](obj) else rule.otherwise
 
     def _in_sites(self, object_id: str) -> bool:
         for site in self.sites:

@@ -117,16 +117,31 @@ def agents(values: pa.Array, plus_is_space: bool = False) -> pa.Array:
 
 @dataclass(frozen=True)
 class AuditRule:
-    """One row of the audit log's table: records of ``workload`` (lower case) whose
-    operation is in ``operations`` (lower case; empty: any) or whose record type is in
-    ``record_types`` get ``activity``. ``when`` names a condition on the record that
-    picks ``activity`` or ``otherwise`` (see ``m365_audit.CONDITIONS``)."""
+    """One row of the audit log's table: a record of one of ``workloads`` (lower case)
+    whose operation is in ``operations`` (lower case) or whose record type is in
+    ``record_types`` gets ``activity``; an operation containing ``unless_word`` gets
+    ``otherwise``. ``when`` names a condition on the record's own fields (see
+    ``m365_audit.CONDITIONS``): ``activity`` when it holds, else ``otherwise``."""
 
-    workload: str
+    workloads: frozenset[str]
     activity: str
     operations: frozenset[str] = frozenset()
     record_types: frozenset[str] = frozenset()
     when: str | None = None
     otherwise: str = "other"
-    # Operations containing this word are ``otherwise`` (comment deletions).
     unless_word: str | None = None
+
+    def matches(self, workload: str, operation: str, record_type: str) -> bool:
+        return workload in self.workloads and (
+            operation in self.operations or record_type in self.record_types
+        )
+
+
+def audit_rule(
+    table: tuple[AuditRule, ...], workload: str, operation: str, record_type: str
+) -> AuditRule | None:
+    """The first row of ``table`` for these (lower-cased) fields, or None."""
+    for rule in table:
+        if rule.matches(workload, operation, record_type):
+            return rule
+    return None
