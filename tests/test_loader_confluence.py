@@ -113,3 +113,26 @@ def test_real_samples_detected_and_read(samples: Path, name: str) -> None:
 def test_apache_sample_is_not_confluence(samples: Path) -> None:
     path = samples / "confluence-apache-plaso" / "apache_access.log"
     assert not confluence.sniff(path, read_head(path)) and detect(path) is apache
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status", "activity"),
+    [
+        ("POST", "/pages/docreatepage.action", "302", "page_create"),
+        ("POST", "/pages/doaddcomment.action?pageId=42", "303", "comment"),
+        ("POST", "/pages/doaddcomment.action?pageId=42", "500", None),
+        ("POST", "/rest/likes/1.0/content/42/likes", "403", None),
+        ("GET", "/display/HR/Holidays", "302", None),  # a redirect is no page read
+        ("GET", "/display/HR/Holidays", "304", "page_view"),
+    ],
+)
+def test_status_decides_per_rule(tmp_path, method, url, status, activity) -> None:
+    r = load(tmp_path, line(url, method=method, status=status))
+    assert [e["activity"] for e in r.events.to_pylist()] == ([activity] if activity else [])
+
+
+def test_fixture_counts(data: Path) -> None:
+    r = read_source(confluence, data / "confluence" / "atlassian-confluence-access.log")
+    c = r.counts
+    assert (c.rows, c.events, c.other, c.rejected, c.excluded_total) == (13, 9, 3, 0, 1)
+    assert dict(c.by_class) == {"view": 5, "react": 3, "contribute": 1}

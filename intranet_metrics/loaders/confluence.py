@@ -35,6 +35,9 @@ CONTAINER = False
 # Before apache-combined: a Confluence line is no Apache line, but say so by order too.
 PRIORITY = 55
 
+_POST = frozenset({"POST"})
+# A form POST that worked answers with a redirect to the page (302/303); a REST one 200-204.
+_POSTED = frozenset({"200", "201", "204", "302", "303"})
 # SPEC "confluence-access": pages, attachments, new pages, comments, likes; anything else
 # (static files, /rest/ polling) is counted as other.
 RULES = WebRules(
@@ -44,11 +47,12 @@ RULES = WebRules(
         PathRule(
             "page_create",
             r"^/pages/(?:docreatepage|createpage)\.action",
-            frozenset({"POST"}),
+            _POST,
+            _POSTED,
         ),
         # Classic Confluence posts comments to /pages/doaddcomment.action: "...addcomment.action".
-        PathRule("comment", r"addcomment\.action", frozenset({"POST"})),
-        PathRule("like", r"^/rest/likes/", frozenset({"POST"})),
+        PathRule("comment", r"addcomment\.action", _POST, _POSTED),
+        PathRule("like", r"^/rest/likes/", _POST, _POSTED),
     ),
     anonymous=frozenset({"-", "anonymous"}),
 )

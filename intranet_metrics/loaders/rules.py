@@ -28,20 +28,22 @@ _MEMO_LIMIT = 100_000
 
 @dataclass(frozen=True)
 class PathRule:
-    """``activity`` for a request whose method is in ``methods`` and whose lower-cased path
-    matches ``pattern`` (``re.search``). ``activity`` None: the request is no event (a
-    system folder, a static file), whatever a later row says."""
+    """``activity`` for a request whose method is in ``methods``, whose lower-cased path
+    matches ``pattern`` (``re.search``) and whose status is in ``statuses`` (None: the
+    table's ``ok_status``). ``activity`` None: the request is no event (a system folder,
+    a static file), whatever a later row says."""
 
     activity: str | None
     pattern: str
     methods: frozenset[str] = frozenset({"GET"})
+    statuses: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
 class WebRules:
-    """A web log's classification: a request is an event when its status is in
-    ``ok_status``, its user is not in ``anonymous`` and the first ``paths`` row matching
-    its method and path names an activity (``default`` when none matches)."""
+    """A web log's classification: a request by a person (user not in ``anonymous``) is
+    an event when the first ``paths`` row matching its method and path names an activity
+    and its status is that row's (``default`` for an OK GET no row matches)."""
 
     paths: tuple[PathRule, ...]
     ok_status: frozenset[str] = frozenset({"200", "304"})
@@ -60,32 +62,42 @@ class WebRules:
         found = frozenset().union(*(r.methods for r in self.paths if r.activity is not None))
         return found | ({"GET"} if self.default is not None else frozenset())
 
-    def activity(self, method: str, path: str) -> str | None:
-        """The activity of an OK request by a person for ``path``, or None (no event)."""
+    @cached_property
+    def statuses(self) -> frozenset[str]:
+        """Every status some row can make an event of."""
+        rows = (r.statuses or self.ok_status for r in self.paths if r.activity is not None)
+        return self.ok_status.union(*rows)
+
+    def activity(self, method: str, status: str, path: str) -> str | None:
+        """The activity of a request by a person, or None (no event)."""
         low = path.lower()
         for rule, pattern in self._compiled:
             if method in rule.methods and pattern.search(low):
-                return rule.activity
-        return self.default if method == "GET" else None
+                ok = status in (rule.statuses or self.ok_status)
+                return rule.activity if ok else None
+        ok = method == "GET" and status in self.ok_status
+        return self.default if ok else None
 
     def memo(self) -> Memo:
-        """``activity`` of each ``(method, path)``, computed once (a loader keeps one)."""
-        return Memo(lambda pair: self.activity(*pair), limit=_MEMO_LIMIT)
+        """``activity`` of each ``(method, status, path)``, computed once (a loader keeps
+        one per file)."""
+        return Memo(lambda key: self.activity(*key), limit=_MEMO_LIMIT)
 
     def event(self, memo: Memo, method: str, status: str, user: str, path: str) -> str | None:
         """The activity of one request, or None when it is no event (row-at-a-time path)."""
-        if status not in self.ok_status or user in self.anonymous or method not in self.methods:
+        if status not in self.statuses or user in self.anonymous or method not in self.methods:
             return None
-        return memo[(method, path)]
+        return memo[(method, status, path)]
 
     def classify(
         self, memo: Memo, method: pa.Array, status: pa.Array, user: pa.Array, path: pa.Array
     ) -> tuple[pa.Array, pa.Array]:
         """``(rows, activity)``: the indices of the requests that are events and their
-        activities, a column at a time (the same table as ``event``)."""
+        activities, a column at a time (the same table as ``event``, each distinct
+        method, status and path looked up once)."""
         ok = pc.and_(
             pc.and_(
-                pc.is_in(status, pa.array(sorted(self.ok_status), pa.string())),
+                pc.is_in(status, pa.array(sorted(self.statuses), pa.string())),
                 pc.invert(pc.is_in(user, pa.array(sorted(self.anonymous), pa.string()))),
             ),
             pc.is_in(method, pa.array(sorted(self.methods), pa.string())),
@@ -93,9 +105,12 @@ class WebRules:
         rows = pc.indices_nonzero(ok)
         if not len(rows):
             return rows, pa.array([], pa.string())
-        pairs = pc.binary_join_element_wise(method.take(rows), path.take(rows), "\n")
-        coded = pc.dictionary_encode(pairs)
-        acts = [memo[tuple(p.split("\n", 1))] for p in coded.dictionary.to_pylist()]
+        # Methods and statuses hold no space and paths no newline: the key splits back.
+        keys = pc.binary_join_element_wise(
+            method.take(rows), status.take(rows), path.take(rows), "\n"
+        )
+        coded = pc.dictionary_encode(keys)
+        acts = [memo[tuple(k.split("\n", 2))] for k in coded.dictionary.to_pylist()]
         activity = pa.array(acts, pa.string()).take(coded.indices)
         keep = pc.is_valid(activity)
         return rows.filter(keep), activity.filter(keep)
