@@ -8,6 +8,7 @@ network per subfolder; every ``Messages.csv`` is read with the ``Users.csv`` bes
 
 from __future__ import annotations
 
+import codecs
 import csv
 import zipfile
 from collections.abc import Iterator
@@ -127,13 +128,31 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
         users = {m: _sibling(names, m, USERS) for m in found}
         box.check(found + [u for u in users.values() if u])
         for member in found:
+            reading = users[member]
             try:
-                emails = _read_users(box, users[member])
+                emails = _read_users(box, reading)
+                reading = member
                 yield from _load_messages(box, member, emails, builder)
             except UnicodeDecodeError as exc:
+                line = _bad_utf8_line(box, reading) if reading else None
+                where = f"{path}!{reading}" + (f" line {line}" if line else "")
                 raise InputError(
-                    f"{path}!{member}: not UTF-8 text ({exc.reason}); re-export the network data"
+                    f"{where}: not UTF-8 text ({exc.reason}); re-export the network data"
                 ) from None
+
+
+def _bad_utf8_line(box: Container, member: str) -> int | None:
+    """The line of a member's first byte that is not UTF-8 (streamed, BOM allowed)."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    line = 1
+    with box.open(member) as fh:
+        while chunk := fh.read(1 << 16):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return line + exc.object[: exc.start].count(b"\n")
+            line += chunk.count(b"\n")
+    return None
 
 
 def _load_messages(
