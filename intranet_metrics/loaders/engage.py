@@ -20,7 +20,7 @@ import pyarrow as pa
 from ..errors import InputError
 from .base import EventBuilder, decode_head
 from .container import Container, container_names, member_head
-from .textfile import BadRecord, csv_rows
+from .textfile import BadRecord, csv_rows, first_bad_line
 
 NAME = "engage-export"
 DESCRIPTION = "Viva Engage (Yammer) network data export (zip or folder): posts and replies"
@@ -143,16 +143,9 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
 
 def _bad_utf8_line(box: Container, member: str) -> int | None:
     """The line of a member's first byte that is not UTF-8 (streamed, BOM allowed)."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    line = 1
     with box.open(member) as fh:
-        while chunk := fh.read(1 << 16):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                return line + exc.object[: exc.start].count(b"\n")
-            line += chunk.count(b"\n")
-    return None
+        found = first_bad_line(fh, codecs.getincrementaldecoder("utf-8-sig")())
+    return None if found is None else found[0]
 
 
 def _load_messages(

@@ -49,7 +49,6 @@ from .base import (
     to_micros,
 )
 from .rules import PathRule, WebRules, agent_text, agents
-from .textfile import open_binary
 
 NAME = "iis-w3c"
 DESCRIPTION = "IIS W3C extended logs from SharePoint Server front ends (page and file views)"
@@ -510,8 +509,8 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     # exactly what the text loop makes of its lines. The other pieces, and UTF-16 files,
     # go through the text loop (``_Reader.text``), in blocks of _CHUNK.
     reader = _Reader(builder)
-    with open_binary(path) as raw:
-        plans = _plans(raw)
+    with textfile.open_lines(path, errors="replace", newline="\n") as fh:
+        plans = _plans(fh)
         try:
             for todo in plans:
                 todo.reverse()  # pieces still to read, last first (each freed once read)
@@ -524,29 +523,16 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
             builder.other(reader.pending)
 
 
-def _plans(raw: IO[bytes]) -> Iterator[list[Piece]]:
-    """The pieces of a file, block by block: UTF-16 (after its BOM) as text for the text
-    loop; anything else as bytes, planned (and read ahead) for Arrow."""
-    mark = textfile.bom(raw.read(3))
-    if mark == "utf-16":
-        raw.seek(0)
-        return _utf16_plans(raw)
-    if mark is None:
-        raw.seek(0)
-    blocks = _byte_blocks(raw, _COLUMNAR_CHUNK)
+def _plans(fh: IO) -> Iterator[list[Piece]]:
+    """The pieces of a file, block by block: UTF-16 (decoded by the opener) as text for
+    the text loop; anything else as bytes, planned (and read ahead) for Arrow."""
+    if isinstance(fh, io.TextIOBase):
+        return ([(b, whole, False, None, None)] for b, whole in line_blocks(fh, _CHUNK))
+    blocks = _byte_blocks(fh, _COLUMNAR_CHUNK)
     planner = _Planner()
-    if _READ_AHEAD and os.fstat(raw.fileno()).st_size > _COLUMNAR_CHUNK:
+    if _READ_AHEAD and os.fstat(fh.fileno()).st_size > _COLUMNAR_CHUNK:
         return read_ahead(blocks, lambda item: planner.plan(*item), "iis-read")
     return (planner.plan(b, whole) for b, whole in blocks)
-
-
-def _utf16_plans(raw: IO[bytes]) -> Iterator[list[Piece]]:
-    fh = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="\n")
-    try:
-        for block, whole in line_blocks(fh, _CHUNK):
-            yield [(block, whole, False, None, None)]
-    finally:
-        fh.detach()  # the caller closes the file, not the wrapper
 
 
 _NO_FIELDS = "unreachable: width is -1 until a #Fields line"

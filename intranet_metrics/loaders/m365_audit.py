@@ -47,7 +47,6 @@ from .base import (
     read_head,
 )
 from .rules import AuditRule, audit_rule
-from .textfile import open_binary
 
 # orjson parses AuditData about 2.5x faster than the standard library (same errors: a
 # ValueError subclass) in the record loop.
@@ -206,20 +205,13 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
 def _load_jsonl(path: Path, classify: _Classifier) -> Iterator[pa.RecordBatch]:
     """A JSON Lines file, in blocks of whole lines, through the record loop. A line longer
     than ``FIELD_LIMIT`` is rejected unread (memory stays bounded)."""
-    with open_binary(path) as raw:
-        mark = textfile.bom(raw.read(3))
-        if mark == "utf-16":
-            raw.seek(0)
-            text = io.TextIOWrapper(raw, encoding="utf-16", newline="")
-            lines = (
-                (n, LONG_LINE if t is None else t) for n, t in bounded_lines(text, FIELD_LIMIT)
-            )
+    with textfile.open_lines(path) as fh:
+        if isinstance(fh, io.TextIOBase):  # UTF-16
+            lines = ((n, LONG_LINE if t is None else t) for n, t in bounded_lines(fh, FIELD_LIMIT))
             yield from classify.run(lines, "not a JSON object", nested=True)
             return
-        if mark is None:
-            raw.seek(0)
         n = 1
-        for block, _complete in line_blocks(raw, _JSON_BLOCK, FIELD_LIMIT):
+        for block, _complete in line_blocks(fh, _JSON_BLOCK, FIELD_LIMIT):
             # BytesIO finds line ends with memchr: 4x faster than bytes.split(b"\n").
             lines = io.BytesIO(block).readlines()
             yield from classify.run(enumerate(lines, start=n), "not a JSON object", nested=True)
