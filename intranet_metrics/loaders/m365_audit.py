@@ -354,9 +354,7 @@ class _Classifier:
         the fields are read while the freshly parsed object is in the CPU cache, the
         appends are bound once per block, and everything else waits for ``_drain``.
         """
-        loads, reject, builder = _loads, self._reject, self.builder
-        rules, people, rule, person = self._rules, self._people, self._rule, self._person
-        workloads = self.workloads
+        parse, classify = self._parse, self._classify
         more = True
         while more:
             more = False
@@ -365,65 +363,79 @@ class _Classifier:
             (a_item, a_parent, a_thread, a_channel, a_excluded) = block.appends[5:]
             for line, text in islice(records, _BLOCK):
                 more = True
-                try:
-                    obj = loads(text)
-                except ValueError as exc:
-                    if not text.strip():
-                        continue
-                    if text == LONG_LINE:
-                        builder.reject(line, f"line longer than {FIELD_LIMIT:,} bytes; skipped")
-                        continue
-                    # Bytes that are not UTF-8 stop the file like any other text export
-                    # (the ingest driver names the line); bad JSON is only this record.
-                    if isinstance(text, bytes):
-                        text = text.decode("utf-8")
-                    builder.reject(line, f"{bad_json} ({getattr(exc, 'msg', exc)})", text)
-                    continue
-                if type(obj) is not dict:
-                    reject(line, "AuditData is not a JSON object", text)
+                obj = parse(line, text, bad_json, nested)
+                if obj is None:
                     continue
                 get = obj.get
-                created, key = get("CreationTime"), get("Id")
-                if nested and created is None and "AuditData" in obj and "CreationTime" not in obj:
-                    # A JSON line may be a whole export row with AuditData inside it.
-                    obj = _audit_data(obj["AuditData"])
-                    if type(obj) is not dict:
-                        reject(line, "AuditData is not a JSON object", text)
-                        continue
-                    get = obj.get
-                    created, key = get("CreationTime"), get("Id")
-                if not created or type(created) is not str:
-                    reject(line, "AuditData has no CreationTime", text)
-                    continue
-                if key is None or key == "":
-                    reject(line, "AuditData has no Id", text)
-                    continue
-                triple = (get("Workload"), get("Operation"), get("RecordType"))
-                workloads[triple[0] if type(triple[0]) is str else str(triple[0])] += 1
-                try:
-                    activity = rules[triple]
-                except TypeError:  # a list or object where a name belongs: not cacheable
-                    activity = rule(*triple)
-                if activity is _BY_RECORD:
-                    activity = self._by_record(obj, *triple)
-                who = (get("UserId"), get("UserType"))
-                try:
-                    actor, excluded = people[who]
-                except TypeError:
-                    actor, excluded = person(*who)
+                activity, actor, excluded = classify(obj)
                 a_line(line)
-                a_created(created)
+                a_created(get("CreationTime"))
                 a_actor(actor)
                 a_activity(activity)
-                a_key(key)
+                a_key(get("Id"))
                 a_item(get("ObjectId") or get("MessageId"))
                 a_parent(get("ParentMessageId"))
                 a_thread(get("ThreadId"))
                 a_channel(get("SiteUrl") or get("GroupName") or get("ChannelName"))
                 a_excluded(excluded)
             self._drain(block)
-            if builder.full:
-                yield builder.flush()
+            if self.builder.full:
+                yield self.builder.flush()
+
+    def _parse(self, line: int, text: bytes | str, bad_json: str, nested: bool) -> dict | None:
+        """The AuditData object of a record with a CreationTime and an Id, or None after
+        rejecting it (or skipping a blank line)."""
+        try:
+            obj = _loads(text)
+        except ValueError as exc:
+            if not text.strip():
+                return None
+            if text == LONG_LINE:
+                self.builder.reject(line, f"line longer than {FIELD_LIMIT:,} bytes; skipped")
+                return None
+            # Bytes that are not UTF-8 stop the file like any other text export (the
+            # ingest driver names the line); bad JSON is only this record.
+            if isinstance(text, bytes):
+                text = text.decode("utf-8")
+            self.builder.reject(line, f"{bad_json} ({getattr(exc, 'msg', exc)})", text)
+            return None
+        if (
+            nested
+            and type(obj) is dict
+            and "AuditData" in obj
+            and "CreationTime" not in obj
+            and obj.get("CreationTime") is None
+        ):
+            obj = _audit_data(obj["AuditData"])  # a whole export row with AuditData inside
+        if type(obj) is not dict:
+            self._reject(line, "AuditData is not a JSON object", text)
+            return None
+        created, key = obj.get("CreationTime"), obj.get("Id")
+        if not created or type(created) is not str:
+            self._reject(line, "AuditData has no CreationTime", text)
+            return None
+        if key is None or key == "":
+            self._reject(line, "AuditData has no Id", text)
+            return None
+        return obj
+
+    def _classify(self, obj: dict) -> tuple[str, str, str | None]:
+        """``(activity, actor, exclusion)`` of a record, by the rule and person caches."""
+        get = obj.get
+        triple = (get("Workload"), get("Operation"), get("RecordType"))
+        self.workloads[triple[0] if type(triple[0]) is str else str(triple[0])] += 1
+        try:
+            activity = self._rules[triple]
+        except TypeError:  # a list or object where a name belongs: not cacheable
+            activity = self._rule(*triple)
+        if activity is _BY_RECORD:
+            activity = self._by_record(obj, *triple)
+        who = (get("UserId"), get("UserType"))
+        try:
+            actor, excluded = self._people[who]
+        except TypeError:
+            actor, excluded = self._person(*who)
+        return activity, actor, excluded
 
     def _reject(self, line: int, reason: str, raw: str | bytes) -> None:
         if isinstance(raw, bytes):
