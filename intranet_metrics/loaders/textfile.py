@@ -390,32 +390,27 @@ def _records(fh: IO[str], limit: int, start: int) -> Iterator[tuple[int, str | B
         done, odd = not piece, quotes % 2
         record_first, first = first, 0
         quotes = size = 0
-        text = "".join(parts)
-        parts = []
-        if odd:
-            yield (
-                record_first,
-                BadRecord(
-                    f"unclosed quote: the record from line {record_first} runs to the end of "
-                    f"the file (line {line})",
-                    line,
-                ),
-            )
+        yield _record(record_first, line, "".join(parts), odd, over, limit)
+        parts, over = [], False
+        if odd or done:
             return
-        if over:
-            over = False
-            yield (
-                record_first,
-                BadRecord(
-                    f"record longer than {limit:,} characters (lines {record_first}-{line}); "
-                    "skipped",
-                    line,
-                ),
-            )
-        else:
-            yield record_first, text
-        if done:
-            return
+
+
+def _record(
+    first: int, line: int, text: str, odd: int, over: bool, limit: int
+) -> tuple[int, str | BadRecord]:
+    """A finished record (lines ``first``-``line``): its text, or why it is unreadable."""
+    if odd:
+        return first, BadRecord(
+            f"unclosed quote: the record from line {first} runs to the end of the file "
+            f"(line {line})",
+            line,
+        )
+    if over:
+        return first, BadRecord(
+            f"record longer than {limit:,} characters (lines {first}-{line}); skipped", line
+        )
+    return first, text
 
 
 def split_record(text: str, delimiter: str) -> list[str]:
