@@ -7,11 +7,13 @@ not a suite.
 
 from __future__ import annotations
 
+import ast
 import csv
 import gc
 import locale
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -216,3 +218,28 @@ def test_round_trip_through_the_store(case, tmp_path: Path) -> None:
     again = api.ingest(api.open_store(tmp_path / "store"), [path])
     assert sum(s.new_events for s in again.sources) == 0
     assert _stored(tmp_path / "store") == want
+
+
+# -- small functions ---------------------------------------------------------------------------
+LOADERS = Path(__file__).parent.parent / "intranet_metrics" / "loaders"
+
+
+def test_loader_functions_are_small() -> None:
+    """No function in loaders/ over 60 lines or a cyclomatic complexity of 12 (EventBuilder,
+    owned by the ingest pipeline, is checked where it moves)."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed")
+    rules = ["--select", "C901,PLR0915", "--config", "lint.mccabe.max-complexity=12"]
+    done = subprocess.run([ruff, "check", "--no-cache", *rules, str(LOADERS)], capture_output=True)
+    assert done.returncode == 0, done.stdout.decode()
+    long = []
+    for path in sorted(LOADERS.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for cls in [tree, *(n for n in tree.body if isinstance(n, ast.ClassDef))]:
+            if getattr(cls, "name", "") == "EventBuilder":
+                continue
+            for fn in cls.body:
+                if isinstance(fn, ast.FunctionDef) and fn.end_lineno - fn.lineno + 1 > 60:
+                    long.append(f"{path.name}:{fn.name}")
+    assert long == []
