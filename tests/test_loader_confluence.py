@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 import pytest
 
 from intranet_metrics.config import Config
+from intranet_metrics.identity import Pseudonymiser
 from intranet_metrics.loaders import apache, confluence
 from intranet_metrics.loaders.base import read_head, read_source
 from intranet_metrics.loaders.detect import detect
@@ -167,3 +168,15 @@ def test_real_organisation_size(tmp_path) -> None:
     assert (c.rows, c.rejected, c.other, c.events) == (n, 0, statics, n - statics)
     assert pc.count_distinct(r.events.column("actor")).as_py() == people
     assert seconds < 45, f"{n:,} lines took {seconds:.0f} s"
+
+
+@pytest.mark.parametrize(
+    "url", ["/display/~jdoe/Notes", "/spaces/~jdoe/pages/9/Notes", "/display/%7Ejdoe/Notes"]
+)
+def test_personal_space_hashed_under_a_key(tmp_path, url) -> None:
+    path = tmp_path / "access.log"
+    path.write_text(line(url) + line("/display/HR/Holidays"), encoding="utf-8")
+    r = read_source(confluence, path, pseudo=Pseudonymiser(b"secret"))
+    personal, public = r.events.column("item").to_pylist()
+    assert personal.startswith("h:") and "jdoe" not in personal
+    assert public == "/display/HR/Holidays"
