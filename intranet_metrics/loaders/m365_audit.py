@@ -126,6 +126,25 @@ RULES: tuple[AuditRule, ...] = (
 )
 
 
+# Event field <- the first of these AuditData fields that holds a value (SPEC section 6).
+FIELD_MAP: dict[str, tuple[str, ...]] = {
+    "item": ("ObjectId", "MessageId"),
+    "parent": ("ParentMessageId",),
+    "thread": ("ThreadId",),
+    "channel": ("SiteUrl", "GroupName", "ChannelName"),
+}
+
+
+def _first(get: Callable[[str], Any], names: tuple[str, ...]) -> Any:
+    """``get(a) or get(b) or ...``: the first value that is set, else the last one."""
+    value = None
+    for name in names:
+        value = get(name)
+        if value:
+            return value
+    return value
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -360,7 +379,8 @@ class _Classifier:
             more = False
             block = _Block()
             (a_line, a_created, a_actor, a_activity, a_key) = block.appends[:5]
-            (a_item, a_parent, a_thread, a_channel, a_excluded) = block.appends[5:]
+            mapped = list(zip(block.appends[5:9], FIELD_MAP.values(), strict=True))
+            a_excluded = block.appends[9]
             for line, text in islice(records, _BLOCK):
                 more = True
                 obj = parse(line, text, bad_json, nested)
@@ -373,10 +393,8 @@ class _Classifier:
                 a_actor(actor)
                 a_activity(activity)
                 a_key(get("Id"))
-                a_item(get("ObjectId") or get("MessageId"))
-                a_parent(get("ParentMessageId"))
-                a_thread(get("ThreadId"))
-                a_channel(get("SiteUrl") or get("GroupName") or get("ChannelName"))
+                for append, names in mapped:
+                    append(_first(get, names))
                 a_excluded(excluded)
             self._drain(block)
             if self.builder.full:
