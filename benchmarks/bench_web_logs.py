@@ -119,10 +119,39 @@ def write_apache(path: Path, lines: int, seed: int = 2) -> None:
             )
 
 
-def run_one(fmt: str, path: str, stub_add: bool = False) -> dict:
+def write_confluence(path: Path, lines: int, seed: int = 3) -> None:
+    """A Confluence access log in both layouts: ~60 % static files and /rest/ polling."""
+    rng = random.Random(seed)
+    start = datetime(2024, 3, 4, 8, 0, tzinfo=timezone(timedelta(hours=1)))
+    users = [f"user{i}" for i in range(20_000)] + ["-", "anonymous"]
+    urls = (
+        [("GET", f"/display/HR/Page{i}") for i in range(200)]
+        + [("GET", f"/pages/viewpage.action?pageId={i}") for i in range(200)]
+        + [
+            ("POST", "/pages/doaddcomment.action?pageId=7"),
+            ("POST", "/rest/likes/1.0/content/7/likes"),
+        ]
+        + [("GET", f"/s/en_GB/9012/_/styles/s{i}.css") for i in range(300)]
+        + [("GET", f"/rest/quickreload/latest/{i}?since=1") for i in range(300)]
+    )
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        for i in range(lines):
+            when = (start + timedelta(seconds=i // 20)).strftime("%d/%b/%Y:%H:%M:%S %z")
+            method, url = rng.choice(urls)
+            client = "10.0.0.9 " if i % 2 else ""
+            fh.write(
+                f"[{when}] {client}{rng.choice(users)} http-nio-8090-exec-{i % 40} 10.1.0.9 "
+                f"{method} {url} HTTP/1.1 {rng.choice(('200', '200', '304', '302'))} 12ms 3456 - "
+                f"{AGENTS[i % len(AGENTS)].replace('+', ' ')}\n"
+            )
+
+
+def run_one(fmt: str, path: str, stub_add: bool = False, simple: bool = False) -> dict:
     """Stream one file through its loader, keeping no batch: what ingest does.
 
-    ``stub_add`` replaces ``EventBuilder.add`` with a no-op, to show the loader's own cost.
+    ``stub_add`` replaces ``EventBuilder.add`` with a no-op, to show the loader's own cost;
+    ``simple`` reads an IIS log through the text loop alone (Arrow's reader never used):
+    the path its fast path must beat to be kept.
     """
     import pyarrow as pa
 
@@ -132,6 +161,8 @@ def run_one(fmt: str, path: str, stub_add: bool = False) -> dict:
     from intranet_metrics.store import read_batches
 
     mod = by_name(fmt)
+    if simple:
+        mod._columnar = lambda block, rows: None
     builder = EventBuilder(SourceInfo(path, "0" * 64, fmt), Config())
     if stub_add:
         builder.add = lambda **kw: True  # type: ignore[method-assign]
@@ -170,21 +201,27 @@ def main() -> None:
         "--stub-add", action="store_true", help="also time each file with builder.add a no-op"
     )
     ap.add_argument(
-        "--formats", nargs="+", choices=["iis-w3c", "apache-combined"],
-        default=["iis-w3c", "apache-combined"],
+        "--compare",
+        action="store_true",
+        help="also read each IIS log through the text loop alone; print the CPU ratio",
+    )
+    ap.add_argument(
+        "--formats", nargs="+", choices=["iis-w3c", "apache-combined", "confluence-access"],
+        default=["iis-w3c", "apache-combined", "confluence-access"],
     )  # fmt: skip
     ap.add_argument("--repeat", type=int, default=1, help="runs per file (default 1)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         fmt, path, stub = args.child
-        print(json.dumps(run_one(fmt, path, stub == "stub")))
+        print(json.dumps(run_one(fmt, path, stub == "stub", stub == "simple")))
         return
     print(f"calibration loop: {calibration():.2f} s (lower is a faster machine)")
     with tempfile.TemporaryDirectory() as tmp:
         for fmt, writer, suffix in (
             ("iis-w3c", write_iis, "log"),
             ("apache-combined", write_apache, "access.log"),
+            ("confluence-access", write_confluence, "confluence.log"),
         ):
             if fmt not in args.formats:
                 continue
@@ -194,6 +231,9 @@ def main() -> None:
                 mb = path.stat().st_size / 1e6
                 rates = []
                 modes = ("full", "stub") if args.stub_add else ("full",)
+                if args.compare and fmt == "iis-w3c":
+                    modes += ("simple",)
+                cpu: dict[str, float] = {}
                 for mode in [m for m in modes for _ in range(args.repeat)]:
                     out = subprocess.run(
                         [sys.executable, __file__, "--child", fmt, str(path), mode],
@@ -204,7 +244,8 @@ def main() -> None:
                     res = json.loads(out.stdout)
                     if mode == "full":
                         rates.append(res["lines_per_s"])
-                    label = fmt if mode == "full" else f"{fmt} (add=no-op)"
+                    cpu[mode] = cpu.get(mode, 0.0) + res["rows"] / res["lines_per_cpu_s"]
+                    label = {"full": fmt, "stub": f"{fmt} (add=no-op)"}.get(mode, f"{fmt} (text)")
                     print(
                         f"{label:28} {size:>9,} lines {mb:5.0f} MB"
                         f" {res['lines_per_s']:>9,} lines/s ({res['lines_per_cpu_s']:,} per CPU s)"
@@ -213,6 +254,9 @@ def main() -> None:
                         f" other {res['other']:,} rejected {res['rejected']:,}",
                         flush=True,
                     )
+                if "simple" in cpu:
+                    ratio = cpu["simple"] / cpu["full"]
+                    print(f"{fmt:28} Arrow path vs text loop: {ratio:.2f}x less CPU", flush=True)
                 if args.repeat > 1:
                     print(f"{fmt:28} median {statistics.median(rates):,.0f} lines/s", flush=True)
                 path.unlink()

@@ -42,6 +42,8 @@ PERSONAL_VALUES: tuple[tuple[tuple[str, ...], str, re.Pattern[str]], ...] = (
     (EVENT_FIELDS, "email address", re.compile(r"[\w.'+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")),
     # SharePoint profile pages name the account in the query: Person.aspx?accountname=...
     (EVENT_FIELDS, "account name", re.compile(r"accountname=", re.I)),
+    # Confluence personal spaces are keyed by the user name: /display/~jdoe, spaceKey=~jdoe.
+    (EVENT_FIELDS, "Confluence personal space", re.compile(r"(?:/|=)(?:~|%7e)", re.I)),
     # Slack direct messages (D + id: the folder of a DM) and group DMs (mpdm-a--b--c-1).
     (("channel",), "Slack direct message", re.compile(r"^D(?=[A-Z]*[0-9])[A-Z0-9]{8,}$")),
     (EVENT_FIELDS, "Slack group direct message", re.compile(r"(?:^|/)mpdm-", re.I)),

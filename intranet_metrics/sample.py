@@ -871,6 +871,52 @@ def _web(d: Draw, people: list[Person], quarters: list[Quarter], path: Path) -> 
             fh.writelines(line + "\n" for _, line in lines)
 
 
+WIKI_SPACES = ("HR", "IT", "FIN", "COMMS", "FAC")
+WIKI_CSS = "/s/nl_NL/9012/_/styles/colors.css"
+POLL = "/rest/quickreload/latest/1?since=1"
+
+
+def _confluence(d: Draw, people: list[Person], quarters: list[Quarter], path: Path) -> None:
+    """The team wiki's Confluence access log, in Amsterdam time: each person who read the
+    intranet in a quarter (IIS or the people directory) opens a wiki page once, at the
+    same second (so no rate changes), with its assets and polling around it, plus an
+    anonymous visitor a day. Confluence was upgraded in the launch quarter: from then on
+    lines carry the client address first (the 7.11 layout)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        for q in quarters:
+            first: dict[int, int] = {}
+            for t, idx, _act in q.events["iis"] + q.events["web"]:
+                first[idx] = min(t, first.get(idx, t))
+            new = q.phase != "baseline"
+            lines = []
+            for idx, t in first.items():
+                p = people[idx]
+                client = f"{p.ip} " if new else ""
+                head = f"[{_local(t)}] {client}{p.upn} http-nio-8090-exec-{idx % 25 + 1} {p.ip}"
+                page = (
+                    f"/display/{d.pick(WIKI_SPACES)}/Werkafspraken+{d.between(1, 40)}"
+                    if d.random() < 0.6
+                    else f"/pages/viewpage.action?pageId={d.between(10000, 99999)}"
+                )
+                took, size = d.between(20, 400), d.between(4000, 60000)
+                for url, rest in (
+                    (page, f"{took}ms {size}"),
+                    (WIKI_CSS, "3ms 900"),
+                    (POLL, "9ms 152"),
+                ):
+                    lines.append((t, f"{head} GET {url} HTTP/1.1 200 {rest} - {BROWSER}"))
+            for k in range(0, 90, 7):
+                t = _seconds(q.lo) + k * 86400 + 10 * 3600
+                who = "10.0.0.7 anonymous" if new else "anonymous"
+                head = f"[{_local(t)}] {who} http-nio-8090-exec-1 10.0.0.7"
+                lines.append(
+                    (t, f"{head} GET /display/PUB/Welkom HTTP/1.1 200 15ms 4000 - {BROWSER}")
+                )
+            lines.sort()
+            fh.writelines(line + "\n" for _, line in lines)
+
+
 def _generic(d: Draw, people: list[Person], quarters: list[Quarter], path: Path) -> None:
     """The employee app's export: timestamp, user (the email, as typed at sign-in), the
     activity and the item."""
@@ -959,5 +1005,7 @@ def write_sample(
     _slack(d, staff, quarters, ex / "slack-workspace")
     _web(d, staff, quarters, ex / "people-directory" / "access.log")
     _generic(d, staff, quarters, ex / "employee-app" / "events-2026.csv")
+    # Drawn last: the files above are as they were before the wiki was added.
+    _confluence(d, staff, quarters, ex / "team-wiki" / "atlassian-confluence-access.log")
     exports = sorted(p for p in ex.rglob("*") if p.is_file())
     return [directory / "roster.csv", directory / "goals.toml", *exports]

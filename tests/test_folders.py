@@ -107,14 +107,15 @@ def test_shared_samples_ingest_as_one_folder(tmp_path: Path, samples: Path) -> N
     assert code == 0
     by_name = {Path(s["path"]).name: s for s in sources}
     for name in ("confluence_access.log", "confluence_access_post7.11.log"):
-        # Confluence is no supported format yet: never misread as an Apache log.
-        assert by_name[name]["status"] == "skipped"
-        assert "Confluence" in by_name[name]["message"]
+        # Both Confluence layouts are read as Confluence, never as an Apache log.
+        assert by_name[name]["status"] == "ingested"
+        assert by_name[name]["format"] == "confluence-access"
     assert by_name["apache_access.log"]["format"] == "apache-combined"
     assert all(s["status"] == "skipped" for s in sources if Path(s["path"]).name == "SOURCE.txt")
     assert {s["format"] for s in sources if s["status"] == "ingested"} >= {
         "iis-w3c",
         "apache-combined",
+        "confluence-access",
         "m365-audit",
         "slack-export",
     }

@@ -377,7 +377,6 @@ def _iis_log(seed: int, lines: int) -> bytes:
 
 def _text_loop_only(monkeypatch) -> None:
     monkeypatch.setattr(iis, "_columnar", lambda block, rows: None)
-    monkeypatch.setattr(iis, "_plain_lines", lambda block: None)
 
 
 def _small_blocks(monkeypatch) -> None:
@@ -387,7 +386,7 @@ def _small_blocks(monkeypatch) -> None:
     monkeypatch.setattr(iis, "_CHUNK", 1 << 12)
 
 
-@pytest.mark.parametrize("mode", ["read ahead", "columnar", "tokens"])
+@pytest.mark.parametrize("mode", ["read ahead", "columnar"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_blocks_read_like_the_text_loop(tmp_path, monkeypatch, seed, mode):
     path = tmp_path / "u_ex.log"
@@ -400,12 +399,9 @@ def test_blocks_read_like_the_text_loop(tmp_path, monkeypatch, seed, mode):
     monkeypatch.setattr(iis, "_READ_AHEAD", mode == "read ahead")
     read = []
     columnar = iis._columnar
-    if mode == "tokens":  # no Arrow: the token path reads the plain blocks
-        monkeypatch.setattr(iis, "_columnar", lambda b, r: None)
-    else:
-        monkeypatch.setattr(iis, "_columnar", lambda b, r: read.append(c := columnar(b, r)) or c)
+    monkeypatch.setattr(iis, "_columnar", lambda b, r: read.append(c := columnar(b, r)) or c)
     got = read_source(iis, path, config)
-    assert mode == "tokens" or sum(1 for r in read if r) > 20  # most blocks read by Arrow
+    assert sum(1 for r in read if r) > 20  # most blocks read by Arrow
     assert counts(got) == counts(expected)
     assert got.counts.excluded == expected.counts.excluded
     assert got.rejects.equals(expected.rejects)

@@ -161,11 +161,47 @@ def test_csv_without_audit_data_column_is_an_input_error(tmp_path: Path) -> None
         (dict(Operation="PageViewed", Workload="OneDrive"), "other"),
         (dict(Operation="FileAccessed", Workload="Exchange"), "other"),
         (dict(Operation="UserLoggedIn", Workload="AzureActiveDirectory"), "other"),
-        (dict(Operation="MessageSent", Workload="MicrosoftTeams"), "other"),
     ],
 )
 def test_sharepoint_and_other_operations(tmp_path: Path, kw: dict, activity: str) -> None:
     assert one(tmp_path, **kw)["activity"] == activity
+
+
+def teams(**kw) -> dict:
+    """A Teams message record as the audit log writes it (RecordType 25, no ObjectId)."""
+    base = dict(
+        Workload="MicrosoftTeams",
+        RecordType=25,
+        ObjectId=None,
+        MessageId="1700000000001",
+        ChannelName="General",
+        TeamName="Intranet",
+        CommunicationType="Channel",
+    )
+    return {**base, **kw}
+
+
+@pytest.mark.parametrize(
+    ("kw", "activity"),
+    [
+        (dict(Operation="MessageSent"), "post"),
+        (dict(Operation="MessageSent", ParentMessageId=""), "post"),
+        (dict(Operation="MessageSent", ParentMessageId="1699999999999"), "reply"),
+        (dict(Operation="MessageSent", ParentMessageId=1699999999999), "reply"),
+        (dict(Operation="messagesent", Workload="microsoftteams"), "post"),
+        (dict(Operation="ReactedToMessage"), "reaction"),
+        (dict(Operation="MessageEditedHasLink"), "other"),
+        (dict(Operation="MessageCreatedHasLink"), "other"),
+        (dict(Operation="MessageDeleted"), "other"),
+        (dict(Operation="MessageSent", Workload="Yammer"), "other"),
+    ],
+)
+def test_teams_messages_and_reactions(tmp_path: Path, kw: dict, activity: str) -> None:
+    ev = one(tmp_path, **teams(**kw))
+    assert ev["activity"] == activity
+    assert ev["item"] == "1700000000001" and ev["channel"] == "General"
+    if activity == "reply":
+        assert ev["parent"] == "1699999999999"
 
 
 @pytest.mark.parametrize(

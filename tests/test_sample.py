@@ -110,7 +110,7 @@ def test_one_person_is_matched_in_many_formats(ingested):
         if not excluded and activity != "other" and actor in person:
             formats.setdefault(person[actor], set()).add(fmt)
     assert sum(len(f) >= 4 for f in formats.values()) >= 20
-    # The READMEs' example: Hanna Yilmaz, written four ways, in all seven formats.
+    # The READMEs' example: Hanna Yilmaz, written four ways, in every format.
     hanna = person["contoso\\hyilmaz"]
     assert hanna == person["hanna.yilmaz@contoso.example"] == person["hyilmaz@contoso.example"]
     assert hanna == person["engage:1700000000015080976"]

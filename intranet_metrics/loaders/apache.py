@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from .base import EPOCH, LINE_LIMIT, EventBuilder, bounded_lines, decode_head
 from .iis import open_log
+from .rules import PathRule, WebRules, agent_text
 
 NAME = "apache-combined"
 DESCRIPTION = "Apache/Nginx common and combined access logs (page views)"
@@ -33,6 +34,7 @@ CANNOT = (
     "cannot tell apart, and requests without HTTP authentication have no user."
 )
 CONTAINER = False
+PRIORITY = 60  # detection order (loaders/__init__.py)
 
 STATIC_SUFFIXES = (
     ".css",
@@ -47,7 +49,14 @@ STATIC_SUFFIXES = (
     ".woff2",
     ".map",
 )
-_OK_STATUS = frozenset({"200", "304"})
+# Every authenticated GET with an OK status is a page view except static files and API calls.
+RULES = WebRules(
+    paths=(
+        PathRule(None, "(?:" + "|".join(re.escape(x) for x in STATIC_SUFFIXES) + ")$"),
+        PathRule(None, r"^/api(?:/|$)"),
+    ),
+    default="page_view",
+)
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -102,6 +111,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     match = _LINE.match
     agent_match = _AGENT.match
     add = builder.add
+    memo, event = RULES.memo(), RULES.event
     day_cache: dict[str, int] = {}
     pending = 0
     with open_log(path) as fh:
@@ -121,13 +131,10 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                     continue
                 u3, u4, request, status = m.group("u3", "u4", "request", "status")
                 user = u3 if u4 is None else u4
-                if user == "-" or status not in _OK_STATUS or not request.startswith("GET "):
-                    pending += 1
-                    continue
-                target = request[4:].split(" ", 1)[0]
-                page = target.split("?", 1)[0].split("#", 1)[0]
-                low = page.lower()
-                if low.endswith(STATIC_SUFFIXES) or low.startswith("/api/") or low == "/api":
+                method, _, rest = request.partition(" ")
+                page = rest.split(" ", 1)[0].split("?", 1)[0].split("#", 1)[0]
+                activity = event(memo, method, status, user, page)
+                if activity is None:
                     pending += 1
                     continue
                 key = line.rstrip("\r\n")
@@ -137,15 +144,14 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                     builder.reject(lineno, "timestamp is not [dd/Mon/yyyy:HH:MM:SS +zzzz]", key)
                     continue
                 a = agent_match(line, m.end())
-                agent = a.group("agent") if a else None
                 add(
                     time=when,
                     actor=user,
-                    activity="page_view",
+                    activity=activity,
                     line=lineno,
                     key=key,
                     item=page,
-                    user_agent=agent if agent and agent != "-" else None,
+                    user_agent=agent_text(a.group("agent")) if a else None,
                 )
                 if builder.full:
                     builder.other(pending)

@@ -249,71 +249,80 @@ def iter_json_array(fh: IO[str], limit: int = 64 << 20) -> Iterator[object]:
     Raises ValueError (a json.JSONDecodeError or a plain message) at the first element
     that cannot be read; elements already yielded stay valid.
     """
-    dec = json.JSONDecoder()
-    buf = ""
-    pos = 0
-    eof = False
-
-    def fill() -> bool:
-        nonlocal buf, pos, eof
-        if eof:
-            return False
-        # Read at least as much as is buffered so a long element costs O(n log n), not O(n^2).
-        chunk = fh.read(max(_CHUNK, len(buf) - pos))
-        if not chunk:
-            eof = True
-            return False
-        buf = buf[pos:] + chunk
-        pos = 0
-        return True
-
-    def skip_ws() -> str:
-        nonlocal pos
-        while True:
-            while pos < len(buf) and buf[pos] in " \t\r\n":
-                pos += 1
-            if pos < len(buf):
-                return buf[pos]
-            if not fill():
-                return ""
-
-    if skip_ws() != "[":
+    reader = _ArrayReader(fh, limit)
+    if reader.skip_ws() != "[":
         raise ValueError("the file is not a JSON array")
-    pos += 1
+    reader.pos += 1
     first = True
     while True:
-        c = skip_ws()
+        c = reader.skip_ws()
         if c == "]":
             return
         if not c:
             raise ValueError("the JSON array is cut short")
         if not first:
             if c != ",":
-                raise ValueError(f"expected ',' or ']' at character {pos}")
-            pos += 1
-            skip_ws()
+                raise ValueError(f"expected ',' or ']' at character {reader.pos}")
+            reader.pos += 1
+            reader.skip_ws()
         first = False
+        yield reader.value()
+
+
+class _ArrayReader:
+    """A text stream read in chunks, with a position in what is buffered."""
+
+    def __init__(self, fh: IO[str], limit: int) -> None:
+        self.fh, self.limit = fh, limit
+        self.dec = json.JSONDecoder()
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+
+    def fill(self) -> bool:
+        if self.eof:
+            return False
+        # Read at least as much as is buffered so a long element costs O(n log n), not O(n^2).
+        chunk = self.fh.read(max(_CHUNK, len(self.buf) - self.pos))
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf = self.buf[self.pos :] + chunk
+        self.pos = 0
+        return True
+
+    def skip_ws(self) -> str:
+        """The next character that is not white space ("" at the end)."""
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self.fill():
+                return ""
+
+    def value(self) -> object:
+        """The JSON value at the position (reading more as needed); moves past it."""
         while True:
             try:
-                value, end = dec.raw_decode(buf, pos)
+                value, end = self.dec.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError:
-                if len(buf) - pos > limit or not fill():
+                if len(self.buf) - self.pos > self.limit or not self.fill():
                     raise
                 continue
             except RecursionError:
                 # Nested deeper than the parser can go: pass over this element only.
-                end = _value_end(buf, pos)
+                end = _value_end(self.buf, self.pos)
                 if end is None:
-                    if len(buf) - pos > limit or not fill():
+                    if len(self.buf) - self.pos > self.limit or not self.fill():
                         raise ValueError("a value nested too deeply, cut short") from None
                     continue
                 value = TOO_DEEP
             # A number at the buffer's end may continue in the next chunk.
-            if end == len(buf) and fill():
+            if end == len(self.buf) and self.fill():
                 continue
-            break
-        pos = end
-        yield value
+            self.pos = end
+            return value
 
 
 ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError)

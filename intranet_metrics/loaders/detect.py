@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,11 +19,6 @@ from .container import ARCHIVE_ERRORS, archive_error
 SkipCallback = Callable[[Path, str], None]
 # Called with (path, error) for a recognised export that cannot be read (``--skip-bad``).
 FailCallback = Callable[[Path, InputError], None]
-
-
-# Confluence's access log starts with the bracketed time (Apache's with the client):
-# named, so that nobody wonders why it was not read as a web log.
-_CONFLUENCE = re.compile(r"\[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] ")
 
 
 class NotAnExport(InputError):
@@ -122,12 +116,6 @@ def detect(path: Path, forced: str | None = None) -> ModuleType:
         )
     lines = decode_head(head[:200]).splitlines()
     first = lines[0][:60] if lines else ""
-    if _CONFLUENCE.match(first):
-        raise NotAnExport(
-            f"{path}: a Confluence access log, which is not a supported format yet; see "
-            "'intranet-metrics formats'",
-            "a Confluence access log (Confluence is not a supported format yet)",
-        )
     raise NotAnExport(
         f"{path}: not a known export format (starts {quoted(first)}); force one with "
         "--input-format, or see 'intranet-metrics formats'",
@@ -158,60 +146,14 @@ def _expand_one(
 ) -> Iterator[tuple[Path, ModuleType]]:
     if path.is_dir():
         if forced is None:
-            for mod in all_loaders():
-                if mod.CONTAINER and _sniff(mod, path, b""):
-                    yield path, mod
-                    return
+            mod = _container(path)
+            if mod is not None:
+                yield path, mod
+                return
         elif by_name(forced).CONTAINER:
             yield path, detect(path, forced)
             return
-        for root, dirs, files in os.walk(path, followlinks=False):
-            dirs.sort()
-            rootp = Path(root)
-            # A sub-folder that is itself an export (Slack, Engage) is one source.
-            keep = []
-            for d in dirs:
-                sub = rootp / d
-                if sub.is_symlink():
-                    on_skip(sub, "symbolic link to a folder: not followed")
-                    continue
-                if d.startswith("."):
-                    on_skip(sub, "hidden folder: not read")
-                    continue
-                try:
-                    mod = next(
-                        (m for m in all_loaders() if m.CONTAINER and _sniff(m, sub, b"")), None
-                    )
-                except InputError as exc:
-                    if on_fail is None:
-                        raise
-                    on_fail(sub, exc)
-                    continue
-                if mod is not None and forced is None:
-                    yield sub, mod
-                else:
-                    keep.append(d)
-            dirs[:] = keep
-            for name in sorted(files):
-                f = rootp / name
-                if f.is_symlink():
-                    on_skip(f, "symbolic link: not followed (give its target instead)")
-                elif name.startswith(".") or _hidden_on_windows(f):
-                    on_skip(f, "hidden file: not read")
-                elif not f.is_file():
-                    on_skip(f, "not a regular file")
-                else:
-                    try:
-                        mod = detect(f, forced)
-                    except NotAnExport as exc:
-                        on_skip(f, f"skipped (not an export): {exc.reason}")
-                        continue
-                    except InputError as exc:
-                        if on_fail is None:
-                            raise
-                        on_fail(f, exc)
-                        continue
-                    yield f, mod
+        yield from _walk(path, forced, on_skip, on_fail)
         return
     try:
         mod = detect(path, forced)
@@ -223,6 +165,78 @@ def _expand_one(
         on_fail(path, exc)
         return
     yield path, mod
+
+
+def _container(path: Path) -> ModuleType | None:
+    """The container format (Slack, Engage) a folder is an export of, or None."""
+    return next((m for m in all_loaders() if m.CONTAINER and _sniff(m, path, b"")), None)
+
+
+def _walk(
+    path: Path, forced: str | None, on_skip: SkipCallback, on_fail: FailCallback | None
+) -> Iterator[tuple[Path, ModuleType]]:
+    """The sources in a folder that is no export itself: sorted, hidden names and links
+    not followed, each skipped name passed to ``on_skip`` with the reason."""
+    for root, dirs, files in os.walk(path, followlinks=False):
+        dirs.sort()
+        rootp = Path(root)
+        keep = []
+        for d in dirs:
+            found = _sub_folder(rootp / d, forced, on_skip, on_fail)
+            if found is True:
+                keep.append(d)
+            elif found is not None and found is not False:
+                yield found
+        dirs[:] = keep
+        for name in sorted(files):
+            found_file = _file(rootp / name, forced, on_skip, on_fail)
+            if found_file is not None:
+                yield found_file
+
+
+def _sub_folder(
+    sub: Path, forced: str | None, on_skip: SkipCallback, on_fail: FailCallback | None
+) -> tuple[Path, ModuleType] | bool | None:
+    """A sub-folder met in a walk: a source of its own (an export), True to walk into it,
+    False to leave it (a link, hidden, or a failed export)."""
+    if sub.is_symlink():
+        on_skip(sub, "symbolic link to a folder: not followed")
+        return False
+    if sub.name.startswith("."):
+        on_skip(sub, "hidden folder: not read")
+        return False
+    try:
+        mod = _container(sub)
+    except InputError as exc:
+        if on_fail is None:
+            raise
+        on_fail(sub, exc)
+        return False
+    if mod is not None and forced is None:
+        return sub, mod
+    return True
+
+
+def _file(
+    f: Path, forced: str | None, on_skip: SkipCallback, on_fail: FailCallback | None
+) -> tuple[Path, ModuleType] | None:
+    """A file met in a walk: its source, or None when it is skipped or failed (said)."""
+    if f.is_symlink():
+        on_skip(f, "symbolic link: not followed (give its target instead)")
+    elif f.name.startswith(".") or _hidden_on_windows(f):
+        on_skip(f, "hidden file: not read")
+    elif not f.is_file():
+        on_skip(f, "not a regular file")
+    else:
+        try:
+            return f, detect(f, forced)
+        except NotAnExport as exc:
+            on_skip(f, f"skipped (not an export): {exc.reason}")
+        except InputError as exc:
+            if on_fail is None:
+                raise
+            on_fail(f, exc)
+    return None
 
 
 def _hidden_on_windows(path: Path) -> bool:

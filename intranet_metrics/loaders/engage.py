@@ -8,6 +8,7 @@ network per subfolder; every ``Messages.csv`` is read with the ``Users.csv`` bes
 
 from __future__ import annotations
 
+import codecs
 import csv
 import zipfile
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import pyarrow as pa
 from ..errors import InputError
 from .base import EventBuilder, decode_head
 from .container import Container, container_names, member_head
-from .textfile import BadRecord, csv_rows
+from .textfile import BadRecord, csv_rows, first_bad_line
 
 NAME = "engage-export"
 DESCRIPTION = "Viva Engage (Yammer) network data export (zip or folder): posts and replies"
@@ -29,6 +30,7 @@ CANNOT = (
     "report or the audit log for readers."
 )
 CONTAINER = True
+PRIORITY = 20  # detection order (loaders/__init__.py)
 
 MESSAGES = "messages.csv"
 USERS = "users.csv"
@@ -126,13 +128,24 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
         users = {m: _sibling(names, m, USERS) for m in found}
         box.check(found + [u for u in users.values() if u])
         for member in found:
+            reading = users[member]
             try:
-                emails = _read_users(box, users[member])
+                emails = _read_users(box, reading)
+                reading = member
                 yield from _load_messages(box, member, emails, builder)
             except UnicodeDecodeError as exc:
+                line = _bad_utf8_line(box, reading) if reading else None
+                where = f"{path}!{reading}" + (f" line {line}" if line else "")
                 raise InputError(
-                    f"{path}!{member}: not UTF-8 text ({exc.reason}); re-export the network data"
+                    f"{where}: not UTF-8 text ({exc.reason}); re-export the network data"
                 ) from None
+
+
+def _bad_utf8_line(box: Container, member: str) -> int | None:
+    """The line of a member's first byte that is not UTF-8 (streamed, BOM allowed)."""
+    with box.open(member) as fh:
+        found = first_bad_line(fh, codecs.getincrementaldecoder("utf-8-sig")())
+    return None if found is None else found[0]
 
 
 def _load_messages(

@@ -34,6 +34,7 @@ DESCRIPTION = "CSV or JSON Lines with timestamp, user, activity columns (mappabl
 CAN: tuple[str, ...] = ("view", "react", "contribute")
 CANNOT = "Only what the file says: activities must use the names of the metrics definitions."
 CONTAINER = False
+PRIORITY = 100  # detection order (loaders/__init__.py)
 
 REQUIRED = ("timestamp", "user", "activity")
 OPTIONAL = ("item", "parent", "thread", "channel")

@@ -27,7 +27,6 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, time, timezone
-from itertools import compress, count
 from pathlib import Path
 from typing import IO
 
@@ -49,7 +48,7 @@ from .base import (
     read_ahead,
     to_micros,
 )
-from .textfile import open_binary
+from .rules import PathRule, WebRules, agent_text, agents
 
 NAME = "iis-w3c"
 DESCRIPTION = "IIS W3C extended logs from SharePoint Server front ends (page and file views)"
@@ -59,10 +58,17 @@ CANNOT = (
     "calls the log cannot tell apart, and anonymous requests have no user."
 )
 CONTAINER = False
+PRIORITY = 50  # detection order (loaders/__init__.py)
 
-PAGE_SUFFIX = ".aspx"
-FILE_SUFFIXES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx")
-_OK_STATUS = frozenset({"200", "304"})
+# Authenticated GETs with an OK status of a page or an Office/PDF document are events;
+# anything under a ``_``-prefixed system folder (``_layouts``, ``_api``, ``_vti_bin``) is not.
+RULES = WebRules(
+    paths=(
+        PathRule(None, r"^_|/_"),
+        PathRule("page_view", r"\.aspx$"),
+        PathRule("file_view", r"\.(?:pdf|docx?|xlsx?|pptx?)$"),
+    ),
+)
 _REQUIRED = ("cs-method", "cs-uri-stem", "sc-status", "cs-username")
 _SOFTWARE = (
     "#software: microsoft internet information services",
@@ -172,33 +178,6 @@ class _Clock:
 _CHUNK = 1 << 18
 # Bytes on which ``str.split()`` splits but ``bytes.split()`` does not (the ASCII ones).
 _STR_ONLY_SPACES = (b"\x1c", b"\x1d", b"\x1e", b"\x1f")
-_GET = b"GET"
-_OK_STATUS_B = frozenset(s.encode() for s in _OK_STATUS)
-_PAGE_SUFFIX_B = PAGE_SUFFIX.encode()
-_FILE_SUFFIXES_B = tuple(s.encode() for s in FILE_SUFFIXES)
-
-
-def _kinds() -> Memo:
-    """``_stem_activity`` of each path, computed once: paths repeat (the same scripts and
-    pages all day). Bounded: one entry per distinct path."""
-    return Memo(_stem_activity, limit=100_000)
-
-
-def _stem_activity(stem: bytes | str) -> str | None:
-    """The activity of a request for ``stem`` (GET, status OK, with a user), or None when
-    the path is not an event: not a page or document, or in a ``_``-prefixed system folder.
-    Takes the path as bytes (plain blocks) or as text (the text loop)."""
-    text = isinstance(stem, str)
-    low = stem.lower()
-    if low.endswith(PAGE_SUFFIX if text else _PAGE_SUFFIX_B):
-        activity = "page_view"
-    elif low.endswith(FILE_SUFFIXES if text else _FILE_SUFFIXES_B):
-        activity = "file_view"
-    else:
-        return None
-    if stem.find("/_" if text else b"/_") >= 0 or stem.startswith("_" if text else b"_"):
-        return None
-    return activity
 
 
 def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
@@ -280,31 +259,6 @@ def _split_at_directive(block: bytes) -> tuple[bytes, bytes, bytes] | None:
     while block[end : end + 1] == b"#":
         end = block.find(b"\n", end) + 1 or len(block)
     return block[:start], block[start:end], block[end:]
-
-
-def _plain_lines(block: bytes) -> list[bytes] | None:
-    """The lines (without ``\n``) of a block of whole lines if reading them as bytes gives
-    the same result as reading them as text, else None. That needs ASCII (bytes and
-    characters are one), no byte that only ``str.split`` splits on, no quoted value, no
-    line over the limit, and no directive: every line starts above ``#`` (so lines that
-    are blank or start with a space go to the text loop too)."""
-    if (
-        len(block) > LINE_LIMIT
-        or not block.isascii()
-        or b'"' in block
-        or any(c in block for c in _STR_ONLY_SPACES)
-    ):
-        return None
-    lines = block.split(b"\n")
-    del lines[-1]
-    # min() compares in C and the lines share long prefixes: far cheaper than a search
-    # for "\n#" (which crawls through every line) or a test of each line in Python.
-    return lines if min(lines)[:1] > b"#" else None
-
-
-def _decode(values: list[bytes]) -> list[str]:
-    """ASCII byte strings (without newlines) as str, decoded in one call."""
-    return b"\n".join(values).decode().split("\n")
 
 
 # Files are read this many bytes at a time and plain lines parsed by Arrow's CSV reader:
@@ -545,372 +499,245 @@ class _Planner:
         return out
 
 
-_GET_S = pa.scalar("GET")
-_DASH_S = pa.scalar("-")
-_OK_S = [pa.scalar(code) for code in sorted(_OK_STATUS)]
-
-
-def _event_rows(
-    batch: pa.RecordBatch, istem: int, im: int, ist: int, iu: int, kinds: Memo
-) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """``(codes, activities, rows)``: each row's index into the batch's distinct paths,
-    the activity of each distinct path, and the indices of the rows that are events:
-    authenticated GETs with an OK status of a page or document. Paths repeat: each
-    distinct one is classified once, and the other columns are only tested on rows whose
-    path is a page or document."""
-    coded = pc.dictionary_encode(batch.column(istem))
-    names = coded.dictionary.to_pylist()
-    acts = [kinds[name] for name in names]
-    known = pa.array([a is not None for a in acts], pa.bool_())
-    rows = pc.indices_nonzero(pc.take(known, coded.indices))
-    if len(rows):
-        status, method, user = batch.select([ist, im, iu]).take(rows).columns
-        ok = pc.equal(status, _OK_S[0])
-        for code in _OK_S[1:]:
-            ok = pc.or_(ok, pc.equal(status, code))
-        ok = pc.and_(pc.and_(ok, pc.equal(method, _GET_S)), pc.not_equal(user, _DASH_S))
-        rows = rows.filter(ok)
-    return coded.indices, pa.array(acts, pa.string()), rows
-
-
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     # A binary file is read in blocks of ~2 MiB of whole lines, cut around directive runs
     # (``_Planner``). Plain pieces (nearly all of a log) are parsed by Arrow's CSV reader,
-    # on a worker thread one block ahead (``base.read_ahead``), then classified a column at a
-    # time (``_event_rows``): only event rows reach Python, as columns for one
-    # ``builder.add_many``; the other lines only bump a counter handed to the builder in
-    # bulk. ``_columnar`` hands over a piece only when Arrow's rows are exactly what the
-    # text loop makes of its lines. The other pieces, and UTF-16 files, go through the
-    # token path (plain ASCII, as bytes) or the text loop (anything), in blocks of _CHUNK.
-    add = builder.add
-    clock = _Clock(builder.config.tz)
-    section: _Section | None = None
-    width = -1  # no #Fields yet: every data row fails the width test
-    im = ist = istem = iu = itime = 0
-    idate: int | None = None
-    iagent: int | None = None
-    problem: str | None = "unreachable: width is -1 until a #Fields line"
-    local = False
-    header_date: str | None = None
-    pending = 0
-    lineno = 0
-    get, ok_b = _GET, _OK_STATUS_B
-    kinds = _kinds()
-    skinds = _kinds()
-    shape: _Rows | None = None
-    with open_binary(path) as raw:
-        mark = textfile.bom(raw.read(3))
-        fh: IO = raw
-        if mark == "utf-16":
-            raw.seek(0)
-            fh = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="\n")
-        elif mark is None:
-            raw.seek(0)
-        plans: Iterator[list[Piece]]
-        if fh is not raw:
-            plans = ([(b, whole, False, None, None)] for b, whole in line_blocks(fh, _CHUNK))
-        else:
-            blocks = _byte_blocks(raw, _COLUMNAR_CHUNK)
-            planner = _Planner()
-            if _READ_AHEAD and os.fstat(raw.fileno()).st_size > _COLUMNAR_CHUNK:
-                plans = read_ahead(blocks, lambda item: planner.plan(*item), "iis-read")
-            else:
-                plans = (planner.plan(b, whole) for b, whole in blocks)
+    # on a worker thread one block ahead (``base.read_ahead``), then classified a column at
+    # a time by the rule table (``rules.WebRules.classify``): only event rows reach Python,
+    # as columns for one ``builder.add_many``; the other lines only bump a counter handed
+    # to the builder in bulk. ``_columnar`` hands over a piece only when Arrow's rows are
+    # exactly what the text loop makes of its lines. The other pieces, and UTF-16 files,
+    # go through the text loop (``_Reader.text``), in blocks of _CHUNK.
+    reader = _Reader(builder)
+    with textfile.open_lines(path, errors="replace", newline="\n") as fh:
+        plans = _plans(fh)
         try:
             for todo in plans:
                 todo.reverse()  # pieces still to read, last first (each freed once read)
                 while todo:
-                    block, complete, columnar, found, used = todo.pop()
-                    if not block:
-                        continue
-                    if columnar and complete and len(block) >= _COLUMNAR_MIN:
-                        if problem is not None:
-                            found = None
-                        elif found is None or used is None or used.width != width:
-                            # Not read yet, or for another width than this section's.
-                            if shape is None or shape.width != width:
-                                shape = _Rows(width)
-                            found = _columnar(block, shape)  # type: ignore[arg-type]
-                        if not found:
-                            # Read a directive run in the text loop and try the lines on
-                            # either side again; without one, read the block line by line.
-                            parts = _split_at_directive(block)  # type: ignore[arg-type]
-                            if parts is None:
-                                todo.append((block, True, False, None, None))
-                            else:
-                                before, directives, after = parts
-                                todo.append((after, True, True, None, None))
-                                todo.append((directives, True, False, None, None))
-                                todo.append((before, True, True, None, None))
-                            continue
-                        batches, starts, sizes = found
-                        row0 = 0  # the batch's first row in the block
-                        for batch in batches:
-                            n = batch.num_rows
-                            first = lineno + 1
-                            lineno += n
-                            at = row0
-                            row0 += n
-                            codes, acts, rows = _event_rows(batch, istem, im, ist, iu, skinds)
-                            pending += n - len(rows)
-                            if not len(rows):
-                                continue
-                            index = rows.to_numpy() + at  # rows of the block
-                            numbers = index + (first - at)  # line numbers
-                            whens = _fast_times(
-                                clock,
-                                batch.column(itime).take(rows),
-                                None if idate is None else batch.column(idate).take(rows),
-                                header_date,
-                                local,
-                            )
-                            activity = acts.take(codes.take(rows))
-                            uas = None
-                            if iagent is not None:
-                                # A few user agents: convert each once.
-                                ua = pc.dictionary_encode(batch.column(iagent).take(rows))
-                                texts = [
-                                    None if a == "-" else a.replace("+", " ")
-                                    for a in ua.dictionary.to_pylist()
-                                ]
-                                uas = pa.array(texts, pa.string()).take(ua.indices)
-                            if whens is not None:
-                                builder.add_many(
-                                    time=whens,
-                                    actor=batch.column(iu).take(rows),
-                                    activity=activity,
-                                    line=numbers,
-                                    key=_cut_lines(block, starts[index], sizes[index], text=False),
-                                    item=batch.column(istem).take(rows),
-                                    user_agent=uas,
-                                )
-                                if builder.full:
-                                    builder.other(pending)
-                                    pending = 0
-                                    yield builder.flush()
-                                continue
-                            row_keys = _cut_lines(block, starts[index], sizes[index])
-                            numbers = numbers.tolist()
-                            actors = batch.column(iu).take(rows).to_pylist()
-                            paths = batch.column(istem).take(rows).to_pylist()
-                            activity = activity.to_pylist()
-                            uas = None if uas is None else uas.to_pylist()
-                            # Some times are odd or unreadable: read each row on its own,
-                            # as the text loop does (rejects stay in line order).
-                            clocks = batch.column(itime).take(rows).to_pylist()
-                            days = (
-                                batch.column(idate).take(rows).to_pylist()
-                                if idate is not None
-                                else [header_date] * len(numbers)
-                            )
-                            for j, day in enumerate(days):
-                                if day is None:
-                                    builder.reject(
-                                        numbers[j],
-                                        "no date field and no #Date: line before it",
-                                        row_keys[j],
-                                    )
-                                    continue
-                                try:
-                                    when = clock.micros(day, clocks[j], local)
-                                except ValueError:
-                                    builder.reject(
-                                        numbers[j],
-                                        "date or time is not YYYY-MM-DD hh:mm:ss",
-                                        row_keys[j],
-                                    )
-                                    continue
-                                add(
-                                    time=when,
-                                    actor=actors[j],
-                                    activity=activity[j],
-                                    line=numbers[j],
-                                    key=row_keys[j],
-                                    item=paths[j],
-                                    user_agent=None if uas is None else uas[j],
-                                )
-                            if builder.full:
-                                builder.other(pending)
-                                pending = 0
-                                yield builder.flush()
-                        continue
-                    if isinstance(block, bytearray):
-                        block = bytes(block)  # the token path keys dicts by its values
-                    if complete and len(block) > _CHUNK and isinstance(block, bytes):
-                        pieces = _cut(block, _CHUNK)  # one piece: a line longer than _CHUNK
-                        if len(pieces) > 1:
-                            todo += [(p, True, False, None, None) for p in reversed(pieces)]
-                            continue
-                    plain = (
-                        _plain_lines(block)
-                        if complete and problem is None and isinstance(block, bytes)
-                        else None
-                    )
-                    tokens = None
-                    if plain is not None:
-                        # Every value of the block in one split, a NUL after each line's: if
-                        # each line has ``width`` values, row k's are tokens[k * stride:][:width]
-                        # and a column is a slice, classified without a Python loop per line.
-                        lines = plain
-                        stride = width + 1
-                        if b"\0" not in block:
-                            tokens = block.replace(b"\n", b" \0 ").split()
-                            if len(tokens) != len(lines) * stride or tokens[width::stride].count(
-                                b"\0"
-                            ) != len(lines):
-                                tokens = None  # a row of another width: the text loop rejects it
-                    if tokens is not None:
-                        first = lineno + 1
-                        done = 0
-                        counted = pending
-                        # The block's events, as columns for one builder.add_many.
-                        times: list[int] = []
-                        numbers: list[int] = []
-                        stems: list[bytes] = []
-                        users: list[bytes] = []
-                        agents: list[bytes] = []
-                        for i in compress(count(), map(kinds.__getitem__, tokens[istem::stride])):
-                            parts = tokens[i * stride : i * stride + width]
-                            if parts[im] != get or parts[ist] not in ok_b or parts[iu] == b"-":
-                                continue
-                            day = parts[idate].decode() if idate is not None else header_date
-                            try:
-                                if day is None:
-                                    raise ValueError
-                                when = clock.micros(day, parts[itime].decode(), local)
-                            except ValueError:
-                                # A row to reject: the text loop reads the block, so that
-                                # rejects and events stay in line order.
-                                tokens = None
-                                pending = counted
-                                break
-                            pending += i - done
-                            done = i + 1
-                            times.append(when)
-                            numbers.append(i)
-                            stems.append(parts[istem])
-                            users.append(parts[iu])
-                            if iagent is not None:
-                                agents.append(parts[iagent])
-                    if tokens is not None:
-                        lineno += len(lines)
-                        pending += len(lines) - done
-                        if numbers:
-                            # The block is ASCII: decode each column in one go, not value by value.
-                            keys = b"\n".join([lines[i].rstrip(b"\r") for i in numbers])
-                            ua = (
-                                [None if a == "-" else a for a in _decode(agents)]
-                                if iagent is not None
-                                else None
-                            )
-                            builder.add_many(
-                                time=times,
-                                actor=_decode(users),
-                                activity=[kinds[s] for s in stems],
-                                line=[first + i for i in numbers],
-                                key=keys.decode().split("\n"),
-                                item=_decode(stems),
-                                user_agent=None
-                                if ua is None
-                                else [a if a is None else a.replace("+", " ") for a in ua],
-                            )
-                            if builder.full:
-                                builder.other(pending)
-                                pending = 0
-                                yield builder.flush()
-                        continue
-                    text = block if isinstance(block, str) else block.decode("utf-8", "replace")
-                    lines = text.split("\n")
-                    if complete:
-                        del lines[-1]
-                        nl = 1  # each line had a "\n", which counts towards the limit
-                    else:
-                        nl = 0
-                    for line in lines:
-                        lineno += 1
-                        if len(line) + nl > LINE_LIMIT:
-                            # No real request is a megabyte long: never key or store such a line.
-                            builder.reject(lineno, f"line longer than {LINE_LIMIT:,} characters")
-                            continue
-                        if line[:1] == "#":
-                            head = line[:8].lower()
-                            if head == "#fields:":
-                                section = _Section(line[8:].split(), lineno)
-                                width, problem, local = (
-                                    section.width,
-                                    section.problem,
-                                    section.local,
-                                )
-                                im, ist, istem = section.method, section.status, section.stem
-                                iu, itime, idate, iagent = (
-                                    section.user,
-                                    section.time,
-                                    section.date,
-                                    section.agent,
-                                )
-                            elif head.startswith("#date:"):
-                                words = line[6:].split()
-                                header_date = words[0] if words else None
-                            continue
-                        parts = _split_quoted(line) if '"' in line else line.split()
-                        if len(parts) != width:
-                            if not parts:
-                                continue  # blank line
-                            raw_line = line.rstrip("\r\n")
-                            if section is None:
-                                builder.reject(lineno, "data row before any #Fields line", raw_line)
-                            else:
-                                builder.reject(
-                                    lineno, f"{len(parts)} values for {width} #Fields", raw_line
-                                )
-                            continue
-                        if problem is not None:
-                            builder.reject(lineno, problem, line.rstrip("\r\n"))
-                            continue
-                        if parts[im] != "GET" or parts[ist] not in _OK_STATUS:
-                            pending += 1
-                            continue
-                        stem = parts[istem]
-                        low = stem.lower()
-                        if low.endswith(PAGE_SUFFIX):
-                            activity = "page_view"
-                        elif low.endswith(FILE_SUFFIXES):
-                            activity = "file_view"
-                        else:
-                            pending += 1
-                            continue
-                        user = parts[iu]
-                        if user == "-" or "/_" in stem or stem.startswith("_"):
-                            pending += 1
-                            continue
-                        day = parts[idate] if idate is not None else header_date
-                        key = line.rstrip("\r\n")
-                        if day is None:
-                            builder.reject(
-                                lineno, "no date field and no #Date: line before it", key
-                            )
-                            continue
-                        try:
-                            when = clock.micros(day, parts[itime], local)
-                        except ValueError:
-                            builder.reject(lineno, "date or time is not YYYY-MM-DD hh:mm:ss", key)
-                            continue
-                        agent = parts[iagent] if iagent is not None else "-"
-                        add(
-                            time=when,
-                            actor=user,
-                            activity=activity,
-                            line=lineno,
-                            key=key,
-                            item=stem,
-                            user_agent=None if agent == "-" else agent.replace("+", " "),
-                        )
-                        if builder.full:
-                            builder.other(pending)
-                            pending = 0
-                            yield builder.flush()
+                    yield from reader.piece(todo.pop(), todo)
         finally:
             close = getattr(plans, "close", None)
             if close is not None:
                 close()  # stop the reader thread before the file closes
-            builder.other(pending)
+            builder.other(reader.pending)
+
+
+def _plans(fh: IO) -> Iterator[list[Piece]]:
+    """The pieces of a file, block by block: UTF-16 (decoded by the opener) as text for
+    the text loop; anything else as bytes, planned (and read ahead) for Arrow."""
+    if isinstance(fh, io.TextIOBase):
+        return ([(b, whole, False, None, None)] for b, whole in line_blocks(fh, _CHUNK))
+    blocks = _byte_blocks(fh, _COLUMNAR_CHUNK)
+    planner = _Planner()
+    if _READ_AHEAD and os.fstat(fh.fileno()).st_size > _COLUMNAR_CHUNK:
+        return read_ahead(blocks, lambda item: planner.plan(*item), "iis-read")
+    return (planner.plan(b, whole) for b, whole in blocks)
+
+
+_NO_FIELDS = "unreachable: width is -1 until a #Fields line"
+_NO_DATE = "no date field and no #Date: line before it"
+_BAD_TIME = "date or time is not YYYY-MM-DD hh:mm:ss"
+
+
+class _Reader:
+    """One file's read: the ``#Fields`` section and ``#Date`` in force, the line number,
+    and the lines that are no event not yet handed to the builder (``pending``)."""
+
+    def __init__(self, builder: EventBuilder) -> None:
+        self.builder = builder
+        self.clock = _Clock(builder.config.tz)
+        self.memo = RULES.memo()
+        self.section: _Section | None = None
+        self.width = -1  # no #Fields yet: every data row fails the width test
+        self.problem: str | None = _NO_FIELDS
+        self.header_date: str | None = None
+        self.pending = 0
+        self.lineno = 0
+        self.shape: _Rows | None = None
+
+    def _full(self) -> Iterator[pa.RecordBatch]:
+        if self.builder.full:
+            self.builder.other(self.pending)
+            self.pending = 0
+            yield self.builder.flush()
+
+    def piece(self, piece: Piece, todo: list[Piece]) -> Iterator[pa.RecordBatch]:
+        """Read one piece; pieces to read next (a piece split up) go onto ``todo``."""
+        block, complete, columnar, found, used = piece
+        if not block:
+            return
+        if columnar and complete and len(block) >= _COLUMNAR_MIN:
+            parsed = self._parsed(block, found, used)  # type: ignore[arg-type]
+            if parsed:
+                yield from self._columns(block, *parsed)  # type: ignore[arg-type]
+            else:
+                _requeue(block, todo)  # type: ignore[arg-type]
+            return
+        if complete and len(block) > _CHUNK and not isinstance(block, str):
+            pieces = _cut(block, _CHUNK)  # one piece: a line longer than _CHUNK
+            if len(pieces) > 1:
+                todo += [(p, True, False, None, None) for p in reversed(pieces)]
+                return
+        yield from self.text(block, complete)
+
+    def _parsed(
+        self, block: bytes, found: Parsed | bool | None, used: _Rows | None
+    ) -> Parsed | None:
+        """Arrow's reading of a block for the section in force, or None."""
+        if self.problem is not None:
+            return None
+        if found is None or used is None or used.width != self.width:
+            # Not read yet, or for another width than this section's.
+            if self.shape is None or self.shape.width != self.width:
+                self.shape = _Rows(self.width)
+            found = _columnar(block, self.shape)
+        return found or None
+
+    def _columns(
+        self, block: bytes, batches: list[pa.RecordBatch], starts: np.ndarray, sizes: np.ndarray
+    ) -> Iterator[pa.RecordBatch]:
+        """The events of Arrow's batches of a block, a column at a time."""
+        s = self.section
+        assert s is not None  # a section without problem is in force
+        row0 = 0  # the batch's first row in the block
+        for batch in batches:
+            n, at, first = batch.num_rows, row0, self.lineno + 1
+            self.lineno += n
+            row0 += n
+            col = batch.column
+            rows, activity = RULES.classify(
+                self.memo, col(s.method), col(s.status), col(s.user), col(s.stem)
+            )
+            self.pending += n - len(rows)
+            if not len(rows):
+                continue
+            index = rows.to_numpy() + at  # rows of the block
+            numbers = index + (first - at)  # line numbers
+            days = None if s.date is None else col(s.date).take(rows)
+            whens = _fast_times(self.clock, col(s.time).take(rows), days, self.header_date, s.local)
+            fields = {
+                "actor": col(s.user).take(rows),
+                "activity": activity,
+                "item": col(s.stem).take(rows),
+                "user_agent": None if s.agent is None else agents(col(s.agent).take(rows), True),
+            }
+            if whens is not None:
+                keys = _cut_lines(block, starts[index], sizes[index], text=False)
+                self.builder.add_many(time=whens, line=numbers, key=keys, **fields)
+            else:
+                keys = _cut_lines(block, starts[index], sizes[index])
+                self._row_by_row(numbers.tolist(), keys, batch.take(rows), fields)
+            yield from self._full()
+
+    def _row_by_row(
+        self, numbers: list[int], keys: list, rows: pa.RecordBatch, fields: dict
+    ) -> None:
+        """Rows some of whose times are odd or unreadable: each read on its own, as the
+        text loop reads it (rejects stay in line order)."""
+        s = self.section
+        assert s is not None
+        clocks = rows.column(s.time).to_pylist()
+        days = rows.column(s.date).to_pylist() if s.date is not None else None
+        values = {k: None if v is None else v.to_pylist() for k, v in fields.items()}
+        for j, number in enumerate(numbers):
+            when = self._when(
+                number, days[j] if days is not None else self.header_date, clocks[j], keys[j]
+            )
+            if when is not None:
+                self.builder.add(
+                    time=when,
+                    line=number,
+                    key=keys[j],
+                    **{k: None if v is None else v[j] for k, v in values.items()},
+                )
+
+    def _when(self, number: int, day: str | None, clock: str, key: str) -> int | None:
+        """The time of a row, or None after rejecting it (no date, or unreadable)."""
+        if day is None:
+            self.builder.reject(number, _NO_DATE, key)
+            return None
+        try:
+            return self.clock.micros(day, clock, self.section.local)  # type: ignore[union-attr]
+        except ValueError:
+            self.builder.reject(number, _BAD_TIME, key)
+            return None
+
+    def text(self, block: bytes | bytearray | str, complete: bool) -> Iterator[pa.RecordBatch]:
+        """The text loop: every line of a block on its own (directives, odd rows, UTF-16)."""
+        text = block if isinstance(block, str) else block.decode("utf-8", "replace")
+        lines = text.split("\n")
+        if complete:
+            del lines[-1]
+        nl = 1 if complete else 0  # each line had a "\n", which counts towards the limit
+        for line in lines:
+            self.lineno += 1
+            if len(line) + nl > LINE_LIMIT:
+                # No real request is a megabyte long: never key or store such a line.
+                self.builder.reject(self.lineno, f"line longer than {LINE_LIMIT:,} characters")
+            elif line[:1] == "#":
+                self._directive(line)
+            else:
+                self._row(line)
+                if self.builder.full:
+                    yield from self._full()
+
+    def _directive(self, line: str) -> None:
+        head = line[:8].lower()
+        if head == "#fields:":
+            self.section = _Section(line[8:].split(), self.lineno)
+            self.width, self.problem = self.section.width, self.section.problem
+        elif head.startswith("#date:"):
+            words = line[6:].split()
+            self.header_date = words[0] if words else None
+
+    def _row(self, line: str) -> None:
+        """One data row of the text loop: an event, a count, or a reject."""
+        parts = _split_quoted(line) if '"' in line else line.split()
+        if len(parts) != self.width:
+            if parts:  # a blank line is nothing
+                why = (
+                    "data row before any #Fields line"
+                    if self.section is None
+                    else f"{len(parts)} values for {self.width} #Fields"
+                )
+                self.builder.reject(self.lineno, why, line.rstrip("\r\n"))
+            return
+        if self.problem is not None:
+            self.builder.reject(self.lineno, self.problem, line.rstrip("\r\n"))
+            return
+        s = self.section
+        assert s is not None
+        stem, user = parts[s.stem], parts[s.user]
+        activity = RULES.event(self.memo, parts[s.method], parts[s.status], user, stem)
+        if activity is None:
+            self.pending += 1
+            return
+        key = line.rstrip("\r\n")
+        day = parts[s.date] if s.date is not None else self.header_date
+        when = self._when(self.lineno, day, parts[s.time], key)
+        if when is None:
+            return
+        self.builder.add(
+            time=when,
+            actor=user,
+            activity=activity,
+            line=self.lineno,
+            key=key,
+            item=stem,
+            user_agent=None if s.agent is None else agent_text(parts[s.agent], True),
+        )
+
+
+def _requeue(block: bytes, todo: list[Piece]) -> None:
+    """A piece Arrow cannot read as the text loop would: its directive run goes to the text
+    loop and the lines on either side are tried again; without one, the text loop reads
+    the piece line by line."""
+    parts = _split_at_directive(block)
+    if parts is None:
+        todo.append((block, True, False, None, None))
+        return
+    before, directives, after = parts
+    todo.append((after, True, True, None, None))
+    todo.append((directives, True, False, None, None))
+    todo.append((before, True, True, None, None))

@@ -11,32 +11,25 @@ the builder's generic actor exclusions first (``system_account``, ``guest``, ...
 ``user_type`` (UserType other than 0 Regular / 2 Admin), then ``not_a_user`` (no ``@``).
 A record without a UserType is not excluded on that ground: the type is unknown, not wrong.
 
-Two paths read the same records. JSON Lines are parsed a block at a time by Arrow's JSON
-reader on a worker thread and classified a column at a time (``_JsonBlocks``,
-``_Classifier.table``); a block Arrow cannot read exactly as orjson reads its lines (a bad
-line, a blank one, an export row with AuditData nested inside, a field of an unexpected
-type) and every CSV record go through the record loop (``_Classifier.run``). Both give the
-same events, rejects and counts (tests/test_audit_arrow.py).
+One path reads every record: orjson parses each line (or CSV AuditData) in the record
+loop (``_Classifier.run``), and the builder gets the records a block at a time, as
+columns. An Arrow JSON reader path was measured against it (benchmarks/bench_audit.py):
+0.97x the loop's CPU, no gain, so it is gone.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
-import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from itertools import compress, islice
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.json as pajson
 
 from ..errors import InputError
 from ..identity import actor_exclusion, normalise_actor
@@ -49,15 +42,11 @@ from .base import (
     bounded_lines,
     csv_records,
     decode_head,
-    distinct,
-    is_utf8,
     line_blocks,
     open_text,
-    read_ahead,
     read_head,
-    truthy,
 )
-from .textfile import open_binary
+from .rules import AuditRule, audit_rule
 
 # orjson parses AuditData about 2.5x faster than the standard library (same errors: a
 # ValueError subclass) in the record loop.
@@ -68,9 +57,11 @@ DESCRIPTION = "Microsoft 365 / Purview unified audit log (CSV with AuditData, or
 CAN: tuple[str, ...] = ("view", "react", "contribute")
 CANNOT = (
     "Only what the tenant audited: page views need auditing of SharePoint views, Teams "
-    "message operations are not mapped, and OneDrive or Exchange activity is not intranet use."
+    "tells posts, replies and reactions (not reads), and OneDrive or Exchange activity is "
+    "not intranet use."
 )
 CONTAINER = False
+PRIORITY = 40  # detection order (loaders/__init__.py)
 
 # Pretty-printed AuditData of a big admin cmdlet can be long; 100 MB in one record is
 # not: a longer record (or line) is rejected and skipped without being held whole. The
@@ -98,18 +89,86 @@ _MICRO = timedelta(microseconds=1)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 # RecordType 37; -Formatted exports print the enum name instead of the number.
 COMMENT_RECORD_TYPES = frozenset({"37", "sharepointcommentoperation"})
-YAMMER_OPERATIONS: dict[str, str] = {"messageviewed": "message_read", "filecreated": "upload"}
-OPERATIONS: dict[str, str] = {
-    "pageviewed": "page_view",
-    "pageviewedextended": "page_view",
-    "clientviewsignaled": "page_view",
-    "fileaccessed": "file_view",
-    "fileaccessedextended": "file_view",
-    "filepreviewed": "file_view",
-    "fileuploaded": "upload",
-    "filemodified": "edit",
-    "listitemupdated": "edit",
-    "pageprefetched": "other",
+_YAMMER = frozenset({"yammer"})
+_TEAMS = frozenset({"microsoftteams"})
+# SPEC names the SharePoint operations without a workload: Teams records with them count too.
+_SHAREPOINT = frozenset({"sharepoint", "microsoftteams"})
+# SPEC section 6, as data: the first row matching (Workload, Operation, RecordType) decides;
+# no row: ``other``. A ``when`` row looks at the record's own fields (``CONDITIONS``).
+RULES: tuple[AuditRule, ...] = (
+    AuditRule(
+        _YAMMER,
+        "thread_start",
+        frozenset({"messagecreated"}),
+        when="thread_start",
+        otherwise="reply",
+    ),
+    AuditRule(_YAMMER, "message_read", frozenset({"messageviewed"})),
+    AuditRule(_YAMMER, "upload", frozenset({"filecreated"})),
+    AuditRule(_SHAREPOINT, "comment", record_types=COMMENT_RECORD_TYPES, unless_word="delete"),
+    # Teams: a message naming its parent is a reply, any other a new post.
+    AuditRule(_TEAMS, "reply", frozenset({"messagesent"}), when="has_parent", otherwise="post"),
+    AuditRule(_TEAMS, "reaction", frozenset({"reactedtomessage"})),
+    AuditRule(_SHAREPOINT, "page_create", frozenset({"listitemcreated"}), when="pages_library"),
+    AuditRule(
+        _SHAREPOINT,
+        "page_view",
+        frozenset({"pageviewed", "pageviewedextended", "clientviewsignaled"}),
+    ),
+    AuditRule(
+        _SHAREPOINT,
+        "file_view",
+        frozenset({"fileaccessed", "fileaccessedextended", "filepreviewed"}),
+    ),
+    AuditRule(_SHAREPOINT, "upload", frozenset({"fileuploaded"})),
+    AuditRule(_SHAREPOINT, "edit", frozenset({"filemodified", "listitemupdated"})),
+    AuditRule(_SHAREPOINT, "other", frozenset({"pageprefetched"})),
+)
+
+
+# Event field <- the first of these AuditData fields that holds a value (SPEC section 6).
+FIELD_MAP: dict[str, tuple[str, ...]] = {
+    "item": ("ObjectId", "MessageId"),
+    "parent": ("ParentMessageId",),
+    "thread": ("ThreadId",),
+    "channel": ("SiteUrl", "GroupName", "ChannelName"),
+}
+
+
+def _first(get: Callable[[str], Any], names: tuple[str, ...]) -> Any:
+    """``get(a) or get(b) or ...``: the first value that is set, else the last one."""
+    value = None
+    for name in names:
+        value = get(name)
+        if value:
+            return value
+    return value
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _is_thread_start(obj: dict) -> bool:
+    thread = obj.get("ThreadId")
+    return thread is None or thread == "" or str(thread) == str(obj.get("MessageId"))
+
+
+def _has_parent(obj: dict) -> bool:
+    return obj.get("ParentMessageId") not in (None, "")
+
+
+def _in_pages_library(obj: dict) -> bool:
+    # A page in a pages library is a new page; other list items are not.
+    object_id = _text(obj.get("ObjectId") or "").lower()
+    return "/sitepages/" in object_id or "/pages/" in object_id
+
+
+# The conditions a rule row may name, on the record's own fields.
+CONDITIONS: dict[str, Callable[[dict], bool]] = {
+    "thread_start": _is_thread_start,
+    "has_parent": _has_parent,
+    "pages_library": _in_pages_library,
 }
 
 
@@ -163,168 +222,23 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
 
 
 def _load_jsonl(path: Path, classify: _Classifier) -> Iterator[pa.RecordBatch]:
-    """A JSON Lines file, in blocks of whole lines. Each block is parsed by Arrow's JSON
-    reader (``_JsonBlocks``, on a worker thread one block ahead) and classified a column
-    at a time (``_Classifier.table``). A block Arrow cannot read exactly as orjson reads
-    its lines one by one goes through ``_Classifier.run`` instead, as do UTF-16 files.
-    A line longer than ``FIELD_LIMIT`` is rejected unread (memory stays bounded)."""
-    with open_binary(path) as raw:
-        mark = textfile.bom(raw.read(3))
-        if mark == "utf-16":
-            raw.seek(0)
-            text = io.TextIOWrapper(raw, encoding="utf-16", newline="")
-            lines = (
-                (n, LONG_LINE if t is None else t) for n, t in bounded_lines(text, FIELD_LIMIT)
-            )
+    """A JSON Lines file, in blocks of whole lines, through the record loop. A line longer
+    than ``FIELD_LIMIT`` is rejected unread (memory stays bounded)."""
+    with textfile.open_lines(path) as fh:
+        if isinstance(fh, io.TextIOBase):  # UTF-16
+            lines = ((n, LONG_LINE if t is None else t) for n, t in bounded_lines(fh, FIELD_LIMIT))
             yield from classify.run(lines, "not a JSON object", nested=True)
             return
-        if mark is None:
-            raw.seek(0)
-        reader = _JsonBlocks()
-        blocks: Iterator[tuple[bytes, pa.Table | None]]
-        parts = line_blocks(raw, _JSON_BLOCK, FIELD_LIMIT)
-        if _READ_AHEAD and os.fstat(raw.fileno()).st_size > _JSON_BLOCK:
-            blocks = read_ahead(parts, reader.read, "audit-read")
-        else:
-            blocks = map(reader.read, parts)
         n = 1
-        for block, table in blocks:
-            if table is not None:
-                yield from classify.table(table, np.arange(n, n + table.num_rows))
-                n += table.num_rows
-                continue
+        for block, _complete in line_blocks(fh, _JSON_BLOCK, FIELD_LIMIT):
             # BytesIO finds line ends with memchr: 4x faster than bytes.split(b"\n").
             lines = io.BytesIO(block).readlines()
             yield from classify.run(enumerate(lines, start=n), "not a JSON object", nested=True)
             n += len(lines)
 
 
-# -- Arrow's JSON reader -----------------------------------------------------------------------
-# Blocks of this many bytes of whole lines (~3,500 records): Arrow's reader has a fixed
-# cost of ~100 us a call.
+# Blocks of this many bytes of whole lines are cut from a JSON Lines file.
 _JSON_BLOCK = 1 << 21
-# Parse the next block on a worker thread (files over one block): Arrow's parser runs
-# without holding the GIL, so it overlaps the classification of the block before.
-_READ_AHEAD = True
-# The fields read; every other one is skipped by the parser without building a value.
-_TEXT_FIELDS = (
-    "CreationTime",
-    "Workload",
-    "Operation",
-    "UserId",
-    "ObjectId",
-    "SiteUrl",
-    "GroupName",
-    "ChannelName",
-)
-# Fields that are numbers in one export and text in another (ids, enum numbers or names):
-# read as int64 until a block says otherwise, then as text.
-_EITHER_FIELDS = ("Id", "RecordType", "UserType", "MessageId", "ParentMessageId", "ThreadId")
-_SWITCH = re.compile(r"Column\(/(\w+)\) changed from (?:number to string|string to number)")
-# JSON that orjson rejects and Arrow's parser takes (in fields it skips): never in a
-# block read by Arrow. NaN, Inf and Infinity (with or without a sign) are numbers to
-# Arrow; values nested deeper than orjson's limit of 1,024 levels are taken by Arrow too,
-# and need a line of at least twice as many bytes. (A differential fuzz of 300,000 short
-# values found no other difference.)
-_NOT_STRICT = (b"NaN", b"Inf")
-_DEPTH = 1000
-
-
-class _JsonBlocks:
-    """Reads a block of JSON lines with Arrow, or says it cannot (None).
-
-    Arrow's table is used only when it holds exactly what ``_Classifier.run`` would read
-    from the block: valid UTF-8; one object per line (each line starts with ``{`` and ends
-    with ``}``, so every line end lies between two top-level values, and there are as many
-    rows as lines); no duplicate field (Arrow raises); each field read holds a string or,
-    for ``_EITHER_FIELDS``, an integer (Arrow raises on anything else); and every record
-    has a ``CreationTime`` and an ``Id`` (else it may be a whole export row with AuditData
-    inside, or a reject: the record loop tells). Each file's types are learnt as it goes.
-    """
-
-    def __init__(self) -> None:
-        self.types: dict[str, pa.DataType] = dict.fromkeys(_EITHER_FIELDS, pa.int64())
-        self.types.update(dict.fromkeys(_TEXT_FIELDS, pa.string()))
-        self._options()
-
-    def _options(self) -> None:
-        self.parse = pajson.ParseOptions(
-            explicit_schema=pa.schema(self.types), unexpected_field_behavior="ignore"
-        )
-
-    def read(self, item: tuple[bytes, bool]) -> tuple[bytes, pa.Table | None]:
-        block, complete = item
-        lines = _one_object_a_line(block) if complete else 0
-        if not lines:
-            return block, None
-        for _ in range(len(_EITHER_FIELDS) + 1):  # one try, and one more per switch
-            try:
-                table = pajson.read_json(
-                    pa.BufferReader(block),
-                    pajson.ReadOptions(use_threads=False, block_size=len(block) + 1),
-                    self.parse,
-                )
-            except pa.ArrowException as exc:  # any doubt: the record loop reads the block
-                switch = _SWITCH.search(str(exc))
-                if switch is None or switch[1] not in _EITHER_FIELDS:
-                    return block, None
-                field = switch[1]
-                self.types[field] = pa.int64() if self.types[field] == pa.string() else pa.string()
-                self._options()
-                continue
-            if table.num_rows != lines or not all(
-                map(_all_truthy, table.select(["CreationTime", "Id"]).columns)
-            ):
-                return block, None
-            return block, table
-        return block, None
-
-
-def _all_truthy(column: pa.ChunkedArray) -> bool:
-    """No null and no empty text (an empty table has none)."""
-    if column.null_count:
-        return False
-    return column.type != pa.string() or not pc.any(pc.equal(column, "")).as_py()
-
-
-def _one_object_a_line(block: bytes) -> int:
-    """The number of lines of a block of whole lines if each starts with ``{`` and ends
-    with ``}`` (before an optional CR), and the block is UTF-8 without ``_NOT_STRICT``
-    words or a line that might nest deeper than ``_DEPTH``; else 0."""
-    if block[:1] != b"{" or len(block) > 1 << 30:
-        return 0
-    data = np.frombuffer(block, np.uint8)
-    ends = np.flatnonzero(data == 10)
-    if not (data[ends[:-1] + 1] == 123).all():  # "{" after each LF but the last
-        return 0
-    last = data[ends - 1]
-    cr = last == 13
-    if cr.any():
-        last = last.copy()
-        last[cr] = data[ends[cr] - 2]  # a line is at least "{" before its CR
-    if not (last == 125).all():  # "}"
-        return 0
-    if any(_contains(block, word) for word in _NOT_STRICT):
-        return 0
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    for at in np.flatnonzero(ends - starts > 2 * _DEPTH).tolist():
-        line = block[starts[at] : ends[at]]
-        if line.count(b"{") + line.count(b"[") > _DEPTH:
-            return 0  # perhaps too deep for orjson
-    return len(ends) if block.isascii() or is_utf8(block) else 0
-
-
-def _contains(block: bytes, word: bytes) -> bool:
-    """``word in block``, ruled out quickly: if the word's last two bytes are nowhere in
-    the block (compared as 16-bit numbers, at even and at odd offsets) the word is not
-    either. ``aN`` and ``nf`` are rare in audit records; a hit means an exact search."""
-    n = len(block)
-    if n < 64:
-        return word in block
-    pair = int(np.frombuffer(word[-2:], np.uint16)[0])
-    even = np.frombuffer(block, np.uint16, n // 2)
-    odd = np.frombuffer(block, np.uint16, (n - 1) // 2, offset=1)
-    return bool((even == pair).any() or (odd == pair).any()) and word in block
 
 
 def _csv_audit_data(path: Path, fh: IO[str], builder: EventBuilder) -> Iterator[tuple[int, str]]:
@@ -459,127 +373,87 @@ class _Classifier:
         the fields are read while the freshly parsed object is in the CPU cache, the
         appends are bound once per block, and everything else waits for ``_drain``.
         """
-        loads, reject, builder = _loads, self._reject, self.builder
-        rules, people, rule, person = self._rules, self._people, self._rule, self._person
-        workloads = self.workloads
+        parse, classify = self._parse, self._classify
         more = True
         while more:
             more = False
             block = _Block()
             (a_line, a_created, a_actor, a_activity, a_key) = block.appends[:5]
-            (a_item, a_parent, a_thread, a_channel, a_excluded) = block.appends[5:]
+            mapped = list(zip(block.appends[5:9], FIELD_MAP.values(), strict=True))
+            a_excluded = block.appends[9]
             for line, text in islice(records, _BLOCK):
                 more = True
-                try:
-                    obj = loads(text)
-                except ValueError as exc:
-                    if not text.strip():
-                        continue
-                    if text == LONG_LINE:
-                        builder.reject(line, f"line longer than {FIELD_LIMIT:,} bytes; skipped")
-                        continue
-                    # Bytes that are not UTF-8 stop the file like any other text export
-                    # (the ingest driver names the line); bad JSON is only this record.
-                    if isinstance(text, bytes):
-                        text = text.decode("utf-8")
-                    builder.reject(line, f"{bad_json} ({getattr(exc, 'msg', exc)})", text)
-                    continue
-                if type(obj) is not dict:
-                    reject(line, "AuditData is not a JSON object", text)
+                obj = parse(line, text, bad_json, nested)
+                if obj is None:
                     continue
                 get = obj.get
-                created, key = get("CreationTime"), get("Id")
-                if nested and created is None and "AuditData" in obj and "CreationTime" not in obj:
-                    # A JSON line may be a whole export row with AuditData inside it.
-                    obj = _audit_data(obj["AuditData"])
-                    if type(obj) is not dict:
-                        reject(line, "AuditData is not a JSON object", text)
-                        continue
-                    get = obj.get
-                    created, key = get("CreationTime"), get("Id")
-                if not created or type(created) is not str:
-                    reject(line, "AuditData has no CreationTime", text)
-                    continue
-                if key is None or key == "":
-                    reject(line, "AuditData has no Id", text)
-                    continue
-                triple = (get("Workload"), get("Operation"), get("RecordType"))
-                workloads[triple[0] if type(triple[0]) is str else str(triple[0])] += 1
-                try:
-                    activity = rules[triple]
-                except TypeError:  # a list or object where a name belongs: not cacheable
-                    activity = rule(*triple)
-                if activity is _BY_RECORD:
-                    activity = self._by_record(obj, *triple)
-                who = (get("UserId"), get("UserType"))
-                try:
-                    actor, excluded = people[who]
-                except TypeError:
-                    actor, excluded = person(*who)
+                activity, actor, excluded = classify(obj)
                 a_line(line)
-                a_created(created)
+                a_created(get("CreationTime"))
                 a_actor(actor)
                 a_activity(activity)
-                a_key(key)
-                a_item(get("ObjectId") or get("MessageId"))
-                a_parent(get("ParentMessageId"))
-                a_thread(get("ThreadId"))
-                a_channel(get("SiteUrl") or get("GroupName") or get("ChannelName"))
+                a_key(get("Id"))
+                for append, names in mapped:
+                    append(_first(get, names))
                 a_excluded(excluded)
             self._drain(block)
-            if builder.full:
-                yield builder.flush()
+            if self.builder.full:
+                yield self.builder.flush()
 
-    def table(self, table: pa.Table, lines: np.ndarray) -> Iterator[pa.RecordBatch]:
-        """Classify the records of an Arrow table of AuditData fields (on ``lines``) as
-        ``run`` classifies them, a column at a time: the rules and exclusions are looked
-        up once per distinct combination of their fields, and the columns go to
-        ``builder.add_many`` as Arrow arrays."""
-        (batch,) = table.combine_chunks().to_batches()  # one block, one chunk
-        col = batch.column
-        for pair in pc.value_counts(col("Workload")).to_pylist():
-            self.workloads[str(pair["values"])] += pair["counts"]
-        codes, triples = distinct(col("Workload"), col("Operation"), col("RecordType"))
-        rule = [self._rules[t] for t in triples]
-        if _BY_RECORD in rule:
-            acts = [rule[c] for c in codes.tolist()]
-            rows = [i for i, a in enumerate(acts) if a is _BY_RECORD]
-            fields = batch.select(["ObjectId", "MessageId", "ThreadId"]).take(rows).to_pylist()
-            for i, obj in zip(rows, fields, strict=True):
-                acts[i] = self._by_record(obj, *triples[codes[i]])
-            activities = pa.array(acts, pa.string())
-        else:
-            activities = pa.array(rule, pa.string()).take(codes)
-        codes, pairs = distinct(col("UserId"), col("UserType"))
-        person = [self._people[p] for p in pairs]
-        columns = {
-            "actor": pa.array([p[0] for p in person], pa.string()).take(codes),
-            "activity": activities,
-            "line": lines.astype(np.int64),
-            "key": _as_text(col("Id")),
-            "item": _first_truthy(col("ObjectId"), col("MessageId")),
-            "parent": _null_if_empty(_as_text(col("ParentMessageId"))),
-            "thread": _null_if_empty(_as_text(col("ThreadId"))),
-            "channel": _first_truthy(col("SiteUrl"), col("GroupName"), col("ChannelName")),
-            "excluded": pa.array([p[1] for p in person], pa.string()).take(codes),
-        }
-        created = col("CreationTime")
+    def _parse(self, line: int, text: bytes | str, bad_json: str, nested: bool) -> dict | None:
+        """The AuditData object of a record with a CreationTime and an Id, or None after
+        rejecting it (or skipping a blank line)."""
         try:
-            times = created.cast(pa.timestamp("us")).cast(pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            # Odd or unreadable times: each is parsed (or rejected) on its own.
-            texts = created.to_pylist()
-            parsed = [parse_time(t) for t in texts]
-            keep = _reject_unreadable_times(self.builder, columns["line"].tolist(), texts, parsed)
-            times = pa.array(list(compress(parsed, keep)), pa.int64())
-            mask = pa.array(keep)
-            columns = {
-                k: v[np.array(keep)] if isinstance(v, np.ndarray) else v.filter(mask)
-                for k, v in columns.items()
-            }
-        self.builder.add_many(time=times, **columns)
-        if self.builder.full:
-            yield self.builder.flush()
+            obj = _loads(text)
+        except ValueError as exc:
+            if not text.strip():
+                return None
+            if text == LONG_LINE:
+                self.builder.reject(line, f"line longer than {FIELD_LIMIT:,} bytes; skipped")
+                return None
+            # Bytes that are not UTF-8 stop the file like any other text export (the
+            # ingest driver names the line); bad JSON is only this record.
+            if isinstance(text, bytes):
+                text = text.decode("utf-8")
+            self.builder.reject(line, f"{bad_json} ({getattr(exc, 'msg', exc)})", text)
+            return None
+        if (
+            nested
+            and type(obj) is dict
+            and "AuditData" in obj
+            and "CreationTime" not in obj
+            and obj.get("CreationTime") is None
+        ):
+            obj = _audit_data(obj["AuditData"])  # a whole export row with AuditData inside
+        if type(obj) is not dict:
+            self._reject(line, "AuditData is not a JSON object", text)
+            return None
+        created, key = obj.get("CreationTime"), obj.get("Id")
+        if not created or type(created) is not str:
+            self._reject(line, "AuditData has no CreationTime", text)
+            return None
+        if key is None or key == "":
+            self._reject(line, "AuditData has no Id", text)
+            return None
+        return obj
+
+    def _classify(self, obj: dict) -> tuple[str, str, str | None]:
+        """``(activity, actor, exclusion)`` of a record, by the rule and person caches."""
+        get = obj.get
+        triple = (get("Workload"), get("Operation"), get("RecordType"))
+        self.workloads[triple[0] if type(triple[0]) is str else str(triple[0])] += 1
+        try:
+            activity = self._rules[triple]
+        except TypeError:  # a list or object where a name belongs: not cacheable
+            activity = self._rule(*triple)
+        if activity is _BY_RECORD:
+            activity = self._by_record(obj, *triple)
+        who = (get("UserId"), get("UserType"))
+        try:
+            actor, excluded = self._people[who]
+        except TypeError:
+            actor, excluded = self._person(*who)
+        return activity, actor, excluded
 
     def _reject(self, line: int, reason: str, raw: str | bytes) -> None:
         if isinstance(raw, bytes):
@@ -624,34 +498,28 @@ class _Classifier:
         wl = str(workload or "").lower()
         if wl not in WORKLOADS:
             return "other"
-        op = str(operation or "").lower()
-        if wl == "yammer":
-            if op == "messagecreated":
-                return _BY_RECORD  # a thread start or a reply: ThreadId tells
-            return YAMMER_OPERATIONS.get(op, "other")
         if sites and wl == "sharepoint" and self.sites:
             return _BY_RECORD  # ObjectId must lie under a configured site
-        rt = "" if record_type is None else str(record_type)
-        if rt.strip().lower() in COMMENT_RECORD_TYPES:
-            return "other" if "delete" in op else "comment"
-        if op == "listitemcreated":
-            return _BY_RECORD  # a news page or any list item: ObjectId tells
-        return OPERATIONS.get(op, "other")
+        op = str(operation or "").lower()
+        rule = audit_rule(RULES, wl, op, _text(record_type).strip().lower())
+        if rule is None:
+            return "other"
+        if rule.unless_word is not None and rule.unless_word in op:
+            return rule.otherwise
+        return _BY_RECORD if rule.when is not None else rule.activity
 
     def _by_record(self, obj: dict, workload: Any, operation: Any, record_type: Any) -> str:
-        if str(workload or "").lower() == "yammer":  # MessageCreated
-            thread = obj.get("ThreadId")
-            if thread is None or thread == "" or str(thread) == str(obj.get("MessageId")):
-                return "thread_start"
-            return "reply"
-        object_id = str(obj.get("ObjectId") or "").lower()
-        if self.sites and str(workload).lower() == "sharepoint" and not self._in_sites(object_id):
+        wl = str(workload or "").lower()
+        object_id = _text(obj.get("ObjectId") or "").lower()
+        if self.sites and wl == "sharepoint" and not self._in_sites(object_id):
             return "other"
         activity = self._rule(workload, operation, record_type, sites=False)
         if activity is not _BY_RECORD:
             return activity
-        # ListItemCreated: a page in a pages library is a new page; other items are not.
-        return "page_create" if "/sitepages/" in object_id or "/pages/" in object_id else "other"
+        op = str(operation or "").lower()
+        rule = audit_rule(RULES, wl, op, _text(record_type).strip().lower())
+        assert rule is not None and rule.when is not None  # _rule said _BY_RECORD
+        return rule.activity if CONDITIONS[rule.when](obj) else rule.otherwise
 
     def _in_sites(self, object_id: str) -> bool:
         for site in self.sites:
@@ -668,25 +536,6 @@ def _texts(values: list[Any], empty_is_null: bool = False) -> list[str | None]:
     if empty_is_null:
         return [None if v is None or v == "" else v if type(v) is str else str(v) for v in values]
     return [v if v is None or type(v) is str else str(v) for v in values]
-
-
-def _first_truthy(*columns: pa.Array) -> pa.Array:
-    """Python's ``a or b or c`` of each row, for columns of text or integers: the first
-    value that is neither null nor empty text, else the last column's value; integers
-    become text (as ``_texts`` makes them)."""
-    out = _as_text(columns[-1])
-    for column in reversed(columns[:-1]):
-        text = _as_text(column)
-        out = pc.if_else(truthy(text), text, out)
-    return out
-
-
-def _as_text(column: pa.Array) -> pa.Array:
-    return column if column.type == pa.string() else column.cast(pa.string())
-
-
-def _null_if_empty(text: pa.Array) -> pa.Array:
-    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
 def _times(created: list[str]) -> list[int | None]:

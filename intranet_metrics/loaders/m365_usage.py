@@ -44,6 +44,7 @@ CANNOT = (
     "that must lie inside the measurement window to count."
 )
 CONTAINER = False
+PRIORITY = 30  # detection order (loaders/__init__.py)
 
 # Longer records are rejected (this reader's limit, not the csv module's global one).
 FIELD_LIMIT = 1 << 20

@@ -28,6 +28,7 @@ CANNOT = (
     "Slack exports record no reads, so the reader rate counts only people who reacted or posted."
 )
 CONTAINER = True
+PRIORITY = 10  # detection order (loaders/__init__.py)
 
 # -- slack-export ------------------------------------------------------------------------------
 _LISTS = ("channels.json", "groups.json", "mpims.json", "dms.json")
@@ -205,9 +206,19 @@ def _add_message(
             activity="other",
             **common,
         )
-    reactions = msg.get("reactions")
+    _add_reactions(builder, msg.get("reactions"), users, common)
+
+
+def _add_reactions(
+    builder: EventBuilder,
+    reactions: object,
+    users: dict[str, tuple[str | None, bool]],
+    common: dict,
+) -> None:
+    """One ``reaction`` event per person per reaction of a message."""
     if not isinstance(reactions, list):
         return
+    channel, ts = common["channel"], common["item"]
     for r in reactions:
         if not isinstance(r, dict) or not isinstance(r.get("users"), list):
             continue

@@ -16,6 +16,7 @@ import gzip
 import io
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -74,6 +75,28 @@ def bom(head: bytes) -> str | None:
     return None
 
 
+@contextmanager
+def open_lines(
+    path: Path, errors: str = "strict", newline: str | None = ""
+) -> Iterator[IO[bytes] | IO[str]]:
+    """A line-oriented export for a loader that reads bytes (gzip streamed): the bytes
+    after any UTF-8 BOM, or, for UTF-16 with a BOM, the decoded text (``errors`` and
+    ``newline`` as for ``open``). The loader tells the two apart with
+    ``isinstance(fh, io.TextIOBase)``; the encoding is found here, nowhere else."""
+    with open_binary(path) as raw:
+        mark = bom(raw.read(3))
+        if mark != "utf-16":
+            raw.seek(len(codecs.BOM_UTF8) if mark else 0)
+            yield raw
+            return
+        raw.seek(0)
+        text = io.TextIOWrapper(raw, encoding="utf-16", errors=errors, newline=newline)
+        try:
+            yield text
+        finally:
+            text.detach()  # the file is closed once, by the with above
+
+
 def decode_head(head: bytes) -> str:
     """The start of a file as text (BOM removed; undecodable bytes replaced) for sniffing."""
     return head.decode("utf-16" if bom(head) == "utf-16" else "utf-8-sig", errors="replace")
@@ -97,7 +120,7 @@ def _codec(name: str, where: str) -> str:
         ) from None
 
 
-def _first_bad_line(fh: IO[bytes], decoder: codecs.IncrementalDecoder) -> tuple[int, str] | None:
+def first_bad_line(fh: IO[bytes], decoder: codecs.IncrementalDecoder) -> tuple[int, str] | None:
     """The line (1-based) and byte of the first place ``decoder`` cannot read, or None."""
     line = 1
     while chunk := fh.read(_SCAN):
@@ -139,7 +162,7 @@ def _utf8_bad_line(path: Path) -> tuple[int, str] | None:
             block, tail = data[:cut], data[cut:]
             if block and not is_utf8(block):
                 dec = codecs.getincrementaldecoder("utf-8")()
-                found = _first_bad_line(io.BytesIO(block), dec)
+                found = first_bad_line(io.BytesIO(block), dec)
                 if found is not None:
                     return line + found[0] - 1, found[1]
             line += block.count(b"\n")
@@ -180,7 +203,7 @@ def choose_encoding(path: Path, forced: str | None = None) -> Encoding:
             found = (
                 _utf8_bad_line(path)
                 if name in ("utf-8", "utf-8-sig")
-                else _first_bad_line(fh, codecs.getincrementaldecoder(name)())
+                else first_bad_line(fh, codecs.getincrementaldecoder(name)())
             )
         if found is not None:
             raise InputError(
@@ -190,7 +213,7 @@ def choose_encoding(path: Path, forced: str | None = None) -> Encoding:
         return Encoding(name)
     if bom(head) == "utf-16":
         with open_binary(path) as fh:
-            found = _first_bad_line(fh, codecs.getincrementaldecoder("utf-16")())
+            found = first_bad_line(fh, codecs.getincrementaldecoder("utf-16")())
         if found is not None:
             raise InputError(
                 f"{path} line {found[0]}: not UTF-16 text after its UTF-16 byte-order mark "
@@ -367,32 +390,27 @@ def _records(fh: IO[str], limit: int, start: int) -> Iterator[tuple[int, str | B
         done, odd = not piece, quotes % 2
         record_first, first = first, 0
         quotes = size = 0
-        text = "".join(parts)
-        parts = []
-        if odd:
-            yield (
-                record_first,
-                BadRecord(
-                    f"unclosed quote: the record from line {record_first} runs to the end of "
-                    f"the file (line {line})",
-                    line,
-                ),
-            )
+        yield _record(record_first, line, "".join(parts), odd, over, limit)
+        parts, over = [], False
+        if odd or done:
             return
-        if over:
-            over = False
-            yield (
-                record_first,
-                BadRecord(
-                    f"record longer than {limit:,} characters (lines {record_first}-{line}); "
-                    "skipped",
-                    line,
-                ),
-            )
-        else:
-            yield record_first, text
-        if done:
-            return
+
+
+def _record(
+    first: int, line: int, text: str, odd: int, over: bool, limit: int
+) -> tuple[int, str | BadRecord]:
+    """A finished record (lines ``first``-``line``): its text, or why it is unreadable."""
+    if odd:
+        return first, BadRecord(
+            f"unclosed quote: the record from line {first} runs to the end of the file "
+            f"(line {line})",
+            line,
+        )
+    if over:
+        return first, BadRecord(
+            f"record longer than {limit:,} characters (lines {first}-{line}); skipped", line
+        )
+    return first, text
 
 
 def split_record(text: str, delimiter: str) -> list[str]:
