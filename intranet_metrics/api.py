@@ -75,8 +75,11 @@ def ingest(
     on_start=None,
 ) -> IngestResult:
     """Read every export under ``paths`` into the store (idempotent)."""
+    from .ingest import ingest as run
+
     config = config or Config()
-    return store.ingest(
+    return run(
+        store,
         [Path(p) for p in paths],
         config,
         pseudonymiser(config),

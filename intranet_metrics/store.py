@@ -16,10 +16,8 @@ point leaves the store as it was; the next writer removes the orphans.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import errno
-import gc
 import json
 import os
 import shutil
@@ -41,9 +39,6 @@ from . import __version__
 from .config import Config
 from .errors import InputError, IntranetMetricsError, StoreError, UsageError
 from .identity import Pseudonymiser
-from .loaders.base import EventBuilder, SourceInfo, file_sha256
-from .loaders.container import ARCHIVE_ERRORS, archive_error
-from .loaders.detect import expand
 from .schema import EVENT_SCHEMA, REJECT_SCHEMA
 
 STORE_ENV = "INTRANET_METRICS_STORE"
@@ -97,44 +92,6 @@ class SourceSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-# Formats whose event key changed: a stored source with a lower version was keyed another
-# way, so an overlapping export cannot be deduplicated against it. generic 2: the raw record
-# instead of the converted time and normalised user.
-KEY_VERSIONS = {"generic": 2}
-
-# Formats whose event times depend on the configured time zone (local times without offset).
-_TZ_FORMATS = frozenset({"generic", "iis-w3c"})
-
-
-def event_settings(config: Config, pseudo: Pseudonymiser, fmt: str) -> dict[str, Any]:
-    """The settings that shape what a source of format ``fmt`` stores (times, exclusions,
-    classes, keyed identities), as JSON values; kept per source in the manifest so that a
-    later ingest with other settings can say what changed."""
-    accounts: Any = sorted(config.service_accounts)
-    if pseudo.enabled:
-        # Account names are identities: under a key the store keeps only a keyed digest of
-        # the list (enough to tell that it changed, nothing to read back).
-        accounts = {"keyed": pseudo.key_hash(json.dumps(accounts))}
-    out: dict[str, Any] = {
-        "service_accounts": accounts,
-        "exclude_user_agents": sorted(config.exclude_user_agents),
-        "key_fingerprint": pseudo.fingerprint,
-    }
-    # Not `activities`: the store keeps each event's activity and the classes are applied
-    # when measuring, so a change of [activities] needs no re-ingest.
-    if fmt in _TZ_FORMATS:
-        out["timezone"] = config.timezone
-    if fmt == "generic":
-        out["column_map"] = dict(sorted(config.column_map.items()))
-        # Forced CSV dialects, in versions that have them (issue 10 item 2).
-        for name in ("encoding", "delimiter"):
-            if getattr(config, name, None) is not None:
-                out[name] = getattr(config, name)
-    if fmt == "m365-audit":
-        out["sites"] = sorted(config.sites)
-    return out
 
 
 def settings_diff(old: Any, new: dict[str, Any]) -> list[str]:
@@ -412,199 +369,50 @@ class Store:
                 raise
         return mid
 
-    def ingest(
+    @contextlib.contextmanager
+    def staging(
         self,
-        paths: list[Path],
-        config: Config,
         pseudo: Pseudonymiser,
-        input_format: str | None = None,
-        skip_bad: bool = False,
         wait: bool = True,
         notify: Callable[[str], None] | None = None,
-        on_source: Callable[[SourceSummary], None] | None = None,
-        on_start: Callable[[Path, str], None] | None = None,
-    ) -> IngestResult:
-        """Read every export under ``paths`` and commit their new events in one step."""
+    ) -> Iterator[Staging]:
+        """Hold the writer lock with a fresh staging folder ``tmp/<commit>/``; batches staged
+        there reach the store only through ``commit``. The folder goes whatever happens."""
         with self.lock(wait=wait, notify=notify), self.writing():
             self._reload()
             self.check_key(pseudo)
             self.cleanup()
             commit = _commit_id()
-            stage = self.root / "tmp" / commit
-            stage.mkdir(parents=True)
+            folder = self.root / "tmp" / commit
+            folder.mkdir(parents=True)
+            stage = Staging(folder, commit)
             try:
-                return self._ingest(
-                    paths,
-                    config,
-                    pseudo,
-                    input_format,
-                    skip_bad,
-                    commit,
-                    stage,
-                    on_source,
-                    on_start,
-                )
+                yield stage
             finally:
-                shutil.rmtree(stage, ignore_errors=True)
+                stage.abandon()
+                shutil.rmtree(folder, ignore_errors=True)
                 with contextlib.suppress(OSError):
                     (self.root / "tmp").rmdir()
 
-    def _ingest(
-        self, paths, config, pseudo, input_format, skip_bad, commit, stage, on_source, on_start
-    ):
-        known = {s["sha256"]: s for s in self.sources}
-        summaries: list[SourceSummary] = []
-        staged: list[SourceSummary] = []
-        reject_writer: pq.ParquetWriter | None = None
-        reject_rows = 0
-
-        def skipped(path: Path, why: str) -> None:
-            # Never drop an input silently: list it with its reason (not in the manifest).
-            s = SourceSummary(path=str(path), sha256="", format="", status="skipped", message=why)
-            summaries.append(s)
-            if on_source:
-                on_source(s)
-
-        # Small sources (one batch or less, the usual case for folders of many files) share
-        # one staging file, so 10,000 files do not cost 10,000 Parquet files; a larger
-        # source gets its own. Either way a failed source leaves nothing behind.
-        shared: pq.ParquetWriter | None = None
-        small: list[pa.RecordBatch] = []  # batches of small sources not yet written
-        small_rows = 0
-
-        def write_small() -> None:
-            nonlocal shared, small_rows
-            if shared is None:
-                shared = pq.ParquetWriter(stage / "stage-shared.parquet", EVENT_SCHEMA)
-            # One row group for many small sources: thousands of tiny row groups are slow
-            # to write and slower to read back.
-            shared.write_table(pa.Table.from_batches(small, schema=EVENT_SCHEMA))
-            small.clear()
-            small_rows = 0
-
-        try:
-
-            def failed(path: Path, exc: InputError) -> None:
-                # --skip-bad: a recognised export that cannot be read is listed, not fatal.
-                s = SourceSummary(
-                    path=str(path), sha256="", format="", status="failed", message=str(exc)
-                )
-                summaries.append(s)
-                if on_source:
-                    on_source(s)
-
-            found = expand(paths, input_format, skipped, failed if skip_bad else None)
-            for n, (path, module) in enumerate(found):
-                try:
-                    sha = file_sha256(path)
-                except OSError as exc:
-                    raise InputError(
-                        f"{path}: cannot be read ({exc.strerror or exc}); check it"
-                    ) from None
-                s = SourceSummary(
-                    path=str(path),
-                    sha256=sha,
-                    format=module.NAME,
-                    abs_path=os.path.abspath(path),
-                    settings=event_settings(config, pseudo, module.NAME),
-                    key_version=KEY_VERSIONS.get(module.NAME, 1),
-                )
-                if sha in known:
-                    s.status, s.message = "unchanged", "already in the store (same SHA-256)"
-                    s.settings_changed = settings_diff(known[sha].get("settings"), s.settings)
-                    if s.settings_changed:
-                        s.message = (
-                            f"already in the store, read with other settings "
-                            f"({'; '.join(s.settings_changed)}); to apply the new ones run "
-                            f"'intranet-metrics forget {sha[:12]}' and ingest it again"
-                        )
-                    summaries.append(s)
-                    if on_source:
-                        on_source(s)
-                    continue
-                known[sha] = s.to_dict()
-                if on_start:
-                    on_start(path, module.NAME)
-                out = stage / f"stage-{n:06d}.parquet"
-                builder = EventBuilder(SourceInfo(str(path), sha, module.NAME), config, pseudo)
-                rejects: list[pa.Table] = []
-                pending: list[pa.RecordBatch] = []
-                writer: pq.ParquetWriter | None = None
-                try:
-                    for batch in read_batches(module, path, builder):
-                        if writer is None and not pending:
-                            pending.append(batch)
-                        else:
-                            if writer is None:
-                                writer = pq.ParquetWriter(out, EVENT_SCHEMA)
-                                for b in pending:
-                                    writer.write_batch(b)
-                                pending = []
-                            writer.write_batch(batch)
-                        rej = builder.take_rejects()
-                        if rej is not None:
-                            rejects.append(rej)
-                    rej = builder.take_rejects()
-                    if rej is not None:
-                        rejects.append(rej)
-                except InputError as exc:
-                    if writer is not None:
-                        writer.close()
-                    out.unlink(missing_ok=True)
-                    if not skip_bad:
-                        raise
-                    s.status, s.message = "failed", str(exc)
-                    summaries.append(s)
-                    if on_source:
-                        on_source(s)
-                    continue
-                if writer is not None:
-                    writer.close()
-                small.extend(pending)
-                small_rows += sum(b.num_rows for b in pending)
-                if small_rows >= builder.batch_size:
-                    write_small()
-                for rej in rejects:
-                    if reject_writer is None:
-                        reject_writer = pq.ParquetWriter(stage / "rejects.parquet", REJECT_SCHEMA)
-                    reject_writer.write_table(rej)
-                    reject_rows += rej.num_rows
-                c = builder.counts.to_dict()
-                for k in (
-                    "rows",
-                    "events",
-                    "excluded",
-                    "other",
-                    "rejected",
-                    "excluded_by_reason",
-                    "events_by_class",
-                ):
-                    setattr(s, k, c[k])
-                s.message = "; ".join(builder.notes) or None  # the loader's notes
-                summaries.append(s)
-                staged.append(s)
-            if small:
-                write_small()
-        finally:
-            if shared is not None:
-                shared.close()
-        if reject_writer is not None:
-            reject_writer.close()
-        if not staged:
-            return IngestResult(summaries, None)
-        if not any(stage.glob("stage-*.parquet")):
+    def commit(self, stage: Staging, staged: list[SourceSummary], fingerprint: str | None) -> str:
+        """Deduplicate the staged events against the store, move the new files into place
+        and replace the manifest (the commit). Fills each source's new_events, duplicates
+        and time span; returns the commit id."""
+        stage.close()
+        if not any(stage.path.glob("stage-*.parquet")):
             # Only header-only files: the dedupe query still needs one (empty) file to read.
-            pq.write_table(EVENT_SCHEMA.empty_table(), stage / "stage-shared.parquet")
-        new_files = self._dedupe_and_stage(stage, commit, staged)
+            pq.write_table(EVENT_SCHEMA.empty_table(), stage.path / "stage-shared.parquet")
+        commit = stage.commit
+        new_files = self._dedupe_and_stage(stage.path, commit, staged)
         self._note_stale_duplicates(staged)
         rejects_entry = []
-        if reject_rows:
+        if stage.reject_rows:
             rejects_entry.append(
                 {
                     "path": f"rejects/part-{commit}.parquet",
-                    "rows": reject_rows,
+                    "rows": stage.reject_rows,
                     "commit": commit,
-                    "bytes": (stage / "rejects.parquet").stat().st_size,
+                    "bytes": (stage.path / "rejects.parquet").stat().st_size,
                     "staged": "rejects.parquet",
                 }
             )
@@ -615,14 +423,11 @@ class Store:
         manifest["sources"] = [*self.sources, *(s.to_dict() for s in staged)]
         manifest["files"] = [*self.manifest["files"], *new_files]
         manifest["rejects"] = [*self.manifest["rejects"], *rejects_entry]
-        if pseudo.fingerprint is not None:
-            manifest["key_fingerprint"] = pseudo.fingerprint
+        if fingerprint is not None:
+            manifest["key_fingerprint"] = fingerprint
         manifest["updated_at"] = now
-        self._publish(stage, [*new_files, *rejects_entry], manifest)
-        if on_source:
-            for s in staged:
-                on_source(s)
-        return IngestResult(summaries, commit)
+        self._publish(stage.path, [*new_files, *rejects_entry], manifest)
+        return commit
 
     def _note_stale_duplicates(self, staged: list[SourceSummary]) -> None:
         """A new export overlapping one stored with other settings: its shared records keep
@@ -716,10 +521,18 @@ class Store:
                     """
                 ).fetchall()
             ]
+            # Only the keys of the months touched, and of those only the ones this ingest
+            # also holds: the hash table is built on the new keys and the stored keys stream
+            # past it (one column read), so memory follows the ingest, not the store.
+            con.execute("CREATE TEMP TABLE new_keys AS SELECT DISTINCT event_key FROM staged")
             existing = self.event_files(months)
             if existing:
                 con.execute(
-                    "CREATE TEMP TABLE old_keys AS SELECT DISTINCT event_key FROM read_parquet(?)",
+                    """
+                    CREATE TEMP TABLE old_keys AS
+                    SELECT DISTINCT o.event_key FROM read_parquet(?) o
+                    SEMI JOIN new_keys n ON o.event_key = n.event_key
+                    """,
                     [existing],
                 )
             else:
@@ -729,12 +542,11 @@ class Store:
             con.execute(
                 """
                 CREATE TEMP TABLE firsts AS
-                SELECT event_key,
-                       min({'f': source_file, 'l': source_line, 'n': filename,
-                            'r': file_row_number}) AS pos
-                FROM staged
-                WHERE event_key NOT IN (SELECT event_key FROM old_keys)
-                GROUP BY event_key
+                SELECT s.event_key,
+                       min({'f': s.source_file, 'l': s.source_line, 'n': s.filename,
+                            'r': s.file_row_number}) AS pos
+                FROM staged s ANTI JOIN old_keys o ON s.event_key = o.event_key
+                GROUP BY s.event_key
                 """
             )
             con.execute(
@@ -755,10 +567,9 @@ class Store:
                 s.max_time = hi.isoformat() if hi else None
             out = stage / "out"
             # The relation API writes the partitioned files: the target is an argument, not
-            # text inside a COPY statement.
-            con.sql(
-                "SELECT *, strftime(time, '%Y-%m') AS month FROM fresh ORDER BY time"
-            ).write_parquet(
+            # text inside a COPY statement. Not sorted: sorting every ingest cost a third of
+            # its time; `compact` sorts each month once, when it merges its files.
+            con.sql("SELECT *, strftime(time, '%Y-%m') AS month FROM fresh").write_parquet(
                 str(out), partition_by=["month"], filename_pattern=f"part-{commit}-{{i}}"
             )
             return [
@@ -1118,70 +929,84 @@ def _commit_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
-@contextlib.contextmanager
-def _no_gc():
-    """Pause the cyclic garbage collector while a loader builds millions of acyclic tuples
-    (it otherwise re-scans them over and over: a third of the load time)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
+# Sources with fewer rows than this share one staging file (see Staging).
+SMALL_ROWS = 65_536
 
 
-def read_batches(module, path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    """Every batch one loader yields for one source, as ingest reads it (GC paused, last
-    batch flushed, read failures turned into one-line InputErrors)."""
-    try:
-        with _no_gc():
-            for batch in module.load(path, builder):
-                if batch is not None and batch.num_rows:
-                    yield batch
-            last = builder.flush()
-            if last is not None:
-                yield last
-    except UnicodeDecodeError as exc:
-        bad = exc.object[exc.start : exc.start + 1].hex()
-        line = _bad_utf8_line(path) if path.is_file() else None
-        where = f"{path} line {line}" if line else str(path)
-        raise InputError(
-            f"{where}: not UTF-8 text (byte 0x{bad}); save or re-export the file as UTF-8 "
-            "(e.g. iconv -f latin1 -t utf-8)"
-        ) from None
-    except MemoryError:
-        raise InputError(f"{path}: a record is too large to read; check the file") from None
-    except ARCHIVE_ERRORS as exc:
-        # Damaged or encrypted archives surface from deep inside zipfile.
-        err = archive_error(path, exc)
-        if err is None:
+class Staging:
+    """The staging folder of one writer: each source's batches as Parquet, rejects aside.
+
+    Small sources (one batch or less, the usual case for folders of many files) share one
+    staging file, so 10,000 files do not cost 10,000 Parquet files; a larger source gets its
+    own. Either way a source whose batches fail half-way leaves nothing behind."""
+
+    def __init__(self, path: Path, commit: str) -> None:
+        self.path, self.commit = path, commit
+        self.reject_rows = 0
+        self._sources = 0
+        self._shared: pq.ParquetWriter | None = None
+        self._small: list[pa.RecordBatch] = []
+        self._small_rows = 0
+        self._rejects: pq.ParquetWriter | None = None
+
+    def write_source(self, batches: Iterable[pa.RecordBatch]) -> None:
+        """Stage one source's batches (EVENT_SCHEMA). An exception from ``batches`` removes
+        what this source staged and propagates."""
+        out = self.path / f"stage-{self._sources:06d}.parquet"
+        self._sources += 1
+        first: list[pa.RecordBatch] = []
+        writer: pq.ParquetWriter | None = None
+        try:
+            for batch in batches:
+                if writer is None and not first:
+                    first.append(batch)
+                    continue
+                if writer is None:
+                    writer = pq.ParquetWriter(out, EVENT_SCHEMA)
+                    writer.write_batch(first.pop())
+                writer.write_batch(batch)
+        except BaseException:
+            if writer is not None:
+                writer.close()
+            out.unlink(missing_ok=True)
             raise
-        raise err from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        if writer is not None:
+            writer.close()
+        self._small.extend(first)
+        self._small_rows += sum(b.num_rows for b in first)
+        if self._small_rows >= SMALL_ROWS:
+            self._write_small()
 
+    def _write_small(self) -> None:
+        if self._shared is None:
+            self._shared = pq.ParquetWriter(self.path / "stage-shared.parquet", EVENT_SCHEMA)
+        # One row group for many small sources: thousands of tiny row groups are slow to
+        # write and slower to read back.
+        self._shared.write_table(pa.Table.from_batches(self._small, schema=EVENT_SCHEMA))
+        self._small.clear()
+        self._small_rows = 0
 
-def _bad_utf8_line(path: Path) -> int | None:
-    """The line of the first byte that is not UTF-8 (streamed; None if none is found)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    line = 1
-    try:
-        with open(path, "rb") as fh:
-            first = True
-            while chunk := fh.read(1 << 16):
-                if first and chunk.startswith(codecs.BOM_UTF8):
-                    chunk = chunk[len(codecs.BOM_UTF8) :]
-                first = False
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError as exc:
-                    # exc.object is the held-back partial character (never a newline) + chunk.
-                    return line + exc.object[: exc.start].count(b"\n")
-                line += chunk.count(b"\n")
-    except OSError:
-        return None
-    return None
+    def write_rejects(self, table: pa.Table) -> None:
+        if self._rejects is None:
+            self._rejects = pq.ParquetWriter(self.path / "rejects.parquet", REJECT_SCHEMA)
+        self._rejects.write_table(table)
+        self.reject_rows += table.num_rows
+
+    def close(self) -> None:
+        """Finish the staged files (before ``Store.commit`` reads them)."""
+        if self._small:
+            self._write_small()
+        for name in ("_shared", "_rejects"):
+            writer = getattr(self, name)
+            if writer is not None:
+                setattr(self, name, None)
+                writer.close()
+
+    def abandon(self) -> None:
+        """Close quietly after a failure (the folder is removed next)."""
+        self._small.clear()
+        with contextlib.suppress(Exception):
+            self.close()
 
 
 REPAIR_HINT = "run 'intranet-metrics repair' to restore a consistent store"

@@ -354,10 +354,7 @@ class EventBuilder:
                     times.cast(TIMESTAMP),
                     stored,
                     acts,
-                    *(
-                        self._stored(name, c)
-                        for name, c in zip(EVENT_FIELDS, texts, strict=True)
-                    ),
+                    *(self._stored(name, c) for name, c in zip(EVENT_FIELDS, texts, strict=True)),
                     counts if counts is not None else pa.array(np.ones(n, np.int64)),
                     *window,
                     reasons,
@@ -674,31 +671,12 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-@dataclass
-class LoadResult:
-    """Everything one source yielded (used by tests and small inputs; the store streams)."""
+def read_source(module, path: Path, config: Config | None = None, pseudo: Any = None) -> Any:
+    """Run one loader over one source fully in memory (tests, notebooks): the ingest's own
+    driver, ``intranet_metrics.ingest.read_source``, imported late (it sits above loaders)."""
+    from ..ingest import read_source as driver
 
-    events: pa.Table
-    rejects: pa.Table
-    counts: Counts
-
-
-def read_source(
-    module, path: Path, config: Config | None = None, pseudo: Pseudonymiser | None = None
-) -> LoadResult:
-    """Run one loader over one source fully in memory: for tests and notebooks."""
-    cfg = config or Config()
-    builder = EventBuilder(SourceInfo(str(path), file_sha256(path), module.NAME), cfg, pseudo)
-    batches = [b for b in module.load(path, builder) if b is not None]
-    last = builder.flush()
-    if last is not None:
-        batches.append(last)
-    rejects = builder.take_rejects()
-    return LoadResult(
-        events=pa.Table.from_batches(batches, schema=EVENT_SCHEMA),
-        rejects=rejects if rejects is not None else REJECT_SCHEMA.empty_table(),
-        counts=builder.counts,
-    )
+    return driver(module, path, config, pseudo)
 
 
 def csv_records(
