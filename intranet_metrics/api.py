@@ -24,7 +24,7 @@ from .goals import load_goals
 from .identity import Pseudonymiser
 from .report import Window
 from .roster import load_roster
-from .store import ForgetResult, IngestResult, RepairResult, Store
+from .store import CompactResult, ForgetResult, IngestResult, RepairResult, Store
 
 TIERS_DIR = "measurements"
 
@@ -46,6 +46,11 @@ def sources(store: Store) -> list[dict[str, Any]]:
 def forget(store: Store, specs: Sequence[str], wait: bool = True, notify=None) -> ForgetResult:
     """Take sources (by path, SHA-256 or a unique prefix) and their events out of the store."""
     return store.forget(list(specs), wait=wait, notify=notify)
+
+
+def compact(store: Store, wait: bool = True, notify=None) -> CompactResult:
+    """Merge each month's data files into one, sorted by time (crash-safe, like forget)."""
+    return store.compact(wait=wait, notify=notify)
 
 
 def repair(path: str | Path, wait: bool = True, notify=None) -> RepairResult:

@@ -745,6 +745,65 @@ class Store:
         ]
         return ForgetResult(list(targets.values()), events, rejects, commit, shared)
 
+    def compact(
+        self, wait: bool = True, notify: Callable[[str], None] | None = None
+    ) -> CompactResult:
+        """Merge each month's data files into one, sorted by time (ingest appends a file per
+        commit and sorts nothing). Crash-safe like forget: the merged files are staged, one
+        manifest replace commits, and only then are the old files deleted."""
+        with self.lock(wait=wait, notify=notify), self.writing():
+            self._reload()
+            self.cleanup()
+            commit = _commit_id()
+            stage = self.root / "tmp" / commit
+            stage.mkdir(parents=True)
+            try:
+                return self._compact(commit, stage)
+            finally:
+                shutil.rmtree(stage, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    (self.root / "tmp").rmdir()
+
+    def _compact(self, commit: str, stage: Path) -> CompactResult:
+        by_month: dict[str, list[dict[str, Any]]] = {}
+        for f in self.manifest["files"]:
+            by_month.setdefault(f["month"], []).append(f)
+        merge = {m: fs for m, fs in sorted(by_month.items()) if len(fs) > 1}
+        before = len(self.manifest["files"])
+        if not merge:
+            return CompactResult([], before, before, None)
+        con = _duckdb(stage)
+        new_files = []
+        try:
+            for month, files in merge.items():
+                staged = stage / f"compact-{month}.parquet"
+                # Sorted by time (then key, so the result does not depend on file order):
+                # readers skip row groups by their time range.
+                con.read_parquet(self._checked(files)).order("time, event_key").write_parquet(
+                    str(staged)
+                )
+                entry = self._file_entry(con, staged, month, commit, stage)
+                entry["path"] = f"events/month={month}/part-{commit}-c.parquet"
+                new_files.append(entry)
+        finally:
+            con.close()
+        manifest = dict(self.manifest)
+        manifest["files"] = [
+            *(f for f in self.manifest["files"] if f["month"] not in merge),
+            *(dict(f) for f in new_files),
+        ]
+        for f in manifest["files"]:
+            f.pop("staged", None)
+        manifest["updated_at"] = _now()
+        self._publish(stage, new_files, manifest)
+        # Committed: the merged files are no longer listed (a crash here leaves debris that
+        # the next writer's cleanup removes).
+        for files in merge.values():
+            for f in files:
+                with contextlib.suppress(OSError):
+                    (self.root / f["path"]).unlink()
+        return CompactResult(sorted(merge), before, len(manifest["files"]), commit)
+
     def repair(
         self, wait: bool = True, notify: Callable[[str], None] | None = None
     ) -> RepairResult:
@@ -863,6 +922,14 @@ class ForgetResult:
     rejects_removed: int
     commit: str
     shared_with: list[str]
+
+
+@dataclass
+class CompactResult:
+    months: list[str]  # the months whose files were merged
+    files_before: int
+    files_after: int
+    commit: str | None  # None: nothing to merge, nothing written
 
 
 @dataclass
