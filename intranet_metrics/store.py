@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import json
 import os
 import shutil
@@ -26,12 +27,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
@@ -399,11 +402,8 @@ class Store:
         and replace the manifest (the commit). Fills each source's new_events, duplicates
         and time span; returns the commit id."""
         stage.close()
-        if not any(stage.path.glob("stage-*.parquet")):
-            # Only header-only files: the dedupe query still needs one (empty) file to read.
-            pq.write_table(EVENT_SCHEMA.empty_table(), stage.path / "stage-shared.parquet")
         commit = stage.commit
-        new_files = self._dedupe_and_stage(stage.path, commit, staged)
+        new_files = self._dedupe(stage, staged)
         self._note_stale_duplicates(staged)
         rejects_entry = []
         if stage.reject_rows:
@@ -489,95 +489,98 @@ class Store:
             raise
         self.manifest = manifest
 
-    def _dedupe_and_stage(self, stage: Path, commit: str, staged: list[SourceSummary]):
-        """Keep one event per key (within this ingest and against the store); write the new
-        events partitioned by month under ``stage/out``. Returns the manifest file entries."""
-        con = _duckdb(stage)
-        try:
-            # Paths are bound parameters, never pasted into SQL: a store may live at
-            # "O'Brien [2026]/store". The staged files are listed, not globbed.
-            staged_files = [str(p) for p in sorted(stage.glob("stage-*.parquet"))]
-            # (filename, file_row_number) identifies each staged row, even two records of one
-            # source line (a Slack message and its reactions).
-            con.read_parquet(staged_files, filename=True, file_row_number=True).create_view(
-                "staged", replace=True
+    def _dedupe(self, stage: Staging, staged: list[SourceSummary]) -> list[dict[str, Any]]:
+        """Keep one event per key (within this ingest and against the store). A staged file
+        without duplicates becomes a data file as it is; one with some is rewritten without
+        them. Fills each source's counts and time span; returns the manifest entries."""
+        drops = self._duplicates(stage) if stage.parts else {}
+        dropped: dict[str, int] = {}
+        entries = []
+        for part in stage.parts:
+            rows = drops.get(str(part.path))
+            if rows is not None:
+                gone = _count_by_source(part.path, rows)
+                for sha, k in gone.items():
+                    dropped[sha] = dropped.get(sha, 0) + k
+                if len(rows) == part.rows:
+                    continue
+                part = _without_rows(part, rows)
+            entries.append(
+                {
+                    "path": f"events/month={part.month}/{part.name}",
+                    "month": part.month,
+                    "rows": part.rows,
+                    "commit": stage.commit,
+                    "bytes": part.path.stat().st_size,
+                    "sources": sorted(part.sources),
+                    "staged": part.rel,
+                }
             )
-            spans = {
-                r[0]: (r[1], r[2], r[3])
-                for r in con.execute(
-                    "SELECT source_sha256, min(time), max(time), count(*) FROM staged GROUP BY 1"
-                ).fetchall()
+        for s in staged:
+            lo, hi, n = stage.spans.get(s.sha256, (None, None, 0))
+            s.duplicates = dropped.get(s.sha256, 0)
+            s.new_events = n - s.duplicates
+            s.min_time = _iso(lo)
+            s.max_time = _iso(hi)
+        return entries
+
+    def _duplicates(self, stage: Staging) -> dict[str, np.ndarray]:
+        """Staged rows to drop, as row numbers per staged file: rows whose key the store
+        holds, and every occurrence of a key but the first within this ingest. Only the key
+        column is read, and of the store only the months the ingest touches (+/- 2 days: a
+        different time zone can move one record into the neighbouring month). DuckDB
+        builds its hash tables on this ingest's keys and spills to the staging folder."""
+        months = sorted(
+            {
+                str(np.datetime64(t + d, "us").astype("datetime64[M]"))
+                for p in stage.parts
+                for t in (p.low, p.high)
+                for d in (-_TWO_DAYS, 0, _TWO_DAYS)
+                if t is not None
             }
-            # The same record read with another time zone (or IIS local-time setting) may
-            # sit in the neighbouring month: look for its key there too. UTC offsets differ by
-            # at most 26 hours, so two days either side covers every setting.
-            months = [
-                r[0]
-                for r in con.execute(
-                    """
-                    SELECT DISTINCT strftime(t, '%Y-%m') FROM (
-                        SELECT unnest([time - INTERVAL 2 DAY, time, time + INTERVAL 2 DAY]) AS t
-                        FROM staged)
-                    """
-                ).fetchall()
-            ]
-            # Only the keys of the months touched, and of those only the ones this ingest
-            # also holds: the hash table is built on the new keys and the stored keys stream
-            # past it (one column read), so memory follows the ingest, not the store.
-            con.execute("CREATE TEMP TABLE new_keys AS SELECT DISTINCT event_key FROM staged")
-            existing = self.event_files(months)
+        )
+        existing = self.event_files(months)
+        con = _duckdb(stage.path)
+        try:
+            con.read_parquet(
+                [str(p.path) for p in stage.parts], filename=True, file_row_number=True
+            ).select("event_key, source_file, source_line, filename, file_row_number").create_view(
+                "staged"
+            )
+            con.execute(
+                "CREATE TEMP TABLE twice AS "
+                "SELECT event_key FROM staged GROUP BY event_key HAVING count(*) > 1"
+            )
+            con.execute("CREATE TEMP TABLE old (event_key VARCHAR)")
             if existing:
                 con.execute(
-                    """
-                    CREATE TEMP TABLE old_keys AS
-                    SELECT DISTINCT o.event_key FROM read_parquet(?) o
-                    SEMI JOIN new_keys n ON o.event_key = n.event_key
-                    """,
+                    "INSERT INTO old SELECT DISTINCT o.event_key FROM read_parquet(?) o "
+                    "SEMI JOIN staged s ON o.event_key = s.event_key",
                     [existing],
                 )
-            else:
-                con.execute("CREATE TEMP TABLE old_keys (event_key VARCHAR)")
-            # The first occurrence of every new key, by keys and positions only (narrow), so
-            # the wide rows stream through one join instead of a window over all columns.
-            con.execute(
+            # The first occurrence of a key is the one of the first source file and line.
+            found = con.sql(
                 """
-                CREATE TEMP TABLE firsts AS
-                SELECT s.event_key,
-                       min({'f': s.source_file, 'l': s.source_line, 'n': s.filename,
-                            'r': s.file_row_number}) AS pos
-                FROM staged s ANTI JOIN old_keys o ON s.event_key = o.event_key
-                GROUP BY s.event_key
+                SELECT filename, file_row_number FROM staged s
+                SEMI JOIN old o ON s.event_key = o.event_key
+                UNION ALL
+                SELECT filename, file_row_number FROM (
+                    SELECT s.filename, s.file_row_number, row_number() OVER (
+                        PARTITION BY s.event_key
+                        ORDER BY s.source_file, s.source_line, s.filename, s.file_row_number
+                    ) AS n
+                    FROM staged s SEMI JOIN twice t ON s.event_key = t.event_key
+                    ANTI JOIN old o ON s.event_key = o.event_key
+                ) WHERE n > 1
+                ORDER BY 1, 2
                 """
-            )
-            con.execute(
-                """
-                CREATE TEMP VIEW fresh AS
-                SELECT s.* EXCLUDE (filename, file_row_number) FROM staged s JOIN firsts k
-                  ON s.filename = k.pos.n AND s.file_row_number = k.pos.r
-                """
-            )
-            per_source = dict(
-                con.execute("SELECT source_sha256, count(*) FROM fresh GROUP BY 1").fetchall()
-            )
-            for s in staged:
-                lo, hi, stored = spans.get(s.sha256, (None, None, 0))
-                s.new_events = int(per_source.get(s.sha256, 0))
-                s.duplicates = max(stored - s.new_events, 0)
-                s.min_time = lo.isoformat() if lo else None
-                s.max_time = hi.isoformat() if hi else None
-            out = stage / "out"
-            # The relation API writes the partitioned files: the target is an argument, not
-            # text inside a COPY statement. Not sorted: sorting every ingest cost a third of
-            # its time; `compact` sorts each month once, when it merges its files.
-            con.sql("SELECT *, strftime(time, '%Y-%m') AS month FROM fresh").write_parquet(
-                str(out), partition_by=["month"], filename_pattern=f"part-{commit}-{{i}}"
-            )
-            return [
-                self._file_entry(con, p, p.parent.name.split("=", 1)[1], commit, stage)
-                for p in sorted(out.rglob("*.parquet"))
-            ]
+            ).to_arrow_table()
         finally:
             con.close()
+        names = found.column("filename").to_numpy(zero_copy_only=False)
+        rows = found.column("file_row_number").to_numpy()
+        cuts = [0, *(np.flatnonzero(names[1:] != names[:-1]) + 1).tolist(), len(names)]
+        return {str(names[a]): rows[a:b] for a, b in itertools.pairwise(cuts) if b > a}
 
     @staticmethod
     def _file_entry(
@@ -1000,56 +1003,103 @@ def _commit_id() -> str:
 SMALL_ROWS = 65_536
 
 
-class Staging:
-    """The staging folder of one writer: each source's batches as Parquet, rejects aside.
+class _Part:
+    """One staged data file: one month's rows of one source (or of many small ones)."""
 
-    Small sources (one batch or less, the usual case for folders of many files) share one
-    staging file, so 10,000 files do not cost 10,000 Parquet files; a larger source gets its
-    own. Either way a source whose batches fail half-way leaves nothing behind."""
+    def __init__(self, folder: Path, month: str, name: str) -> None:
+        self.month, self.name = month, name
+        self.rel = f"month={month}/{name}"
+        self.path = folder / self.rel
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer: pq.ParquetWriter | None = pq.ParquetWriter(self.path, EVENT_SCHEMA)
+        self.rows = 0
+        self.sources: set[str] = set()
+        self.low: int | None = None  # first and last event time (microseconds)
+        self.high: int | None = None
+
+    def write(self, batch: pa.RecordBatch, micros: np.ndarray) -> None:
+        assert self.writer is not None
+        self.writer.write_batch(batch)
+        self.rows += batch.num_rows
+        self.sources.update(pc.unique(batch.column("source_sha256")).to_pylist())
+        lo, hi = int(micros.min()), int(micros.max())
+        self.low = lo if self.low is None else min(self.low, lo)
+        self.high = hi if self.high is None else max(self.high, hi)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+class Staging:
+    """The staging folder of one writer: events as Parquet by UTC month, rejects aside.
+
+    Each source's rows are staged in files of their month (``month=YYYY-MM/``), so that a
+    commit moves a file into ``events/`` as it is unless deduplication drops rows from it.
+    Small sources (one batch or less, the usual case for folders of many files) share
+    files, so 10,000 files do not cost 10,000 Parquet files; a larger source gets its own,
+    and a source whose batches fail half-way leaves nothing behind."""
 
     def __init__(self, path: Path, commit: str) -> None:
         self.path, self.commit = path, commit
         self.reject_rows = 0
-        self._sources = 0
-        self._shared: pq.ParquetWriter | None = None
+        self.parts: list[_Part] = []
+        # Per source SHA-256: [first time, last time, rows] of the rows it staged.
+        self.spans: dict[str, list[int]] = {}
+        self._shared: dict[str, _Part] = {}
         self._small: list[pa.RecordBatch] = []
         self._small_rows = 0
         self._rejects: pq.ParquetWriter | None = None
 
+    def _part(self, month: str) -> _Part:
+        part = _Part(self.path, month, f"part-{self.commit}-{len(self.parts)}.parquet")
+        self.parts.append(part)
+        return part
+
+    def _write(self, parts: dict[str, _Part], batch: pa.RecordBatch) -> None:
+        for month, piece, micros in _by_month(batch):
+            if month not in parts:
+                parts[month] = self._part(month)
+            parts[month].write(piece, micros)
+
     def write_source(self, batches: Iterable[pa.RecordBatch]) -> None:
         """Stage one source's batches (EVENT_SCHEMA). An exception from ``batches`` removes
         what this source staged and propagates."""
-        out = self.path / f"stage-{self._sources:06d}.parquet"
-        self._sources += 1
         first: list[pa.RecordBatch] = []
-        writer: pq.ParquetWriter | None = None
+        own: dict[str, _Part] = {}
+        spans: dict[str, list[int]] = {}
         try:
             for batch in batches:
-                if writer is None and not first:
+                _span(spans, batch)
+                if not own and not first:
                     first.append(batch)
                     continue
-                if writer is None:
-                    writer = pq.ParquetWriter(out, EVENT_SCHEMA)
-                    writer.write_batch(first.pop())
-                writer.write_batch(batch)
+                if first:
+                    self._write(own, first.pop())
+                self._write(own, batch)
         except BaseException:
-            if writer is not None:
-                writer.close()
-            out.unlink(missing_ok=True)
+            for part in own.values():
+                part.close()
+                part.path.unlink(missing_ok=True)
+                self.parts.remove(part)
             raise
-        if writer is not None:
-            writer.close()
+        for part in own.values():
+            part.close()
+        for sha, (lo, hi, n) in spans.items():
+            self.spans[sha] = [lo, hi, n]
         self._small.extend(first)
         self._small_rows += sum(b.num_rows for b in first)
         if self._small_rows >= SMALL_ROWS:
             self._write_small()
 
     def _write_small(self) -> None:
-        if self._shared is None:
-            self._shared = pq.ParquetWriter(self.path / "stage-shared.parquet", EVENT_SCHEMA)
         # One row group for many small sources: thousands of tiny row groups are slow to
         # write and slower to read back.
-        self._shared.write_table(pa.Table.from_batches(self._small, schema=EVENT_SCHEMA))
+        if self._small:
+            table = pa.Table.from_batches(self._small, schema=EVENT_SCHEMA).combine_chunks()
+            for batch in table.to_batches():
+                self._write(self._shared, batch)
         self._small.clear()
         self._small_rows = 0
 
@@ -1061,19 +1111,95 @@ class Staging:
 
     def close(self) -> None:
         """Finish the staged files (before ``Store.commit`` reads them)."""
-        if self._small:
-            self._write_small()
-        for name in ("_shared", "_rejects"):
-            writer = getattr(self, name)
-            if writer is not None:
-                setattr(self, name, None)
-                writer.close()
+        self._write_small()
+        for part in self.parts:
+            part.close()
+        if self._rejects is not None:
+            self._rejects.close()
+            self._rejects = None
 
     def abandon(self) -> None:
         """Close quietly after a failure (the folder is removed next)."""
         self._small.clear()
         with contextlib.suppress(Exception):
             self.close()
+
+
+def _micros(batch: pa.RecordBatch) -> np.ndarray:
+    return batch.column("time").cast(pa.int64()).to_numpy()
+
+
+def _span(spans: dict[str, list[int]], batch: pa.RecordBatch) -> None:
+    """Widen each source's [first, last, rows] by a batch (one source per batch, usually)."""
+    micros = _micros(batch)
+    shas = batch.column("source_sha256")
+    names = pc.unique(shas).to_pylist()
+    for sha in names:
+        mine = micros if len(names) == 1 else micros[pc.equal(shas, sha).to_numpy(False)]
+        lo, hi = int(mine.min()), int(mine.max())
+        s = spans.setdefault(sha, [lo, hi, 0])
+        s[0], s[1], s[2] = min(s[0], lo), max(s[1], hi), s[2] + len(mine)
+
+
+def _by_month(batch: pa.RecordBatch) -> Iterator[tuple[str, pa.RecordBatch, np.ndarray]]:
+    """``(YYYY-MM, rows, their times)`` for each UTC month of a batch's rows."""
+    micros = _micros(batch)
+    months = micros.astype("datetime64[us]").astype("datetime64[M]")
+    if months.min() == months.max():  # the usual case: nothing to split
+        yield str(months[0]), batch, micros
+        return
+    order = np.argsort(months, kind="stable")
+    ordered = months[order]
+    cuts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
+    taken = batch.take(pa.array(order))
+    for a, b in itertools.pairwise(cuts):
+        yield str(ordered[a]), taken.slice(a, b - a), micros[order[a:b]]
+
+
+_TWO_DAYS = 2 * 86_400 * 1_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _iso(micros: int | None) -> str | None:
+    if micros is None:
+        return None
+    return (EPOCH + timedelta(microseconds=micros)).isoformat()
+
+
+def _kept(rows: np.ndarray, start: int, n: int) -> np.ndarray:
+    """Mask of the rows ``start .. start + n`` of a file not listed in sorted ``rows``."""
+    keep = np.ones(n, bool)
+    lo, hi = np.searchsorted(rows, [start, start + n])
+    keep[rows[lo:hi] - start] = False
+    return keep
+
+
+def _count_by_source(path: Path, rows: np.ndarray) -> dict[str, int]:
+    """How many of a staged file's ``rows`` each source holds."""
+    out: dict[str, int] = {}
+    start = 0
+    for batch in pq.ParquetFile(path).iter_batches(columns=["source_sha256"]):
+        gone = pc.invert(pa.array(_kept(rows, start, batch.num_rows)))
+        start += batch.num_rows
+        for pair in pc.value_counts(batch.column(0).filter(gone)).to_pylist():
+            out[pair["values"]] = out.get(pair["values"], 0) + pair["counts"]
+    return out
+
+
+def _without_rows(part: _Part, rows: np.ndarray) -> _Part:
+    """A staged file rewritten without ``rows`` (streamed), as a new part beside it."""
+    new = _Part(part.path.parent.parent, part.month, part.name + ".kept")
+    new.name = part.name  # its name in events/
+    start = 0
+    for batch in pq.ParquetFile(part.path).iter_batches():
+        keep = _kept(rows, start, batch.num_rows)
+        start += batch.num_rows
+        if keep.any():
+            kept = batch.filter(pa.array(keep))
+            new.write(kept, _micros(kept))
+    new.close()
+    part.path.unlink()
+    return new
 
 
 REPAIR_HINT = "run 'intranet-metrics repair' to restore a consistent store"
