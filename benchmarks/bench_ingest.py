@@ -104,39 +104,53 @@ w.close()
 """
 
 
-def run(cmd: list[str]) -> dict[str, float]:
-    """Wall, CPU (user+sys) and peak RSS of one child process."""
+# Each measured child reports its own peak RSS from /proc (VmHWM, which execve resets):
+# ru_maxrss of a child also counts the parent's pages it held between fork and exec.
+WRAP = """
+import atexit, runpy, sys
+out, mode, target, *rest = sys.argv[1:]
+def hwm():
+    with open("/proc/self/status") as fh:
+        kb = next(int(x.split()[1]) for x in fh if x.startswith("VmHWM"))
+    with open(out, "w") as fh:
+        fh.write(str(kb))
+atexit.register(hwm)
+sys.argv = [target, *rest]
+if mode == "module":
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    exec(compile(target, "floor", "exec"), {"__name__": "__main__"})
+"""
+
+
+def run(mode: str, target: str, args: list[str]) -> dict[str, float]:
+    """Wall, CPU (user+sys) and peak RSS of one child process running ``target`` (a module
+    with ``mode`` "module", else Python source) with ``args``."""
+    with tempfile.NamedTemporaryFile(suffix=".hwm", delete=False) as fh:
+        hwm = Path(fh.name)
+    cmd = [sys.executable, "-c", WRAP, str(hwm), mode, target, *args]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
-    if status:
-        raise SystemExit(f"{cmd[:4]} failed: {err[-2000:]}")
     proc.returncode = 0
-    return {
-        "wall": wall,
-        "cpu": usage.ru_utime + usage.ru_stime,
-        "rss_mb": usage.ru_maxrss / 1024,
-    }
+    if status:
+        raise SystemExit(f"{target[:40]} {args} failed: {err[-2000:]}")
+    rss = int(hwm.read_text()) / 1024
+    hwm.unlink()
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": rss}
 
 
-def ingest_cmd(store: Path, path: Path) -> list[str]:
-    return [sys.executable, "-m", "intranet_metrics", "--store", str(store), "ingest", str(path)]
+def ingest(store: Path, path: Path) -> dict[str, float]:
+    return run("module", "intranet_metrics", ["--store", str(store), "ingest", str(path)])
 
 
 def compare(folder: Path, n: int, fmt: str, n_people: int) -> dict:
     path = generate(folder, n, n_people, fmt)
-    floor = run(
-        [
-            sys.executable,
-            "-c",
-            FLOOR_CSV if fmt == "csv" else FLOOR_JSON,
-            str(path),
-            str(folder / "floor.parquet"),
-        ]
-    )
-    ours = run(ingest_cmd(folder / f"store-{fmt}-{n}", path))
+    code = FLOOR_CSV if fmt == "csv" else FLOOR_JSON
+    floor = run("code", code, [str(path), str(folder / "floor.parquet")])
+    ours = ingest(folder / f"store-{fmt}-{n}", path)
     out = {
         "format": fmt,
         "events": n,
@@ -223,8 +237,33 @@ def append(folder: Path, n: int, n_people: int, months: int) -> dict:
     path = generate(folder, 1_000_000, n_people, "csv", seed=3)
     text = path.read_text().replace("2026-01-", "2024-01-")
     path.write_text(text)
-    ours = run(ingest_cmd(root, path))
+    ours = ingest(root, path)
     return {"store_events": n, "months": months, "built_s": built, "append": ours}
+
+
+def loaders(folder: Path, iis_lines: int, audit_records: int) -> list[str]:
+    """The loader goals through the whole ``ingest`` (parse, classify, dedupe, commit): IIS
+    lines and audit JSON Lines records per second of wall and of CPU time."""
+    from bench_audit import write_jsonl
+    from bench_web_logs import write_iis
+
+    out = []
+    for name, n, write, goal in (
+        ("iis-w3c", iis_lines, write_iis, 500_000),
+        ("m365-audit jsonl", audit_records, write_jsonl, 100_000),
+    ):
+        if not n:
+            continue
+        path = folder / f"{name.split()[0]}-{n}.{'log' if name == 'iis-w3c' else 'jsonl'}"
+        write(path, n)
+        r = ingest(folder / f"store-{name.split()[0]}", path)
+        out.append(
+            f"{name:16} {n:>11,} records through ingest: wall {r['wall']:6.1f} s "
+            f"({n / r['wall']:>9,.0f}/s) cpu {r['cpu']:6.1f} s ({n / r['cpu']:>9,.0f}/s) "
+            f"rss {r['rss_mb']:5.0f} MB | goal {goal:,}/s"
+        )
+        path.unlink()
+    return out
 
 
 def main() -> None:
@@ -235,6 +274,8 @@ def main() -> None:
     ap.add_argument("--append", type=int, default=0, help="store size for the append run")
     ap.add_argument("--months", type=int, default=20)
     ap.add_argument("--dir", type=Path, default=None)
+    ap.add_argument("--iis", type=int, default=0, help="IIS lines through ingest")
+    ap.add_argument("--audit", type=int, default=0, help="audit JSON Lines records")
     args = ap.parse_args()
     print(f"calibration {calibration():.2f} s (pure-Python loop; lower is faster)")
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -252,6 +293,8 @@ def main() -> None:
                     f"{r['ingest_cpu_us_per_event']:.2f} CPU-us/event",
                     flush=True,
                 )
+        for line in loaders(folder, args.iis, args.audit):
+            print(line, flush=True)
         if args.append:
             r = append(folder, args.append, args.people, args.months)
             a = r["append"]
