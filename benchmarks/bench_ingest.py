@@ -190,6 +190,7 @@ def build_store(root: Path, n: int, months: int, n_people: int, per_file: int = 
             "count": pa.array(np.ones(per_file, np.int64)),
             "source_format": pa.array(["generic"] * per_file),
             "source_sha256": pa.array([sha] * per_file),
+            "source_file": pa.array(["built.csv"] * per_file),
             "source_line": pa.array(np.arange(per_file, dtype=np.int64)),
             "event_key": pc.binary_join_element_wise(f"{f:08x}", base, ""),
         }

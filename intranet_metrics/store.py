@@ -688,13 +688,8 @@ class Store:
                     if isinstance(listed, list) and not set(listed) & set(shas):
                         keep.append(f)
                         continue
-                    path = str(self._checked([f])[0])
-                    rest = con.sql(
-                        "SELECT * FROM read_parquet(?) WHERE NOT list_contains(?, source_sha256)",
-                        params=[path, shas],
-                    )
-                    left = rest.aggregate("count(*)").fetchall()[0][0]
-                    gone = f["rows"] - left
+                    n = len(new_files) + len(new_rejects)
+                    gone, entry = self._forget_file(con, kind, f, shas, commit, stage, n)
                     if not gone:
                         keep.append(f)
                         continue
@@ -703,27 +698,8 @@ class Store:
                     else:
                         rejects += gone
                     dropped.append(self.root / f["path"])
-                    if not left:
-                        continue
-                    n = len(new_files) + len(new_rejects)
-                    if kind == "files":
-                        rel = f"events/month={f['month']}/part-{commit}-f{n}.parquet"
-                    else:
-                        rel = f"rejects/part-{commit}-f{n}.parquet"
-                    staged = stage / f"forget-{n}.parquet"
-                    rest.write_parquet(str(staged))
-                    entry = {k: v for k, v in f.items() if k not in ("path", "bytes", "sources")}
-                    entry.update(path=rel, rows=left, commit=commit, staged=staged.name)
-                    entry["bytes"] = staged.stat().st_size
-                    if kind == "files":
-                        entry["sources"] = [
-                            r[0]
-                            for r in con.execute(
-                                "SELECT DISTINCT source_sha256 FROM read_parquet(?) ORDER BY 1",
-                                [str(staged)],
-                            ).fetchall()
-                        ]
-                    new.append(entry)
+                    if entry is not None:
+                        new.append(entry)
         finally:
             con.close()
         manifest = dict(self.manifest)
@@ -807,6 +783,46 @@ class Store:
                     (self.root / f["path"]).unlink()
         return CompactResult(sorted(merge), before, len(manifest["files"]), commit)
 
+    def _forget_file(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        kind: str,
+        f: dict[str, Any],
+        shas: list[str],
+        commit: str,
+        stage: Path,
+        n: int,
+    ) -> tuple[int, dict[str, Any] | None]:
+        """(rows of ``shas`` in a listed file, the staged entry of what is left of it, or
+        None when nothing is)."""
+        path = str(self._checked([f])[0])
+        rest = con.sql(
+            "SELECT * FROM read_parquet(?) WHERE NOT list_contains(?, source_sha256)",
+            params=[path, shas],
+        )
+        left = rest.aggregate("count(*)").fetchall()[0][0]
+        gone = f["rows"] - left
+        if not gone or not left:
+            return gone, None
+        if kind == "files":
+            rel = f"events/month={f['month']}/part-{commit}-f{n}.parquet"
+        else:
+            rel = f"rejects/part-{commit}-f{n}.parquet"
+        staged = stage / f"forget-{n}.parquet"
+        rest.write_parquet(str(staged))
+        entry = {k: v for k, v in f.items() if k not in ("path", "bytes", "sources")}
+        entry.update(path=rel, rows=left, commit=commit, staged=staged.name)
+        entry["bytes"] = staged.stat().st_size
+        if kind == "files":
+            entry["sources"] = [
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT source_sha256 FROM read_parquet(?) ORDER BY 1",
+                    [str(staged)],
+                ).fetchall()
+            ]
+        return gone, entry
+
     def repair(
         self, wait: bool = True, notify: Callable[[str], None] | None = None
     ) -> RepairResult:
@@ -816,17 +832,7 @@ class Store:
         with self.lock(wait=wait, notify=notify), self.writing():
             mpath = self.root / MANIFEST
             problems: list[str] = []
-            try:
-                raw = json.loads(mpath.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                raw = None
-                problems.append(f"{mpath}: missing")
-            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-                raw = None
-                problems.append(f"{mpath}: not JSON ({exc})")
-            if raw is not None and not isinstance(raw, dict):
-                problems.append(f"{mpath}: a JSON {type(raw).__name__}, not an object")
-                raw = None
+            raw = _lenient_manifest(mpath, problems)
             base = raw if isinstance(raw, dict) else {}
             fp = base.get("key_fingerprint")
             manifest: dict[str, Any] = {
@@ -837,45 +843,9 @@ class Store:
                 "tool_version": __version__,
                 "key_fingerprint": fp if isinstance(fp, str) else None,
             }
-            lists = {}
-            for kind in _ENTRY_FIELDS:
-                entries = base.get(kind)
-                if not isinstance(entries, list):
-                    if raw is not None:
-                        problems.append(f"{mpath}: '{kind}' is missing or not a list")
-                    entries = []
-                good = []
-                for e in entries:
-                    why = _entry_problem(kind, e)
-                    if why:
-                        problems.append(f"{mpath}: {why}; dropped")
-                    else:
-                        good.append(e)
-                lists[kind] = good
-            lost: set[str] = set()  # SHA-256 of the sources whose events were (partly) lost
+            lists = _good_entries(base, raw is not None, mpath, problems)
+            lost = self._drop_damaged(lists, problems)
             lost_all = raw is None or not isinstance(base.get("files"), list)
-            for kind in ("files", "rejects"):
-                keep = []
-                for f in lists[kind]:
-                    path = self.root / f["path"]
-                    why = _file_problem(path, f) or _parquet_problem(path, f)
-                    if why is None:
-                        keep.append(f)
-                        continue
-                    problems.append(f"{path}: {why}; dropped")
-                    listed = f.get("sources")
-                    if kind == "files" and isinstance(listed, list):
-                        lost.update(x for x in listed if isinstance(x, str))
-                    elif kind == "files":
-                        lost.update(_sources_of_month(lists["sources"], f["month"]))
-                    else:
-                        # Rejects of one ingest: its sources' rejected rows are gone.
-                        lost.update(
-                            s["sha256"]
-                            for s in lists["sources"]
-                            if s.get("commit") == f.get("commit")
-                        )
-                lists[kind] = keep
             if lost_all:
                 # No list of data files survived: nothing on disk can be trusted as listed, so
                 # every source there must be read again (cleanup removes the unlisted files).
@@ -907,6 +877,32 @@ class Store:
             self.manifest = manifest
             removed = self.cleanup()
             return RepairResult(problems, again, removed)
+
+    def _drop_damaged(self, lists: dict[str, list], problems: list[str]) -> set[str]:
+        """Drop listed files that are missing, truncated or unreadable; returns the SHA-256
+        of the sources whose events were (partly) lost with them."""
+        lost: set[str] = set()
+        for kind in ("files", "rejects"):
+            keep = []
+            for f in lists[kind]:
+                path = self.root / f["path"]
+                why = _file_problem(path, f) or _parquet_problem(path, f)
+                if why is None:
+                    keep.append(f)
+                    continue
+                problems.append(f"{path}: {why}; dropped")
+                listed = f.get("sources")
+                if kind == "files" and isinstance(listed, list):
+                    lost.update(x for x in listed if isinstance(x, str))
+                elif kind == "files":
+                    lost.update(_sources_of_month(lists["sources"], f["month"]))
+                else:
+                    # Rejects of one ingest: its sources' rejected rows are gone.
+                    lost.update(
+                        s["sha256"] for s in lists["sources"] if s.get("commit") == f.get("commit")
+                    )
+            lists[kind] = keep
+        return lost
 
     def _damaged_tiers(self) -> list[Path]:
         out = []
@@ -944,6 +940,44 @@ class RepairResult:
     @property
     def repaired(self) -> bool:
         return bool(self.problems)
+
+
+def _lenient_manifest(mpath: Path, problems: list[str]) -> Any:
+    """The manifest's JSON object, or None (with the problem noted) when there is none."""
+    try:
+        raw = json.loads(mpath.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{mpath}: missing")
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        problems.append(f"{mpath}: not JSON ({exc})")
+        return None
+    if not isinstance(raw, dict):
+        problems.append(f"{mpath}: a JSON {type(raw).__name__}, not an object")
+        return None
+    return raw
+
+
+def _good_entries(
+    base: dict[str, Any], parsed: bool, mpath: Path, problems: list[str]
+) -> dict[str, list]:
+    """The manifest's lists, each without its entries of the wrong shape (noted)."""
+    lists = {}
+    for kind in _ENTRY_FIELDS:
+        entries = base.get(kind)
+        if not isinstance(entries, list):
+            if parsed:
+                problems.append(f"{mpath}: '{kind}' is missing or not a list")
+            entries = []
+        good = []
+        for e in entries:
+            why = _entry_problem(kind, e)
+            if why:
+                problems.append(f"{mpath}: {why}; dropped")
+            else:
+                good.append(e)
+        lists[kind] = good
+    return lists
 
 
 def _parquet_problem(path: Path, entry: dict[str, Any]) -> str | None:

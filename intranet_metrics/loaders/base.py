@@ -282,14 +282,7 @@ class EventBuilder:
             raise ValueError("add_many: columns of different lengths")
         times = _arrow(time, pa.int64())
         acts = _repeat(activity, n) if isinstance(activity, str) else _arrow(activity, pa.string())
-        low, high = pc.min_max(times).values()
-        if (
-            times.null_count
-            or low.as_py() < MIN_TIME_US
-            or high.as_py() > self._max_us
-            or acts.null_count
-            or not DEFAULT_ACTION_CLASSES.keys() >= set(pc.unique(acts).to_pylist())
-        ):
+        if not self._all_valid(times, acts):
             self._one_by_one(n, given, member)
             return
         self._flush_rows()  # records added one by one before this block come first
@@ -303,6 +296,17 @@ class EventBuilder:
             lines=_arrow(line, pa.int64()),
             keys=key,
             where=_repeat(self._where[member], n),
+        )
+
+    def _all_valid(self, times: pa.Array, acts: pa.Array) -> bool:
+        """Every time in range and every activity known (else ``add`` rejects some)."""
+        low, high = pc.min_max(times).values()
+        return not (
+            times.null_count
+            or low.as_py() < MIN_TIME_US
+            or high.as_py() > self._max_us
+            or acts.null_count
+            or not DEFAULT_ACTION_CLASSES.keys() >= set(pc.unique(acts).to_pylist())
         )
 
     def _exclusions(
