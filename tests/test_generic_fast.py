@@ -147,3 +147,19 @@ def test_block_reader_is_used_for_clean_files(tmp_path, monkeypatch):
     res = read_source(generic, path, Config())
     assert not called and res.counts.events == 1000
     assert isinstance(res.events, pa.Table)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_line_too_long_is_rejected_as_the_record_reader_does(tmp_path, monkeypatch, fmt):
+    long = "x" * (generic.LINE_LIMIT + 10)
+    if fmt == "csv":
+        rows = [GOOD[0]] * 3 + [f"2024-03-01T10:00:00Z,ann,like,{long}"] + [GOOD[1]] * 3
+        text = "timestamp,user,activity,item\n" + "\n".join(rows) + "\n"
+    else:
+        big = JSON_ROWS[0].replace('"like"', f'"like", "item": "{long}"')
+        text = "\n".join([JSON_ROWS[0]] * 3 + [big] + [JSON_ROWS[1]] * 3) + "\n"
+    path = tmp_path / f"e.{fmt}"
+    path.write_text(text)
+    fast, slow = both(path, AMS, monkeypatch, block=generic.BLOCK)
+    same(fast, slow)
+    assert fast.counts.rejected == 1

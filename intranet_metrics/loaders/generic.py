@@ -328,7 +328,7 @@ class _Blocks:
                 if len(block) > LINE_LIMIT and block.count(b"\n") <= 1:
                     yield from self._rest(block)
                     return
-                if not self._fast(block):
+                if _long_line(block) or not self._fast(block):
                     yield from self._slow(io.BytesIO(block))
                 self.line += _lines(block)
                 if self.builder.full:
@@ -458,6 +458,16 @@ def _lines(block: bytes) -> int:
     if b"\r" in block:  # rare outside Windows files: counted only when there
         n += block.count(b"\r") - block.count(b"\r\n")
     return n + (not block.endswith((b"\n", b"\r")))
+
+
+def _long_line(block: bytes) -> bool:
+    """A line the record reader may reject as too long (bytes >= characters, so a line of
+    fewer bytes than the limit is surely short enough)."""
+    if len(block) < LINE_LIMIT - 4:
+        return False
+    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+    bounds = np.concatenate(([-1], ends, [len(block) - 1]))
+    return int(np.diff(bounds).max()) >= LINE_LIMIT - 4
 
 
 def _filled(text: pa.Array) -> pa.Array:
