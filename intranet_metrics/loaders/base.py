@@ -138,6 +138,7 @@ class EventBuilder:
         self._chunk_rows = 0
         # Actors and user agents repeat: normalise, exclude and hash each one once.
         self._actors = Memo(self._actor)
+        self._seen = _no_actors()  # (raw, stored, reason) of actors met, as Arrow arrays
         self._agent_cache = Memo(partial(user_agent_exclusion, extra=self._agents))
         self._classes = config.activities
         self._format, self._path, self._sha = source.format, source.path, source.sha256
@@ -309,16 +310,36 @@ class EventBuilder:
             or not DEFAULT_ACTION_CLASSES.keys() >= set(pc.unique(acts).to_pylist())
         )
 
+    def _actor_columns(self, actors: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """(stored actor, actor's exclusion reason) of each record. The actors seen so far
+        are kept as Arrow arrays, so a block of known actors is two hash lookups in Arrow;
+        only new ones go through ``_actor`` (bounded like ``Memo``)."""
+        if actors.null_count:
+            coded = pc.dictionary_encode(actors)
+            known = [self._actors[a] for a in coded.dictionary.to_pylist()]
+            stored = pa.array([k[0] for k in known], pa.string()).take(coded.indices)
+            return stored, pa.array([k[1] for k in known], pa.string()).take(coded.indices)
+        at = pc.index_in(actors, value_set=self._seen[0])
+        if at.null_count:
+            new = pc.unique(actors.filter(pc.is_null(at))).to_pylist()
+            if len(self._seen[0]) + len(new) > CACHE_LIMIT:
+                self._seen = _no_actors()
+            made = [self._actors[a] for a in new]
+            self._seen = (
+                pa.concat_arrays([self._seen[0], pa.array(new, pa.string())]),
+                pa.concat_arrays([self._seen[1], pa.array([m[0] for m in made], pa.string())]),
+                pa.concat_arrays([self._seen[2], pa.array([m[1] for m in made], pa.string())]),
+            )
+            at = pc.index_in(actors, value_set=self._seen[0])
+        return self._seen[1].take(at), self._seen[2].take(at)
+
     def _exclusions(
         self, actors: pa.Array, excluded: pa.Array | None, agents: pa.Array | None
     ) -> tuple[pa.Array, pa.Array]:
         """(stored actor, exclusion reason) of each record. The one place that says which
         reason wins: the loader's own, then the actor's (a service account, no user), then
         a robot's user agent. Actors and agents are worked out once per distinct value."""
-        coded = pc.dictionary_encode(actors)
-        known = [self._actors[a] for a in coded.dictionary.to_pylist()]
-        stored = pa.array([k[0] for k in known], pa.string()).take(coded.indices)
-        reasons = pa.array([k[1] for k in known], pa.string()).take(coded.indices)
+        stored, reasons = self._actor_columns(actors)
         if excluded is not None:
             reasons = pc.if_else(truthy(excluded), excluded, reasons)
         if agents is not None:  # only for records no other reason excludes
@@ -634,6 +655,11 @@ def distinct(*columns: pa.Array) -> tuple[np.ndarray, list[tuple]]:
 def truthy(text: pa.Array) -> pa.Array:
     """Python's ``bool`` of each text: False for null and for empty text."""
     return pc.fill_null(pc.not_equal(text, ""), False)
+
+
+def _no_actors() -> tuple[pa.Array, pa.Array, pa.Array]:
+    empty = pa.array([], pa.string())
+    return empty, empty, empty
 
 
 def _repeat(text: str, n: int) -> pa.Array:
