@@ -30,7 +30,7 @@ from .metrics import DEFAULT, Registry
 from .report import Window
 from .results import Comparison, Measurement, Trend, as_dict
 from .roster import load_roster
-from .store import ForgetResult, IngestResult, RepairResult, Store
+from .store import CompactResult, ForgetResult, IngestResult, RepairResult, Store
 from .store import default_store_path as _default_store_path
 
 TIERS_DIR = "measurements"
@@ -65,6 +65,11 @@ def forget(store: Store, specs: Sequence[str], wait: bool = True, notify=None) -
     return store.forget(list(specs), wait=wait, notify=notify)
 
 
+def compact(store: Store, wait: bool = True, notify=None) -> CompactResult:
+    """Merge each month's data files into one, sorted by time (crash-safe, like forget)."""
+    return store.compact(wait=wait, notify=notify)
+
+
 def repair(path: str | Path, wait: bool = True, notify=None) -> RepairResult:
     """Restore a consistent store; the result lists what was dropped and what to ingest again."""
     return Store.open_for_repair(path).repair(wait=wait, notify=notify)
@@ -93,8 +98,11 @@ def ingest(
     on_start=None,
 ) -> IngestResult:
     """Read every export under ``paths`` into the store (idempotent)."""
+    from .ingest import ingest as run
+
     config = _config(config)
-    return store.ingest(
+    return run(
+        store,
         [Path(p) for p in paths],
         config,
         pseudonymiser(config),

@@ -710,6 +710,23 @@ def forget(c: Ctx, specs, no_wait) -> None:
 
 @cli.command()
 @click.option("--no-wait", is_flag=True, help="Fail at once if another writer holds the store.")
+@click.pass_obj
+def compact(c: Ctx, no_wait) -> None:
+    """Merge each month's data files into one, sorted by time (after many small ingests)."""
+    from . import api
+
+    result = api.compact(c.store(), wait=not no_wait, notify=_note)
+    if not result.months:
+        click.echo(f"{c.store_path}: one data file per month already; nothing to compact")
+        return
+    click.echo(
+        f"compacted {len(result.months)} month(s) ({result.months[0]} to {result.months[-1]}): "
+        f"{result.files_before:,} data files -> {result.files_after:,}"
+    )
+
+
+@cli.command()
+@click.option("--no-wait", is_flag=True, help="Fail at once if another writer holds the store.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.pass_obj
 def repair(c: Ctx, no_wait, fmt) -> None:

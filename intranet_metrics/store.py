@@ -16,10 +16,9 @@ point leaves the store as it was; the next writer removes the orphans.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import errno
-import gc
+import itertools
 import json
 import os
 import shutil
@@ -28,12 +27,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
@@ -41,9 +42,6 @@ from . import __version__
 from .config import Config
 from .errors import InputError, IntranetMetricsError, StoreError, UsageError
 from .identity import Pseudonymiser
-from .loaders.base import EventBuilder, SourceInfo, file_sha256
-from .loaders.container import ARCHIVE_ERRORS, archive_error
-from .loaders.detect import expand
 from .schema import EVENT_SCHEMA, REJECT_SCHEMA
 
 STORE_ENV = "INTRANET_METRICS_STORE"
@@ -97,44 +95,6 @@ class SourceSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-# Formats whose event key changed: a stored source with a lower version was keyed another
-# way, so an overlapping export cannot be deduplicated against it. generic 2: the raw record
-# instead of the converted time and normalised user.
-KEY_VERSIONS = {"generic": 2}
-
-# Formats whose event times depend on the configured time zone (local times without offset).
-_TZ_FORMATS = frozenset({"generic", "iis-w3c"})
-
-
-def event_settings(config: Config, pseudo: Pseudonymiser, fmt: str) -> dict[str, Any]:
-    """The settings that shape what a source of format ``fmt`` stores (times, exclusions,
-    classes, keyed identities), as JSON values; kept per source in the manifest so that a
-    later ingest with other settings can say what changed."""
-    accounts: Any = sorted(config.service_accounts)
-    if pseudo.enabled:
-        # Account names are identities: under a key the store keeps only a keyed digest of
-        # the list (enough to tell that it changed, nothing to read back).
-        accounts = {"keyed": pseudo.key_hash(json.dumps(accounts))}
-    out: dict[str, Any] = {
-        "service_accounts": accounts,
-        "exclude_user_agents": sorted(config.exclude_user_agents),
-        "key_fingerprint": pseudo.fingerprint,
-    }
-    # Not `activities`: the store keeps each event's activity and the classes are applied
-    # when measuring, so a change of [activities] needs no re-ingest.
-    if fmt in _TZ_FORMATS:
-        out["timezone"] = config.timezone
-    if fmt == "generic":
-        out["column_map"] = dict(sorted(config.column_map.items()))
-        # Forced CSV dialects, in versions that have them (issue 10 item 2).
-        for name in ("encoding", "delimiter"):
-            if getattr(config, name, None) is not None:
-                out[name] = getattr(config, name)
-    if fmt == "m365-audit":
-        out["sites"] = sorted(config.sites)
-    return out
 
 
 def settings_diff(old: Any, new: dict[str, Any]) -> list[str]:
@@ -412,199 +372,47 @@ class Store:
                 raise
         return mid
 
-    def ingest(
+    @contextlib.contextmanager
+    def staging(
         self,
-        paths: list[Path],
-        config: Config,
         pseudo: Pseudonymiser,
-        input_format: str | None = None,
-        skip_bad: bool = False,
         wait: bool = True,
         notify: Callable[[str], None] | None = None,
-        on_source: Callable[[SourceSummary], None] | None = None,
-        on_start: Callable[[Path, str], None] | None = None,
-    ) -> IngestResult:
-        """Read every export under ``paths`` and commit their new events in one step."""
+    ) -> Iterator[Staging]:
+        """Hold the writer lock with a fresh staging folder ``tmp/<commit>/``; batches staged
+        there reach the store only through ``commit``. The folder goes whatever happens."""
         with self.lock(wait=wait, notify=notify), self.writing():
             self._reload()
             self.check_key(pseudo)
             self.cleanup()
             commit = _commit_id()
-            stage = self.root / "tmp" / commit
-            stage.mkdir(parents=True)
+            folder = self.root / "tmp" / commit
+            folder.mkdir(parents=True)
+            stage = Staging(folder, commit)
             try:
-                return self._ingest(
-                    paths,
-                    config,
-                    pseudo,
-                    input_format,
-                    skip_bad,
-                    commit,
-                    stage,
-                    on_source,
-                    on_start,
-                )
+                yield stage
             finally:
-                shutil.rmtree(stage, ignore_errors=True)
+                stage.abandon()
+                shutil.rmtree(folder, ignore_errors=True)
                 with contextlib.suppress(OSError):
                     (self.root / "tmp").rmdir()
 
-    def _ingest(
-        self, paths, config, pseudo, input_format, skip_bad, commit, stage, on_source, on_start
-    ):
-        known = {s["sha256"]: s for s in self.sources}
-        summaries: list[SourceSummary] = []
-        staged: list[SourceSummary] = []
-        reject_writer: pq.ParquetWriter | None = None
-        reject_rows = 0
-
-        def skipped(path: Path, why: str) -> None:
-            # Never drop an input silently: list it with its reason (not in the manifest).
-            s = SourceSummary(path=str(path), sha256="", format="", status="skipped", message=why)
-            summaries.append(s)
-            if on_source:
-                on_source(s)
-
-        # Small sources (one batch or less, the usual case for folders of many files) share
-        # one staging file, so 10,000 files do not cost 10,000 Parquet files; a larger
-        # source gets its own. Either way a failed source leaves nothing behind.
-        shared: pq.ParquetWriter | None = None
-        small: list[pa.RecordBatch] = []  # batches of small sources not yet written
-        small_rows = 0
-
-        def write_small() -> None:
-            nonlocal shared, small_rows
-            if shared is None:
-                shared = pq.ParquetWriter(stage / "stage-shared.parquet", EVENT_SCHEMA)
-            # One row group for many small sources: thousands of tiny row groups are slow
-            # to write and slower to read back.
-            shared.write_table(pa.Table.from_batches(small, schema=EVENT_SCHEMA))
-            small.clear()
-            small_rows = 0
-
-        try:
-
-            def failed(path: Path, exc: InputError) -> None:
-                # --skip-bad: a recognised export that cannot be read is listed, not fatal.
-                s = SourceSummary(
-                    path=str(path), sha256="", format="", status="failed", message=str(exc)
-                )
-                summaries.append(s)
-                if on_source:
-                    on_source(s)
-
-            found = expand(paths, input_format, skipped, failed if skip_bad else None)
-            for n, (path, module) in enumerate(found):
-                try:
-                    sha = file_sha256(path)
-                except OSError as exc:
-                    raise InputError(
-                        f"{path}: cannot be read ({exc.strerror or exc}); check it"
-                    ) from None
-                s = SourceSummary(
-                    path=str(path),
-                    sha256=sha,
-                    format=module.NAME,
-                    abs_path=os.path.abspath(path),
-                    settings=event_settings(config, pseudo, module.NAME),
-                    key_version=KEY_VERSIONS.get(module.NAME, 1),
-                )
-                if sha in known:
-                    s.status, s.message = "unchanged", "already in the store (same SHA-256)"
-                    s.settings_changed = settings_diff(known[sha].get("settings"), s.settings)
-                    if s.settings_changed:
-                        s.message = (
-                            f"already in the store, read with other settings "
-                            f"({'; '.join(s.settings_changed)}); to apply the new ones run "
-                            f"'intranet-metrics forget {sha[:12]}' and ingest it again"
-                        )
-                    summaries.append(s)
-                    if on_source:
-                        on_source(s)
-                    continue
-                known[sha] = s.to_dict()
-                if on_start:
-                    on_start(path, module.NAME)
-                out = stage / f"stage-{n:06d}.parquet"
-                builder = EventBuilder(SourceInfo(str(path), sha, module.NAME), config, pseudo)
-                rejects: list[pa.Table] = []
-                pending: list[pa.RecordBatch] = []
-                writer: pq.ParquetWriter | None = None
-                try:
-                    for batch in read_batches(module, path, builder):
-                        if writer is None and not pending:
-                            pending.append(batch)
-                        else:
-                            if writer is None:
-                                writer = pq.ParquetWriter(out, EVENT_SCHEMA)
-                                for b in pending:
-                                    writer.write_batch(b)
-                                pending = []
-                            writer.write_batch(batch)
-                        rej = builder.take_rejects()
-                        if rej is not None:
-                            rejects.append(rej)
-                    rej = builder.take_rejects()
-                    if rej is not None:
-                        rejects.append(rej)
-                except InputError as exc:
-                    if writer is not None:
-                        writer.close()
-                    out.unlink(missing_ok=True)
-                    if not skip_bad:
-                        raise
-                    s.status, s.message = "failed", str(exc)
-                    summaries.append(s)
-                    if on_source:
-                        on_source(s)
-                    continue
-                if writer is not None:
-                    writer.close()
-                small.extend(pending)
-                small_rows += sum(b.num_rows for b in pending)
-                if small_rows >= builder.batch_size:
-                    write_small()
-                for rej in rejects:
-                    if reject_writer is None:
-                        reject_writer = pq.ParquetWriter(stage / "rejects.parquet", REJECT_SCHEMA)
-                    reject_writer.write_table(rej)
-                    reject_rows += rej.num_rows
-                c = builder.counts.to_dict()
-                for k in (
-                    "rows",
-                    "events",
-                    "excluded",
-                    "other",
-                    "rejected",
-                    "excluded_by_reason",
-                    "events_by_class",
-                ):
-                    setattr(s, k, c[k])
-                s.message = "; ".join(builder.notes) or None  # the loader's notes
-                summaries.append(s)
-                staged.append(s)
-            if small:
-                write_small()
-        finally:
-            if shared is not None:
-                shared.close()
-        if reject_writer is not None:
-            reject_writer.close()
-        if not staged:
-            return IngestResult(summaries, None)
-        if not any(stage.glob("stage-*.parquet")):
-            # Only header-only files: the dedupe query still needs one (empty) file to read.
-            pq.write_table(EVENT_SCHEMA.empty_table(), stage / "stage-shared.parquet")
-        new_files = self._dedupe_and_stage(stage, commit, staged)
+    def commit(self, stage: Staging, staged: list[SourceSummary], fingerprint: str | None) -> str:
+        """Deduplicate the staged events against the store, move the new files into place
+        and replace the manifest (the commit). Fills each source's new_events, duplicates
+        and time span; returns the commit id."""
+        stage.close()
+        commit = stage.commit
+        new_files = self._dedupe(stage, staged)
         self._note_stale_duplicates(staged)
         rejects_entry = []
-        if reject_rows:
+        if stage.reject_rows:
             rejects_entry.append(
                 {
                     "path": f"rejects/part-{commit}.parquet",
-                    "rows": reject_rows,
+                    "rows": stage.reject_rows,
                     "commit": commit,
-                    "bytes": (stage / "rejects.parquet").stat().st_size,
+                    "bytes": (stage.path / "rejects.parquet").stat().st_size,
                     "staged": "rejects.parquet",
                 }
             )
@@ -615,14 +423,11 @@ class Store:
         manifest["sources"] = [*self.sources, *(s.to_dict() for s in staged)]
         manifest["files"] = [*self.manifest["files"], *new_files]
         manifest["rejects"] = [*self.manifest["rejects"], *rejects_entry]
-        if pseudo.fingerprint is not None:
-            manifest["key_fingerprint"] = pseudo.fingerprint
+        if fingerprint is not None:
+            manifest["key_fingerprint"] = fingerprint
         manifest["updated_at"] = now
-        self._publish(stage, [*new_files, *rejects_entry], manifest)
-        if on_source:
-            for s in staged:
-                on_source(s)
-        return IngestResult(summaries, commit)
+        self._publish(stage.path, [*new_files, *rejects_entry], manifest)
+        return commit
 
     def _note_stale_duplicates(self, staged: list[SourceSummary]) -> None:
         """A new export overlapping one stored with other settings: its shared records keep
@@ -684,89 +489,98 @@ class Store:
             raise
         self.manifest = manifest
 
-    def _dedupe_and_stage(self, stage: Path, commit: str, staged: list[SourceSummary]):
-        """Keep one event per key (within this ingest and against the store); write the new
-        events partitioned by month under ``stage/out``. Returns the manifest file entries."""
-        con = _duckdb(stage)
-        try:
-            # Paths are bound parameters, never pasted into SQL: a store may live at
-            # "O'Brien [2026]/store". The staged files are listed, not globbed.
-            staged_files = [str(p) for p in sorted(stage.glob("stage-*.parquet"))]
-            # (filename, file_row_number) identifies each staged row, even two records of one
-            # source line (a Slack message and its reactions).
-            con.read_parquet(staged_files, filename=True, file_row_number=True).create_view(
-                "staged", replace=True
+    def _dedupe(self, stage: Staging, staged: list[SourceSummary]) -> list[dict[str, Any]]:
+        """Keep one event per key (within this ingest and against the store). A staged file
+        without duplicates becomes a data file as it is; one with some is rewritten without
+        them. Fills each source's counts and time span; returns the manifest entries."""
+        drops = self._duplicates(stage) if stage.parts else {}
+        dropped: dict[str, int] = {}
+        entries = []
+        for part in stage.parts:
+            rows = drops.get(str(part.path))
+            if rows is not None:
+                gone = _count_by_source(part.path, rows)
+                for sha, k in gone.items():
+                    dropped[sha] = dropped.get(sha, 0) + k
+                if len(rows) == part.rows:
+                    continue
+                part = _without_rows(part, rows)
+            entries.append(
+                {
+                    "path": f"events/month={part.month}/{part.name}",
+                    "month": part.month,
+                    "rows": part.rows,
+                    "commit": stage.commit,
+                    "bytes": part.path.stat().st_size,
+                    "sources": sorted(part.sources),
+                    "staged": part.rel,
+                }
             )
-            spans = {
-                r[0]: (r[1], r[2], r[3])
-                for r in con.execute(
-                    "SELECT source_sha256, min(time), max(time), count(*) FROM staged GROUP BY 1"
-                ).fetchall()
+        for s in staged:
+            lo, hi, n = stage.spans.get(s.sha256, (None, None, 0))
+            s.duplicates = dropped.get(s.sha256, 0)
+            s.new_events = n - s.duplicates
+            s.min_time = _iso(lo)
+            s.max_time = _iso(hi)
+        return entries
+
+    def _duplicates(self, stage: Staging) -> dict[str, np.ndarray]:
+        """Staged rows to drop, as row numbers per staged file: rows whose key the store
+        holds, and every occurrence of a key but the first within this ingest. Only the key
+        column is read, and of the store only the months the ingest touches (+/- 2 days: a
+        different time zone can move one record into the neighbouring month). DuckDB
+        builds its hash tables on this ingest's keys and spills to the staging folder."""
+        months = sorted(
+            {
+                str(np.datetime64(t + d, "us").astype("datetime64[M]"))
+                for p in stage.parts
+                for t in (p.low, p.high)
+                for d in (-_TWO_DAYS, 0, _TWO_DAYS)
+                if t is not None
             }
-            # The same record read with another time zone (or IIS local-time setting) may
-            # sit in the neighbouring month: look for its key there too. UTC offsets differ by
-            # at most 26 hours, so two days either side covers every setting.
-            months = [
-                r[0]
-                for r in con.execute(
-                    """
-                    SELECT DISTINCT strftime(t, '%Y-%m') FROM (
-                        SELECT unnest([time - INTERVAL 2 DAY, time, time + INTERVAL 2 DAY]) AS t
-                        FROM staged)
-                    """
-                ).fetchall()
-            ]
-            existing = self.event_files(months)
+        )
+        existing = self.event_files(months)
+        con = _duckdb(stage.path)
+        try:
+            con.read_parquet(
+                [str(p.path) for p in stage.parts], filename=True, file_row_number=True
+            ).select("event_key, source_file, source_line, filename, file_row_number").create_view(
+                "staged"
+            )
+            con.execute(
+                "CREATE TEMP TABLE twice AS "
+                "SELECT event_key FROM staged GROUP BY event_key HAVING count(*) > 1"
+            )
+            con.execute("CREATE TEMP TABLE old (event_key VARCHAR)")
             if existing:
                 con.execute(
-                    "CREATE TEMP TABLE old_keys AS SELECT DISTINCT event_key FROM read_parquet(?)",
+                    "INSERT INTO old SELECT DISTINCT o.event_key FROM read_parquet(?) o "
+                    "SEMI JOIN staged s ON o.event_key = s.event_key",
                     [existing],
                 )
-            else:
-                con.execute("CREATE TEMP TABLE old_keys (event_key VARCHAR)")
-            # The first occurrence of every new key, by keys and positions only (narrow), so
-            # the wide rows stream through one join instead of a window over all columns.
-            con.execute(
+            # The first occurrence of a key is the one of the first source file and line.
+            found = con.sql(
                 """
-                CREATE TEMP TABLE firsts AS
-                SELECT event_key,
-                       min({'f': source_file, 'l': source_line, 'n': filename,
-                            'r': file_row_number}) AS pos
-                FROM staged
-                WHERE event_key NOT IN (SELECT event_key FROM old_keys)
-                GROUP BY event_key
+                SELECT filename, file_row_number FROM staged s
+                SEMI JOIN old o ON s.event_key = o.event_key
+                UNION ALL
+                SELECT filename, file_row_number FROM (
+                    SELECT s.filename, s.file_row_number, row_number() OVER (
+                        PARTITION BY s.event_key
+                        ORDER BY s.source_file, s.source_line, s.filename, s.file_row_number
+                    ) AS n
+                    FROM staged s SEMI JOIN twice t ON s.event_key = t.event_key
+                    ANTI JOIN old o ON s.event_key = o.event_key
+                ) WHERE n > 1
+                ORDER BY 1, 2
                 """
-            )
-            con.execute(
-                """
-                CREATE TEMP VIEW fresh AS
-                SELECT s.* EXCLUDE (filename, file_row_number) FROM staged s JOIN firsts k
-                  ON s.filename = k.pos.n AND s.file_row_number = k.pos.r
-                """
-            )
-            per_source = dict(
-                con.execute("SELECT source_sha256, count(*) FROM fresh GROUP BY 1").fetchall()
-            )
-            for s in staged:
-                lo, hi, stored = spans.get(s.sha256, (None, None, 0))
-                s.new_events = int(per_source.get(s.sha256, 0))
-                s.duplicates = max(stored - s.new_events, 0)
-                s.min_time = lo.isoformat() if lo else None
-                s.max_time = hi.isoformat() if hi else None
-            out = stage / "out"
-            # The relation API writes the partitioned files: the target is an argument, not
-            # text inside a COPY statement.
-            con.sql(
-                "SELECT *, strftime(time, '%Y-%m') AS month FROM fresh ORDER BY time"
-            ).write_parquet(
-                str(out), partition_by=["month"], filename_pattern=f"part-{commit}-{{i}}"
-            )
-            return [
-                self._file_entry(con, p, p.parent.name.split("=", 1)[1], commit, stage)
-                for p in sorted(out.rglob("*.parquet"))
-            ]
+            ).to_arrow_table()
         finally:
             con.close()
+        names = found.column("filename").to_numpy(zero_copy_only=False)
+        rows = found.column("file_row_number").to_numpy()
+        cuts = [0, *(np.flatnonzero(names[1:] != names[:-1]) + 1).tolist(), len(names)]
+        return {str(names[a]): rows[a:b] for a, b in itertools.pairwise(cuts) if b > a}
 
     @staticmethod
     def _file_entry(
@@ -874,13 +688,8 @@ class Store:
                     if isinstance(listed, list) and not set(listed) & set(shas):
                         keep.append(f)
                         continue
-                    path = str(self._checked([f])[0])
-                    rest = con.sql(
-                        "SELECT * FROM read_parquet(?) WHERE NOT list_contains(?, source_sha256)",
-                        params=[path, shas],
-                    )
-                    left = rest.aggregate("count(*)").fetchall()[0][0]
-                    gone = f["rows"] - left
+                    n = len(new_files) + len(new_rejects)
+                    gone, entry = self._forget_file(con, kind, f, shas, commit, stage, n)
                     if not gone:
                         keep.append(f)
                         continue
@@ -889,27 +698,8 @@ class Store:
                     else:
                         rejects += gone
                     dropped.append(self.root / f["path"])
-                    if not left:
-                        continue
-                    n = len(new_files) + len(new_rejects)
-                    if kind == "files":
-                        rel = f"events/month={f['month']}/part-{commit}-f{n}.parquet"
-                    else:
-                        rel = f"rejects/part-{commit}-f{n}.parquet"
-                    staged = stage / f"forget-{n}.parquet"
-                    rest.write_parquet(str(staged))
-                    entry = {k: v for k, v in f.items() if k not in ("path", "bytes", "sources")}
-                    entry.update(path=rel, rows=left, commit=commit, staged=staged.name)
-                    entry["bytes"] = staged.stat().st_size
-                    if kind == "files":
-                        entry["sources"] = [
-                            r[0]
-                            for r in con.execute(
-                                "SELECT DISTINCT source_sha256 FROM read_parquet(?) ORDER BY 1",
-                                [str(staged)],
-                            ).fetchall()
-                        ]
-                    new.append(entry)
+                    if entry is not None:
+                        new.append(entry)
         finally:
             con.close()
         manifest = dict(self.manifest)
@@ -934,6 +724,105 @@ class Store:
         ]
         return ForgetResult(list(targets.values()), events, rejects, commit, shared)
 
+    def compact(
+        self, wait: bool = True, notify: Callable[[str], None] | None = None
+    ) -> CompactResult:
+        """Merge each month's data files into one, sorted by time (ingest appends a file per
+        commit and sorts nothing). Crash-safe like forget: the merged files are staged, one
+        manifest replace commits, and only then are the old files deleted."""
+        with self.lock(wait=wait, notify=notify), self.writing():
+            self._reload()
+            self.cleanup()
+            commit = _commit_id()
+            stage = self.root / "tmp" / commit
+            stage.mkdir(parents=True)
+            try:
+                return self._compact(commit, stage)
+            finally:
+                shutil.rmtree(stage, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    (self.root / "tmp").rmdir()
+
+    def _compact(self, commit: str, stage: Path) -> CompactResult:
+        by_month: dict[str, list[dict[str, Any]]] = {}
+        for f in self.manifest["files"]:
+            by_month.setdefault(f["month"], []).append(f)
+        merge = {m: fs for m, fs in sorted(by_month.items()) if len(fs) > 1}
+        before = len(self.manifest["files"])
+        if not merge:
+            return CompactResult([], before, before, None)
+        con = _duckdb(stage)
+        new_files = []
+        try:
+            for month, files in merge.items():
+                staged = stage / f"compact-{month}.parquet"
+                # Sorted by time (then key, so the result does not depend on file order):
+                # readers skip row groups by their time range.
+                con.read_parquet(self._checked(files)).order("time, event_key").write_parquet(
+                    str(staged)
+                )
+                entry = self._file_entry(con, staged, month, commit, stage)
+                entry["path"] = f"events/month={month}/part-{commit}-c.parquet"
+                new_files.append(entry)
+        finally:
+            con.close()
+        manifest = dict(self.manifest)
+        manifest["files"] = [
+            *(f for f in self.manifest["files"] if f["month"] not in merge),
+            *(dict(f) for f in new_files),
+        ]
+        for f in manifest["files"]:
+            f.pop("staged", None)
+        manifest["updated_at"] = _now()
+        self._publish(stage, new_files, manifest)
+        # Committed: the merged files are no longer listed (a crash here leaves debris that
+        # the next writer's cleanup removes).
+        for files in merge.values():
+            for f in files:
+                with contextlib.suppress(OSError):
+                    (self.root / f["path"]).unlink()
+        return CompactResult(sorted(merge), before, len(manifest["files"]), commit)
+
+    def _forget_file(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        kind: str,
+        f: dict[str, Any],
+        shas: list[str],
+        commit: str,
+        stage: Path,
+        n: int,
+    ) -> tuple[int, dict[str, Any] | None]:
+        """(rows of ``shas`` in a listed file, the staged entry of what is left of it, or
+        None when nothing is)."""
+        path = str(self._checked([f])[0])
+        rest = con.sql(
+            "SELECT * FROM read_parquet(?) WHERE NOT list_contains(?, source_sha256)",
+            params=[path, shas],
+        )
+        left = rest.aggregate("count(*)").fetchall()[0][0]
+        gone = f["rows"] - left
+        if not gone or not left:
+            return gone, None
+        if kind == "files":
+            rel = f"events/month={f['month']}/part-{commit}-f{n}.parquet"
+        else:
+            rel = f"rejects/part-{commit}-f{n}.parquet"
+        staged = stage / f"forget-{n}.parquet"
+        rest.write_parquet(str(staged))
+        entry = {k: v for k, v in f.items() if k not in ("path", "bytes", "sources")}
+        entry.update(path=rel, rows=left, commit=commit, staged=staged.name)
+        entry["bytes"] = staged.stat().st_size
+        if kind == "files":
+            entry["sources"] = [
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT source_sha256 FROM read_parquet(?) ORDER BY 1",
+                    [str(staged)],
+                ).fetchall()
+            ]
+        return gone, entry
+
     def repair(
         self, wait: bool = True, notify: Callable[[str], None] | None = None
     ) -> RepairResult:
@@ -943,17 +832,7 @@ class Store:
         with self.lock(wait=wait, notify=notify), self.writing():
             mpath = self.root / MANIFEST
             problems: list[str] = []
-            try:
-                raw = json.loads(mpath.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                raw = None
-                problems.append(f"{mpath}: missing")
-            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-                raw = None
-                problems.append(f"{mpath}: not JSON ({exc})")
-            if raw is not None and not isinstance(raw, dict):
-                problems.append(f"{mpath}: a JSON {type(raw).__name__}, not an object")
-                raw = None
+            raw = _lenient_manifest(mpath, problems)
             base = raw if isinstance(raw, dict) else {}
             fp = base.get("key_fingerprint")
             manifest: dict[str, Any] = {
@@ -964,45 +843,9 @@ class Store:
                 "tool_version": __version__,
                 "key_fingerprint": fp if isinstance(fp, str) else None,
             }
-            lists = {}
-            for kind in _ENTRY_FIELDS:
-                entries = base.get(kind)
-                if not isinstance(entries, list):
-                    if raw is not None:
-                        problems.append(f"{mpath}: '{kind}' is missing or not a list")
-                    entries = []
-                good = []
-                for e in entries:
-                    why = _entry_problem(kind, e)
-                    if why:
-                        problems.append(f"{mpath}: {why}; dropped")
-                    else:
-                        good.append(e)
-                lists[kind] = good
-            lost: set[str] = set()  # SHA-256 of the sources whose events were (partly) lost
+            lists = _good_entries(base, raw is not None, mpath, problems)
+            lost = self._drop_damaged(lists, problems)
             lost_all = raw is None or not isinstance(base.get("files"), list)
-            for kind in ("files", "rejects"):
-                keep = []
-                for f in lists[kind]:
-                    path = self.root / f["path"]
-                    why = _file_problem(path, f) or _parquet_problem(path, f)
-                    if why is None:
-                        keep.append(f)
-                        continue
-                    problems.append(f"{path}: {why}; dropped")
-                    listed = f.get("sources")
-                    if kind == "files" and isinstance(listed, list):
-                        lost.update(x for x in listed if isinstance(x, str))
-                    elif kind == "files":
-                        lost.update(_sources_of_month(lists["sources"], f["month"]))
-                    else:
-                        # Rejects of one ingest: its sources' rejected rows are gone.
-                        lost.update(
-                            s["sha256"]
-                            for s in lists["sources"]
-                            if s.get("commit") == f.get("commit")
-                        )
-                lists[kind] = keep
             if lost_all:
                 # No list of data files survived: nothing on disk can be trusted as listed, so
                 # every source there must be read again (cleanup removes the unlisted files).
@@ -1035,6 +878,32 @@ class Store:
             removed = self.cleanup()
             return RepairResult(problems, again, removed)
 
+    def _drop_damaged(self, lists: dict[str, list], problems: list[str]) -> set[str]:
+        """Drop listed files that are missing, truncated or unreadable; returns the SHA-256
+        of the sources whose events were (partly) lost with them."""
+        lost: set[str] = set()
+        for kind in ("files", "rejects"):
+            keep = []
+            for f in lists[kind]:
+                path = self.root / f["path"]
+                why = _file_problem(path, f) or _parquet_problem(path, f)
+                if why is None:
+                    keep.append(f)
+                    continue
+                problems.append(f"{path}: {why}; dropped")
+                listed = f.get("sources")
+                if kind == "files" and isinstance(listed, list):
+                    lost.update(x for x in listed if isinstance(x, str))
+                elif kind == "files":
+                    lost.update(_sources_of_month(lists["sources"], f["month"]))
+                else:
+                    # Rejects of one ingest: its sources' rejected rows are gone.
+                    lost.update(
+                        s["sha256"] for s in lists["sources"] if s.get("commit") == f.get("commit")
+                    )
+            lists[kind] = keep
+        return lost
+
     def _damaged_tiers(self) -> list[Path]:
         out = []
         for p in sorted((self.root / TIERS_DIR).glob("*.parquet")):
@@ -1055,6 +924,14 @@ class ForgetResult:
 
 
 @dataclass
+class CompactResult:
+    months: list[str]  # the months whose files were merged
+    files_before: int
+    files_after: int
+    commit: str | None  # None: nothing to merge, nothing written
+
+
+@dataclass
 class RepairResult:
     problems: list[str]
     ingest_again: list[dict[str, Any]]
@@ -1063,6 +940,44 @@ class RepairResult:
     @property
     def repaired(self) -> bool:
         return bool(self.problems)
+
+
+def _lenient_manifest(mpath: Path, problems: list[str]) -> Any:
+    """The manifest's JSON object, or None (with the problem noted) when there is none."""
+    try:
+        raw = json.loads(mpath.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{mpath}: missing")
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        problems.append(f"{mpath}: not JSON ({exc})")
+        return None
+    if not isinstance(raw, dict):
+        problems.append(f"{mpath}: a JSON {type(raw).__name__}, not an object")
+        return None
+    return raw
+
+
+def _good_entries(
+    base: dict[str, Any], parsed: bool, mpath: Path, problems: list[str]
+) -> dict[str, list]:
+    """The manifest's lists, each without its entries of the wrong shape (noted)."""
+    lists = {}
+    for kind in _ENTRY_FIELDS:
+        entries = base.get(kind)
+        if not isinstance(entries, list):
+            if parsed:
+                problems.append(f"{mpath}: '{kind}' is missing or not a list")
+            entries = []
+        good = []
+        for e in entries:
+            why = _entry_problem(kind, e)
+            if why:
+                problems.append(f"{mpath}: {why}; dropped")
+            else:
+                good.append(e)
+        lists[kind] = good
+    return lists
 
 
 def _parquet_problem(path: Path, entry: dict[str, Any]) -> str | None:
@@ -1118,70 +1033,207 @@ def _commit_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
-@contextlib.contextmanager
-def _no_gc():
-    """Pause the cyclic garbage collector while a loader builds millions of acyclic tuples
-    (it otherwise re-scans them over and over: a third of the load time)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
+# Sources with fewer rows than this share one staging file (see Staging).
+SMALL_ROWS = 65_536
 
 
-def read_batches(module, path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    """Every batch one loader yields for one source, as ingest reads it (GC paused, last
-    batch flushed, read failures turned into one-line InputErrors)."""
-    try:
-        with _no_gc():
-            for batch in module.load(path, builder):
-                if batch is not None and batch.num_rows:
-                    yield batch
-            last = builder.flush()
-            if last is not None:
-                yield last
-    except UnicodeDecodeError as exc:
-        bad = exc.object[exc.start : exc.start + 1].hex()
-        line = _bad_utf8_line(path) if path.is_file() else None
-        where = f"{path} line {line}" if line else str(path)
-        raise InputError(
-            f"{where}: not UTF-8 text (byte 0x{bad}); save or re-export the file as UTF-8 "
-            "(e.g. iconv -f latin1 -t utf-8)"
-        ) from None
-    except MemoryError:
-        raise InputError(f"{path}: a record is too large to read; check the file") from None
-    except ARCHIVE_ERRORS as exc:
-        # Damaged or encrypted archives surface from deep inside zipfile.
-        err = archive_error(path, exc)
-        if err is None:
+class _Part:
+    """One staged data file: one month's rows of one source (or of many small ones)."""
+
+    def __init__(self, folder: Path, month: str, name: str) -> None:
+        self.month, self.name = month, name
+        self.rel = f"month={month}/{name}"
+        self.path = folder / self.rel
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer: pq.ParquetWriter | None = pq.ParquetWriter(self.path, EVENT_SCHEMA)
+        self.rows = 0
+        self.sources: set[str] = set()
+        self.low: int | None = None  # first and last event time (microseconds)
+        self.high: int | None = None
+
+    def write(self, batch: pa.RecordBatch, micros: np.ndarray) -> None:
+        assert self.writer is not None
+        self.writer.write_batch(batch)
+        self.rows += batch.num_rows
+        self.sources.update(pc.unique(batch.column("source_sha256")).to_pylist())
+        lo, hi = int(micros.min()), int(micros.max())
+        self.low = lo if self.low is None else min(self.low, lo)
+        self.high = hi if self.high is None else max(self.high, hi)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+class Staging:
+    """The staging folder of one writer: events as Parquet by UTC month, rejects aside.
+
+    Each source's rows are staged in files of their month (``month=YYYY-MM/``), so that a
+    commit moves a file into ``events/`` as it is unless deduplication drops rows from it.
+    Small sources (one batch or less, the usual case for folders of many files) share
+    files, so 10,000 files do not cost 10,000 Parquet files; a larger source gets its own,
+    and a source whose batches fail half-way leaves nothing behind."""
+
+    def __init__(self, path: Path, commit: str) -> None:
+        self.path, self.commit = path, commit
+        self.reject_rows = 0
+        self.parts: list[_Part] = []
+        # Per source SHA-256: [first time, last time, rows] of the rows it staged.
+        self.spans: dict[str, list[int]] = {}
+        self._shared: dict[str, _Part] = {}
+        self._small: list[pa.RecordBatch] = []
+        self._small_rows = 0
+        self._rejects: pq.ParquetWriter | None = None
+
+    def _part(self, month: str) -> _Part:
+        part = _Part(self.path, month, f"part-{self.commit}-{len(self.parts)}.parquet")
+        self.parts.append(part)
+        return part
+
+    def _write(self, parts: dict[str, _Part], batch: pa.RecordBatch) -> None:
+        for month, piece, micros in _by_month(batch):
+            if month not in parts:
+                parts[month] = self._part(month)
+            parts[month].write(piece, micros)
+
+    def write_source(self, batches: Iterable[pa.RecordBatch]) -> None:
+        """Stage one source's batches (EVENT_SCHEMA). An exception from ``batches`` removes
+        what this source staged and propagates."""
+        first: list[pa.RecordBatch] = []
+        own: dict[str, _Part] = {}
+        spans: dict[str, list[int]] = {}
+        try:
+            for batch in batches:
+                _span(spans, batch)
+                if not own and not first:
+                    first.append(batch)
+                    continue
+                if first:
+                    self._write(own, first.pop())
+                self._write(own, batch)
+        except BaseException:
+            for part in own.values():
+                part.close()
+                part.path.unlink(missing_ok=True)
+                self.parts.remove(part)
             raise
-        raise err from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        for part in own.values():
+            part.close()
+        for sha, (lo, hi, n) in spans.items():
+            self.spans[sha] = [lo, hi, n]
+        self._small.extend(first)
+        self._small_rows += sum(b.num_rows for b in first)
+        if self._small_rows >= SMALL_ROWS:
+            self._write_small()
+
+    def _write_small(self) -> None:
+        # One row group for many small sources: thousands of tiny row groups are slow to
+        # write and slower to read back.
+        if self._small:
+            table = pa.Table.from_batches(self._small, schema=EVENT_SCHEMA).combine_chunks()
+            for batch in table.to_batches():
+                self._write(self._shared, batch)
+        self._small.clear()
+        self._small_rows = 0
+
+    def write_rejects(self, table: pa.Table) -> None:
+        if self._rejects is None:
+            self._rejects = pq.ParquetWriter(self.path / "rejects.parquet", REJECT_SCHEMA)
+        self._rejects.write_table(table)
+        self.reject_rows += table.num_rows
+
+    def close(self) -> None:
+        """Finish the staged files (before ``Store.commit`` reads them)."""
+        self._write_small()
+        for part in self.parts:
+            part.close()
+        if self._rejects is not None:
+            self._rejects.close()
+            self._rejects = None
+
+    def abandon(self) -> None:
+        """Close quietly after a failure (the folder is removed next)."""
+        self._small.clear()
+        with contextlib.suppress(Exception):
+            self.close()
 
 
-def _bad_utf8_line(path: Path) -> int | None:
-    """The line of the first byte that is not UTF-8 (streamed; None if none is found)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    line = 1
-    try:
-        with open(path, "rb") as fh:
-            first = True
-            while chunk := fh.read(1 << 16):
-                if first and chunk.startswith(codecs.BOM_UTF8):
-                    chunk = chunk[len(codecs.BOM_UTF8) :]
-                first = False
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError as exc:
-                    # exc.object is the held-back partial character (never a newline) + chunk.
-                    return line + exc.object[: exc.start].count(b"\n")
-                line += chunk.count(b"\n")
-    except OSError:
+def _micros(batch: pa.RecordBatch) -> np.ndarray:
+    return batch.column("time").cast(pa.int64()).to_numpy()
+
+
+def _span(spans: dict[str, list[int]], batch: pa.RecordBatch) -> None:
+    """Widen each source's [first, last, rows] by a batch (one source per batch, usually)."""
+    micros = _micros(batch)
+    shas = batch.column("source_sha256")
+    names = pc.unique(shas).to_pylist()
+    for sha in names:
+        mine = micros if len(names) == 1 else micros[pc.equal(shas, sha).to_numpy(False)]
+        lo, hi = int(mine.min()), int(mine.max())
+        s = spans.setdefault(sha, [lo, hi, 0])
+        s[0], s[1], s[2] = min(s[0], lo), max(s[1], hi), s[2] + len(mine)
+
+
+def _by_month(batch: pa.RecordBatch) -> Iterator[tuple[str, pa.RecordBatch, np.ndarray]]:
+    """``(YYYY-MM, rows, their times)`` for each UTC month of a batch's rows."""
+    micros = _micros(batch)
+    months = micros.astype("datetime64[us]").astype("datetime64[M]")
+    if months.min() == months.max():  # the usual case: nothing to split
+        yield str(months[0]), batch, micros
+        return
+    order = np.argsort(months, kind="stable")
+    ordered = months[order]
+    cuts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
+    taken = batch.take(pa.array(order))
+    for a, b in itertools.pairwise(cuts):
+        yield str(ordered[a]), taken.slice(a, b - a), micros[order[a:b]]
+
+
+_TWO_DAYS = 2 * 86_400 * 1_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _iso(micros: int | None) -> str | None:
+    if micros is None:
         return None
-    return None
+    return (EPOCH + timedelta(microseconds=micros)).isoformat()
+
+
+def _kept(rows: np.ndarray, start: int, n: int) -> np.ndarray:
+    """Mask of the rows ``start .. start + n`` of a file not listed in sorted ``rows``."""
+    keep = np.ones(n, bool)
+    lo, hi = np.searchsorted(rows, [start, start + n])
+    keep[rows[lo:hi] - start] = False
+    return keep
+
+
+def _count_by_source(path: Path, rows: np.ndarray) -> dict[str, int]:
+    """How many of a staged file's ``rows`` each source holds."""
+    out: dict[str, int] = {}
+    start = 0
+    for batch in pq.ParquetFile(path).iter_batches(columns=["source_sha256"]):
+        gone = pc.invert(pa.array(_kept(rows, start, batch.num_rows)))
+        start += batch.num_rows
+        for pair in pc.value_counts(batch.column(0).filter(gone)).to_pylist():
+            out[pair["values"]] = out.get(pair["values"], 0) + pair["counts"]
+    return out
+
+
+def _without_rows(part: _Part, rows: np.ndarray) -> _Part:
+    """A staged file rewritten without ``rows`` (streamed), as a new part beside it."""
+    new = _Part(part.path.parent.parent, part.month, part.name + ".kept")
+    new.name = part.name  # its name in events/
+    start = 0
+    for batch in pq.ParquetFile(part.path).iter_batches():
+        keep = _kept(rows, start, batch.num_rows)
+        start += batch.num_rows
+        if keep.any():
+            kept = batch.filter(pa.array(keep))
+            new.write(kept, _micros(kept))
+    new.close()
+    part.path.unlink()
+    return new
 
 
 REPAIR_HINT = "run 'intranet-metrics repair' to restore a consistent store"

@@ -136,8 +136,9 @@ def test_crash_debris_is_removed_by_the_next_ingest(tmp_path):
     (tmp_path / "store" / f".{MANIFEST}.dead.tmp").write_text("{")
     from intranet_metrics.config import Config
     from intranet_metrics.identity import Pseudonymiser
+    from intranet_metrics.ingest import ingest
 
-    store.ingest([exports], Config(), Pseudonymiser(None))
+    ingest(store, [exports], Config(), Pseudonymiser(None))
     assert unlisted_files(tmp_path / "store") == []
     assert not (tmp_path / "store" / "tmp").exists()
 

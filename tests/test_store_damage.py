@@ -335,7 +335,7 @@ def test_full_disk_from_pyarrow_or_duckdb_exits_5(org, monkeypatch, exc):
     def fail(*args, **kw):
         raise exc
 
-    monkeypatch.setattr("intranet_metrics.store.Store._dedupe_and_stage", fail)
+    monkeypatch.setattr("intranet_metrics.store.Store._dedupe", fail)
     r = run(s, "ingest", ep)
     assert r.exit_code == 5 and f"no space left on {s}" in r.stderr, r.output
     assert leftovers(s) == []

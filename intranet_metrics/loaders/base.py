@@ -125,19 +125,20 @@ class EventBuilder:
         self.config = config
         self.pseudo = pseudo or Pseudonymiser(None)
         self.batch_size = batch_size
-        self.counts = Counts()
+        self._counts = Counts()
         self._max_us = to_micros((now or datetime.now(timezone.utc)) + FUTURE_SLACK)
         self._service = frozenset(config.service_accounts)
         self._agents = tuple(config.exclude_user_agents)
-        # One list per EVENT_SCHEMA column, in schema order; flush turns them into arrays
-        # and empties them in place, so the bound appends below stay valid.
-        self._cols: list[list] = [[] for _ in EVENT_SCHEMA]
+        # One list per argument of ``add`` (see there for the order); _flush_rows turns
+        # them into arrays and empties them in place, so the bound appends stay valid.
+        self._cols: list[list] = [[] for _ in range(15)]
         self._append = tuple(c.append for c in self._cols)
         # Batches made by add_many (and by _flush_rows before one), in order.
         self._chunks: list[pa.RecordBatch] = []
         self._chunk_rows = 0
         # Actors and user agents repeat: normalise, exclude and hash each one once.
         self._actors = Memo(self._actor)
+        self._seen = _no_actors()  # (raw, stored, reason) of actors met, as Arrow arrays
         self._agent_cache = Memo(partial(user_agent_exclusion, extra=self._agents))
         self._classes = config.activities
         self._format, self._path, self._sha = source.format, source.path, source.sha256
@@ -152,6 +153,13 @@ class EventBuilder:
         # What the reader had to assume or wants the user to know (an encoding, why no
         # event counted): shown as the source's message in the ingest summary.
         self.notes: list[str] = []
+
+    @property
+    def counts(self) -> Counts:
+        """The accounting so far, records gathered by ``add`` included (they are counted
+        when they become a chunk: this makes them one)."""
+        self._flush_rows()
+        return self._counts
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -197,7 +205,9 @@ class EventBuilder:
         user_agent: str | None = None,
         member: str | None = None,
     ) -> bool:
-        """Add one record; returns False when it was rejected (bad time or activity)."""
+        """Add one record; returns False when it was rejected (bad time or activity). The
+        record is only gathered here: exclusions, accounting and hashing happen per block in
+        ``_emit``, the same code ``add_many`` runs, so both paths cannot disagree."""
         us = time if isinstance(time, int) else to_micros(time)
         if not MIN_TIME_US <= us <= self._max_us:
             self.reject(
@@ -212,29 +222,9 @@ class EventBuilder:
                 line, "activity is not a known activity name (SPEC section 1)", member=member
             )
             return False
-        stored, reason = self._actors[actor]
-        if excluded:
-            reason = excluded
-        elif reason is None and user_agent:
-            reason = self._agent_cache[user_agent]
-        c = self.counts
-        c.rows += 1
-        if reason:
-            c.excluded[reason] += 1
-        elif activity == "other":
-            c.other += 1
-        else:
-            c.events += 1
-            c.by_class[self._classes.get(activity, "ignore")] += 1
-        if self._scrub:
-            v = self._values
-            item = item and v["item", item]
-            parent = parent and v["parent", parent]
-            thread = thread and v["thread", thread]
-            channel = channel and v["channel", channel]
         a = self._append
         a[0](us)
-        a[1](stored)
+        a[1](actor)
         a[2](activity)
         a[3](item)
         a[4](parent)
@@ -243,12 +233,11 @@ class EventBuilder:
         a[7](count)
         a[8](window_start)
         a[9](window_end)
-        a[10](reason)
-        a[11](self._format)
-        a[12](self._where[member])
-        a[13](self._sha)
-        a[14](line)
-        a[15](self._key_hash(self._prefix + key))
+        a[10](excluded)
+        a[11](user_agent)
+        a[12](member)
+        a[13](line)
+        a[14](key)
         return True
 
     def add_many(
@@ -294,59 +283,110 @@ class EventBuilder:
             raise ValueError("add_many: columns of different lengths")
         times = _arrow(time, pa.int64())
         acts = _repeat(activity, n) if isinstance(activity, str) else _arrow(activity, pa.string())
+        if not self._all_valid(times, acts):
+            self._one_by_one(n, given, member)
+            return
+        self._flush_rows()  # records added one by one before this block come first
+        self._emit(
+            times=times,
+            actors=_arrow(actor, pa.string()),
+            acts=acts,
+            texts=[_arrow(c, pa.string(), n) for c in (item, parent, thread, channel)],
+            excluded=None if excluded is None else _arrow(excluded, pa.string()),
+            agents=None if user_agent is None else _arrow(user_agent, pa.string()),
+            lines=_arrow(line, pa.int64()),
+            keys=key,
+            where=_repeat(self._where[member], n),
+        )
+
+    def _all_valid(self, times: pa.Array, acts: pa.Array) -> bool:
+        """Every time in range and every activity known (else ``add`` rejects some)."""
         low, high = pc.min_max(times).values()
-        if (
+        return not (
             times.null_count
             or low.as_py() < MIN_TIME_US
             or high.as_py() > self._max_us
             or acts.null_count
             or not DEFAULT_ACTION_CLASSES.keys() >= set(pc.unique(acts).to_pylist())
-        ):
-            self._one_by_one(n, given, member)
-            return
-        # Actors: normalised, excluded and hashed once per distinct one (``_actor``).
-        coded = pc.dictionary_encode(_arrow(actor, pa.string()))
-        known = [self._actors[a] for a in coded.dictionary.to_pylist()]
-        stored = pa.array([k[0] for k in known], pa.string()).take(coded.indices)
-        reasons = pa.array([k[1] for k in known], pa.string()).take(coded.indices)
-        if excluded is not None:  # a loader's own reason wins when it has one
-            own = _arrow(excluded, pa.string())
-            reasons = pc.if_else(truthy(own), own, reasons)
-        if user_agent is not None:  # then a robot's user agent, for people not excluded
-            agents = pc.dictionary_encode(_arrow(user_agent, pa.string()))
-            names = agents.dictionary.to_pylist()
-            robot = pa.array([self._agent_cache[a] if a else None for a in names], pa.string())
-            by_agent = robot.take(agents.indices)
-            reasons = pc.if_else(pc.is_null(reasons), by_agent, reasons)
-        self._count(reasons, acts)
-        where = self._where[member]
-        # Keys from Arrow are hashed as their UTF-8 bytes: no str made and encoded again.
-        keys = (
-            key.cast(pa.binary()).to_pylist()
-            if isinstance(key, (pa.Array, pa.ChunkedArray))
-            else key
         )
-        self._flush_rows()
+
+    def _actor_columns(self, actors: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """(stored actor, actor's exclusion reason) of each record. The actors seen so far
+        are kept as Arrow arrays, so a block of known actors is two hash lookups in Arrow;
+        only new ones go through ``_actor`` (bounded like ``Memo``)."""
+        if actors.null_count:
+            coded = pc.dictionary_encode(actors)
+            known = [self._actors[a] for a in coded.dictionary.to_pylist()]
+            stored = pa.array([k[0] for k in known], pa.string()).take(coded.indices)
+            return stored, pa.array([k[1] for k in known], pa.string()).take(coded.indices)
+        at = pc.index_in(actors, value_set=self._seen[0])
+        if at.null_count:
+            new = pc.unique(actors.filter(pc.is_null(at))).to_pylist()
+            if len(self._seen[0]) + len(new) > CACHE_LIMIT:
+                self._seen = _no_actors()
+            made = [self._actors[a] for a in new]
+            self._seen = (
+                pa.concat_arrays([self._seen[0], pa.array(new, pa.string())]),
+                pa.concat_arrays([self._seen[1], pa.array([m[0] for m in made], pa.string())]),
+                pa.concat_arrays([self._seen[2], pa.array([m[1] for m in made], pa.string())]),
+            )
+            at = pc.index_in(actors, value_set=self._seen[0])
+        return self._seen[1].take(at), self._seen[2].take(at)
+
+    def _exclusions(
+        self, actors: pa.Array, excluded: pa.Array | None, agents: pa.Array | None
+    ) -> tuple[pa.Array, pa.Array]:
+        """(stored actor, exclusion reason) of each record. The one place that says which
+        reason wins: the loader's own, then the actor's (a service account, no user), then
+        a robot's user agent. Actors and agents are worked out once per distinct value."""
+        stored, reasons = self._actor_columns(actors)
+        if excluded is not None:
+            reasons = pc.if_else(truthy(excluded), excluded, reasons)
+        if agents is not None:  # only for records no other reason excludes
+            byagent = pc.dictionary_encode(agents)
+            names = byagent.dictionary.to_pylist()
+            robot = pa.array([self._agent_cache[a] if a else None for a in names], pa.string())
+            reasons = pc.if_else(pc.is_null(reasons), robot.take(byagent.indices), reasons)
+        return stored, reasons
+
+    def _emit(
+        self,
+        *,
+        times: pa.Array,
+        actors: pa.Array,
+        acts: pa.Array,
+        texts: list[pa.Array],
+        excluded: pa.Array | None,
+        agents: pa.Array | None,
+        lines: pa.Array,
+        keys: Column,
+        where: pa.Array,
+        counts: pa.Array | None = None,
+        windows: tuple[pa.Array, pa.Array] | None = None,
+    ) -> None:
+        """A block of valid records as one canonical batch: exclusions, accounting, stored
+        values and keyed hashes. ``add`` and ``add_many`` both end here."""
+        n = len(acts)
+        stored, reasons = self._exclusions(actors, excluded, agents)
+        self._count(reasons, acts)
+        # Keys from Arrow are hashed as their UTF-8 bytes: no str made and encoded again.
+        if isinstance(keys, (pa.Array, pa.ChunkedArray)):
+            keys = keys.cast(pa.binary()).to_pylist()
+        window = windows or (pa.nulls(n, pa.date32()), pa.nulls(n, pa.date32()))
         self._chunks.append(
             pa.RecordBatch.from_arrays(
                 [
                     times.cast(TIMESTAMP),
                     stored,
                     acts,
-                    *(
-                        self._stored(name, _arrow(c, pa.string(), n))
-                        for name, c in zip(
-                            EVENT_FIELDS, (item, parent, thread, channel), strict=True
-                        )
-                    ),
-                    pa.array(np.ones(n, np.int64)),
-                    pa.nulls(n, pa.date32()),
-                    pa.nulls(n, pa.date32()),
+                    *(self._stored(name, c) for name, c in zip(EVENT_FIELDS, texts, strict=True)),
+                    counts if counts is not None else pa.array(np.ones(n, np.int64)),
+                    *window,
                     reasons,
                     _repeat(self._format, n),
-                    _repeat(where, n),
+                    where,
                     _repeat(self._sha, n),
-                    _arrow(line, pa.int64()),
+                    lines,
                     pa.array(self.pseudo.key_hashes(keys, self._prefix), pa.string()),
                 ],
                 schema=EVENT_SCHEMA,
@@ -372,8 +412,9 @@ class EventBuilder:
             self.add(**dict(zip(values, record, strict=True)), member=member)
 
     def _count(self, reasons: pa.Array, acts: pa.Array) -> None:
-        """Accounting of a block: one count per distinct (reason, activity) pair."""
-        c = self.counts
+        """Accounting of a block: one count per distinct (reason, activity) pair. The one
+        place that sorts a record into excluded, other or events."""
+        c = self._counts
         c.rows += len(acts)
         codes, pairs = distinct(reasons, acts)
         for (reason, act), k in zip(pairs, np.bincount(codes).tolist(), strict=True):
@@ -387,15 +428,15 @@ class EventBuilder:
 
     def other(self, n: int = 1) -> None:
         """Count records that are not intranet actions and are not stored (web-log assets)."""
-        self.counts.rows += n
-        self.counts.other += n
+        self._counts.rows += n
+        self._counts.other += n
 
     def reject(
         self, line: int, reason: str, raw: str | None = None, member: str | None = None
     ) -> None:
         """Keep a record that cannot be read aside, with its reason."""
-        self.counts.rows += 1
-        self.counts.rejected += 1
+        self._counts.rows += 1
+        self._counts.rejected += 1
         r = self._rejects
         r["source_file"].append(self._where[member])
         r["source_sha256"].append(self.source.sha256)
@@ -412,19 +453,33 @@ class EventBuilder:
 
     def _flush_rows(self) -> None:
         """The records ``add`` has gathered, as a chunk after those before them."""
-        if not self._cols[0]:
+        cols = self._cols
+        if not cols[0]:
             return
         # Timestamps from Python ints are 40x faster as int64 then cast (pyarrow 26).
-        arrays = [
-            pa.array(c, type=pa.int64()).cast(f.type)
-            if f.name == "time"
-            else pa.array(c, type=f.type)
-            for c, f in zip(self._cols, EVENT_SCHEMA, strict=True)
-        ]
-        self._chunk_rows += len(self._cols[0])
-        for c in self._cols:
+        text = [pa.array(c, pa.string()) for c in cols[3:7]]
+        members = pa.array(cols[12], pa.string())
+        if members.null_count == len(members):
+            where = _repeat(self._where[None], len(members))
+        else:
+            coded = pc.dictionary_encode(members, null_encoding="encode")
+            names = [self._where[m] for m in coded.dictionary.to_pylist()]
+            where = pa.array(names, pa.string()).take(coded.indices)
+        self._emit(
+            times=pa.array(cols[0], pa.int64()),
+            actors=pa.array(cols[1], pa.string()),
+            acts=pa.array(cols[2], pa.string()),
+            texts=text,
+            excluded=pa.array(cols[10], pa.string()),
+            agents=pa.array(cols[11], pa.string()),
+            lines=pa.array(cols[13], pa.int64()),
+            keys=cols[14],
+            where=where,
+            counts=pa.array(cols[7], pa.int64()),
+            windows=(pa.array(cols[8], pa.date32()), pa.array(cols[9], pa.date32())),
+        )
+        for c in cols:
             c.clear()
-        self._chunks.append(pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA))
 
     def flush(self) -> pa.RecordBatch | None:
         """The records added since the last flush, as one batch (None if there are none)."""
@@ -602,6 +657,11 @@ def truthy(text: pa.Array) -> pa.Array:
     return pc.fill_null(pc.not_equal(text, ""), False)
 
 
+def _no_actors() -> tuple[pa.Array, pa.Array, pa.Array]:
+    empty = pa.array([], pa.string())
+    return empty, empty, empty
+
+
 def _repeat(text: str, n: int) -> pa.Array:
     return pa.array([text], pa.string()).take(np.zeros(n, np.int32))
 
@@ -641,31 +701,12 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-@dataclass
-class LoadResult:
-    """Everything one source yielded (used by tests and small inputs; the store streams)."""
+def read_source(module, path: Path, config: Config | None = None, pseudo: Any = None) -> Any:
+    """Run one loader over one source fully in memory (tests, notebooks): the ingest's own
+    driver, ``intranet_metrics.ingest.read_source``, imported late (it sits above loaders)."""
+    from ..ingest import read_source as driver
 
-    events: pa.Table
-    rejects: pa.Table
-    counts: Counts
-
-
-def read_source(
-    module, path: Path, config: Config | None = None, pseudo: Pseudonymiser | None = None
-) -> LoadResult:
-    """Run one loader over one source fully in memory: for tests and notebooks."""
-    cfg = config or Config()
-    builder = EventBuilder(SourceInfo(str(path), file_sha256(path), module.NAME), cfg, pseudo)
-    batches = [b for b in module.load(path, builder) if b is not None]
-    last = builder.flush()
-    if last is not None:
-        batches.append(last)
-    rejects = builder.take_rejects()
-    return LoadResult(
-        events=pa.Table.from_batches(batches, schema=EVENT_SCHEMA),
-        rejects=rejects if rejects is not None else REJECT_SCHEMA.empty_table(),
-        counts=builder.counts,
-    )
+    return driver(module, path, config, pseudo)
 
 
 def csv_records(

@@ -2,11 +2,18 @@
 
 Column names can be mapped (``--map timestamp=When,user=Who`` or ``[map]`` in the config).
 Timestamps are ISO 8601; without an offset they are in the report time zone.
+
+Reading: a UTF-8 file (the usual case) is parsed by Arrow in blocks of whole lines and
+classified with Arrow compute (``_Blocks``). A block Arrow cannot read exactly as the
+record reader would (a bad, blank or rejected row, a timestamp in an unusual form) is read
+by the record reader instead, and a quote left open across a block's end hands the rest of
+the file to it: rejects, line numbers and keys are the same either way (tests/test_generic_fast.py).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -15,7 +22,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 
 from ..errors import InputError
 from .base import (
@@ -23,11 +34,18 @@ from .base import (
     EventBuilder,
     bounded_lines,
     decode_head,
-    open_text,
     require_columns,
     to_micros,
 )
-from .textfile import BadRecord, csv_rows, delimiter_name, sniff_delimiter
+from .textfile import (
+    BadRecord,
+    choose_encoding,
+    csv_rows,
+    delimiter_name,
+    open_binary,
+    open_text,
+    sniff_delimiter,
+)
 
 NAME = "generic"
 DESCRIPTION = "CSV or JSON Lines with timestamp, user, activity columns (mappable)"
@@ -71,14 +89,23 @@ def _columns(builder: EventBuilder) -> dict[str, str]:
 
 
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    with open_text(path, newline="", builder=builder) as fh:
+    found = choose_encoding(path, builder.config.encoding)
+    if found.note:
+        builder.note(found.note)
+    with open_text(path, "", found) as fh:
         first = fh.readline(LINE_LIMIT)
         fh.seek(0)
         # TextIOWrapper.seek(0) re-reads the BOM; utf-8-sig strips it again.
-        if first.lstrip().startswith("{"):
+        jsonl = first.lstrip().startswith("{")
+        delimiter = None if jsonl else sniff_delimiter(first, builder.config.delimiter)
+        if found.name in ("utf-8", "utf-8-sig"):
+            fast = _Blocks(path, builder, delimiter)
+            if fast.start():
+                yield from fast.batches()
+                return
+        if jsonl:
             yield from _load_jsonl(path, fh, builder)
         else:
-            delimiter = sniff_delimiter(first, builder.config.delimiter)
             yield from _load_csv(path, fh, builder, delimiter)
 
 
@@ -98,7 +125,17 @@ def _load_csv(
     header = [h.strip() for h in first[1]]
     _check_header(path, header, cols, delimiter, fh)
     index = {name: header.index(col) for name, col in cols.items() if col in header}
-    width = len(header)
+    yield from _csv_records(records, builder, index, len(header), delimiter)
+
+
+def _csv_records(
+    records: Iterator[tuple[int, list[str] | BadRecord]],
+    builder: EventBuilder,
+    index: dict[str, int],
+    width: int,
+    delimiter: str,
+) -> Iterator[pa.RecordBatch]:
+    """The record reader: each CSV record added or rejected on its own."""
     for line, row in records:
         if isinstance(row, BadRecord):
             builder.reject(line, row.reason)
@@ -115,10 +152,12 @@ def _load_csv(
             yield builder.flush()
 
 
-def _load_jsonl(path: Path, fh, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
+def _load_jsonl(
+    path: Path, fh: IO[str], builder: EventBuilder, start: int = 1, checked: bool = False
+) -> Iterator[pa.RecordBatch]:
+    """The record reader of JSON Lines: each line added or rejected on its own."""
     cols = _columns(builder)
-    checked = False
-    for line, text in bounded_lines(fh):
+    for line, text in bounded_lines(fh, start=start):
         if text is None:
             builder.reject(line, f"line longer than {LINE_LIMIT:,} characters; skipped")
             continue
@@ -200,3 +239,265 @@ def _add(
 
 def _raw(raw: str | list[str]) -> str:
     return raw if isinstance(raw, str) else ",".join(raw)
+
+
+# -- the block reader: Arrow parses, Arrow compute classifies -------------------------------
+BLOCK = 1 << 22
+# The ISO 8601 forms Arrow reads exactly as datetime.fromisoformat does; other forms (a
+# date alone, "+0100", 7+ digit fractions) go to fromisoformat one by one.
+_ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{3}|\.\d{6})?(Z|[+-]\d{2}:\d{2})?$"
+_OFFSET = r"(Z|[+-]\d{2}:\d{2})$"
+
+
+class _Blocks:
+    """One UTF-8 file read a block of whole lines at a time (see the module docstring)."""
+
+    def __init__(self, path: Path, builder: EventBuilder, delimiter: str | None) -> None:
+        self.path, self.builder, self.delimiter = path, builder, delimiter
+        self.cols = _columns(builder)
+        self.raw: IO[bytes] = open_binary(path)
+        self.tail = b""
+        self.line = 1  # the line the next block starts at
+        self.index: dict[str, int] = {}
+        self.width = 0
+
+    def start(self) -> bool:
+        """Read the header (CSV) or check the first object (JSON Lines); False when the
+        first line needs the record reader (blank, a quote open across lines, not JSON)."""
+        try:
+            ok = self._start()
+        except BaseException:
+            self.raw.close()
+            raise
+        if not ok:
+            self.raw.close()
+        return ok
+
+    def _start(self) -> bool:
+        first = self.raw.readline(LINE_LIMIT)
+        if first.startswith(b"\xef\xbb\xbf"):
+            first = first[3:]
+        if not first.endswith(b"\n") or not first.strip() or first.count(b'"') % 2:
+            return False
+        self.tail = first
+        if self.delimiter is None:
+            try:
+                obj = json.loads(first)
+            except (ValueError, RecursionError):
+                obj = None
+            if not isinstance(obj, dict):
+                return False
+            _check_header(self.path, list(obj), self.cols)
+            return True
+        text = first.decode()
+        row = next(csv.reader([text.rstrip("\r\n")], delimiter=self.delimiter))
+        header = [h.strip() for h in row]
+        # The hint names the encoding as the record reader's text stream would.
+        _check_header(self.path, header, self.cols, self.delimiter, _UTF8)
+        self.index = {n: header.index(c) for n, c in self.cols.items() if c in header}
+        self.width = len(header)
+        self.tail, self.line = b"", 2
+        return True
+
+    def _blocks(self) -> Iterator[bytes]:
+        """Runs of whole lines (the last may lack its line end)."""
+        while True:
+            chunk = self.raw.read(BLOCK)
+            data = self.tail + chunk
+            if not chunk:
+                self.tail = b""
+                if data:
+                    yield data
+                return
+            cut = data.rfind(b"\n") + 1
+            if not cut:
+                self.tail = data
+                if len(data) > LINE_LIMIT:  # one very long line: the record reader's
+                    self.tail = b""
+                    yield data
+                continue
+            self.tail = data[cut:]
+            yield data[:cut]
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        with self.raw:
+            for block in self._blocks():
+                if self.delimiter is not None and b'"' in block and block.count(b'"') % 2:
+                    # A quote open across the block's end: the rest is the record reader's.
+                    yield from self._rest(block)
+                    return
+                if len(block) > LINE_LIMIT and block.count(b"\n") <= 1:
+                    yield from self._rest(block)
+                    return
+                if _long_line(block) or not self._fast(block):
+                    yield from self._slow(io.BytesIO(block))
+                self.line += _lines(block)
+                if self.builder.full:
+                    yield self.builder.flush()
+
+    def _slow(self, raw: IO[bytes]) -> Iterator[pa.RecordBatch]:
+        """The record reader over ``raw`` (whole records), numbering from ``self.line``."""
+        fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        if self.delimiter is None:
+            yield from _load_jsonl(self.path, fh, self.builder, self.line, checked=True)
+        else:
+            records = csv_rows(fh, self.delimiter, FIELD_LIMIT, self.line)
+            yield from _csv_records(records, self.builder, self.index, self.width, self.delimiter)
+
+    def _rest(self, block: bytes) -> Iterator[pa.RecordBatch]:
+        yield from self._slow(_Chain(block + self.tail, self.raw))
+
+    def _fast(self, block: bytes) -> bool:
+        """Add a block through Arrow; False (nothing added) when it needs the record reader."""
+        cols = self._parse(block)
+        if cols is None or len(cols["timestamp"]) != _lines(block):
+            return False
+        ts, user, act = cols["timestamp"], cols["user"], cols["activity"]
+        if ts.null_count or user.null_count or act.null_count:
+            return False
+        if not pc.all(_filled(ts)).as_py() or not pc.all(_filled(user)).as_py():
+            return False  # rejected rows ("empty timestamp", "empty user")
+        times = _times(ts, self.builder.config.timezone)
+        if times is None:
+            return False
+        n = len(ts)
+        coded = pc.dictionary_encode(act)
+        names = pa.array([_activity(a) for a in coded.dictionary.to_pylist()], pa.string())
+        given = {name: _none_if_empty(cols.get(name), n) for name in OPTIONAL}
+        item = cols.get("item")
+        item = pa.nulls(n, pa.string()).fill_null("") if item is None else item.fill_null("")
+        # The record as written (SPEC 6), exactly as the record reader makes it.
+        keys = pc.binary_join_element_wise(ts, user, act, item, "\x1f")
+        self.builder.add_many(
+            time=times,
+            actor=user,
+            activity=names.take(coded.indices),
+            line=pa.array(np.arange(self.line, self.line + n, dtype=np.int64)),
+            key=keys,
+            **given,
+        )
+        return True
+
+    def _parse(self, block: bytes) -> dict[str, pa.Array] | None:
+        """The mapped columns of a block as text, or None when Arrow cannot read it as the
+        record reader would (a bad row, a number where text is expected)."""
+        try:
+            parse = self._parse_json if self.delimiter is None else self._parse_csv
+            table = parse(block)
+        except (pa.ArrowInvalid, _BadRow):
+            return None
+        return {
+            name: table.column(name).combine_chunks()
+            for name in self.cols
+            if name in table.column_names
+        }
+
+    def _parse_json(self, block: bytes) -> pa.Table:
+        schema = pa.schema([(c, pa.string()) for c in dict.fromkeys(self.cols.values())])
+        table = pajson.read_json(
+            io.BytesIO(block),
+            read_options=pajson.ReadOptions(use_threads=False, block_size=len(block) + 1),
+            parse_options=pajson.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="ignore"
+            ),
+        )
+        return pa.table({name: table.column(col) for name, col in self.cols.items()})
+
+    def _parse_csv(self, block: bytes) -> pa.Table:
+        names = [f"c{i}" for i in range(self.width)]
+
+        bad: list[object] = []
+
+        def skip(row: object) -> str:
+            bad.append(row)  # a row of another width: the record reader says why
+            return "skip"
+
+        table = pacsv.read_csv(
+            io.BytesIO(block),
+            read_options=pacsv.ReadOptions(
+                column_names=names, use_threads=False, block_size=len(block) + 1
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=self.delimiter, newlines_in_values=False, invalid_row_handler=skip
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in names},
+                include_columns=[f"c{i}" for i in dict.fromkeys(self.index.values())],
+            ),
+        )
+        if bad:
+            raise _BadRow
+        return pa.table({name: table.column(f"c{i}") for name, i in self.index.items()})
+
+
+_UTF8 = io.TextIOWrapper(io.BytesIO(), encoding="utf-8-sig")
+
+
+class _BadRow(Exception):
+    pass
+
+
+class _Chain(io.RawIOBase):
+    """Bytes already read, then the rest of a stream (for the record reader)."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.head[: len(buffer)] if self.head else self.rest.read(len(buffer))
+        self.head = self.head[len(data) :] if self.head else b""
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _lines(block: bytes) -> int:
+    """Line ends as the text reader counts them (LF, CR LF, CR), plus a last unended one."""
+    n = block.count(b"\n")
+    if b"\r" in block:  # rare outside Windows files: counted only when there
+        n += block.count(b"\r") - block.count(b"\r\n")
+    return n + (not block.endswith((b"\n", b"\r")))
+
+
+def _long_line(block: bytes) -> bool:
+    """A line the record reader may reject as too long (bytes >= characters, so a line of
+    fewer bytes than the limit is surely short enough)."""
+    if len(block) < LINE_LIMIT - 4:
+        return False
+    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+    bounds = np.concatenate(([-1], ends, [len(block) - 1]))
+    return int(np.diff(bounds).max()) >= LINE_LIMIT - 4
+
+
+def _filled(text: pa.Array) -> pa.Array:
+    """Not empty once surrounding white space is removed."""
+    return pc.not_equal(pc.utf8_trim_whitespace(text), "")
+
+
+def _none_if_empty(values: pa.Array | None, n: int) -> pa.Array | None:
+    if values is None:
+        return None
+    return pc.if_else(pc.equal(values.fill_null(""), ""), pa.nulls(n, pa.string()), values)
+
+
+def _times(ts: pa.Array, timezone: str) -> pa.Array | None:
+    """Microseconds since the epoch of ISO 8601 text, as ``_add`` reads it: with its offset,
+    else in ``timezone``. None when a value needs the record reader (not ISO 8601, a local
+    time the clock skipped)."""
+    text = pc.utf8_trim_whitespace(ts)
+    plain = pc.match_substring_regex(text, _ISO)
+    if not pc.all(plain).as_py():
+        return None
+    zoned = pc.match_substring_regex(text, _OFFSET)
+    try:
+        out = pc.if_else(zoned, text, None).cast(pa.timestamp("us", "UTC")).cast(pa.int64())
+        if not pc.all(zoned).as_py():
+            local = pc.if_else(zoned, None, text).cast(pa.timestamp("us"))
+            # fold=0 in datetime: an hour that repeats is read as its first occurrence.
+            utc = pc.assume_timezone(local, timezone, ambiguous="earliest", nonexistent="raise")
+            out = pc.if_else(zoned, out, utc.cast(pa.int64()))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return out

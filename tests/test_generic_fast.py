@@ -1,0 +1,165 @@
+"""The generic loader's block reader (Arrow parses, Arrow compute classifies) must give
+exactly what the record reader gives: events, keys, line numbers, rejects and counts, on
+any mix of good and bad records, at any block size."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from intranet_metrics.config import Config
+from intranet_metrics.ingest import read_source
+from intranet_metrics.loaders import generic
+
+AMS = Config(timezone="Europe/Amsterdam")
+
+
+def both(path: Path, config: Config, monkeypatch, block: int = 64):
+    """(block reader, record reader) results of one file."""
+    with monkeypatch.context() as m:
+        m.setattr(generic, "BLOCK", block)
+        fast = read_source(generic, path, config)
+    with monkeypatch.context() as m:
+        m.setattr(generic._Blocks, "start", lambda self: self.raw.close() or False)
+        slow = read_source(generic, path, config)
+    return fast, slow
+
+
+def same(fast, slow) -> None:
+    order = [("source_line", "ascending"), ("event_key", "ascending")]
+    assert fast.events.sort_by(order).equals(slow.events.sort_by(order))
+    rej = [("source_line", "ascending"), ("reason", "ascending")]
+    assert fast.rejects.sort_by(rej).to_pylist() == slow.rejects.sort_by(rej).to_pylist()
+    assert fast.counts.to_dict() == slow.counts.to_dict()
+
+
+GOOD = [
+    "2024-03-01T10:00:00Z,ann@contoso.com,page_view,/a",
+    "2024-03-01T10:00:00.123+01:00,Bob@Contoso.com,Like,/b",
+    "2024-03-01 10:00:00,ann@contoso.com,post,",
+    '2024-03-01T11:00:00Z,ann@contoso.com,comment,"/x, y"',
+    '2024-03-01T11:00:00Z,"carol@contoso.com",page_view,"say ""hi"""',
+    "2024-10-27T02:30:00,dave@contoso.com,page_view,/dst-repeat",
+    "2024-03-31T02:30:00,dave@contoso.com,page_view,/dst-gap",
+    "2024-03-01,erin@contoso.com,page_view,/date-only",
+    "2024-03-01T10:00:00+0100,erin@contoso.com,page_view,/compact-offset",
+    "  2024-03-01T10:00:00Z ,frank@contoso.com,page_view,/spaces",
+    "2024-03-01T10:00:00Z,svc-crawler,page_view,/robot",
+    "2024-03-01T10:00:00Z,ann@contoso.com,Page View,/p",
+]
+BAD = [
+    ",ann@contoso.com,page_view,/no-time",
+    "2024-03-01T10:00:00Z,,page_view,/no-user",
+    "2024-03-01T10:00:00Z,  ,page_view,/blank-user",
+    "yesterday,ann@contoso.com,page_view,/bad-time",
+    "2024-02-30T10:00:00Z,ann@contoso.com,page_view,/no-such-day",
+    "1970-01-01T00:00:00Z,ann@contoso.com,page_view,/too-old",
+    "2024-03-01T10:00:00Z,ann@contoso.com,dance,/unknown-activity",
+    "2024-03-01T10:00:00Z,ann@contoso.com,page_view",
+    "2024-03-01T10:00:00Z,ann@contoso.com,page_view,/a,extra",
+    "",
+    "   ",
+    ",,,",
+    '2024-03-01T10:00:00Z,ann@contoso.com,post,"two\nlines"',
+]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.sampled_from(GOOD + BAD), min_size=1, max_size=40),
+    block=st.sampled_from([16, 64, 300, 1 << 22]),
+    crlf=st.booleans(),
+)
+def test_csv_block_reader_equals_record_reader(tmp_path_factory, monkeypatch, rows, block, crlf):
+    end = "\r\n" if crlf else "\n"
+    path = tmp_path_factory.mktemp("g") / "e.csv"
+    path.write_bytes(("timestamp,user,activity,item" + end + end.join(rows) + end).encode())
+    same(*both(path, AMS.with_overrides(service_accounts=("svc-crawler",)), monkeypatch, block))
+
+
+JSON_ROWS = [
+    '{"timestamp": "2024-03-01T10:00:00Z", "user": "ann@contoso.com", "activity": "like"}',
+    '{"timestamp": "2024-03-01T10:00:00", "user": "bob", "activity": "post", "item": "/x"}',
+    '{"timestamp": "2024-03-01T10:00:00Z", "user": "ann", "activity": "like", "item": 5}',
+    '{"timestamp": "2024-03-01T10:00:00Z", "user": null, "activity": "like"}',
+    '{"timestamp": "2024-03-01T10:00:00Z", "activity": "like"}',
+    '{"timestamp": "2024-03-01T10:00:00Z", "user": "ann", "activity": "like", "extra": [1]}',
+    "not json",
+    "[1, 2]",
+    "",
+    '{"timestamp": "2024-03-01T10:00:00Z", "user": "ann", "activity": "like"} {"a": 1}',
+]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.sampled_from(JSON_ROWS), min_size=1, max_size=30),
+    block=st.sampled_from([16, 128, 1 << 22]),
+)
+def test_jsonl_block_reader_equals_record_reader(tmp_path_factory, monkeypatch, rows, block):
+    path = tmp_path_factory.mktemp("j") / "e.jsonl"
+    path.write_text("\n".join([JSON_ROWS[0], *rows]) + "\n")
+    same(*both(path, AMS, monkeypatch, block))
+
+
+def test_unclosed_quote_hands_the_rest_to_the_record_reader(tmp_path, monkeypatch):
+    lines = [GOOD[0]] * 5 + ['2024-03-01T10:00:00Z,ann,post,"never closed'] + [GOOD[1]] * 5
+    path = tmp_path / "e.csv"
+    path.write_text("timestamp,user,activity,item\n" + "\n".join(lines) + "\n")
+    fast, slow = both(path, AMS, monkeypatch)
+    same(fast, slow)
+    assert fast.counts.rejected == 1 and fast.counts.events == 5
+
+
+@pytest.mark.parametrize("packed", ["plain", "gzip", "bom", "semicolon"])
+def test_block_reader_reads_the_openers_variants(tmp_path, monkeypatch, packed):
+    sep = ";" if packed == "semicolon" else ","
+    text = (
+        "\n".join(
+            [sep.join(["timestamp", "user", "activity", "item"])]
+            + [sep.join([f"2024-03-0{d}T10:00:00Z", f"u{d}", "like", f"/{d}"]) for d in range(1, 9)]
+        )
+        + "\n"
+    )
+    data = ("\ufeff" if packed == "bom" else "").encode() + text.encode()
+    path = tmp_path / ("e.csv.gz" if packed == "gzip" else "e.csv")
+    path.write_bytes(gzip.compress(data) if packed == "gzip" else data)
+    fast, slow = both(path, Config(), monkeypatch)
+    same(fast, slow)
+    assert fast.counts.events == 8
+
+
+def test_block_reader_is_used_for_clean_files(tmp_path, monkeypatch):
+    """The fast path really runs (no record reader call) on a clean file."""
+    path = tmp_path / "e.csv"
+    path.write_text("timestamp,user,activity\n" + "2024-03-01T10:00:00Z,ann,like\n" * 1000)
+    called = []
+    monkeypatch.setattr(generic, "_csv_records", lambda *a: called.append(a) or iter(()))
+    res = read_source(generic, path, Config())
+    assert not called and res.counts.events == 1000
+    assert isinstance(res.events, pa.Table)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_line_too_long_is_rejected_as_the_record_reader_does(tmp_path, monkeypatch, fmt):
+    long = "x" * (generic.LINE_LIMIT + 10)
+    if fmt == "csv":
+        rows = [GOOD[0]] * 3 + [f"2024-03-01T10:00:00Z,ann,like,{long}"] + [GOOD[1]] * 3
+        text = "timestamp,user,activity,item\n" + "\n".join(rows) + "\n"
+    else:
+        big = JSON_ROWS[0].replace('"like"', f'"like", "item": "{long}"')
+        text = "\n".join([JSON_ROWS[0]] * 3 + [big] + [JSON_ROWS[1]] * 3) + "\n"
+    path = tmp_path / f"e.{fmt}"
+    path.write_text(text)
+    fast, slow = both(path, AMS, monkeypatch, block=generic.BLOCK)
+    same(fast, slow)
+    assert fast.counts.rejected == 1
