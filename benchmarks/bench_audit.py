@@ -95,9 +95,9 @@ def run_one(path: Path) -> dict:
     import pyarrow as pa
 
     from intranet_metrics.config import Config
-    from intranet_metrics.ingest import read_batches
     from intranet_metrics.loaders import m365_audit
     from intranet_metrics.loaders.base import EventBuilder, SourceInfo
+    from intranet_metrics.pipeline import read_batches
 
     builder = EventBuilder(SourceInfo(str(path), "0" * 64, m365_audit.NAME), Config())
     # pyarrow's first conversion of Python values imports pandas (about 0.5 s, once per

@@ -156,9 +156,9 @@ def run_one(fmt: str, path: str, stub_add: bool = False, simple: bool = False) -
     import pyarrow as pa
 
     from intranet_metrics.config import Config
-    from intranet_metrics.ingest import read_batches
     from intranet_metrics.loaders import by_name
     from intranet_metrics.loaders.base import EventBuilder, SourceInfo
+    from intranet_metrics.pipeline import read_batches
 
     mod = by_name(fmt)
     if simple:

@@ -98,7 +98,7 @@ def ingest(
     on_start=None,
 ) -> IngestResult:
     """Read every export under ``paths`` into the store (idempotent)."""
-    from .ingest import ingest as run
+    from .pipeline import ingest as run
 
     config = _config(config)
     return run(

@@ -136,7 +136,7 @@ def test_crash_debris_is_removed_by_the_next_ingest(tmp_path):
     (tmp_path / "store" / f".{MANIFEST}.dead.tmp").write_text("{")
     from intranet_metrics.config import Config
     from intranet_metrics.identity import Pseudonymiser
-    from intranet_metrics.ingest import ingest
+    from intranet_metrics.pipeline import ingest
 
     ingest(store, [exports], Config(), Pseudonymiser(None))
     assert unlisted_files(tmp_path / "store") == []

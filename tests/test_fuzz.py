@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from intranet_metrics.config import Config
 from intranet_metrics.errors import IntranetMetricsError
-from intranet_metrics.ingest import read_batches
 from intranet_metrics.loaders import all_loaders
 from intranet_metrics.loaders.base import EventBuilder, SourceInfo, read_head
 from intranet_metrics.loaders.detect import detect
+from intranet_metrics.pipeline import read_batches
 
 DATA = Path(__file__).resolve().parent / "data"
 FILE_LOADERS = [m for m in all_loaders() if not m.CONTAINER]

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intranet_metrics.config import Config
-from intranet_metrics.ingest import read_source
 from intranet_metrics.loaders import generic
+from intranet_metrics.pipeline import read_source
 
 AMS = Config(timezone="Europe/Amsterdam")
 

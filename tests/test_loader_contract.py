@@ -25,10 +25,10 @@ import pytest
 from intranet_metrics import api
 from intranet_metrics.config import Config
 from intranet_metrics.errors import InputError
-from intranet_metrics.ingest import read_batches
 from intranet_metrics.loaders import all_loaders, by_name
 from intranet_metrics.loaders.base import EventBuilder, SourceInfo, read_head, read_source
 from intranet_metrics.loaders.detect import detect
+from intranet_metrics.pipeline import read_batches
 from intranet_metrics.store import Store
 
 DATA = Path(__file__).parent / "data"

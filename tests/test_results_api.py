@@ -129,3 +129,14 @@ def test_a_20000_value_breakdown_types_and_frames_in_seconds():
     elapsed = time.perf_counter() - t0
     assert len(frame) == 3 * 20_001
     assert elapsed < 10, elapsed
+
+
+def test_the_package_ingest_stays_the_function_after_the_pipeline_is_imported(tmp_path):
+    # A submodule named like an API function replaces it on the package once imported
+    # (``intranet_metrics.ingest`` did): a notebook's second ``im.ingest`` then failed.
+    roster, events = make_org(seed=5, people=10, events=50)
+    _, ep = write_org(roster, events, tmp_path / "org")
+    store = im.open_store(tmp_path / "s", create=True)
+    im.ingest(store, [ep])
+    assert callable(im.ingest)
+    assert im.ingest(store, [ep]).sources[0].status == "unchanged"

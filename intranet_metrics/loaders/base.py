@@ -703,8 +703,8 @@ def file_sha256(path: Path) -> str:
 
 def read_source(module, path: Path, config: Config | None = None, pseudo: Any = None) -> Any:
     """Run one loader over one source fully in memory (tests, notebooks): the ingest's own
-    driver, ``intranet_metrics.ingest.read_source``, imported late (it sits above loaders)."""
-    from ..ingest import read_source as driver
+    driver, ``intranet_metrics.pipeline.read_source``, imported late (it sits above loaders)."""
+    from ..pipeline import read_source as driver
 
     return driver(module, path, config, pseudo)
 
