@@ -57,6 +57,15 @@ def test_paired_intervals_match_the_book(method, expected):
     assert (round(iv.low, 4), round(iv.high, 4)) == expected
 
 
+# Newcombe (1998), "Improved confidence intervals for the difference between binomial
+# proportions based on paired data", Table III, first example: e = 36 both, f = 12 first
+# only, g = 2 second only, h = 0 neither; theta = (f - g) / n = 0.2, method 10 from 0.0569
+# to 0.3404. His "first" is our "now": a = 36, b = 2 baseline only, c = 12 now only.
+def test_newcombe_paired_matches_the_papers_table():
+    iv = newcombe_paired(36, 2, 12, 0)
+    assert (round(iv.low, 4), round(iv.high, 4)) == (0.0569, 0.3404)
+
+
 def _random_unpaired(count: int, seed: int) -> list[tuple[int, int, int, int]]:
     rnd = random.Random(seed)
     out = []
