@@ -37,6 +37,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 from .goals import TEMPLATE
 
@@ -242,41 +243,55 @@ def _seconds(day: date) -> int:
 def _quarter(d: Draw, people: list[Person], phase: str) -> Quarter:
     lo, hi = QUARTERS[phase]
     q = Quarter(phase, lo, hi)
-    p_read, p_react, p_make = CHANCES[phase]
-    view_on, react_on, make_on = (d.weighted(w) for w in (VIEW_ON, REACT_ON, MAKE_ON))
-    views = ["page_view", "page_view", "page_view", "file_view"]
+    places = tuple(d.weighted(w) for w in (VIEW_ON, REACT_ON, MAKE_ON))
     for idx, p in enumerate(people):
-        if not _employed(p, lo, hi):
-            continue
-        plo = max(lo, p.start) if p.start else lo
-        phi = min(hi, p.end) if p.end else hi
-        day0, days = _seconds(plo), (phi - plo).days + 1
-
-        def when() -> int:
-            return day0 + d.below(days) * 86400 + 6 * 3600 + d.below(11 * 3600)  # noqa: B023
-
-        boost = 0.1 if p.department == "Communications" else 0.0
-        if d.random() >= p_read + boost:
-            continue
-        # Readers view one page to a hundred per quarter (26 on average).
-        for _ in range(1 + d.below(11) * d.below(11)):
-            _place(q, view_on(), when(), idx, d.pick(views))
-        if d.random() < p_react:
-            for _ in range(d.between(1, 6)):
-                _place(q, react_on(), when(), idx, "react")
-            if d.random() < 0.3:  # also busy in Teams
-                q.teams.append((when(), idx, "reaction" if d.random() < 0.7 else "reply"))
-            if d.random() < p_make + boost:
-                for _ in range(d.between(1, 3)):
-                    _place(q, make_on(), when(), idx, "make")
-                if d.random() < 0.3:
-                    q.teams.append((when(), idx, "post"))
-        if d.random() < 0.08:  # edits are stored but never counted
-            q.events["gen"].append((when(), idx, "edit"))
+        if _employed(p, lo, hi):
+            _person_quarter(d, q, p, idx, CHANCES[phase], places)
     for events in q.events.values():
         events.sort()
     q.teams.sort()
     return q
+
+
+_VIEWS = ["page_view", "page_view", "page_view", "file_view"]
+
+
+def _person_quarter(
+    d: Draw,
+    q: Quarter,
+    p: Person,
+    idx: int,
+    chances: tuple[float, float, float],
+    places: tuple[Callable[[], str], ...],
+) -> None:
+    """One person's quarter: whether they read, react and contribute, and where."""
+    p_read, p_react, p_make = chances
+    view_on, react_on, make_on = places
+    plo = max(q.lo, p.start) if p.start else q.lo
+    phi = min(q.hi, p.end) if p.end else q.hi
+    day0, days = _seconds(plo), (phi - plo).days + 1
+
+    def when() -> int:
+        return day0 + d.below(days) * 86400 + 6 * 3600 + d.below(11 * 3600)
+
+    boost = 0.1 if p.department == "Communications" else 0.0
+    if d.random() >= p_read + boost:
+        return
+    # Readers view one page to a hundred per quarter (26 on average).
+    for _ in range(1 + d.below(11) * d.below(11)):
+        _place(q, view_on(), when(), idx, d.pick(_VIEWS))
+    if d.random() < p_react:
+        for _ in range(d.between(1, 6)):
+            _place(q, react_on(), when(), idx, "react")
+        if d.random() < 0.3:  # also busy in Teams
+            q.teams.append((when(), idx, "reaction" if d.random() < 0.7 else "reply"))
+        if d.random() < p_make + boost:
+            for _ in range(d.between(1, 3)):
+                _place(q, make_on(), when(), idx, "make")
+            if d.random() < 0.3:
+                q.teams.append((when(), idx, "post"))
+    if d.random() < 0.08:  # edits are stored but never counted
+        q.events["gen"].append((when(), idx, "edit"))
 
 
 def _place(q: Quarter, platform: str, t: int, idx: int, what: str) -> None:
@@ -447,6 +462,9 @@ def _sp_record(d: Draw, t: int, n: int, seed: int, upn: str, act: str, ip: str) 
     )  # fmt: skip
 
 
+_HOME = "https://contoso.sharepoint.com/sites/intranet/SitePages/Home.aspx"
+
+
 def _audit_csv(
     d: Draw, seed: int, people: list[Person], q: Quarter, path: Path, counter: list[int]
 ) -> list[dict]:
@@ -463,66 +481,59 @@ def _audit_csv(
         t = lo + d.below(span)
         p = people[d.pick(active)]
         counter[0] += 1
-        kind = k % 5
-        if kind == 0:  # personal storage, not the intranet
-            owner = p.upn.replace(".", "_").replace("@", "_")
-            site = f"https://contoso-my.sharepoint.com/personal/{owner}"
-            recs.append(
-                _audit_record(
-                    t, counter[0], seed, Operation="FileAccessed", RecordType=6,
-                    Workload="OneDrive", UserId=p.upn, ObjectId=f"{site}/Documents/Notities.docx",
-                )
-            )  # fmt: skip
-        elif kind == 1:
-            recs.append(
-                _audit_record(
-                    t, counter[0], seed, Operation="MailItemsAccessed", RecordType=50,
-                    Workload="Exchange", UserId=p.upn, ClientIPAddress=p.ip,
-                )
-            )  # fmt: skip
-        elif kind == 2:
-            recs.append(
-                _audit_record(
-                    t, counter[0], seed, Operation="UserLoggedIn", RecordType=15,
-                    Workload="AzureActiveDirectory", UserId=p.upn, ObjectId="Office 365",
-                )
-            )  # fmt: skip
-        elif kind == 3:  # a guest from a partner, and SharePoint's own app account
-            who = d.pick(["m.peeters_partner.example#ext#@contoso.onmicrosoft.com"])
-            recs.append(
-                _audit_record(
-                    t, counter[0], seed, Operation="PageViewed", UserId=who, UserType=0,
-                    ObjectId="https://contoso.sharepoint.com/sites/intranet/SitePages/Home.aspx",
-                )
-            )  # fmt: skip
-        else:
-            recs.append(
-                _audit_record(
-                    t, counter[0], seed, Operation="PagePrefetched", UserId="app@sharepoint",
-                    UserType=5,
-                    ObjectId="https://contoso.sharepoint.com/sites/intranet/SitePages/Home.aspx",
-                )
-            )  # fmt: skip
+        recs.append(_audit_record(t, counter[0], seed, **_not_counted(d, k % 5, p)))
     # A former employee whose account still shows up (not on the roster: unmatched).
     counter[0] += 1
     recs.append(
         _sp_record(d, lo + span // 2, counter[0], seed, f"k.dijkman@{DOMAIN}", "page_view", "")
     )
     recs.sort(key=lambda r: r["CreationTime"])
+    _write_portal_csv(recs, path)
+    return recs
+
+
+def _not_counted(d: Draw, kind: int, p: Person) -> dict[str, Any]:
+    """The fields of an audit record that must never count, of one of five kinds."""
+    if kind == 0:  # personal storage, not the intranet
+        owner = p.upn.replace(".", "_").replace("@", "_")
+        site = f"https://contoso-my.sharepoint.com/personal/{owner}"
+        return dict(
+            Operation="FileAccessed", RecordType=6, Workload="OneDrive", UserId=p.upn,
+            ObjectId=f"{site}/Documents/Notities.docx",
+        )  # fmt: skip
+    if kind == 1:
+        return dict(
+            Operation="MailItemsAccessed", RecordType=50, Workload="Exchange", UserId=p.upn,
+            ClientIPAddress=p.ip,
+        )  # fmt: skip
+    if kind == 2:
+        return dict(
+            Operation="UserLoggedIn", RecordType=15, Workload="AzureActiveDirectory",
+            UserId=p.upn, ObjectId="Office 365",
+        )  # fmt: skip
+    if kind == 3:  # a guest from a partner
+        who = d.pick(["m.peeters_partner.example#ext#@contoso.onmicrosoft.com"])
+        return dict(Operation="PageViewed", UserId=who, UserType=0, ObjectId=_HOME)
+    # SharePoint's own app account
+    return dict(Operation="PagePrefetched", UserId="app@sharepoint", UserType=5, ObjectId=_HOME)
+
+
+_PORTAL_HEADER = [
+    "RecordId",
+    "CreationDate",
+    "RecordType",
+    "Operation",
+    "UserId",
+    "AuditData",
+    "AssociatedAdminUnits",
+    "AssociatedAdminUnitsNames",
+]
+
+
+def _write_portal_csv(recs: list[dict], path: Path) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(
-        [
-            "RecordId",
-            "CreationDate",
-            "RecordType",
-            "Operation",
-            "UserId",
-            "AuditData",
-            "AssociatedAdminUnits",
-            "AssociatedAdminUnitsNames",
-        ]
-    )
+    w.writerow(_PORTAL_HEADER)
     for r in recs:
         created = datetime.fromisoformat(r["CreationTime"])
         # The portal writes the date in the browser's culture (en-US here) and the loader
@@ -537,7 +548,6 @@ def _audit_csv(
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode())
-    return recs
 
 
 def _audit_jsonl(
@@ -728,71 +738,103 @@ def _engage(d: Draw, people: list[Person], quarters: list[Quarter], folder: Path
 SLACK_CHANNELS = [("C04GENERAL1", "general"), ("C04NIEUWS22", "intranet-nieuws")]
 
 
+class _SlackDays:
+    """Messages per (channel, day) and the export's unique message timestamps."""
+
+    def __init__(self) -> None:
+        self.days: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        self.seq = 0
+
+    def ts(self, t: int) -> str:
+        self.seq += 1
+        return f"{t}.{self.seq % 1_000_000:06d}"
+
+    def add(self, channel: str, msg: dict) -> None:
+        self.days[(channel, _day(int(msg["ts"].split(".")[0])))].append(msg)
+
+
 def _slack(d: Draw, people: list[Person], quarters: list[Quarter], folder: Path) -> None:
     """A workspace export: posts and thread replies by people, reactions on people's and
     on the news bot's messages, joins, and users.json mapping ids to emails (hidden for
     some, whom the roster's aliases then match)."""
-    days: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    seq = 0
-
-    def ts(t: int) -> str:
-        nonlocal seq
-        seq += 1
-        return f"{t}.{seq % 1_000_000:06d}"
-
+    sd = _SlackDays()
     for q in quarters:
-        # The news bot posts every working day: messages people react to.
-        messages: list[dict] = []
-        day = q.lo
-        while day <= q.hi:
-            if day.weekday() < 5:
-                msg = {
-                    "type": "message",
-                    "subtype": "bot_message",
-                    "bot_id": "B04NEWSBOT1",
-                    "username": "Intranet Nieuws",
-                    "text": "Nieuw op het intranet",
-                    "ts": ts(_seconds(day) + 7 * 3600),
-                }
-                days[("intranet-nieuws", day.isoformat())].append(msg)
-                messages.append(msg)
-            day += timedelta(days=1)
+        messages = _slack_news(q, sd)
         posts: list[tuple[dict, str]] = []
         for t, idx, act in q.events["slk"]:
-            p = people[idx]
-            if act == "make":
-                msg = {"type": "message", "user": p.slack, "text": "Wie helpt er mee?", "ts": ts(t)}
-                channel = d.pick(SLACK_CHANNELS)[1]
-                days[(channel, _day(t))].append(msg)
-                posts.append((msg, channel))
-                messages.append(msg)
-            elif d.random() < 0.3 and posts:
-                parent, channel = d.pick(posts)
-                msg = {
-                    "type": "message",
-                    "user": p.slack,
-                    "text": "Ik!",
-                    "ts": ts(max(t, int(parent["ts"].split(".")[0]) + 60)),
-                    "thread_ts": parent["ts"],
-                }
-                days[(channel, _day(int(msg["ts"].split(".")[0])))].append(msg)
-            else:
-                target = d.pick(messages)
-                emoji = d.pick(["+1", "tada", "heart"])
-                reactions = target.setdefault("reactions", [])
-                entry = next((r for r in reactions if r["name"] == emoji), None)
-                if entry is None:
-                    entry = {"name": emoji, "users": [], "count": 0}
-                    reactions.append(entry)
-                if p.slack not in entry["users"]:
-                    entry["users"].append(p.slack)
-                    entry["count"] += 1
+            _slack_action(d, sd, people[idx], t, act, posts, messages)
         for idx in range(0, len(people), max(1, len(people) // 6)):
             t = _seconds(q.lo) + 9 * 3600 + idx
-            days[("general", _day(t))].append(
+            sd.add(
+                "general",
                 {"type": "message", "subtype": "channel_join", "user": people[idx].slack,
-                 "text": "has joined the channel", "ts": ts(t)}
+                 "text": "has joined the channel", "ts": sd.ts(t)},
             )  # fmt: skip
+    _slack_write(people, sd.days, folder)
+
+
+def _slack_news(q: Quarter, sd: _SlackDays) -> list[dict]:
+    """The news bot posts every working day: messages people react to."""
+    messages: list[dict] = []
+    day = q.lo
+    while day <= q.hi:
+        if day.weekday() < 5:
+            msg = {
+                "type": "message",
+                "subtype": "bot_message",
+                "bot_id": "B04NEWSBOT1",
+                "username": "Intranet Nieuws",
+                "text": "Nieuw op het intranet",
+                "ts": sd.ts(_seconds(day) + 7 * 3600),
+            }
+            sd.days[("intranet-nieuws", day.isoformat())].append(msg)
+            messages.append(msg)
+        day += timedelta(days=1)
+    return messages
+
+
+def _slack_action(
+    d: Draw,
+    sd: _SlackDays,
+    p: Person,
+    t: int,
+    act: str,
+    posts: list[tuple[dict, str]],
+    messages: list[dict],
+) -> None:
+    """One person's Slack action: a post, a thread reply, or a reaction."""
+    if act == "make":
+        msg = {"type": "message", "user": p.slack, "text": "Wie helpt er mee?", "ts": sd.ts(t)}
+        channel = d.pick(SLACK_CHANNELS)[1]
+        sd.days[(channel, _day(t))].append(msg)
+        posts.append((msg, channel))
+        messages.append(msg)
+    elif d.random() < 0.3 and posts:
+        parent, channel = d.pick(posts)
+        msg = {
+            "type": "message",
+            "user": p.slack,
+            "text": "Ik!",
+            "ts": sd.ts(max(t, int(parent["ts"].split(".")[0]) + 60)),
+            "thread_ts": parent["ts"],
+        }
+        sd.add(channel, msg)
+    else:
+        _slack_react(d.pick(messages), d.pick(["+1", "tada", "heart"]), p.slack)
+
+
+def _slack_react(target: dict, emoji: str, user: str) -> None:
+    reactions = target.setdefault("reactions", [])
+    entry = next((r for r in reactions if r["name"] == emoji), None)
+    if entry is None:
+        entry = {"name": emoji, "users": [], "count": 0}
+        reactions.append(entry)
+    if user not in entry["users"]:
+        entry["users"].append(user)
+        entry["count"] += 1
+
+
+def _slack_write(people: list[Person], days: dict[tuple[str, str], list[dict]], folder: Path):
     folder.mkdir(parents=True, exist_ok=True)
     users = []
     for p in people:
