@@ -29,7 +29,7 @@ from .errors import ConfigError, UsageError
 from .goals import goal_status
 from .metrics import DEFAULT, Registry
 from .privacy import null_ladder, null_metrics, suppress, too_small
-from .stats import mcnemar, two_proportion_p, wilson
+from .stats import ChangeSplit, mcnemar, newcombe_unpaired, split_change, two_proportion_p, wilson
 from .store import Store
 
 SCHEMA_VERSION = 1
@@ -359,6 +359,12 @@ def _delta(b: float | None, c: float | None) -> float | None:
     return None if b is None or c is None else 100 * (c - b)
 
 
+def _in_tier(table: pa.Table, tier: str) -> set[Any]:
+    """The people of a person-tier table in ``tier``."""
+    keys, flags = table["person_key"].to_pylist(), table[tier].to_pylist()
+    return {k for k, v in zip(keys, flags, strict=True) if v}
+
+
 def paired(base: pa.Table, cur: pa.Table) -> dict[str, Any]:
     """Stayers, joiners and leavers, and per tier McNemar's discordant counts over the
     stayers (b: in the tier at baseline, not now; c: the reverse) with the mid-p value."""
@@ -373,21 +379,19 @@ def paired(base: pa.Table, cur: pa.Table) -> dict[str, Any]:
     }
     tiers = [t for t in base.column_names if t != "person_key" and t in cur.column_names]
     for t in tiers:
-        before = {
-            k
-            for k, v in zip(base["person_key"].to_pylist(), base[t].to_pylist(), strict=True)
-            if v and k in stay
-        }
-        after = {
-            k
-            for k, v in zip(cur["person_key"].to_pylist(), cur[t].to_pylist(), strict=True)
-            if v and k in stay
-        }
+        was = _in_tier(base, t)
+        now = _in_tier(cur, t)
+        before, after = was & stay, now & stay
         b, c = len(before - after), len(after - before)
         test = mcnemar(b, c)
+        a = len(before & after)
         out["tiers"][t] = {
+            "a": a,
             "b": b,
             "c": c,
+            "d": len(stay) - a - b - c,
+            "joiners_in": len(now - b_keys),
+            "leavers_in": len(was - c_keys),
             "p_value": test.midp,
             "p_value_exact": test.exact,
             "stayers_baseline_rate": _rate(len(before), len(stay)),
@@ -464,13 +468,54 @@ def _compare_warnings(
     return warnings
 
 
-def _paired_change(pt: dict[str, Any], withheld: bool) -> dict[str, Any]:
+def _split(sp: ChangeSplit | None) -> dict[str, Any] | None:
+    """The headline change split into stayers, joiners and leavers (pp, adds up)."""
+    if sp is None:
+        return None
+    return {
+        "delta_pp": sp.delta_pp,
+        **{
+            part.group: {
+                "people": part.people,
+                "baseline_rate": part.baseline_rate,
+                "current_rate": part.current_rate,
+                "contribution_pp": part.contribution_pp,
+            }
+            for part in sp.parts
+        },
+    }
+
+
+def _paired_change(pt: dict[str, Any], withheld: bool, pair: dict[str, Any]) -> dict[str, Any]:
+    """McNemar over the stayers, Tango's score interval for their change, and the split.
+
+    Withheld (suppressed side, too few pairs): every figure null, the keys still there."""
     if withheld:
-        return {"test": "mcnemar-midp", "p_value": None, "p_value_exact": None}
+        return {
+            "test": "mcnemar-midp",
+            "p_value": None,
+            "p_value_exact": None,
+            "interval_pp": None,
+            "interval_method": "tango-score",
+        }
+    sp = split_change(
+        pt["a"],
+        pt["b"],
+        pt["c"],
+        pt["d"],
+        pair["joiners"],
+        pt["joiners_in"],
+        pair["leavers"],
+        pt["leavers_in"],
+    )
+    iv = None if sp is None else sp.interval
     return {
         "test": "mcnemar-midp",
         "p_value": pt["p_value"],
         "p_value_exact": pt["p_value_exact"],
+        "interval_pp": None if iv is None else [iv.low, iv.high],
+        "interval_method": "tango-score",
+        "split": _split(sp),
         "discordant": {"b": pt["b"], "c": pt["c"]},
         "stayers": {
             "baseline_rate": pt["stayers_baseline_rate"],
@@ -483,14 +528,17 @@ def _paired_change(pt: dict[str, Any], withheld: bool) -> dict[str, Any]:
 def _unpaired_change(
     b: dict[str, Any], c: dict[str, Any], nb: int, nc: int, hidden: bool, mixed: bool
 ) -> dict[str, Any]:
-    p = None
+    p = iv = None
     if not hidden and b["users"] is not None and c["users"] is not None:
         p = two_proportion_p(b["users"], nb, c["users"], nc)
+        iv = newcombe_unpaired(c["users"], nc, b["users"], nb)
     # The z test has no exact counterpart here: the key is there, null.
     return {
         "test": "two-proportion-z-different-bases" if mixed else "two-proportion-z",
         "p_value": p,
         "p_value_exact": None,
+        "interval_pp": None if iv is None else [100 * iv.low, 100 * iv.high],
+        "interval_method": "newcombe-hybrid-score",
     }
 
 
@@ -565,7 +613,7 @@ def compare(
             "delta_pp": None if hidden else _delta(b["rate"], c["rate"]),
         }
         if pair is not None:
-            change |= _paired_change(pair["tiers"][t], hidden or few_pairs)
+            change |= _paired_change(pair["tiers"][t], hidden or few_pairs, pair)
         else:
             change |= _unpaired_change(b, c, nb, nc, hidden, mixed)
         changes[t] = change

@@ -242,9 +242,22 @@ class Change(_Part):
     test: str
     p_value: float | None
     p_value_exact: float | None
+    # Left out of a document written before issue 13 (and of a withheld change's interval).
+    interval_pp: list[float] | None = None
+    interval_method: str | None = None
     discordant: dict[str, int] | None = None
     stayers: dict[str, float | None] | None = None
-    _optional: ClassVar = ("discordant", "stayers")
+    split: dict[str, Any] | None = None
+    _optional: ClassVar = ("interval_pp", "interval_method", "discordant", "stayers", "split")
+
+
+_NESTED = ("discordant", "stayers", "split", "interval_pp")
+
+
+def _interval_columns(iv: list[float] | None) -> dict[str, float | None]:
+    """The change's interval as two flat columns (a frame cell holds no list)."""
+    low, high = iv if iv is not None else (None, None)
+    return {"interval_low_pp": low, "interval_high_pp": high}
 
 
 @dataclass(frozen=True)
@@ -279,7 +292,8 @@ class Comparison(_Part):
         for name, ch in self.changes.items():
             rows.append(
                 {"dimension": None, "segment": "(all)", "metric": name, "suppressed": False}
-                | {k: v for k, v in ch.to_dict().items() if k not in ("discordant", "stayers")}
+                | {k: v for k, v in ch.to_dict().items() if k not in _NESTED}
+                | _interval_columns(ch.interval_pp)
             )
         for dim, segs in segment_changes(self.to_dict()).items():
             for s in segs:
