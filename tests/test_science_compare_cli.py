@@ -1,0 +1,115 @@
+"""`compare --format json` over the synthetic organisation of tests/science_org.py: the
+interval of each change and its split into stayers, joiners and leavers are the truth
+built into the organisation (counted from the design, never from the code under test)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from intranet_metrics.cli import cli
+from intranet_metrics.stats import newcombe_unpaired, tango_paired
+
+from .science_org import JOINERS, LEAVERS, RANK, TIERS, ScienceOrg
+
+SCHEMA = json.loads(resources.files("intranet_metrics").joinpath("report.schema.json").read_text())
+JAN = ["--from", "2026-01-01", "--to", "2026-01-31"]
+MAR = ["--from", "2026-03-01", "--to", "2026-03-31"]
+
+
+def _run(store, *args) -> str:
+    r = CliRunner().invoke(cli, ["--store", str(store), *map(str, args)])
+    assert r.exit_code == 0, r.output
+    return r.stdout
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("science_cli")
+    org = ScienceOrg().build()
+    events, roster = org.write(folder)
+    store = folder / "store"
+    _run(store, "ingest", events)
+    base = folder / "baseline.json"
+    _run(store, "baseline", "--roster", roster, *JAN, "--format", "json", "-o", base)
+    paired = json.loads(
+        _run(store, "compare", "--baseline", base, "--roster", roster, *MAR, "--format", "json")
+    )
+    return org.truth, paired
+
+
+@pytest.mark.parametrize("k, tier", list(enumerate(TIERS, start=1)))
+def test_paired_interval_and_split_are_the_truth(compared, k, tier):
+    truth, doc = compared
+    jsonschema.validate(doc, SCHEMA)
+    a, b, c, d = truth.paired[tier]
+    ch = doc["changes"][tier]
+    assert ch["test"] == "mcnemar-midp"
+    assert ch["discordant"] == {"b": b, "c": c}
+    iv = tango_paired(a, b, c, d)
+    assert ch["interval_method"] == "tango-score"
+    assert ch["interval_pp"] == [100 * iv.low, 100 * iv.high]
+    j_in = sum(RANK[t] >= k for t in JOINERS.values())
+    l_in = sum(RANK[t] >= k for t in LEAVERS.values())
+    sp = ch["split"]
+    assert sp["stayers"]["people"] == a + b + c + d == 49
+    assert sp["joiners"]["people"] == len(JOINERS)
+    assert sp["leavers"]["people"] == len(LEAVERS)
+    assert sp["stayers"]["baseline_rate"] == (a + b) / 49
+    assert sp["stayers"]["current_rate"] == (a + c) / 49
+    assert sp["joiners"]["current_rate"] == j_in / len(JOINERS)
+    assert sp["leavers"]["baseline_rate"] == l_in / len(LEAVERS)
+    headline = 100 * ((a + c + j_in) / 55 - (a + b + l_in) / 54)
+    assert sp["delta_pp"] == pytest.approx(headline, abs=1e-12)
+    assert ch["delta_pp"] == pytest.approx(headline, abs=1e-12)
+    parts = sum(sp[g]["contribution_pp"] for g in ("stayers", "joiners", "leavers"))
+    assert parts == pytest.approx(sp["delta_pp"], abs=1e-9)
+    # The interval holds the stayers' own change.
+    assert iv.low <= (c - b) / 49 <= iv.high
+
+
+def test_the_interval_excludes_zero_exactly_when_the_stayers_moved(compared):
+    """Tango's interval at 0 is McNemar's asymptotic test: the contributor's 4 stopped vs
+    9 started is not enough to exclude 0 at 49 pairs; the JSON says the same."""
+    truth, doc = compared
+    for tier in TIERS:
+        a, b, c, d = truth.paired[tier]
+        low, high = doc["changes"][tier]["interval_pp"]
+        z = (c - b) / (b + c) ** 0.5 if b + c else 0.0
+        assert (low > 0 or high < 0) == (abs(z) > 1.959963984540054)
+
+
+def test_unpaired_compare_has_newcombes_interval(tmp_path):
+    """Two saved measurements compared without their people: Newcombe's hybrid score."""
+    org = ScienceOrg().build()
+    events, roster = org.write(tmp_path)
+    store = tmp_path / "store"
+    _run(store, "ingest", events)
+    docs = []
+    for window in (JAN, MAR):
+        out = tmp_path / f"m{len(docs)}.json"
+        _run(store, "baseline", "--roster", roster, *window, "--format", "json", "-o", out)
+        docs.append(json.loads(out.read_text()))
+    b, c = docs
+    # Without the store's per-person tiers the comparison is unpaired.
+    for doc in docs:
+        doc.pop("measurement_id", None)
+    base = tmp_path / "b.json"
+    base.write_text(json.dumps(b))
+    out = json.loads(
+        _run(store, "compare", "--baseline", base, "--roster", roster, *MAR, "--format", "json")
+    )
+    jsonschema.validate(out, SCHEMA)
+    for tier in TIERS:
+        ch = out["changes"][tier]
+        assert ch["test"] == "two-proportion-z"
+        nb, nc = b["population"]["size"], c["population"]["size"]
+        xb, xc = b["metrics"][tier]["users"], c["metrics"][tier]["users"]
+        iv = newcombe_unpaired(xc, nc, xb, nb)
+        assert ch["interval_method"] == "newcombe-hybrid-score"
+        assert ch["interval_pp"] == [100 * iv.low, 100 * iv.high]
+        assert "split" not in ch
