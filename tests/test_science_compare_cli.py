@@ -77,7 +77,7 @@ def test_the_interval_excludes_zero_exactly_when_the_stayers_moved(compared):
     9 started is not enough to exclude 0 at 49 pairs; the JSON says the same."""
     truth, doc = compared
     for tier in TIERS:
-        a, b, c, d = truth.paired[tier]
+        _, b, c, _ = truth.paired[tier]
         low, high = doc["changes"][tier]["interval_pp"]
         z = (c - b) / (b + c) ** 0.5 if b + c else 0.0
         assert (low > 0 or high < 0) == (abs(z) > 1.959963984540054)
