@@ -37,6 +37,8 @@ _KEYS = {
     "delimiter",
     "date_format",
     "language",
+    "communication_team",
+    "managers",
 }
 
 
@@ -62,6 +64,15 @@ class Config:
     # Roster dates besides ISO 8601, as a strptime format; Dutch Excel writes %d-%m-%Y.
     date_format: str | None = None
     path: str | None = None
+    # The communication team (issue 13): a roster column and its values, or people by
+    # an identifier (hashed like the roster's under INTRANET_METRICS_KEY, never stored).
+    team_column: str | None = None
+    team_values: tuple[str, ...] = ()
+    team_people: tuple[str, ...] = ()
+    # Managers: a roster column; a person is one when its value is in manager_values (by
+    # default a yes-like value: 1, true, yes, ja, x).
+    manager_column: str | None = None
+    manager_values: tuple[str, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -195,7 +206,54 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
             raise ConfigError(f'{where}: language must be "en" or "nl", not {lang!r}')
         kw["language"] = lang
     kw.update(_text_keys(data, where))
+    kw.update(_group_keys(data, where))
     return replace(cfg, **kw)
+
+
+def _strings(where: str, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{where}: {key} must be a list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+def _group_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``[communication_team]`` (column + values, or people) and ``[managers]`` (column,
+    optional values): who broadcasts and who leads, for the science figures."""
+    kw: dict[str, Any] = {}
+    for key, allowed in (
+        ("communication_team", {"column", "values", "people"}),
+        ("managers", {"column", "values"}),
+    ):
+        if key not in data:
+            continue
+        table = _expect(where, key, data[key], dict, f"a table ([{key}])")
+        for k in table:
+            if k not in allowed:
+                raise ConfigError(f"{where}: [{key}] unknown key '{k}'{_suggest(k, allowed)}")
+        column = table.get("column")
+        if column is not None:
+            column = _expect(where, f"{key}.column", column, str, "a roster column name")
+        values = _strings(where, f"{key}.values", table["values"]) if "values" in table else ()
+        prefix = "team" if key == "communication_team" else "manager"
+        kw[f"{prefix}_column"] = column
+        kw[f"{prefix}_values"] = values
+        if key == "communication_team":
+            kw["team_people"] = _strings(where, f"{key}.people", table.get("people", []))
+            if column is None and not kw["team_people"]:
+                raise ConfigError(
+                    f'{where}: [communication_team] needs column = "..." with values = '
+                    "[...] (a roster column), or people = [...] (their e-mail addresses)"
+                )
+            if column is not None and not values:
+                raise ConfigError(
+                    f"{where}: [communication_team] column = {column!r} needs values = [...], "
+                    'the values that mark the team, e.g. ["Communicatie"]'
+                )
+        elif column is None:
+            raise ConfigError(
+                f'{where}: [managers] needs column = "..." (a roster column such as is_manager)'
+            )
+    return kw
 
 
 def _text_keys(data: dict[str, Any], where: str) -> dict[str, str]:

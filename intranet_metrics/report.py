@@ -26,6 +26,7 @@ from .engine import (
     Population,
 )
 from .errors import ConfigError, UsageError
+from .figures import measurement_figures, null_inequality, null_interaction
 from .goals import goal_status
 from .metrics import DEFAULT, Registry
 from .privacy import null_ladder, null_metrics, suppress, too_small
@@ -307,7 +308,8 @@ def measure_with_tiers(
     goals = registry.default_goals if goals is None else goals
     label = label or f"{window.start}..{window.end}"
     period = Period(label, window.start, window.end)
-    res = Engine(store, config, registry=registry).compute([period], population, by)
+    engine = Engine(store, config, registry=registry)
+    res = engine.compute([period], population, by)
     g = res.totals.get(label)
     _check_headcount(population, g, label)
     size = population.size if population.basis == "fixed" else (g.population if g else 0)
@@ -319,6 +321,8 @@ def measure_with_tiers(
     warnings = _warnings(population, size, ident, label)
     if hidden:
         warnings.append(suppressed_warning(label, size, k))
+    figs, notes = measurement_figures(engine, period, population, by, hidden)
+    warnings += notes
     lo, hi = period.utc_bounds(config.tz)
     result = {
         "schema_version": SCHEMA_VERSION,
@@ -331,13 +335,30 @@ def measure_with_tiers(
         "metrics": metrics,
         "ladder": null_ladder(LADDER) if hidden else _ladder(g, size),
         "goals": _measurement_goals(metrics, goals, registry),
-        "segments": _segments(res.segments, label, k, registry),
+        "segments": _with_figures(
+            _segments(res.segments, label, k, registry), figs.pop("segment_figures")
+        ),
         "inputs": _inputs(store, lo, hi),
         "warnings": warnings,
         "tool": {"name": "intranet-metrics", "version": __version__},
         "generated_at": _now(),
     }
+    result |= figs
     return result, res.person_tiers
+
+
+def _with_figures(
+    segments: dict[str, list[dict[str, Any]]], figures: dict[str, dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each segment row with its inequality and interaction; null when the row is
+    suppressed (by the tiers' rule or by the figures' own, whichever hides more)."""
+    for dim, rows in segments.items():
+        mine = figures.get(dim, {})
+        for row in rows:
+            fig = None if row["suppressed"] else mine.get(str(row["value"]))
+            row["inequality"] = fig["inequality"] if fig else null_inequality()
+            row["interaction"] = fig["interaction"] if fig else null_interaction()
+    return segments
 
 
 def _window(window: Window, config: Config) -> dict[str, str]:

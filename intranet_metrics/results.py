@@ -138,6 +138,10 @@ class Segment(_Part):
     population: int | None
     suppressed: bool
     metrics: dict[str, MetricValue | AggregateValue]
+    # Issue 13's figures (absent from documents written before it).
+    inequality: dict[str, Any] | None = None
+    interaction: dict[str, Any] | None = None
+    _optional: ClassVar = ("inequality", "interaction")
     _read: ClassVar = {"metrics": _metrics}
 
 
@@ -215,7 +219,12 @@ class Measurement(_Part):
     tool: dict[str, str]
     generated_at: str
     measurement_id: str | None = None
-    _optional: ClassVar = ("measurement_id",)
+    # Issue 13's figures (absent from documents written before it; leadership only
+    # with managers configured).
+    inequality: dict[str, Any] | None = None
+    interaction: dict[str, Any] | None = None
+    leadership: dict[str, Any] | None = None
+    _optional: ClassVar = ("measurement_id", "inequality", "interaction", "leadership")
     _read: ClassVar = {
         "window": WindowPart.from_dict,
         "population": PopulationPart.from_dict,
