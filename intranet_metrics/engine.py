@@ -452,7 +452,9 @@ def store_events(engine: Engine, population: Population) -> Any:
     the lifecycle's "new" means no counted event anywhere before a period."""
     with reading(engine.store):
         ev = _resolved(engine, engine._counted(engine._events(None)), population)
-        return ev.select("person", "time", "window_start").to_pyarrow().to_pandas()
+        return (
+            ev.select("person", "time", "cls", "activity", "window_start").to_pyarrow().to_pandas()
+        )
 
 
 def _style(actor: ir.StringValue) -> ir.StringValue:

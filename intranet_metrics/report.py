@@ -26,7 +26,7 @@ from .engine import (
     Population,
 )
 from .errors import ConfigError, UsageError
-from .figures import measurement_figures, null_inequality, null_interaction
+from .figures import measurement_figures, null_inequality, null_interaction, trend_lifecycle
 from .goals import goal_status
 from .metrics import DEFAULT, Registry
 from .privacy import null_ladder, null_metrics, suppress, too_small
@@ -770,6 +770,17 @@ def _trend_warnings(
     return warnings
 
 
+def _with_lifecycle(rows: list[dict[str, Any]], life: dict[str, dict[str, Any]]) -> None:
+    """Each trend row's lifecycle and stickiness; null when the row is suppressed."""
+    for r in rows:
+        got = life.get(r["period"])
+        if r["suppressed"] or got is None:
+            r["lifecycle"] = dict.fromkeys(("new", "returning", "resurrecting", "dormant"))
+            r["stickiness"] = None
+        else:
+            r["lifecycle"], r["stickiness"] = got["lifecycle"], got["stickiness"]
+
+
 def trend(
     store: Store,
     config: Config,
@@ -782,8 +793,10 @@ def trend(
     """The three rates per calendar period, each over its own population (kind ``trend``)."""
     _check_dims(population, by)
     periods = periods_between(period, window.start, window.end)
-    res = Engine(store, config, registry=registry).compute(periods, population, by)
+    engine = Engine(store, config, registry=registry)
+    res = engine.compute(periods, population, by)
     rows = [_trend_row(p, res, population, config, by, registry) for p in periods]
+    _with_lifecycle(rows, trend_lifecycle(engine, periods, population))
     warnings = _trend_warnings(periods, rows, res, population, config.min_group_size)
     return {
         "schema_version": SCHEMA_VERSION,

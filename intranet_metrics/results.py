@@ -327,7 +327,10 @@ class TrendRow(_Part):
     ladder: dict[str, int | None]
     no_data: bool
     segments: dict[str, tuple[Segment, ...]] | None = None
-    _optional: ClassVar = ("segments",)
+    # Issue 13 (absent from documents written before it).
+    lifecycle: dict[str, int | None] | None = None
+    stickiness: float | None = None
+    _optional: ClassVar = ("segments", "lifecycle", "stickiness")
     _read: ClassVar = {
         "population": PopulationPart.from_dict,
         "metrics": _metrics,
