@@ -5,6 +5,7 @@ built into the organisation (counted from the design, never from the code under 
 from __future__ import annotations
 
 import json
+import statistics
 from importlib import resources
 
 import jsonschema
@@ -14,17 +15,31 @@ from click.testing import CliRunner
 from intranet_metrics.cli import cli
 from intranet_metrics.stats import newcombe_unpaired, tango_paired
 
-from .science_org import JOINERS, LEAVERS, RANK, TIERS, ScienceOrg
+from .science_org import COMMS_POSTS_NOW, JOINERS, LEAVERS, MANAGERS, RANK, TIERS, ScienceOrg
 
 SCHEMA = json.loads(resources.files("intranet_metrics").joinpath("report.schema.json").read_text())
 JAN = ["--from", "2026-01-01", "--to", "2026-01-31"]
 MAR = ["--from", "2026-03-01", "--to", "2026-03-31"]
 
 
-def _run(store, *args) -> str:
-    r = CliRunner().invoke(cli, ["--store", str(store), *map(str, args)])
+# The comms team is 3 people: the team's figures need min_group_size 3 to be shown.
+CONFIG = """min_group_size = 3
+[communication_team]
+column = "department"
+values = ["Comms"]
+[managers]
+column = "is_manager"
+"""
+
+
+def _run_args(*args) -> str:
+    r = CliRunner().invoke(cli, [*map(str, args)])
     assert r.exit_code == 0, r.output
     return r.stdout
+
+
+def _run(store, *args) -> str:
+    return _run_args("--store", store, *args)
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +48,33 @@ def compared(tmp_path_factory):
     org = ScienceOrg().build()
     events, roster = org.write(folder)
     store = folder / "store"
+    config = folder / "intranet-metrics.toml"
+    config.write_text(CONFIG, encoding="utf-8")
     _run(store, "ingest", events)
     base = folder / "baseline.json"
     _run(store, "baseline", "--roster", roster, *JAN, "--format", "json", "-o", base)
+    args = ["--config", config, "--store", store, "compare", "--baseline", base]
     paired = json.loads(
-        _run(store, "compare", "--baseline", base, "--roster", roster, *MAR, "--format", "json")
+        _run_args(*args, "--roster", roster, *MAR, "--by", "department", "--format", "json")
     )
-    return org.truth, paired
+    trend = json.loads(
+        _run_args(
+            "--store",
+            store,
+            "report",
+            "--period",
+            "month",
+            "--roster",
+            roster,
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-03-31",
+            "--format",
+            "json",
+        )
+    )
+    return org.truth, paired | {"trend": trend}
 
 
 @pytest.mark.parametrize("k, tier", list(enumerate(TIERS, start=1)))
@@ -113,3 +148,65 @@ def test_unpaired_compare_has_newcombes_interval(tmp_path):
         assert ch["interval_method"] == "newcombe-hybrid-score"
         assert ch["interval_pp"] == [100 * iv.low, 100 * iv.high]
         assert "split" not in ch
+
+
+def test_interaction_of_the_current_window_is_the_truth(compared):
+    truth, doc = compared
+    it = doc["current"]["interaction"]
+    assert it["thread_starts"] == truth.thread_starts == 27
+    assert it["reply_coverage"] == pytest.approx(truth.reply_coverage, abs=1e-15)
+    assert it["median_first_response_hours"] == truth.median_first_response_hours
+    assert it["solo_thread_rate"] == pytest.approx(len(truth.solo) / 27, abs=1e-15)
+    assert it["broadcast_share"] == pytest.approx(truth.broadcast_share, abs=1e-15)
+    assert it["replies_per_own_post"] == truth.replies_per_own_post == 0.0
+
+
+def test_inequality_and_leadership_of_the_current_window(compared):
+    truth, doc = compared
+    ineq = doc["current"]["inequality"]
+    total = sum(truth.contributions_now.values())
+    assert ineq["contributions"] == total
+    assert ineq["contributors"] == sum(1 for v in truth.contributions_now.values() if v)
+    # The top 1% is one comms member (4 posts), the top 10% two of them.
+    assert ineq["top1_share"] == pytest.approx(4 / total)
+    assert ineq["top10_share"] == pytest.approx(8 / total)
+    assert sum(ineq["ladder_shares"].values()) == pytest.approx(1.0)
+    lead = doc["current"]["leadership"]
+    assert lead["threads_with_manager"] == truth.threads_with_manager
+    assert lead["managers"]["population"] == len(MANAGERS)
+
+
+def test_segment_figures_are_suppressed_like_the_tiers(compared):
+    _, doc = compared
+    for seg in doc["current"]["segments"]["department"]:
+        if seg["suppressed"]:
+            assert seg["inequality"]["gini"] is None
+            assert seg["interaction"]["reply_coverage"] is None
+        else:
+            assert seg["inequality"]["contributions"] is not None
+    comms = next(s for s in doc["current"]["segments"]["department"] if s["value"] == "Comms")
+    # Three comms members posting 4 threads each, nothing else.
+    assert comms["inequality"]["contributions"] == 3 * COMMS_POSTS_NOW
+    assert comms["inequality"]["gini"] == 0.0
+    assert comms["interaction"]["thread_starts"] == 3 * COMMS_POSTS_NOW
+
+
+def test_trend_lifecycle_is_the_truth(compared):
+    truth, doc = compared
+    act = {m: truth.active.get(m, set()) for m in ("2026-01", "2026-02", "2026-03")}
+    jan, feb, mar = act["2026-01"], act["2026-02"], act["2026-03"]
+    want = [
+        (len(jan), 0, 0, 0),
+        (len(feb - jan), len(feb & jan), 0, len(jan - feb)),
+        (len(mar - jan - feb), len(mar & feb), len((mar & jan) - feb), len(feb - mar)),
+    ]
+    rows = doc["trend"]["rows"]
+    got = [
+        tuple(r["lifecycle"][k] for k in ("new", "returning", "resurrecting", "dormant"))
+        for r in rows
+    ]
+    assert got == want
+    for r in rows:
+        days = truth.active_days[r["period"]]
+        assert r["stickiness"] == pytest.approx(statistics.mean(len(d) for d in days.values()))
+    jsonschema.validate(doc["trend"], SCHEMA)
