@@ -27,7 +27,8 @@ from .engine import (
 )
 from .errors import ConfigError, UsageError
 from .figures import measurement_figures, null_inequality, null_interaction, trend_lifecycle
-from .goals import goal_status
+from .goals import goal_row, segment_goal_rows
+from .goals import side as goal_side
 from .metrics import DEFAULT, Registry
 from .privacy import null_ladder, null_metrics, suppress, too_small
 from .stats import ChangeSplit, mcnemar, newcombe_unpaired, split_change, two_proportion_p, wilson
@@ -272,25 +273,10 @@ def measure(
     return measure_with_tiers(store, config, window, population, by, goals, label, registry)[0]
 
 
-def _status(x: dict[str, Any], target: float, registry: Registry, name: str) -> str:
-    """The goal status of one metric's result, in the metric's goal direction."""
-    ci = x.get("ci95") or (None, None)
-    higher = registry[name].higher_is_better if name in registry else True
-    return goal_status(x["rate"], target, ci[0], higher, ci[1])
-
-
 def _measurement_goals(
-    metrics: dict[str, Any], goals: dict[str, float], registry: Registry
+    result: dict[str, Any], goals: dict[str, float], registry: Registry
 ) -> list[dict[str, Any]]:
-    return [
-        {
-            "metric": m,
-            "target": t,
-            "actual": metrics[m]["rate"],
-            "status": _status(metrics[m], t, registry, m),
-        }
-        for m, t in goals.items()
-    ]
+    return [goal_row(result, m, t, registry) for m, t in goals.items()]
 
 
 def measure_with_tiers(
@@ -334,7 +320,7 @@ def measure_with_tiers(
         "suppressed": hidden,
         "metrics": metrics,
         "ladder": null_ladder(LADDER) if hidden else _ladder(g, size),
-        "goals": _measurement_goals(metrics, goals, registry),
+        "goals": [],  # below, once the figures are in
         "segments": _with_figures(
             _segments(res.segments, label, k, registry), figs.pop("segment_figures")
         ),
@@ -344,6 +330,10 @@ def measure_with_tiers(
         "generated_at": _now(),
     }
     result |= figs
+    result["goals"] = _measurement_goals(result, goals, registry)
+    if getattr(goals, "segments", None):
+        result["segment_goals"], more = segment_goal_rows(result, goals, registry)
+        warnings += more
     return result, res.person_tiers
 
 
@@ -566,16 +556,32 @@ def _unpaired_change(
 def _comparison_goals(
     baseline: dict[str, Any], current: dict[str, Any], goals: dict[str, float], reg: Registry
 ) -> list[dict[str, Any]]:
-    return [
-        {
-            "metric": m,
-            "target": t,
-            "baseline": baseline["metrics"][m]["rate"],
-            "current": current["metrics"][m]["rate"],
-            "status": _status(current["metrics"][m], t, reg, m),
-        }
-        for m, t in goals.items()
-    ]
+    rows = []
+    for m, t in goals.items():
+        b, c = goal_row(baseline, m, t, reg), goal_row(current, m, t, reg)
+        rows.append(
+            {"metric": m, "target": t, "baseline": b["actual"], "current": c["actual"]}
+            | {"status": c["status"], "baseline_goal": goal_side(b), "current_goal": goal_side(c)}
+        )
+    return rows
+
+
+def _comparison_segment_goals(
+    baseline: dict[str, Any], current: dict[str, Any], goals: Any, reg: Registry
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The current segments' goal rows, each with the same segment's at the baseline
+    (null when the baseline was not broken down by it)."""
+    now, warnings = segment_goal_rows(current, goals, reg)
+    before, _ = segment_goal_rows(baseline, goals, reg)
+    index = {(r["dimension"], str(r["value"]), r["metric"]): r for r in before}
+    rows = []
+    for r in now:
+        b = index.get((r["dimension"], str(r["value"]), r["metric"]))
+        head = {k: r[k] for k in ("dimension", "value", "suppressed", "metric", "target")}
+        rows.append(
+            head | {"baseline_goal": goal_side(b) if b else None, "current_goal": goal_side(r)}
+        )
+    return rows, warnings
 
 
 def _pair_warnings(
@@ -651,6 +657,11 @@ def compare(
     }
     if pair is not None:
         result["population_change"] = {k: pair[k] for k in ("stayers", "joiners", "leavers")}
+    if getattr(goals, "segments", None):
+        result["segment_goals"], more = _comparison_segment_goals(
+            baseline, current, goals, registry
+        )
+        warnings += [w for w in more if w not in warnings]
     return result
 
 

@@ -154,6 +154,10 @@ class Goal(_Part):
     target: float
     actual: float | None
     status: str
+    # Issue 13 (absent from documents written before it).
+    gap: float | None = None
+    met_with_confidence: bool | None = None
+    _optional: ClassVar = ("gap", "met_with_confidence")
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,10 @@ class ComparisonGoal(_Part):
     baseline: float | None
     current: float | None
     status: str
+    # Issue 13: {actual, gap, status, met_with_confidence} at each measurement.
+    baseline_goal: dict[str, Any] | None = None
+    current_goal: dict[str, Any] | None = None
+    _optional: ClassVar = ("baseline_goal", "current_goal")
 
 
 def _frame(rows: list[dict[str, Any]]) -> Any:
@@ -224,7 +232,14 @@ class Measurement(_Part):
     inequality: dict[str, Any] | None = None
     interaction: dict[str, Any] | None = None
     leadership: dict[str, Any] | None = None
-    _optional: ClassVar = ("measurement_id", "inequality", "interaction", "leadership")
+    segment_goals: tuple[dict[str, Any], ...] | None = None
+    _optional: ClassVar = (
+        "measurement_id",
+        "inequality",
+        "interaction",
+        "leadership",
+        "segment_goals",
+    )
     _read: ClassVar = {
         "window": WindowPart.from_dict,
         "population": PopulationPart.from_dict,
@@ -283,7 +298,8 @@ class Comparison(_Part):
     tool: dict[str, str]
     generated_at: str
     population_change: dict[str, int] | None = None
-    _optional: ClassVar = ("population_change",)
+    segment_goals: tuple[dict[str, Any], ...] | None = None
+    _optional: ClassVar = ("population_change", "segment_goals")
     _read: ClassVar = {
         "baseline": Measurement.from_dict,
         "current": Measurement.from_dict,
