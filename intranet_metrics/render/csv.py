@@ -168,15 +168,28 @@ def _comparison(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
             + [g.get("status")]
             + (_detail_cells(ch) if detail else [])
         )
+    # Goals on figures (no change test: their own rows) and per segment (on the segment's
+    # rows), when the goals file set them.
+    pad = [None] * len(_DETAIL_HEADER) if detail else []
+    for g in result["goals"]:
+        if g["metric"] not in result["changes"]:
+            rows.append(
+                [g["metric"], "", "(all)", False, g["baseline"], g["current"], None, ""]
+                + [None, None, g["target"], g["status"], *pad]
+            )
+    seg_goals = {
+        (g["dimension"], str(g["value"]), g["metric"]): g for g in result.get("segment_goals") or []
+    }
     for dim, segs in segment_changes(result).items():
         for seg in segs:
             for t, pair in seg["tiers"].items():
                 b, c = pair or (None, None)
                 delta = None if b is None or c is None else 100 * (c - b)
+                g = seg_goals.get((dim, str(seg["value"]), t)) or {}
+                status = (g.get("current_goal") or {}).get("status")
                 rows.append(
                     [t, dim, seg["value"], seg["suppressed"], b, c, delta, "", None, None]
-                    + [None, None]
-                    + ([None] * len(_DETAIL_HEADER) if detail else [])
+                    + [g.get("target"), status, *pad]
                 )
     return _COMPARISON_HEADER + (_DETAIL_HEADER if detail else []), rows
 

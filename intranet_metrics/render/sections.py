@@ -106,7 +106,56 @@ def _measurement(m: dict[str, Any]) -> list[Section]:
         labels=0,
     )
     segs = [_segments(f"By {d}", d, rows) for d, rows in m.get("segments", {}).items()]
-    return [tiers, ladder, *_aggregates(m), *segs, *_science(m)]
+    return [tiers, ladder, *_aggregates(m), *segs, *_science(m), *_more_goals(m)]
+
+
+def _goal_value(name: str, value: float | None) -> str:
+    """A goal's actual or target in the metric's unit (rates and shares in %)."""
+    return figure(value, FIGURES[name][1]) if name in FIGURES else pct(value)
+
+
+def _more_goals(doc: dict[str, Any]) -> list[Section]:
+    """Goals on the figures and per segment (the tier goals are in the first table)."""
+    out = []
+    side = "current_goal" if doc.get("kind") == "comparison" else None
+    figs = [g for g in doc.get("goals", []) if g["metric"] in FIGURES]
+    if figs:
+        out.append(
+            Section(
+                title="Goals on inequality and interaction",
+                header=["Figure", "Actual", "Goal", "Status"],
+                rows=[_goal_cells(g, side) for g in figs],
+                status_columns=(3,),
+            )
+        )
+    seg = doc.get("segment_goals") or []
+    if seg:
+        out.append(
+            Section(
+                title="Goals per segment",
+                header=["Segment", "Metric", "Actual", "Goal", "Status"],
+                rows=[
+                    [f"{g['dimension']} {g['value']}", *_goal_cells(g, side)]
+                    if not g["suppressed"]
+                    else [f"{g['dimension']} {g['value']}", g["metric"], SUPPRESSED, "–", "–"]
+                    for g in seg
+                ],
+                labels=2,
+                status_columns=(4,),
+            )
+        )
+    return out
+
+
+def _goal_cells(g: dict[str, Any], side: str | None) -> list[str]:
+    row = g[side] if side and g.get(side) else g
+    name = g["metric"]
+    return [
+        name,
+        _goal_value(name, row.get("actual")),
+        _goal_value(name, g["target"]),
+        _status(row) if "status" in row else "–",
+    ]
 
 
 def _science(m: dict[str, Any]) -> list[Section]:
@@ -220,7 +269,7 @@ def _comparison(c: dict[str, Any]) -> list[Section]:
         )
         for dim, rows in segment_changes(c).items()
     ]
-    return [main, *_change_detail(c), *segs, *_figures_change(b, cur)]
+    return [main, *_change_detail(c), *segs, *_figures_change(b, cur), *_more_goals(c)]
 
 
 def _change_detail(c: dict[str, Any]) -> list[Section]:
