@@ -88,11 +88,16 @@ def managers(config: Config, people: pd.DataFrame) -> set | None:
 
 
 def _interaction(
-    ev: pd.DataFrame, lo: datetime, hi: datetime, team: set | None, k: int
+    ev: pd.DataFrame,
+    lo: datetime,
+    hi: datetime,
+    team: set | None,
+    k: int,
+    threads: tuple[pd.DataFrame, pd.DataFrame],
 ) -> tuple[dict[str, Any], list[str]]:
     """The whole population's interaction; the team's figures hidden under k people."""
     small = team is not None and too_small(len(team), k)
-    it = science.interaction(ev, lo, hi, team=None if small else team)
+    it = science.interaction(ev, lo, hi, team=None if small else team, threads=threads)
     notes = []
     if small:
         notes.append(
@@ -112,17 +117,28 @@ def _leadership(
 
 
 def _segment_figures(
-    ev: pd.DataFrame, people: pd.DataFrame, dim: str, lo: datetime, hi: datetime, k: int
+    ev: pd.DataFrame,
+    people: pd.DataFrame,
+    dim: str,
+    window: tuple[datetime, datetime],
+    threads: tuple[pd.DataFrame, pd.DataFrame],
+    k: int,
 ) -> dict[str, dict[str, Any] | None]:
     """Per value of ``dim``: inequality over the segment's people and interaction of the
-    threads they started; None for a suppressed segment (the tiers' suppression)."""
+    threads they started; None for a suppressed segment (the tiers' suppression). The
+    window's events are split by segment once, and the threads found once."""
+    lo, hi = window
     inwin = _in_window(ev, lo, hi)
+    value_of = people.set_index("person")[dim].astype("string").fillna(science.UNKNOWN)
+    seg = inwin["person"].map(value_of)
+    parts = {str(v): g for v, g in inwin.groupby(seg, sort=False)}
+    empty = inwin.iloc[:0]
 
     def compute(g: pd.DataFrame) -> dict[str, Any]:
-        members = set(g["person"])
-        it = science.interaction(ev, lo, hi, starters=members)
+        mine = parts.get(str(value_of.get(g["person"].iloc[0])), empty) if len(g) else empty
+        it = science.interaction(ev, lo, hi, starters=set(g["person"]), threads=threads)
         return {
-            "inequality": inequality_block(science.inequality(inwin, g)),
+            "inequality": inequality_block(science.inequality(mine, g)),
             "interaction": interaction_block(it),
         }
 
@@ -160,7 +176,8 @@ def measurement_figures(
     lo, hi = period.utc_bounds(config.tz)
     k = config.min_group_size
     team = team_members(config, population, people)
-    interaction, notes = _interaction(ev, lo, hi, team, k)
+    threads = science.thread_events(ev)
+    interaction, notes = _interaction(ev, lo, hi, team, k, threads)
     out: dict[str, Any] = {
         "inequality": inequality_block(science.inequality(_in_window(ev, lo, hi), people)),
         "interaction": interaction,
@@ -169,7 +186,7 @@ def measurement_figures(
     if mgrs is not None:
         out["leadership"] = _leadership(ev, people, mgrs, lo, hi, config)
     out["segment_figures"] = {
-        dim: _segment_figures(ev, people, dim, lo, hi, k) for dim in by if dim in people
+        dim: _segment_figures(ev, people, dim, (lo, hi), threads, k) for dim in by if dim in people
     }
     return out, notes
 
