@@ -145,6 +145,18 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
             raise ConfigError(f"{where}: unknown key '{key}'{_suggest(key, _KEYS)}")
     cfg = Config(path=where)
     kw: dict[str, Any] = {}
+    kw.update(_zone_and_tiers(data, where))
+    if "activities" in data:
+        kw["activities"] = _activities(data["activities"], where)
+    kw.update(_list_and_path_keys(data, where))
+    kw.update(_privacy_keys(data, where))
+    kw.update(_text_keys(data, where))
+    kw.update(_group_keys(data, where))
+    return replace(cfg, **kw)
+
+
+def _zone_and_tiers(data: dict[str, Any], where: str) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
     if "timezone" in data:
         tz = _expect(where, "timezone", data["timezone"], str, "an IANA time zone name")
         try:
@@ -158,22 +170,29 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         if data["tiers"] not in ("cumulative", "independent"):
             raise ConfigError(f"{where}: tiers must be 'cumulative' or 'independent'")
         kw["tiers"] = data["tiers"]
-    if "activities" in data:
-        table = _expect(where, "activities", data["activities"], dict, "a table ([activities])")
-        mapping = dict(DEFAULT_ACTION_CLASSES)
-        for activity, cls in table.items():
-            if activity not in ACTIVITIES:
-                raise ConfigError(
-                    f"{where}: [activities] unknown activity '{activity}'"
-                    f"{_suggest(activity, ACTIVITIES)}"
-                )
-            if not isinstance(cls, str) or cls not in ACTION_CLASSES:
-                raise ConfigError(
-                    f"{where}: [activities] {activity} = {cls!r}: use one of "
-                    + ", ".join(ACTION_CLASSES)
-                )
-            mapping[activity] = cls
-        kw["activities"] = mapping
+    return kw
+
+
+def _activities(value: Any, where: str) -> dict[str, str]:
+    table = _expect(where, "activities", value, dict, "a table ([activities])")
+    mapping = dict(DEFAULT_ACTION_CLASSES)
+    for activity, cls in table.items():
+        if activity not in ACTIVITIES:
+            raise ConfigError(
+                f"{where}: [activities] unknown activity '{activity}'"
+                f"{_suggest(activity, ACTIVITIES)}"
+            )
+        if not isinstance(cls, str) or cls not in ACTION_CLASSES:
+            raise ConfigError(
+                f"{where}: [activities] {activity} = {cls!r}: use one of "
+                + ", ".join(ACTION_CLASSES)
+            )
+        mapping[activity] = cls
+    return mapping
+
+
+def _list_and_path_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
     for key in ("service_accounts", "exclude_user_agents", "sites"):
         if key in data:
             values = data[key]
@@ -188,6 +207,12 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         for k, v in table.items():
             _expect(where, f"map.{k}", v, str, "a column name in quotes")
         kw["column_map"] = dict(table)
+    return kw
+
+
+def _privacy_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``min_group_size``, ``pseudonymise`` and ``language``."""
+    kw: dict[str, Any] = {}
     if "min_group_size" in data:
         k = data["min_group_size"]
         if isinstance(k, bool) or not isinstance(k, int) or k < MIN_GROUP_SIZE_FLOOR:
@@ -205,9 +230,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         if lang not in ("en", "nl"):
             raise ConfigError(f'{where}: language must be "en" or "nl", not {lang!r}')
         kw["language"] = lang
-    kw.update(_text_keys(data, where))
-    kw.update(_group_keys(data, where))
-    return replace(cfg, **kw)
+    return kw
 
 
 def _strings(where: str, key: str, value: Any) -> tuple[str, ...]:
