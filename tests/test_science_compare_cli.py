@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from intranet_metrics.cli import cli
 from intranet_metrics.stats import newcombe_unpaired, tango_paired
 
-from .science_org import COMMS_POSTS_NOW, JOINERS, LEAVERS, MANAGERS, RANK, TIERS, ScienceOrg
+from .science_org import COMMS, COMMS_POSTS_NOW, JOINERS, LEAVERS, MANAGERS, RANK, TIERS, ScienceOrg
 
 SCHEMA = json.loads(resources.files("intranet_metrics").joinpath("report.schema.json").read_text())
 JAN = ["--from", "2026-01-01", "--to", "2026-01-31"]
@@ -210,3 +210,31 @@ def test_trend_lifecycle_is_the_truth(compared):
         days = truth.active_days[r["period"]]
         assert r["stickiness"] == pytest.approx(statistics.mean(len(d) for d in days.values()))
     jsonschema.validate(doc["trend"], SCHEMA)
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_a_team_named_by_people_is_matched_and_never_printed(tmp_path, monkeypatch, keyed):
+    """People named in the config are matched like the roster's identifiers; under the
+    key they are hashed first, as the stored actors are, and no address is printed."""
+    if keyed:
+        monkeypatch.setenv("INTRANET_METRICS_KEY", "a-secret-key-for-the-works-council")
+    else:
+        monkeypatch.delenv("INTRANET_METRICS_KEY", raising=False)
+    org = ScienceOrg().build()
+    events, roster = org.write(tmp_path)
+    config = tmp_path / "team.toml"
+    people = ", ".join(f'"P{i}@Contoso.nl"' for i in COMMS)  # any case, like the roster
+    config.write_text(f"min_group_size = 3\n[communication_team]\npeople = [{people}]\n")
+    store = tmp_path / "store"
+    _run(store, "ingest", events)
+    for use_roster in (True, False):
+        extra = ["--roster", roster] if use_roster else []
+        out = _run_args(
+            "--config", config, "--store", store, "baseline", *extra, *MAR, "--format", "json"
+        )
+        doc = json.loads(out)
+        assert doc["interaction"]["broadcast_share"] == pytest.approx(
+            org.truth.broadcast_share, abs=1e-15
+        )
+        if keyed:
+            assert "contoso" not in out.lower()
