@@ -22,7 +22,7 @@ from rich.text import Text
 from . import __version__
 from .config import Config, load_config
 from .errors import ExitCode, IntranetMetricsError, UsageError
-from .goals import TEMPLATE, load_goals
+from .goals import TEMPLATE, describe, load_goals
 from .render import FORMATS, render_text, to_json, to_table
 from .render.admin import (
     formats_table,
@@ -622,7 +622,12 @@ def goals(c: Ctx, init_file, goals_file, force) -> None:
     active = load_goals(goals_file or c.config.goals)
     source = goals_file or c.config.goals or "defaults"
     for metric, target in active.items():
-        click.echo(f"{metric:<12} {100 * target:g}%")
+        click.echo(f"{metric:<12} {describe(metric, target)}")
+    for dim, by_value in active.segments.items():
+        for value, targets in by_value.items():
+            for metric, target in targets.items():
+                where = f"every {dim}" if value == "*" else f"{dim} {value}"
+                click.echo(f"{metric:<12} {describe(metric, target)} ({where})")
     _note(f"(goals from {source})")
 
 

@@ -37,6 +37,8 @@ _KEYS = {
     "delimiter",
     "date_format",
     "language",
+    "communication_team",
+    "managers",
 }
 
 
@@ -62,6 +64,15 @@ class Config:
     # Roster dates besides ISO 8601, as a strptime format; Dutch Excel writes %d-%m-%Y.
     date_format: str | None = None
     path: str | None = None
+    # The communication team (issue 13): a roster column and its values, or people by
+    # an identifier (hashed like the roster's under INTRANET_METRICS_KEY, never stored).
+    team_column: str | None = None
+    team_values: tuple[str, ...] = ()
+    team_people: tuple[str, ...] = ()
+    # Managers: a roster column; a person is one when its value is in manager_values (by
+    # default a yes-like value: 1, true, yes, ja, x).
+    manager_column: str | None = None
+    manager_values: tuple[str, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -134,6 +145,18 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
             raise ConfigError(f"{where}: unknown key '{key}'{_suggest(key, _KEYS)}")
     cfg = Config(path=where)
     kw: dict[str, Any] = {}
+    kw.update(_zone_and_tiers(data, where))
+    if "activities" in data:
+        kw["activities"] = _activities(data["activities"], where)
+    kw.update(_list_and_path_keys(data, where))
+    kw.update(_privacy_keys(data, where))
+    kw.update(_text_keys(data, where))
+    kw.update(_group_keys(data, where))
+    return replace(cfg, **kw)
+
+
+def _zone_and_tiers(data: dict[str, Any], where: str) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
     if "timezone" in data:
         tz = _expect(where, "timezone", data["timezone"], str, "an IANA time zone name")
         try:
@@ -147,22 +170,29 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         if data["tiers"] not in ("cumulative", "independent"):
             raise ConfigError(f"{where}: tiers must be 'cumulative' or 'independent'")
         kw["tiers"] = data["tiers"]
-    if "activities" in data:
-        table = _expect(where, "activities", data["activities"], dict, "a table ([activities])")
-        mapping = dict(DEFAULT_ACTION_CLASSES)
-        for activity, cls in table.items():
-            if activity not in ACTIVITIES:
-                raise ConfigError(
-                    f"{where}: [activities] unknown activity '{activity}'"
-                    f"{_suggest(activity, ACTIVITIES)}"
-                )
-            if not isinstance(cls, str) or cls not in ACTION_CLASSES:
-                raise ConfigError(
-                    f"{where}: [activities] {activity} = {cls!r}: use one of "
-                    + ", ".join(ACTION_CLASSES)
-                )
-            mapping[activity] = cls
-        kw["activities"] = mapping
+    return kw
+
+
+def _activities(value: Any, where: str) -> dict[str, str]:
+    table = _expect(where, "activities", value, dict, "a table ([activities])")
+    mapping = dict(DEFAULT_ACTION_CLASSES)
+    for activity, cls in table.items():
+        if activity not in ACTIVITIES:
+            raise ConfigError(
+                f"{where}: [activities] unknown activity '{activity}'"
+                f"{_suggest(activity, ACTIVITIES)}"
+            )
+        if not isinstance(cls, str) or cls not in ACTION_CLASSES:
+            raise ConfigError(
+                f"{where}: [activities] {activity} = {cls!r}: use one of "
+                + ", ".join(ACTION_CLASSES)
+            )
+        mapping[activity] = cls
+    return mapping
+
+
+def _list_and_path_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
     for key in ("service_accounts", "exclude_user_agents", "sites"):
         if key in data:
             values = data[key]
@@ -177,6 +207,12 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         for k, v in table.items():
             _expect(where, f"map.{k}", v, str, "a column name in quotes")
         kw["column_map"] = dict(table)
+    return kw
+
+
+def _privacy_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``min_group_size``, ``pseudonymise`` and ``language``."""
+    kw: dict[str, Any] = {}
     if "min_group_size" in data:
         k = data["min_group_size"]
         if isinstance(k, bool) or not isinstance(k, int) or k < MIN_GROUP_SIZE_FLOOR:
@@ -194,8 +230,53 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         if lang not in ("en", "nl"):
             raise ConfigError(f'{where}: language must be "en" or "nl", not {lang!r}')
         kw["language"] = lang
-    kw.update(_text_keys(data, where))
-    return replace(cfg, **kw)
+    return kw
+
+
+def _strings(where: str, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{where}: {key} must be a list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+def _group_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``[communication_team]`` (column + values, or people) and ``[managers]`` (column,
+    optional values): who broadcasts and who leads, for the science figures."""
+    kw: dict[str, Any] = {}
+    for key, allowed in (
+        ("communication_team", {"column", "values", "people"}),
+        ("managers", {"column", "values"}),
+    ):
+        if key not in data:
+            continue
+        table = _expect(where, key, data[key], dict, f"a table ([{key}])")
+        for k in table:
+            if k not in allowed:
+                raise ConfigError(f"{where}: [{key}] unknown key '{k}'{_suggest(k, allowed)}")
+        column = table.get("column")
+        if column is not None:
+            column = _expect(where, f"{key}.column", column, str, "a roster column name")
+        values = _strings(where, f"{key}.values", table["values"]) if "values" in table else ()
+        prefix = "team" if key == "communication_team" else "manager"
+        kw[f"{prefix}_column"] = column
+        kw[f"{prefix}_values"] = values
+        if key == "communication_team":
+            kw["team_people"] = _strings(where, f"{key}.people", table.get("people", []))
+            if column is None and not kw["team_people"]:
+                raise ConfigError(
+                    f'{where}: [communication_team] needs column = "..." with values = '
+                    "[...] (a roster column), or people = [...] (their e-mail addresses)"
+                )
+            if column is not None and not values:
+                raise ConfigError(
+                    f"{where}: [communication_team] column = {column!r} needs values = [...], "
+                    'the values that mark the team, e.g. ["Communicatie"]'
+                )
+        elif column is None:
+            raise ConfigError(
+                f'{where}: [managers] needs column = "..." (a roster column such as is_manager)'
+            )
+    return kw
 
 
 def _text_keys(data: dict[str, Any], where: str) -> dict[str, str]:

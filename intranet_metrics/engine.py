@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -388,6 +389,72 @@ class Engine:
                 )
             )
         return rows
+
+
+# -- the science inputs (issue 13) ---------------------------------------------------------
+# Responses to a thread started on the window's last day count for 7 days after it.
+RESPONSE_DAYS = timedelta(days=7)
+SCIENCE_COLUMNS = (
+    "person",
+    "time",
+    "cls",
+    "activity",
+    "item",
+    "parent",
+    "thread",
+    "channel",
+    "source_format",
+    "count",
+    "window_start",
+)
+
+
+def _resolved(engine: Engine, ev: ir.Table, population: Population) -> ir.Table:
+    """Counted events with their person (the roster's, or the actor without a roster);
+    unmatched actors are dropped here as everywhere (SPEC section 2)."""
+    if population.roster is not None:
+        aliases = ibis.memtable(population.roster.aliases)
+        ev = ev.left_join(aliases, ev.actor == aliases.identifier)
+        ev = ev.mutate(person=ev.person.cast("string"))
+    else:
+        ev = ev.mutate(person=ev.actor)
+    return ev.filter(ev.person.notnull()).select(*SCIENCE_COLUMNS)
+
+
+def science_frames(engine: Engine, period: Period, population: Population) -> tuple[Any, Any]:
+    """The counted events of ``period`` and 7 days after it (for responses), resolved to
+    people, and the period's population (person and roster columns), as pandas frames:
+    the inputs of science.py. Usage-report aggregates count when their report window lies
+    inside the period, as in the tiers."""
+    tz = engine.config.tz
+    lo, hi = period.utc_bounds(tz)
+    later = Period(period.label, period.start, period.end + RESPONSE_DAYS)
+    with reading(engine.store):
+        ev = engine._counted(engine._window_events(_months([later], tz), [period]))
+        single = ev.window_start.isnull() & (ev.time >= lo) & (ev.time < hi + RESPONSE_DAYS)
+        agg = (
+            ev.window_start.notnull()
+            & (ev.window_start >= period.start)
+            & (ev.window_end <= period.end)
+        )
+        events = _resolved(engine, ev.filter(single | agg), population).to_pyarrow()
+        p = engine._periods([period])
+        pop = engine._population(population, p, _months([period], tz))
+        keep = [c for c in pop.columns if c not in p.columns or c == "person"]
+        people = pop.select(*keep).to_pyarrow().to_pandas()
+    frame = events.to_pandas()
+    people["person"] = people["person"].astype("string")
+    return frame, people
+
+
+def store_events(engine: Engine, population: Population) -> Any:
+    """Every counted event of the store resolved to people (person, time, window_start):
+    the lifecycle's "new" means no counted event anywhere before a period."""
+    with reading(engine.store):
+        ev = _resolved(engine, engine._counted(engine._events(None)), population)
+        return (
+            ev.select("person", "time", "cls", "activity", "window_start").to_pyarrow().to_pandas()
+        )
 
 
 def _style(actor: ir.StringValue) -> ir.StringValue:

@@ -29,7 +29,9 @@ from typing import Any
 
 from .activities import ACTION_CLASSES
 
-KINDS = ("tier", "aggregate")
+KINDS = ("tier", "aggregate", "figure")
+# How a figure's value and goal are written: a share (goals in percent), hours, a ratio.
+UNITS = ("share", "hours", "ratio")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,10 @@ class Metric:
     kind: str = "tier"
     # Aggregate metrics: counted events (period, actor, cls, person) -> (period, value).
     compute: Callable[[Any], Any] | None = field(default=None, compare=False)
+    # Figure metrics (issue 13): computed by figures.py from the window's events and
+    # threads, shown in the measurement's ``group`` block (inequality or interaction).
+    group: str = ""
+    unit: str = "share"
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or not self.name.islower():
@@ -59,8 +65,10 @@ class Metric:
             unknown -= set(ACTION_CLASSES) - {"ignore"}
             if unknown or not self.classes:
                 raise ValueError(f"metric {self.name}: classes must be view, react, contribute")
-        elif self.compute is None:
+        elif self.kind == "aggregate" and self.compute is None:
             raise ValueError(f"metric {self.name}: an aggregate metric needs compute")
+        elif self.kind == "figure" and (not self.group or self.unit not in UNITS):
+            raise ValueError(f"metric {self.name}: a figure needs a group and a unit {UNITS}")
 
     def counts(self, tiers: str) -> tuple[str, ...]:
         """The action classes that put a person in this tier under ``tiers``."""
@@ -106,6 +114,11 @@ class Registry:
         return tuple(m for m in self.metrics if m.kind == "aggregate")
 
     @property
+    def figures(self) -> tuple[Metric, ...]:
+        """The science figures (inequality, interaction) a goal may name."""
+        return tuple(m for m in self.metrics if m.kind == "figure")
+
+    @property
     def default_goals(self) -> dict[str, float]:
         return {m.name: m.default_goal for m in self.metrics if m.default_goal is not None}
 
@@ -149,6 +162,83 @@ DEFAULT = Registry(
             description="contributed new content (post, new thread, new page, upload)",
             classes=("contribute",),
             default_goal=0.05,
+        ),
+        *(
+            Metric(
+                name=name,
+                label=label,
+                description=description,
+                kind="figure",
+                group=group,
+                unit=unit,
+                higher_is_better=higher,
+            )
+            for name, label, description, group, unit, higher in (
+                (
+                    "gini",
+                    "Gini of contributions",
+                    "0: everyone contributes equally, 1: one person makes every contribution",
+                    "inequality",
+                    "ratio",
+                    False,
+                ),
+                (
+                    "top1_share",
+                    "Top 1% share",
+                    "share of all contributions made by the top 1% of contributors",
+                    "inequality",
+                    "share",
+                    False,
+                ),
+                (
+                    "top10_share",
+                    "Top 10% share",
+                    "share of all contributions made by the top 10% of contributors",
+                    "inequality",
+                    "share",
+                    False,
+                ),
+                (
+                    "reply_coverage",
+                    "Reply coverage",
+                    "thread starts answered by someone else within 7 days",
+                    "interaction",
+                    "share",
+                    True,
+                ),
+                (
+                    "median_first_response_hours",
+                    "Hours to first response",
+                    "median hours from a thread start to the first response (lower is better)",
+                    "interaction",
+                    "hours",
+                    False,
+                ),
+                (
+                    "solo_thread_rate",
+                    "Solo threads",
+                    "thread starts that never got a response from someone else",
+                    "interaction",
+                    "share",
+                    False,
+                ),
+                (
+                    "broadcast_share",
+                    "Broadcast share",
+                    "the communication team's share of all contributions (lower: more voices)",
+                    "interaction",
+                    "share",
+                    False,
+                ),
+                (
+                    "replies_per_own_post",
+                    "Team replies per own post",
+                    "the team's replies in others' threads per thread it started itself",
+                    "interaction",
+                    "ratio",
+                    True,
+                ),
+            )
         ),
     )
 )

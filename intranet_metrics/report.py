@@ -26,10 +26,12 @@ from .engine import (
     Population,
 )
 from .errors import ConfigError, UsageError
-from .goals import goal_status
+from .figures import measurement_figures, null_inequality, null_interaction, trend_lifecycle
+from .goals import goal_row, segment_goal_rows
+from .goals import side as goal_side
 from .metrics import DEFAULT, Registry
 from .privacy import null_ladder, null_metrics, suppress, too_small
-from .stats import mcnemar, two_proportion_p, wilson
+from .stats import ChangeSplit, mcnemar, newcombe_unpaired, split_change, two_proportion_p, wilson
 from .store import Store
 
 SCHEMA_VERSION = 1
@@ -271,25 +273,10 @@ def measure(
     return measure_with_tiers(store, config, window, population, by, goals, label, registry)[0]
 
 
-def _status(x: dict[str, Any], target: float, registry: Registry, name: str) -> str:
-    """The goal status of one metric's result, in the metric's goal direction."""
-    ci = x.get("ci95") or (None, None)
-    higher = registry[name].higher_is_better if name in registry else True
-    return goal_status(x["rate"], target, ci[0], higher, ci[1])
-
-
 def _measurement_goals(
-    metrics: dict[str, Any], goals: dict[str, float], registry: Registry
+    result: dict[str, Any], goals: dict[str, float], registry: Registry
 ) -> list[dict[str, Any]]:
-    return [
-        {
-            "metric": m,
-            "target": t,
-            "actual": metrics[m]["rate"],
-            "status": _status(metrics[m], t, registry, m),
-        }
-        for m, t in goals.items()
-    ]
+    return [goal_row(result, m, t, registry) for m, t in goals.items()]
 
 
 def measure_with_tiers(
@@ -307,7 +294,8 @@ def measure_with_tiers(
     goals = registry.default_goals if goals is None else goals
     label = label or f"{window.start}..{window.end}"
     period = Period(label, window.start, window.end)
-    res = Engine(store, config, registry=registry).compute([period], population, by)
+    engine = Engine(store, config, registry=registry)
+    res = engine.compute([period], population, by)
     g = res.totals.get(label)
     _check_headcount(population, g, label)
     size = population.size if population.basis == "fixed" else (g.population if g else 0)
@@ -319,6 +307,8 @@ def measure_with_tiers(
     warnings = _warnings(population, size, ident, label)
     if hidden:
         warnings.append(suppressed_warning(label, size, k))
+    figs, notes = measurement_figures(engine, period, population, by, hidden)
+    warnings += notes
     lo, hi = period.utc_bounds(config.tz)
     result = {
         "schema_version": SCHEMA_VERSION,
@@ -330,14 +320,35 @@ def measure_with_tiers(
         "suppressed": hidden,
         "metrics": metrics,
         "ladder": null_ladder(LADDER) if hidden else _ladder(g, size),
-        "goals": _measurement_goals(metrics, goals, registry),
-        "segments": _segments(res.segments, label, k, registry),
+        "goals": [],  # below, once the figures are in
+        "segments": _with_figures(
+            _segments(res.segments, label, k, registry), figs.pop("segment_figures")
+        ),
         "inputs": _inputs(store, lo, hi),
         "warnings": warnings,
         "tool": {"name": "intranet-metrics", "version": __version__},
         "generated_at": _now(),
     }
+    result |= figs
+    result["goals"] = _measurement_goals(result, goals, registry)
+    if getattr(goals, "segments", None):
+        result["segment_goals"], more = segment_goal_rows(result, goals, registry)
+        warnings += more
     return result, res.person_tiers
+
+
+def _with_figures(
+    segments: dict[str, list[dict[str, Any]]], figures: dict[str, dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each segment row with its inequality and interaction; null when the row is
+    suppressed (by the tiers' rule or by the figures' own, whichever hides more)."""
+    for dim, rows in segments.items():
+        mine = figures.get(dim, {})
+        for row in rows:
+            fig = None if row["suppressed"] else mine.get(str(row["value"]))
+            row["inequality"] = fig["inequality"] if fig else null_inequality()
+            row["interaction"] = fig["interaction"] if fig else null_interaction()
+    return segments
 
 
 def _window(window: Window, config: Config) -> dict[str, str]:
@@ -359,6 +370,12 @@ def _delta(b: float | None, c: float | None) -> float | None:
     return None if b is None or c is None else 100 * (c - b)
 
 
+def _in_tier(table: pa.Table, tier: str) -> set[Any]:
+    """The people of a person-tier table in ``tier``."""
+    keys, flags = table["person_key"].to_pylist(), table[tier].to_pylist()
+    return {k for k, v in zip(keys, flags, strict=True) if v}
+
+
 def paired(base: pa.Table, cur: pa.Table) -> dict[str, Any]:
     """Stayers, joiners and leavers, and per tier McNemar's discordant counts over the
     stayers (b: in the tier at baseline, not now; c: the reverse) with the mid-p value."""
@@ -373,21 +390,19 @@ def paired(base: pa.Table, cur: pa.Table) -> dict[str, Any]:
     }
     tiers = [t for t in base.column_names if t != "person_key" and t in cur.column_names]
     for t in tiers:
-        before = {
-            k
-            for k, v in zip(base["person_key"].to_pylist(), base[t].to_pylist(), strict=True)
-            if v and k in stay
-        }
-        after = {
-            k
-            for k, v in zip(cur["person_key"].to_pylist(), cur[t].to_pylist(), strict=True)
-            if v and k in stay
-        }
+        was = _in_tier(base, t)
+        now = _in_tier(cur, t)
+        before, after = was & stay, now & stay
         b, c = len(before - after), len(after - before)
         test = mcnemar(b, c)
+        a = len(before & after)
         out["tiers"][t] = {
+            "a": a,
             "b": b,
             "c": c,
+            "d": len(stay) - a - b - c,
+            "joiners_in": len(now - b_keys),
+            "leavers_in": len(was - c_keys),
             "p_value": test.midp,
             "p_value_exact": test.exact,
             "stayers_baseline_rate": _rate(len(before), len(stay)),
@@ -464,13 +479,54 @@ def _compare_warnings(
     return warnings
 
 
-def _paired_change(pt: dict[str, Any], withheld: bool) -> dict[str, Any]:
+def _split(sp: ChangeSplit | None) -> dict[str, Any] | None:
+    """The headline change split into stayers, joiners and leavers (pp, adds up)."""
+    if sp is None:
+        return None
+    return {
+        "delta_pp": sp.delta_pp,
+        **{
+            part.group: {
+                "people": part.people,
+                "baseline_rate": part.baseline_rate,
+                "current_rate": part.current_rate,
+                "contribution_pp": part.contribution_pp,
+            }
+            for part in sp.parts
+        },
+    }
+
+
+def _paired_change(pt: dict[str, Any], withheld: bool, pair: dict[str, Any]) -> dict[str, Any]:
+    """McNemar over the stayers, Tango's score interval for their change, and the split.
+
+    Withheld (suppressed side, too few pairs): every figure null, the keys still there."""
     if withheld:
-        return {"test": "mcnemar-midp", "p_value": None, "p_value_exact": None}
+        return {
+            "test": "mcnemar-midp",
+            "p_value": None,
+            "p_value_exact": None,
+            "interval_pp": None,
+            "interval_method": "tango-score",
+        }
+    sp = split_change(
+        pt["a"],
+        pt["b"],
+        pt["c"],
+        pt["d"],
+        pair["joiners"],
+        pt["joiners_in"],
+        pair["leavers"],
+        pt["leavers_in"],
+    )
+    iv = None if sp is None else sp.interval
     return {
         "test": "mcnemar-midp",
         "p_value": pt["p_value"],
         "p_value_exact": pt["p_value_exact"],
+        "interval_pp": None if iv is None else [iv.low, iv.high],
+        "interval_method": "tango-score",
+        "split": _split(sp),
         "discordant": {"b": pt["b"], "c": pt["c"]},
         "stayers": {
             "baseline_rate": pt["stayers_baseline_rate"],
@@ -483,30 +539,49 @@ def _paired_change(pt: dict[str, Any], withheld: bool) -> dict[str, Any]:
 def _unpaired_change(
     b: dict[str, Any], c: dict[str, Any], nb: int, nc: int, hidden: bool, mixed: bool
 ) -> dict[str, Any]:
-    p = None
+    p = iv = None
     if not hidden and b["users"] is not None and c["users"] is not None:
         p = two_proportion_p(b["users"], nb, c["users"], nc)
+        iv = newcombe_unpaired(c["users"], nc, b["users"], nb)
     # The z test has no exact counterpart here: the key is there, null.
     return {
         "test": "two-proportion-z-different-bases" if mixed else "two-proportion-z",
         "p_value": p,
         "p_value_exact": None,
+        "interval_pp": None if iv is None else [100 * iv.low, 100 * iv.high],
+        "interval_method": "newcombe-hybrid-score",
     }
 
 
 def _comparison_goals(
     baseline: dict[str, Any], current: dict[str, Any], goals: dict[str, float], reg: Registry
 ) -> list[dict[str, Any]]:
-    return [
-        {
-            "metric": m,
-            "target": t,
-            "baseline": baseline["metrics"][m]["rate"],
-            "current": current["metrics"][m]["rate"],
-            "status": _status(current["metrics"][m], t, reg, m),
-        }
-        for m, t in goals.items()
-    ]
+    rows = []
+    for m, t in goals.items():
+        b, c = goal_row(baseline, m, t, reg), goal_row(current, m, t, reg)
+        rows.append(
+            {"metric": m, "target": t, "baseline": b["actual"], "current": c["actual"]}
+            | {"status": c["status"], "baseline_goal": goal_side(b), "current_goal": goal_side(c)}
+        )
+    return rows
+
+
+def _comparison_segment_goals(
+    baseline: dict[str, Any], current: dict[str, Any], goals: Any, reg: Registry
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The current segments' goal rows, each with the same segment's at the baseline
+    (null when the baseline was not broken down by it)."""
+    now, warnings = segment_goal_rows(current, goals, reg)
+    before, _ = segment_goal_rows(baseline, goals, reg)
+    index = {(r["dimension"], str(r["value"]), r["metric"]): r for r in before}
+    rows = []
+    for r in now:
+        b = index.get((r["dimension"], str(r["value"]), r["metric"]))
+        head = {k: r[k] for k in ("dimension", "value", "suppressed", "metric", "target")}
+        rows.append(
+            head | {"baseline_goal": goal_side(b) if b else None, "current_goal": goal_side(r)}
+        )
+    return rows, warnings
 
 
 def _pair_warnings(
@@ -565,7 +640,7 @@ def compare(
             "delta_pp": None if hidden else _delta(b["rate"], c["rate"]),
         }
         if pair is not None:
-            change |= _paired_change(pair["tiers"][t], hidden or few_pairs)
+            change |= _paired_change(pair["tiers"][t], hidden or few_pairs, pair)
         else:
             change |= _unpaired_change(b, c, nb, nc, hidden, mixed)
         changes[t] = change
@@ -582,6 +657,11 @@ def compare(
     }
     if pair is not None:
         result["population_change"] = {k: pair[k] for k in ("stayers", "joiners", "leavers")}
+    if getattr(goals, "segments", None):
+        result["segment_goals"], more = _comparison_segment_goals(
+            baseline, current, goals, registry
+        )
+        warnings += [w for w in more if w not in warnings]
     return result
 
 
@@ -701,6 +781,17 @@ def _trend_warnings(
     return warnings
 
 
+def _with_lifecycle(rows: list[dict[str, Any]], life: dict[str, dict[str, Any]]) -> None:
+    """Each trend row's lifecycle and stickiness; null when the row is suppressed."""
+    for r in rows:
+        got = life.get(r["period"])
+        if r["suppressed"] or got is None:
+            r["lifecycle"] = dict.fromkeys(("new", "returning", "resurrecting", "dormant"))
+            r["stickiness"] = None
+        else:
+            r["lifecycle"], r["stickiness"] = got["lifecycle"], got["stickiness"]
+
+
 def trend(
     store: Store,
     config: Config,
@@ -713,8 +804,10 @@ def trend(
     """The three rates per calendar period, each over its own population (kind ``trend``)."""
     _check_dims(population, by)
     periods = periods_between(period, window.start, window.end)
-    res = Engine(store, config, registry=registry).compute(periods, population, by)
+    engine = Engine(store, config, registry=registry)
+    res = engine.compute(periods, population, by)
     rows = [_trend_row(p, res, population, config, by, registry) for p in periods]
+    _with_lifecycle(rows, trend_lifecycle(engine, periods, population))
     warnings = _trend_warnings(periods, rows, res, population, config.min_group_size)
     return {
         "schema_version": SCHEMA_VERSION,

@@ -138,6 +138,10 @@ class Segment(_Part):
     population: int | None
     suppressed: bool
     metrics: dict[str, MetricValue | AggregateValue]
+    # Issue 13's figures (absent from documents written before it).
+    inequality: dict[str, Any] | None = None
+    interaction: dict[str, Any] | None = None
+    _optional: ClassVar = ("inequality", "interaction")
     _read: ClassVar = {"metrics": _metrics}
 
 
@@ -150,6 +154,10 @@ class Goal(_Part):
     target: float
     actual: float | None
     status: str
+    # Issue 13 (absent from documents written before it).
+    gap: float | None = None
+    met_with_confidence: bool | None = None
+    _optional: ClassVar = ("gap", "met_with_confidence")
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,10 @@ class ComparisonGoal(_Part):
     baseline: float | None
     current: float | None
     status: str
+    # Issue 13: {actual, gap, status, met_with_confidence} at each measurement.
+    baseline_goal: dict[str, Any] | None = None
+    current_goal: dict[str, Any] | None = None
+    _optional: ClassVar = ("baseline_goal", "current_goal")
 
 
 def _frame(rows: list[dict[str, Any]]) -> Any:
@@ -215,7 +227,19 @@ class Measurement(_Part):
     tool: dict[str, str]
     generated_at: str
     measurement_id: str | None = None
-    _optional: ClassVar = ("measurement_id",)
+    # Issue 13's figures (absent from documents written before it; leadership only
+    # with managers configured).
+    inequality: dict[str, Any] | None = None
+    interaction: dict[str, Any] | None = None
+    leadership: dict[str, Any] | None = None
+    segment_goals: tuple[dict[str, Any], ...] | None = None
+    _optional: ClassVar = (
+        "measurement_id",
+        "inequality",
+        "interaction",
+        "leadership",
+        "segment_goals",
+    )
     _read: ClassVar = {
         "window": WindowPart.from_dict,
         "population": PopulationPart.from_dict,
@@ -242,9 +266,22 @@ class Change(_Part):
     test: str
     p_value: float | None
     p_value_exact: float | None
+    # Left out of a document written before issue 13 (and of a withheld change's interval).
+    interval_pp: list[float] | None = None
+    interval_method: str | None = None
     discordant: dict[str, int] | None = None
     stayers: dict[str, float | None] | None = None
-    _optional: ClassVar = ("discordant", "stayers")
+    split: dict[str, Any] | None = None
+    _optional: ClassVar = ("interval_pp", "interval_method", "discordant", "stayers", "split")
+
+
+_NESTED = ("discordant", "stayers", "split", "interval_pp")
+
+
+def _interval_columns(iv: list[float] | None) -> dict[str, float | None]:
+    """The change's interval as two flat columns (a frame cell holds no list)."""
+    low, high = iv if iv is not None else (None, None)
+    return {"interval_low_pp": low, "interval_high_pp": high}
 
 
 @dataclass(frozen=True)
@@ -261,7 +298,8 @@ class Comparison(_Part):
     tool: dict[str, str]
     generated_at: str
     population_change: dict[str, int] | None = None
-    _optional: ClassVar = ("population_change",)
+    segment_goals: tuple[dict[str, Any], ...] | None = None
+    _optional: ClassVar = ("population_change", "segment_goals")
     _read: ClassVar = {
         "baseline": Measurement.from_dict,
         "current": Measurement.from_dict,
@@ -279,7 +317,8 @@ class Comparison(_Part):
         for name, ch in self.changes.items():
             rows.append(
                 {"dimension": None, "segment": "(all)", "metric": name, "suppressed": False}
-                | {k: v for k, v in ch.to_dict().items() if k not in ("discordant", "stayers")}
+                | {k: v for k, v in ch.to_dict().items() if k not in _NESTED}
+                | _interval_columns(ch.interval_pp)
             )
         for dim, segs in segment_changes(self.to_dict()).items():
             for s in segs:
@@ -304,7 +343,10 @@ class TrendRow(_Part):
     ladder: dict[str, int | None]
     no_data: bool
     segments: dict[str, tuple[Segment, ...]] | None = None
-    _optional: ClassVar = ("segments",)
+    # Issue 13 (absent from documents written before it).
+    lifecycle: dict[str, int | None] | None = None
+    stickiness: float | None = None
+    _optional: ClassVar = ("segments", "lifecycle", "stickiness")
     _read: ClassVar = {
         "population": PopulationPart.from_dict,
         "metrics": _metrics,

@@ -203,7 +203,14 @@ def person_tiers(events: Any, population: Any, tiers: str = "cumulative") -> pd.
     """One row per person of the population: booleans reader, reactor, contributor."""
     ev = _events(events)
     people = _people(population)
-    flags = pd.crosstab(ev["person"], ev["cls"]).reindex(people, fill_value=0) > 0
+    # Distinct (person, class) pairs, unstacked: crosstab's Python aggregation cost 20x.
+    pairs = ev[["person", "cls"]].drop_duplicates().assign(_x=True)
+    flags = (
+        pairs.set_index(["person", "cls"])["_x"]
+        .unstack(fill_value=False)
+        .reindex(people, fill_value=False)
+        .astype(bool)
+    )
     v, r, c = (
         flags[k] if k in flags else pd.Series(False, index=people)
         for k in ("view", "react", "contribute")
@@ -273,7 +280,22 @@ def thread_events(events: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     thread = ns + ev["thread"].astype("string")
     is_start = act.isin(START_ACTIVITIES) & ev["parent"].isna() & ev["item"].notna()
     is_resp = act.isin(RESPONSE_ACTIVITIES) | (act.isin(START_ACTIVITIES) & ev["parent"].notna())
+    known, thread_ok = _known_roots(item, parent, thread, is_start)
+    starts = ev[is_start].assign(root=item[is_start])
+    starts = (
+        starts.sort_values("time")
+        .drop_duplicates("root")[["root", "person", "time"]]
+        .reset_index(drop=True)
+    )
+    ids = pd.DataFrame({"item": item, "parent": parent, "thread": thread, "ok": thread_ok})
+    return starts, _responses(ev[is_resp], ids[is_resp], known)
 
+
+def _known_roots(
+    item: pd.Series, parent: pd.Series, thread: pd.Series, is_start: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """The root thread start of every message seen (message id -> root id), and each
+    row's thread id where it names a thread start seen."""
     # The thread column is trusted when it names a thread start seen (Engage, Slack and
     # the audit log's Yammer events give the root's id there); otherwise (a Teams channel
     # id, or nothing) the parent is followed.
@@ -284,7 +306,7 @@ def thread_events(events: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     # rare).
     root_of = pd.Series(
         np.where(is_start, item, thread_ok.fillna(parent).fillna(thread)),
-        index=ev.index,
+        index=item.index,
         dtype="string",
     )
     known = (
@@ -295,30 +317,26 @@ def thread_events(events: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         if nxt.equals(known):
             break
         known = nxt
+    return known, thread_ok
 
-    starts = ev[is_start].assign(root=item[is_start])
-    starts = (
-        starts.sort_values("time")
-        .drop_duplicates("root")[["root", "person", "time"]]
-        .reset_index(drop=True)
-    )
-    r = ev[is_resp]
-    via_parent = parent[is_resp].map(known).astype("string").fillna(parent[is_resp])
-    via_item = item[is_resp].map(known).astype("string")
-    is_reaction = act[is_resp].isin({"like", "reaction"})
+
+def _responses(r: pd.DataFrame, ids: pd.DataFrame, known: pd.Series) -> pd.DataFrame:
+    """The responses (rows ``r``, their namespaced ids ``ids``) with their thread's root."""
+    item, parent, thread = ids["item"], ids["parent"], ids["thread"]
+    via_parent = parent.map(known).astype("string").fillna(parent)
+    via_item = item.map(known).astype("string")
+    is_reaction = r["activity"].isin({"like", "reaction"})
     # A reaction sits on a message (item); an answer points at one (parent).
     root = pd.Series(
         np.where(
             is_reaction,
-            via_item.fillna(thread[is_resp]).fillna(item[is_resp]),
-            thread_ok[is_resp].fillna(via_parent).fillna(thread[is_resp]),
+            via_item.fillna(thread).fillna(item),
+            ids["ok"].fillna(via_parent).fillna(thread),
         ),
         index=r.index,
         dtype="string",
     )
-    key = np.where(
-        is_reaction | item[is_resp].isna(), root + "|" + r["time"].astype("string"), item[is_resp]
-    )
+    key = np.where(is_reaction | item.isna(), root + "|" + r["time"].astype("string"), item)
     resp = pd.DataFrame(
         {
             "root": root,
@@ -328,8 +346,7 @@ def thread_events(events: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
             "key": pd.Series(key, index=r.index, dtype="string") + "|" + r["activity"],
         }
     ).dropna(subset=["root"])
-    resp = resp.drop_duplicates(["key", "person"]).reset_index(drop=True)
-    return starts, resp
+    return resp.drop_duplicates(["key", "person"]).reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -364,16 +381,19 @@ def interaction(
     end: datetime,
     team: Iterable[Any] | None = None,
     starters: Iterable[Any] | None = None,
+    threads: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> Interaction:
     """Reply coverage, time to first response and solo threads of the threads started in
     ``[start, end)`` (UTC), and the team's broadcasting-vs-listening figures.
 
     Pass the events from ``start`` up to at least 7 days after ``end`` (responses to the
     last threads come later); a thread whose 7 days run past the data looks unanswered.
-    ``starters`` limits the threads to those started by these people (a segment).
+    ``starters`` limits the threads to those started by these people (a segment);
+    ``threads`` is :func:`thread_events` of ``events`` when the caller has it already.
     """
     ev = _events(events)
-    all_starts, resp = thread_events(ev)
+    # ``threads``: thread_events(events) already computed (once for every segment).
+    all_starts, resp = threads if threads is not None else thread_events(ev)
     lo, hi = _utc(start), _utc(end)
     starts = all_starts[(all_starts["time"] >= lo) & (all_starts["time"] < hi)]
     if starters is not None:
@@ -519,23 +539,7 @@ def lifecycle(
         s0, e0 = bounds[0][1], bounds[0][2]
         previous = (s0 - (e0 - s0), s0)
     spans = [("__previous__", previous[0], previous[1]), *bounds]
-    # Nanoseconds since the epoch, whatever unit the caller's timestamps had.
-    starts = np.array([_utc(s).value for _, s, _ in spans], dtype=np.int64)
-    ends = np.array([_utc(e).value for _, _, e in spans], dtype=np.int64)
-    tt = t.dt.tz_localize(None).astype("datetime64[ns]").to_numpy().astype(np.int64)
-    idx = np.searchsorted(starts, tt, side="right") - 1
-    ok = idx >= 0
-    ok[ok] = tt[ok] < ends[idx[ok]]
-    tagged = pd.DataFrame({"person": ev["person"].to_numpy()[ok], "p": idx[ok], "t": tt[ok]})
-    dated = ev["window_start"].isna().to_numpy()[ok]
-    local_day = pd.to_datetime(tagged["t"], utc=True).dt.tz_convert(tz).dt.normalize()
-    days = (
-        pd.DataFrame({"person": tagged["person"], "p": tagged["p"], "d": local_day})[dated]
-        .drop_duplicates()
-        .groupby(["p", "person"])
-        .size()
-    )
-    active = {p: set(g) for p, g in tagged.groupby("p")["person"]}
+    active, days = _tag_periods(ev, spans, tz)
     rows = []
     for i, (label, s, _) in enumerate(spans[1:], start=1):
         now, before = active.get(i, set()), active.get(i - 1, set())
@@ -555,6 +559,31 @@ def lifecycle(
             )
         )
     return rows
+
+
+def _tag_periods(
+    ev: pd.DataFrame, spans: list[tuple[str, datetime, datetime]], tz: str
+) -> tuple[dict[int, set], pd.Series]:
+    """The people active in each span (by index) and their distinct local active days
+    (a Series on (span, person); aggregate rows have no day)."""
+    t = ev["time"]
+    # Nanoseconds since the epoch, whatever unit the caller's timestamps had.
+    starts = np.array([_utc(s).value for _, s, _ in spans], dtype=np.int64)
+    ends = np.array([_utc(e).value for _, _, e in spans], dtype=np.int64)
+    tt = t.dt.tz_localize(None).astype("datetime64[ns]").to_numpy().astype(np.int64)
+    idx = np.searchsorted(starts, tt, side="right") - 1
+    ok = idx >= 0
+    ok[ok] = tt[ok] < ends[idx[ok]]
+    tagged = pd.DataFrame({"person": ev["person"].to_numpy()[ok], "p": idx[ok], "t": tt[ok]})
+    dated = ev["window_start"].isna().to_numpy()[ok]
+    local_day = pd.to_datetime(tagged["t"], utc=True).dt.tz_convert(tz).dt.normalize()
+    days = (
+        pd.DataFrame({"person": tagged["person"], "p": tagged["p"], "d": local_day})[dated]
+        .drop_duplicates()
+        .groupby(["p", "person"])
+        .size()
+    )
+    return {p: set(g) for p, g in tagged.groupby("p")["person"]}, days
 
 
 def monthly_periods(first: datetime, months: int) -> list[tuple[str, datetime, datetime]]:

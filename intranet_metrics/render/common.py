@@ -144,3 +144,43 @@ def change_cell(pair: tuple[float | None, float | None] | None) -> str:
     if b is None or c is None:
         return f"{pct(b)} → {pct(c)}"
     return f"{pct(b)} → {pct(c)} ({100 * (c - b):+.1f})"
+
+
+# Issue 13's figures: key -> (label, kind) with kind "pct", "hours", "ratio" or "count".
+FIGURES = {
+    "gini": ("Gini of contributions (0 equal, 1 one person)", "ratio"),
+    "top1_share": ("Share of contributions by the top 1% of contributors", "pct"),
+    "top10_share": ("Share of contributions by the top 10% of contributors", "pct"),
+    "reply_coverage": ("Thread starts answered by someone else within 7 days", "pct"),
+    "median_first_response_hours": ("Median hours to the first response", "hours"),
+    "solo_thread_rate": ("Thread starts that never got a response", "pct"),
+    "broadcast_share": ("Communication team's share of all contributions", "pct"),
+    "replies_per_own_post": ("Team replies to others per post of its own", "ratio"),
+}
+LIFECYCLE = ("new", "returning", "resurrecting", "dormant")
+
+
+def figure(value: float | None, kind: str) -> str:
+    """One science figure as text: a share in %, hours and ratios with their decimals."""
+    if value is None:
+        return "–"
+    if kind == "pct":
+        return pct(value)
+    if kind == "hours":
+        return f"{value:.1f} h"
+    return f"{value:.2f}"
+
+
+def figures_of(m: dict[str, Any]) -> dict[str, Any]:
+    """A measurement's (or segment's) inequality and interaction figures in one mapping;
+    empty for a document written before issue 13."""
+    out: dict[str, Any] = {}
+    for group in ("inequality", "interaction"):
+        for key, value in (m.get(group) or {}).items():
+            if key in FIGURES:
+                out[key] = value
+    return out
+
+
+def interval_pp(iv: list[float] | None) -> str:
+    return "–" if not iv else f"{iv[0]:+.1f} to {iv[1]:+.1f} pp"

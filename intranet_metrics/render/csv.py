@@ -18,7 +18,17 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from .common import LADDER, NO_DATA, printable, segment_changes, tiers_of, warnings_of
+from .common import (
+    FIGURES,
+    LADDER,
+    LIFECYCLE,
+    NO_DATA,
+    figures_of,
+    printable,
+    segment_changes,
+    tiers_of,
+    warnings_of,
+)
 from .i18n import Lang
 
 DIALECTS = ("plain", "excel")
@@ -58,15 +68,16 @@ def _metric_cells(metrics: dict[str, Any]) -> list[Any]:
 
 
 def _scope_rows(
-    head: list[Any], m: dict[str, Any], tail: list[Any], seg_tail: list[Any]
+    head: list[Any], m: dict[str, Any], tail: list[Any], seg_tail: list[Any], figs: bool = False
 ) -> list[list[Any]]:
     """The whole population's row, then one per segment value, of one measurement or
     trend period; ``head`` are the label cells, ``tail`` and ``seg_tail`` the closing
-    cells of the whole and of a segment."""
+    cells of the whole and of a segment; ``figs``: issue 13's figures after them."""
     rows = [
         [*head, "", "(all)", m["population"]["size"], m.get("suppressed", False)]
         + _metric_cells(m["metrics"])
         + tail
+        + (_figure_cells(m) if figs else [])
     ]
     for dim, segs in m.get("segments", {}).items():
         for s in segs:
@@ -74,23 +85,40 @@ def _scope_rows(
                 [*head, dim, s["value"], s["population"], s["suppressed"]]
                 + _metric_cells(s["metrics"])
                 + seg_tail
+                + (_figure_cells(s) if figs else [])
             )
     return rows
 
 
+def _figure_cells(m: dict[str, Any]) -> list[Any]:
+    figs = figures_of(m)
+    return [figs.get(k) for k in FIGURES]
+
+
 def _measurement(m: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    # Issue 13's figures as columns after the ladder, when the document has them.
+    figs = bool(figures_of(m))
     header = ["label", "from", "to", *_SCOPE, *_metric_header(m), *LADDER]
+    header += list(FIGURES) if figs else []
     head = [m["label"], m["window"]["from"], m["window"]["to"]]
-    return header, _scope_rows(head, m, [m["ladder"][k] for k in LADDER], [None] * len(LADDER))
+    tail = [m["ladder"][k] for k in LADDER]
+    return header, _scope_rows(head, m, tail, [None] * len(LADDER), figs)
 
 
 def _trend(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     first = result["rows"][0] if result["rows"] else {"metrics": {}}
     header = ["period", "from", "to", *_SCOPE, *_metric_header(first), "note"]
+    life = any("lifecycle" in r for r in result["rows"])
+    header += [*LIFECYCLE, "stickiness"] if life else []
     rows = []
     for r in result["rows"]:
         note = NO_DATA if r.get("no_data") else None
-        rows += _scope_rows([r["period"], r["from"], r["to"]], r, [note], [note])
+        extra = [note]
+        if life:
+            lc = r.get("lifecycle") or {}
+            extra += [*(lc.get(k) for k in LIFECYCLE), r.get("stickiness")]
+        blank = [note] + [None] * (len(extra) - 1)
+        rows += _scope_rows([r["period"], r["from"], r["to"]], r, extra, blank)
     return header, rows
 
 
@@ -110,8 +138,27 @@ _COMPARISON_HEADER = [
 ]
 
 
+# Issue 13: the change's interval and split, after the columns above (when present).
+_DETAIL_HEADER = [
+    "interval_low_pp",
+    "interval_high_pp",
+    "interval_method",
+    "stayers_pp",
+    "joiners_pp",
+    "leavers_pp",
+]
+
+
+def _detail_cells(ch: dict[str, Any]) -> list[Any]:
+    low, high = ch.get("interval_pp") or (None, None)
+    sp = ch.get("split") or {}
+    parts = [(sp.get(g) or {}).get("contribution_pp") for g in ("stayers", "joiners", "leavers")]
+    return [low, high, ch.get("interval_method"), *parts]
+
+
 def _comparison(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     goals = {g["metric"]: g for g in result["goals"]}
+    detail = any("interval_method" in ch for ch in result["changes"].values())
     rows = []
     for t, ch in result["changes"].items():
         g = goals.get(t, {})
@@ -119,17 +166,32 @@ def _comparison(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
             [t, "", "(all)", False, ch["baseline_rate"], ch["current_rate"], ch["delta_pp"]]
             + [ch["test"], ch["p_value"], ch.get("p_value_exact"), g.get("target")]
             + [g.get("status")]
+            + (_detail_cells(ch) if detail else [])
         )
+    # Goals on figures (no change test: their own rows) and per segment (on the segment's
+    # rows), when the goals file set them.
+    pad = [None] * len(_DETAIL_HEADER) if detail else []
+    for g in result["goals"]:
+        if g["metric"] not in result["changes"]:
+            rows.append(
+                [g["metric"], "", "(all)", False, g["baseline"], g["current"], None, ""]
+                + [None, None, g["target"], g["status"], *pad]
+            )
+    seg_goals = {
+        (g["dimension"], str(g["value"]), g["metric"]): g for g in result.get("segment_goals") or []
+    }
     for dim, segs in segment_changes(result).items():
         for seg in segs:
             for t, pair in seg["tiers"].items():
                 b, c = pair or (None, None)
                 delta = None if b is None or c is None else 100 * (c - b)
+                g = seg_goals.get((dim, str(seg["value"]), t)) or {}
+                status = (g.get("current_goal") or {}).get("status")
                 rows.append(
                     [t, dim, seg["value"], seg["suppressed"], b, c, delta, "", None, None]
-                    + [None, None]
+                    + [g.get("target"), status, *pad]
                 )
-    return _COMPARISON_HEADER, rows
+    return _COMPARISON_HEADER + (_DETAIL_HEADER if detail else []), rows
 
 
 def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:

@@ -306,7 +306,9 @@ def _figures(m: dict[str, Any], lang: Lang) -> str:
     rows = []
     for group in ("inequality", "interaction"):
         for key, value in (m.get(group) or {}).items():
-            label, how = _FIGURES.get(key, (key, "decimal2"))
+            if key not in _FIGURES:  # counts and nested references: the other renderers
+                continue
+            label, how = _FIGURES[key]
             if value is None:
                 text = "–"
             elif how == "pct":

@@ -10,13 +10,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .common import (
+    FIGURES,
     LADDER,
+    LIFECYCLE,
     NO_DATA,
     STATUS_TEXT,
     TIERS,
     change_cell,
     ci,
+    figure,
+    figures_of,
     goal_targets,
+    interval_pp,
     label,
     num,
     pct,
@@ -101,7 +106,124 @@ def _measurement(m: dict[str, Any]) -> list[Section]:
         labels=0,
     )
     segs = [_segments(f"By {d}", d, rows) for d, rows in m.get("segments", {}).items()]
-    return [tiers, ladder, *_aggregates(m), *segs]
+    return [tiers, ladder, *_aggregates(m), *segs, *_science(m), *_more_goals(m)]
+
+
+def _goal_value(name: str, value: float | None) -> str:
+    """A goal's actual or target in the metric's unit (rates and shares in %)."""
+    return figure(value, FIGURES[name][1]) if name in FIGURES else pct(value)
+
+
+def _more_goals(doc: dict[str, Any]) -> list[Section]:
+    """Goals on the figures and per segment (the tier goals are in the first table)."""
+    out = []
+    side = "current_goal" if doc.get("kind") == "comparison" else None
+    figs = [g for g in doc.get("goals", []) if g["metric"] in FIGURES]
+    if figs:
+        out.append(
+            Section(
+                title="Goals on inequality and interaction",
+                header=["Figure", "Actual", "Goal", "Status"],
+                rows=[_goal_cells(g, side) for g in figs],
+                status_columns=(3,),
+            )
+        )
+    seg = doc.get("segment_goals") or []
+    if seg:
+        out.append(
+            Section(
+                title="Goals per segment",
+                header=["Segment", "Metric", "Actual", "Goal", "Status"],
+                rows=[
+                    [f"{g['dimension']} {g['value']}", *_goal_cells(g, side)]
+                    if not g["suppressed"]
+                    else [f"{g['dimension']} {g['value']}", g["metric"], SUPPRESSED, "–", "–"]
+                    for g in seg
+                ],
+                labels=2,
+                status_columns=(4,),
+            )
+        )
+    return out
+
+
+def _goal_cells(g: dict[str, Any], side: str | None) -> list[str]:
+    row = g[side] if side and g.get(side) else g
+    name = g["metric"]
+    return [
+        name,
+        _goal_value(name, row.get("actual")),
+        _goal_value(name, g["target"]),
+        _status(row) if "status" in row else "–",
+    ]
+
+
+def _science(m: dict[str, Any]) -> list[Section]:
+    """Issue 13's figures, when the measurement has them (older documents have not)."""
+    figs = figures_of(m)
+    if not figs:
+        return []
+    out = [
+        Section(
+            title="Inequality and interaction",
+            header=["Figure", "Value"],
+            rows=[[FIGURES[k][0], figure(v, FIGURES[k][1])] for k, v in figs.items()],
+        )
+    ]
+    shares = (m.get("inequality") or {}).get("ladder_shares")
+    if shares:
+        ref = m["inequality"].get("nielsen") or {}
+        out.append(
+            Section(
+                title="The active people's ladder beside Nielsen's 90-9-1",
+                header=["Step", "Share of the active", "90-9-1"],
+                rows=[[k, pct(v), pct(ref.get(k), 0)] for k, v in shares.items()],
+            )
+        )
+    if m.get("leadership"):
+        out.append(_leadership(m["leadership"]))
+    for dim, rows in m.get("segments", {}).items():
+        if any(figures_of(r) for r in rows):
+            out.append(_segment_figures(dim, rows))
+    return out
+
+
+def _leadership(le: dict[str, Any]) -> Section:
+    groups = (("Managers", le["managers"]), ("Everyone else", le["others"]))
+    return Section(
+        title="Leadership presence",
+        header=["Group", "Population", *(t for t in TIERS)],
+        rows=[
+            [name, num(g["population"]), *(pct(g.get(f"{t}_rate")) for t in TIERS)]
+            for name, g in groups
+        ],
+        note=f"threads with a manager taking part: {pct(le.get('manager_thread_share'))} "
+        f"of {num(le.get('thread_starts'))} thread starts",
+    )
+
+
+SEGMENT_FIGURES = ("gini", "top10_share", "reply_coverage", "median_first_response_hours")
+
+
+def _segment_cells(r: dict[str, Any]) -> list[str]:
+    figs = figures_of(r)
+    return [figure(figs.get(k), FIGURES[k][1]) for k in SEGMENT_FIGURES]
+
+
+def _segment_figures(dim: str, rows: list[dict[str, Any]]) -> Section:
+    return Section(
+        title=f"By {dim}: inequality and interaction",
+        header=[dim, "Gini", "Top 10% share", "Reply coverage", "Median hours to response"],
+        rows=[
+            [r["value"], SUPPRESSED, *("–" for _ in SEGMENT_FIGURES[1:])]
+            if r["suppressed"]
+            else [
+                r["value"],
+                *(figure(figures_of(r).get(k), FIGURES[k][1]) for k in SEGMENT_FIGURES),
+            ]
+            for r in rows
+        ],
+    )
 
 
 def _aggregates(m: dict[str, Any]) -> list[Section]:
@@ -147,7 +269,68 @@ def _comparison(c: dict[str, Any]) -> list[Section]:
         )
         for dim, rows in segment_changes(c).items()
     ]
-    return [main, *segs]
+    return [main, *_change_detail(c), *segs, *_figures_change(b, cur), *_more_goals(c)]
+
+
+def _change_detail(c: dict[str, Any]) -> list[Section]:
+    """The interval of each change and its split into stayers, joiners and leavers."""
+    changes = c["changes"]
+    if not any("interval_method" in ch for ch in changes.values()):
+        return []
+    split = any(ch.get("split") for ch in changes.values())
+    parts = ("stayers", "joiners", "leavers") if split else ()
+    rows = []
+    for t, ch in changes.items():
+        sp = ch.get("split") or {}
+        rows.append(
+            [t, pp(ch["delta_pp"]), interval_pp(ch.get("interval_pp"))]
+            + [pp((sp.get(g) or {}).get("contribution_pp")) for g in parts]
+        )
+    method = next(iter(changes.values())).get("interval_method", "")
+    return [
+        Section(
+            title="The change in detail",
+            header=["Tier", "Change", "95% interval", *(g.capitalize() for g in parts)],
+            rows=rows,
+            note=f"interval: {method}"
+            + ("; stayers + joiners + leavers (pp) = the change" if split else ""),
+        )
+    ]
+
+
+def _figures_change(b: dict[str, Any], cur: dict[str, Any]) -> list[Section]:
+    fb, fc = figures_of(b), figures_of(cur)
+    if not fc:
+        return []
+    return [
+        Section(
+            title="Inequality and interaction: baseline → current",
+            header=["Figure", "Baseline", "Current"],
+            rows=[
+                [FIGURES[k][0], figure(fb.get(k), FIGURES[k][1]), figure(v, FIGURES[k][1])]
+                for k, v in fc.items()
+            ],
+        )
+    ]
+
+
+def _lifecycle(tr: dict[str, Any]) -> list[Section]:
+    rows = [r for r in tr["rows"] if "lifecycle" in r]
+    if not rows:
+        return []
+    return [
+        Section(
+            title="How people come and go",
+            header=["Period", "New", "Returning", "Resurrecting", "Dormant", "Active days"],
+            rows=[
+                [r["period"], *(num((r["lifecycle"] or {}).get(k)) for k in LIFECYCLE)]
+                + [figure(r.get("stickiness"), "ratio")]
+                for r in rows
+            ],
+            note="new: first activity ever in the data; active days: mean distinct days "
+            "per active person",
+        )
+    ]
 
 
 def _trend(tr: dict[str, Any]) -> list[Section]:
@@ -166,7 +349,7 @@ def _trend(tr: dict[str, Any]) -> list[Section]:
         for r in tr["rows"]
         for dim, rows in r.get("segments", {}).items()
     ]
-    return [main, *segs]
+    return [main, *_lifecycle(tr), *segs]
 
 
 def _names(tr: dict[str, Any]) -> list[str]:
