@@ -256,7 +256,20 @@ def _set_dialect(ctx: click.Context, param: click.Parameter, value: str | None) 
         obj.csv_dialect = value
 
 
+def _set_engine(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    obj = ctx.find_object(Ctx)
+    if value is not None and obj is not None:
+        obj.config = obj.config.with_overrides(engine=value)
+
+
 def population_options(f):
+    f = click.option(
+        "--engine",
+        type=click.Choice(["duckdb", "spark"]),
+        expose_value=False,
+        callback=_set_engine,
+        help="Measure with DuckDB (this machine) or PySpark (extra [spark]) [default: duckdb].",
+    )(f)
     f = click.option(
         "--by", multiple=True, metavar="COLUMN", help="Break down by a roster column (repeatable)."
     )(f)

@@ -37,6 +37,8 @@ _KEYS = {
     "delimiter",
     "date_format",
     "language",
+    "engine",
+    "memory_limit",
 }
 
 
@@ -61,6 +63,9 @@ class Config:
     delimiter: str | None = None
     # Roster dates besides ISO 8601, as a strptime format; Dutch Excel writes %d-%m-%Y.
     date_format: str | None = None
+    # The measurement's backend (backends.py) and DuckDB's memory limit before it spills.
+    engine: str = "duckdb"
+    memory_limit: str = "1GB"
     path: str | None = None
 
     @property
@@ -194,6 +199,20 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         if lang not in ("en", "nl"):
             raise ConfigError(f'{where}: language must be "en" or "nl", not {lang!r}')
         kw["language"] = lang
+    if "engine" in data:
+        from .backends import ENGINES
+
+        engine = _expect(where, "engine", data["engine"], str, '"duckdb" or "spark"')
+        if engine not in ENGINES:
+            raise ConfigError(f'{where}: engine must be "duckdb" or "spark", not {engine!r}')
+        kw["engine"] = engine
+    if "memory_limit" in data:
+        from .backends import check_memory_limit
+
+        kw["memory_limit"] = check_memory_limit(
+            _expect(where, "memory_limit", data["memory_limit"], str, 'a size such as "1GB"'),
+            f"{where}: memory_limit",
+        )
     kw.update(_text_keys(data, where))
     return replace(cfg, **kw)
 

@@ -22,6 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from .backends import connect, drop_temp, read_events, temp_table
 from .config import Config
 from .errors import ConfigError, StoreError
 from .metrics import CLASSES, DEFAULT, Registry
@@ -154,7 +155,12 @@ class Engine:
     ):
         self.store = store
         self.config = config
-        self.con = backend if backend is not None else ibis.duckdb.connect()
+        # Bounded memory, spilling into the store (issue 12); or Spark (backends.py).
+        self.con = (
+            backend
+            if backend is not None
+            else connect(config.engine, store.root, config.memory_limit)
+        )
         self.registry = registry
 
     # -- inputs ----------------------------------------------------------------------------
@@ -162,7 +168,7 @@ class Engine:
         files = self.store.event_files(months)
         if not files:
             return ibis.memtable(EVENT_SCHEMA.empty_table())
-        return self.con.read_parquet(files)
+        return read_events(self.con, files)
 
     def _aggregate_months(self, months: list[str]) -> list[str]:
         """Months before ``months`` that hold usage-report aggregates (by the sources'
@@ -261,7 +267,7 @@ class Engine:
         pf = pop.left_join(flags, [pop.period == flags.f_period, pop.person == flags.f_person])
         # Materialised once: the totals and every breakdown read it.
         name = f"person_flags_{uuid.uuid4().hex}"
-        pf = self.con.create_table(name, self._tiers(pf), temp=True)
+        pf = temp_table(self.con, name, self._tiers(pf))
         totals = {g.period: g for g in self._group(pf, None, population)}
         segments = {dim: self._group(pf, dim, population) for dim in by}
         identity = self._identity(m, partial, periods, population)
@@ -269,7 +275,7 @@ class Engine:
         if population.roster is not None:
             first = pf.filter(pf.period == periods[0].label)
             tiers = first.select("person_key", *self.registry.tiers).to_pyarrow()
-        self.con.drop_table(name, force=True)
+        drop_temp(self.con, name)
         return EngineResult(totals, segments, identity, tiers, self._aggregates(m))
 
     def _check_roster(self, population: Population) -> None:
