@@ -30,7 +30,7 @@ def test_measurement_duckdb_is_bounded_and_spills_into_the_store(
 
 @pytest.mark.parametrize("bad", ["lots", "1 GBs", "-1GB", 5])
 def test_memory_limit_in_the_config_must_be_a_size(bad) -> None:
-    with pytest.raises(ConfigError, match="memory_limit(: .* is not a size| must be a size)"):
+    with pytest.raises(ConfigError, match=r"memory_limit(: .* is not a size| must be a size)"):
         parse_config({"memory_limit": bad}, "im.toml")
 
 
