@@ -52,10 +52,7 @@ class IngestBar:
         if self.progress is None or self.task is None:
             return
         self.progress.advance(self.task, self._current)
-        try:
-            self._current = Path(path).stat().st_size
-        except OSError:
-            self._current = 0
+        self._current = input_bytes([path])  # a folder export (Slack) counts all its files
         self.progress.update(self.task, description=f"reading {Path(path).name} ({fmt})")
 
     def done(self) -> None:
