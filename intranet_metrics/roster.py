@@ -102,11 +102,15 @@ def load_roster(
     path = Path(path)
     fh, found = _open(path, encoding)
     notes = (f"roster {path}: {found.note}",) if found.note else ()
+    # Every check finds its first bad line; the earliest is reported, as a row loop would.
+    errors: list[tuple[int, int, str]] = []
     with fh:
-        header, cols, lines = _read(fh, path, delimiter, found.name)
+        header, cols, lines = _read(fh, path, delimiter, found.name, errors)
     dims = tuple(h for h in header if h and h not in IDENTITY_COLUMNS + DATE_COLUMNS)
-    people = _people(path, cols, lines, dims, pseudo, date_format)
-    aliases = _aliases(path, cols, lines, pseudo)
+    people = _people(path, cols, lines, dims, pseudo, date_format, errors)
+    aliases = _aliases(path, cols, lines, pseudo, errors)
+    if errors:
+        raise ConfigError(min(errors)[2])
     return Roster(people, aliases, dims, str(path), notes)
 
 
@@ -125,10 +129,15 @@ def _open(path: Path, encoding: str | None) -> tuple[IO[str], textfile.Encoding]
 
 
 def _read(
-    fh: IO[str], path: Path, delimiter: str | None, encoding: str
+    fh: IO[str],
+    path: Path,
+    delimiter: str | None,
+    encoding: str,
+    errors: list[tuple[int, int, str]],
 ) -> tuple[list[str], dict[str, pa.Array], pa.Array]:
-    """The header, each column as strings, and each kept row's line number. Records are
-    parsed by ``textfile`` (quotes, dialects, line numbers of multi-line records)."""
+    """The header, each column as strings, and each kept row's line number: read by Arrow
+    when the file is plain, else by ``textfile`` (quotes, dialects, multi-line records) up
+    to the first record that cannot be a row (its error joins ``errors``)."""
     sep = textfile.sniff_delimiter(fh.readline(textfile.HEAD_BYTES), delimiter)
     fh.seek(0)
     tried = f"read as {textfile.delimiter_name(sep)}-separated {encoding}"
@@ -142,17 +151,15 @@ def _read(
     lines: list[int] = []
     for line, row in records:
         if isinstance(row, textfile.BadRecord):
-            raise ConfigError(
-                f"{path} line {line}: unreadable roster record ({row.reason}; {tried}); "
-                "fix the roster"
-            )
+            msg = f"{path} line {line}: unreadable roster record ({row.reason}; {tried}); "
+            errors.append((line, -1, msg + "fix the roster"))
+            break
         if len(row) != len(header):
             if not any(v.strip() for v in row):
                 continue  # a blank line, or a row of empty cells
-            raise ConfigError(
-                f"{path} line {line}: {len(row)} values for {len(header)} columns "
-                f"({tried}); fix the roster"
-            )
+            msg = f"{path} line {line}: {len(row)} values for {len(header)} columns "
+            errors.append((line, -1, msg + f"({tried}); fix the roster"))
+            break
         rows.append(row)
         lines.append(line)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
@@ -252,31 +259,32 @@ def _people(
     dims: tuple[str, ...],
     pseudo: Pseudonymiser,
     date_format: str | None,
+    errors: list[tuple[int, int, str]],
 ) -> pa.Table:
     uid = cols["user_id"]
     if (i := _first(pc.equal(uid, ""))) is not None:
-        raise ConfigError(f"{path} line {lines[i]}: empty user_id; every person needs one")
+        msg = f"{path} line {lines[i]}: empty user_id; every person needs one"
+        errors.append((lines[i].as_py(), 0, msg))
     key = pc.utf8_lower(uid)
     if pc.count_distinct(key).as_py() < len(key):
         seen: dict[str, int] = {}
         for k, line in zip(key.to_pylist(), lines.to_pylist(), strict=True):
             if k in seen:
-                raise ConfigError(
-                    # Lines, not the id: messages never print an identifier.
-                    f"{path} line {line}: the same user_id as line {seen[k]}; "
-                    "user_id must be unique"
-                )
+                # Lines, not the id: messages never print an identifier.
+                msg = f"{path} line {line}: the same user_id as line {seen[k]}; "
+                errors.append((line, 1, msg + "user_id must be unique"))
+                break
             seen[k] = line
     n = len(uid)
     start, end = (
-        _dates(cols[c], path, lines, c, date_format) if c in cols else pa.nulls(n, pa.date32())
-        for c in DATE_COLUMNS
+        _dates(cols[c], path, lines, c, date_format, errors, rank)
+        if c in cols
+        else pa.nulls(n, pa.date32())
+        for rank, c in enumerate(DATE_COLUMNS, 2)
     )
     if (i := _first(pc.less(end, start))) is not None:
-        raise ConfigError(
-            f"{path} line {lines[i]}: end_date {end[i]} is before start_date {start[i]}; "
-            "fix the roster"
-        )
+        msg = f"{path} line {lines[i]}: end_date {end[i]} is before start_date {start[i]}; "
+        errors.append((lines[i].as_py(), 4, msg + "fix the roster"))
     return pa.table(
         {
             "person": pa.array(range(n), pa.int64()),
@@ -291,7 +299,13 @@ def _people(
 
 
 def _dates(
-    values: pa.Array, path: Path, lines: pa.Array, column: str, date_format: str | None
+    values: pa.Array,
+    path: Path,
+    lines: pa.Array,
+    column: str,
+    date_format: str | None,
+    errors: list[tuple[int, int, str]],
+    rank: int,
 ) -> pa.Array:
     """A column of roster dates: ISO ones parsed by Arrow; any other value by ``_date``
     (``date_format``, or the error naming its line)."""
@@ -304,12 +318,20 @@ def _dates(
         return parsed
     out = parsed.to_pylist()
     for i in todo:
-        out[i] = _date(values[i].as_py(), path, lines[i].as_py(), column, date_format)
+        try:
+            out[i] = _date(values[i].as_py(), path, lines[i].as_py(), column, date_format)
+        except ConfigError as exc:
+            errors.append((lines[i].as_py(), rank, str(exc)))
+            break
     return pa.array(out, pa.date32())
 
 
 def _aliases(
-    path: Path, cols: dict[str, pa.Array], lines: pa.Array, pseudo: Pseudonymiser
+    path: Path,
+    cols: dict[str, pa.Array],
+    lines: pa.Array,
+    pseudo: Pseudonymiser,
+    errors: list[tuple[int, int, str]],
 ) -> pa.Table:
     """(identifier, person): every form of every identity value; a form of two people is
     an error naming the line and column, never the identifier."""
@@ -325,32 +347,41 @@ def _aliases(
         parts.append(pa.table({"raw": values, "person": row, "order": pa.repeat(order, len(row))}))
     names = pa.concat_tables(parts)
     forms = _forms(names)
-    # The first holder of each form owns it; another person holding it is a clash.
+    # The first holder of each form (the lowest person, rows are in file order) owns it.
+    # One thread: groups in order of first appearance, the same table on every run.
+    held = forms.group_by("form", use_threads=False).aggregate(
+        [("person", "min"), ("person", "max")]
+    )
+    if pc.any(pc.not_equal(held["person_min"], held["person_max"])).as_py():
+        _clash(path, [c for c in IDENTITY_COLUMNS if c in cols], lines, forms, held, errors)
+    ids = held["form"]
+    if pseudo.enabled:
+        ids = pa.array([pseudo(a) for a in ids.to_pylist()], pa.string())
+    return pa.table(
+        {"identifier": ids, "person": held["person_min"].cast(pa.int64())},
+        schema=pa.schema([("identifier", pa.string()), ("person", pa.int64())]),
+    )
+
+
+def _clash(
+    path: Path,
+    columns: list[str],
+    lines: pa.Array,
+    forms: pa.Table,
+    held: pa.Table,
+    errors: list[tuple[int, int, str]],
+) -> None:
+    """The first name (in file order) of a form another person holds already."""
     forms = forms.append_column("seq", pa.array(range(forms.num_rows), pa.int64()))
     forms = forms.sort_by([("person", "ascending"), ("order", "ascending"), ("seq", "ascending")])
     forms = forms.set_column(3, "seq", pa.array(range(forms.num_rows), pa.int64()))
-    first = forms.group_by("form").aggregate([("seq", "min")])
-    owners = (
-        first.join(forms, ["form", "seq_min"], ["form", "seq"])
-        .select(["form", "person"])
-        .rename_columns(["form", "owner"])
-    )
+    owners = held.select(["form", "person_min"]).rename_columns(["form", "owner"])
     both = forms.join(owners, "form")
     clash = both.filter(pc.not_equal(both["person"], both["owner"]))
-    if clash.num_rows:
-        c = clash.sort_by("seq").slice(0, 1).to_pylist()[0]
-        col = [x for x in IDENTITY_COLUMNS if x in cols][c["order"]]
-        raise ConfigError(
-            f"{path} line {lines[c['person']]}: an identifier in {col} also belongs "
-            f"to the person on line {lines[c['owner']]}; each alias must be unique"
-        )
-    return pa.table(
-        {
-            "identifier": pa.array([pseudo(a) for a in owners["form"].to_pylist()], pa.string()),
-            "person": owners["owner"].cast(pa.int64()),
-        },
-        schema=pa.schema([("identifier", pa.string()), ("person", pa.int64())]),
-    )
+    c = clash.sort_by("seq").slice(0, 1).to_pylist()[0]
+    line = lines[c["person"]].as_py()
+    msg = f"{path} line {line}: an identifier in {columns[c['order']]} also belongs to the "
+    errors.append((line, 5, msg + f"person on line {lines[c['owner']]}; each alias must be unique"))
 
 
 def _forms(names: pa.Table) -> pa.Table:
