@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +87,29 @@ def read_events(con: ibis.BaseBackend, files: list[str]) -> ibis.expr.types.Tabl
         df.createOrReplaceTempView(name)
         return con.table(name)
     return con.read_parquet(files)
+
+
+def read_uri(con: ibis.BaseBackend, uri: str, months: list[str] | None) -> Any:
+    """Events in the canonical schema (``intranet-metrics schema``) kept outside the store:
+    a Parquet folder or file at any path or URI the backend reads (``s3a://``, ``abfss://``,
+    a glob for DuckDB), or on Spark the name of a catalog table (``lake.intranet_events``).
+    Only ``months`` (UTC, as the store partitions them) are read, or all when None."""
+    spark = getattr(con, "name", "") == "pyspark"
+    if spark and _TABLE_NAME.match(uri):
+        name = f"events_{uuid.uuid4().hex}"
+        con._session.table(uri).createOrReplaceTempView(name)
+        ev = con.table(name)
+    else:
+        ev = read_events(con, [uri]) if spark else con.read_parquet(uri)
+    if not months:
+        return ev
+    lo = datetime.fromisoformat(months[0] + "-01").replace(tzinfo=timezone.utc)
+    y, m = int(months[-1][:4]), int(months[-1][5:7])
+    hi = datetime(y + m // 12, m % 12 + 1, 1, tzinfo=timezone.utc)
+    return ev.filter((ev.time >= lo) & (ev.time < hi))
+
+
+_TABLE_NAME = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*){0,2}$")
 
 
 def temp_table(con: ibis.BaseBackend, name: str, expr: ibis.expr.types.Table) -> Any:

@@ -39,6 +39,7 @@ _KEYS = {
     "language",
     "engine",
     "memory_limit",
+    "events",
 }
 
 
@@ -66,6 +67,8 @@ class Config:
     # The measurement's backend (backends.py) and DuckDB's memory limit before it spills.
     engine: str = "duckdb"
     memory_limit: str = "1GB"
+    # Events in the canonical schema outside the store (a Parquet URI or a Spark table).
+    events: str | None = None
     path: str | None = None
 
     @property
@@ -174,7 +177,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
             if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
                 raise ConfigError(f"{where}: {key} must be a list of strings")
             kw[key] = tuple(v.strip().lower() if key == "service_accounts" else v for v in values)
-    for key in ("store", "roster", "goals"):
+    for key in ("store", "roster", "goals", "events"):
         if key in data:
             kw[key] = _expect(where, key, data[key], str, "a path in quotes")
     if "map" in data:

@@ -22,7 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from .backends import connect, drop_temp, read_events, temp_table
+from .backends import connect, drop_temp, read_events, read_uri, temp_table
 from .config import Config
 from .errors import ConfigError, StoreError
 from .metrics import CLASSES, DEFAULT, Registry
@@ -165,6 +165,8 @@ class Engine:
 
     # -- inputs ----------------------------------------------------------------------------
     def _events(self, months: list[str] | None) -> ir.Table:
+        if self.config.events:  # a lakehouse table instead of the store's files
+            return read_uri(self.con, self.config.events, months)
         files = self.store.event_files(months)
         if not files:
             return ibis.memtable(EVENT_SCHEMA.empty_table())

@@ -17,6 +17,7 @@ if shutil.which("java") is None:  # pragma: no cover
     pytest.skip("Java 17 is not installed (apt-get install openjdk-17-jre-headless)", True)
 
 from intranet_metrics.cli import cli  # noqa: E402
+from intranet_metrics.store import Store  # noqa: E402
 
 # PySpark 4.3's toPandas passes pandas 3 a deprecated copy= keyword: a warning, not an error,
 # outside pytest (whose config turns warnings into errors).
@@ -103,3 +104,23 @@ def test_duckdb_and_spark_agree(spark, store: Path, args: list[str]) -> None:
     duck = _doc(_run(store / "store", *args, "--engine", "duckdb", "--format", "json"))
     sprk = _doc(_run(store / "store", *args, "--engine", "spark", "--format", "json"))
     assert duck["kind"] and sprk == duck
+
+
+@pytest.mark.parametrize("engine", ["spark", "duckdb"])
+def test_events_outside_the_store(spark, store: Path, tmp_path: Path, engine: str) -> None:
+    """``events = "<uri>"``: events in the canonical schema kept elsewhere (here the store's
+    own Parquet folder), measured from an empty store, give the same figures."""
+    uri = str(store / "store" / "events")
+    config = tmp_path / "lake.toml"
+    config.write_text(f'events = "{uri if engine == "spark" else uri + "/*/*.parquet"}"\n')
+    args = ["baseline", "--roster", ROSTER, *Q1, *BY, "--format", "json"]
+    want = _doc(_run(store / "store", *args))
+    Store.open(tmp_path / "empty", create=True)  # the store holds the run's settings only
+    r = CliRunner().invoke(
+        cli,
+        ["--config", str(config), "--store", str(tmp_path / "empty"), *args, "--engine", engine],
+    )
+    assert r.exit_code == 0, r.output
+    got = _doc(r.stdout)
+    for key in ("metrics", "segments", "population"):
+        assert got[key] == want[key], key
