@@ -6,8 +6,12 @@ store's Parquet files are read differ."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
+import tempfile
 import uuid
+import weakref
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,8 +36,16 @@ def check_memory_limit(value: str, where: str = "memory_limit") -> str:
 
 
 def spill_folder(store_root: Path) -> Path:
-    """A fresh folder under the store's tmp/ (cleaned by ``repair``) for DuckDB's spill."""
-    return Path(store_root) / "tmp" / f"measure-{uuid.uuid4().hex[:12]}"
+    """A fresh folder name under the store's tmp/ (cleaned by ``repair``) for DuckDB's
+    spill. DuckDB creates only the last level, so tmp/ is made here; a store that cannot
+    be written (a read-only share) spills into the system's temporary folder instead."""
+    name = f"measure-{uuid.uuid4().hex[:12]}"
+    tmp = Path(store_root) / "tmp"
+    try:
+        tmp.mkdir(exist_ok=True)
+    except OSError:
+        return Path(tempfile.gettempdir()) / f"intranet-metrics-{name}"
+    return tmp / name
 
 
 def duckdb_config(store_root: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict[str, Any]:
@@ -45,6 +57,12 @@ def duckdb_config(store_root: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) ->
     }
 
 
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        folder.parent.rmdir()  # the store's tmp/, when nothing else is staged there
+
+
 def connect(
     engine: str, store_root: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT
 ) -> ibis.BaseBackend:
@@ -52,7 +70,11 @@ def connect(
     if engine == "duckdb":
         import ibis
 
-        return ibis.duckdb.connect(**duckdb_config(store_root, memory_limit))
+        config = duckdb_config(store_root, memory_limit)
+        con = ibis.duckdb.connect(**config)
+        # The spill folder goes with the connection (DuckDB leaves it, and tmp/, behind).
+        weakref.finalize(con, _remove, Path(config["temp_directory"]))
+        return con
     if engine == "spark":
         return connect_spark()
     raise ConfigError(f"engine {engine!r}: use one of {', '.join(ENGINES)}")

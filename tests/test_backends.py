@@ -38,3 +38,19 @@ def test_engine_in_the_config() -> None:
     assert parse_config({"engine": "spark"}).engine == "spark"
     with pytest.raises(ConfigError, match='engine must be "duckdb" or "spark"'):
         parse_config({"engine": "polars"}, "im.toml")
+
+
+def test_a_measurement_that_spills_works_and_leaves_no_folder(tmp_path: Path) -> None:
+    """DuckDB creates only the last level of its temp_directory: the store's tmp/ must
+    exist before a measurement spills (a fresh store has none)."""
+    store = Store.open(tmp_path / "store", create=True)
+    engine = Engine(store, Config(memory_limit="40MB"))
+    engine.con.raw_sql("SET threads = 1")
+    q = "SELECT count(*) FROM (SELECT range % 1000003, count(*) FROM range(6000000) GROUP BY 1)"
+    assert engine.con.raw_sql(q).fetchone()[0] == 1000003
+    spill = Path(_setting(engine, "temp_directory"))
+    del engine
+    import gc
+
+    gc.collect()
+    assert not spill.exists() and not (store.root / "tmp").exists()
