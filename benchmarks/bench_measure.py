@@ -81,7 +81,7 @@ print(json.dumps({"wall": time.perf_counter() - t,
 """
 
 
-def memory(events: int, people: int) -> None:
+def memory(events: int, people: int, limit: str = "1GB") -> None:
     """Peak RSS of a year's baseline by department, unbounded vs the default 1GB limit."""
     import subprocess
 
@@ -100,9 +100,9 @@ def memory(events: int, people: int) -> None:
             for i, n in enumerate(names(people)):
                 fh.write(f"E{i},{n},{DEPTS[i % len(DEPTS)]}\n")
         out = {}
-        for label, limit in (("unbounded (before)", "1000GB"), ("memory_limit 1GB", "1GB")):
+        for label, lim in (("unbounded (before)", "1000GB"), (f"memory_limit {limit}", limit)):
             run = subprocess.run(
-                [sys.executable, "-c", _CHILD, str(root), str(roster), limit],
+                [sys.executable, "-c", _CHILD, str(root), str(roster), lim],
                 capture_output=True,
                 text=True,
             )
@@ -120,10 +120,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--people", type=int, default=20_000)
-    ap.add_argument("--memory", action="store_true", help="unbounded vs 1GB peak RSS")
+    ap.add_argument("--memory", action="store_true", help="unbounded vs --limit peak RSS")
+    ap.add_argument("--limit", default="1GB", help="DuckDB memory_limit of --memory")
     args = ap.parse_args()
     if args.memory:
-        memory(args.events, args.people)
+        memory(args.events, args.people, args.limit)
         return
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
