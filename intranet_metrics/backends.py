@@ -91,12 +91,19 @@ def connect_spark(session: Any = None) -> ibis.BaseBackend:
             "--engine spark needs PySpark and Java 17: pip install 'intranet-metrics[spark]'"
         ) from None
     if session is None:
-        session = (
-            SparkSession.builder.appName("intranet-metrics")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.ui.enabled", "false")
-            .getOrCreate()
-        )
+        try:
+            session = (
+                SparkSession.builder.appName("intranet-metrics")
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.ui.enabled", "false")
+                .getOrCreate()
+            )
+        except Exception as exc:  # no Java, a cluster out of reach: PySpark's own errors
+            text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            raise ConfigError(
+                f"--engine spark could not start Spark ({text or type(exc).__name__}); it "
+                "needs Java 17 (apt-get install openjdk-17-jre-headless, or JAVA_HOME)"
+            ) from None
     return ibis.pyspark.connect(session)
 
 

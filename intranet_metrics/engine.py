@@ -131,6 +131,15 @@ def reading(store: Store) -> Iterator[None]:
             f"{where}: cannot be read ({text}); the store is damaged: {REPAIR_HINT}, or "
             "forget the sources of that month and ingest them again"
         ) from exc
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise
+        # --engine spark: a path, URI or table Spark cannot read (the JVM's message is long).
+        text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise StoreError(
+            f"Spark could not read the events ({text}); check the store, or the config's "
+            "events = URI or table"
+        ) from exc
 
 
 def _months(periods: Sequence[Period], tz: ZoneInfo) -> list[str]:
