@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from contextlib import nullcontext, suppress
+from contextlib import suppress
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,6 +98,8 @@ class Ctx:
         self.debug = debug
         # --csv-dialect; None: excel for Dutch (Dutch Excel opens a comma CSV as one column).
         self.csv_dialect: str | None = None
+        # --quiet: no progress bar on stderr (it is never shown when stderr is not a terminal).
+        self.quiet = False
 
     @property
     def store_path(self) -> Path:
@@ -256,7 +258,20 @@ def _set_dialect(ctx: click.Context, param: click.Parameter, value: str | None) 
         obj.csv_dialect = value
 
 
+def _set_engine(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    obj = ctx.find_object(Ctx)
+    if value is not None and obj is not None:
+        obj.config = obj.config.with_overrides(engine=value)
+
+
 def population_options(f):
+    f = click.option(
+        "--engine",
+        type=click.Choice(["duckdb", "spark"]),
+        expose_value=False,
+        callback=_set_engine,
+        help="Measure with DuckDB (this machine) or PySpark (extra [spark]) [default: duckdb].",
+    )(f)
     f = click.option(
         "--by", multiple=True, metavar="COLUMN", help="Break down by a roster column (repeatable)."
     )(f)
@@ -320,8 +335,21 @@ def text_options(f):
     return f
 
 
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    obj = ctx.find_object(Ctx)
+    if value and obj is not None:
+        obj.quiet = True
+
+
 def ingest_options(f):
     f = text_options(f)
+    f = click.option(
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_quiet,
+        help="No progress bar on stderr.",
+    )(f)
     f = click.option(
         "--map",
         "mapping",
@@ -361,10 +389,11 @@ def _ingest(
 
     config = _with_map(c.config, mapping)
     store = c.store(create=True)
-    err = _stderr_console()
-    # A live line on a terminal only: stderr stays clean when redirected.
-    status = err.status("reading exports...") if sys.stderr.isatty() else nullcontext()
-    with status as live:
+    from .progress import ingest_bar
+
+    # A bar on a terminal only: stderr stays clean when redirected, and with --quiet.
+    shown = sys.stderr.isatty() and not c.quiet
+    with ingest_bar(paths, _stderr_console(), shown) as bar:
         result = api.ingest(
             store,
             paths,
@@ -373,9 +402,7 @@ def _ingest(
             skip_bad=skip_bad,
             wait=wait,
             notify=_note,
-            on_start=(lambda path, fmt: live.update(_text(f"reading {path} ({fmt})")))
-            if live is not None
-            else None,
+            on_start=bar.on_start if shown else None,
         )
     (console or _stderr_console()).print(ingest_table(_ingest_doc(result)))
     return result

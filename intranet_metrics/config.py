@@ -39,6 +39,9 @@ _KEYS = {
     "language",
     "communication_team",
     "managers",
+    "engine",
+    "memory_limit",
+    "events",
 }
 
 
@@ -63,6 +66,11 @@ class Config:
     delimiter: str | None = None
     # Roster dates besides ISO 8601, as a strptime format; Dutch Excel writes %d-%m-%Y.
     date_format: str | None = None
+    # The measurement's backend (backends.py) and DuckDB's memory limit before it spills.
+    engine: str = "duckdb"
+    memory_limit: str = "1GB"
+    # Events in the canonical schema outside the store (a Parquet URI or a Spark table).
+    events: str | None = None
     path: str | None = None
     # The communication team (issue 13): a roster column and its values, or people by
     # an identifier (hashed like the roster's under INTRANET_METRICS_KEY, never stored).
@@ -152,6 +160,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     kw.update(_privacy_keys(data, where))
     kw.update(_text_keys(data, where))
     kw.update(_group_keys(data, where))
+    kw.update(_engine_keys(data, where))
     return replace(cfg, **kw)
 
 
@@ -199,7 +208,7 @@ def _list_and_path_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
             if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
                 raise ConfigError(f"{where}: {key} must be a list of strings")
             kw[key] = tuple(v.strip().lower() if key == "service_accounts" else v for v in values)
-    for key in ("store", "roster", "goals"):
+    for key in ("store", "roster", "goals", "events"):
         if key in data:
             kw[key] = _expect(where, key, data[key], str, "a path in quotes")
     if "map" in data:
@@ -276,6 +285,26 @@ def _group_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
             raise ConfigError(
                 f'{where}: [managers] needs column = "..." (a roster column such as is_manager)'
             )
+    return kw
+
+
+def _engine_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``engine`` and ``memory_limit``: where and in how much memory measurements run."""
+    kw: dict[str, Any] = {}
+    if "engine" in data:
+        from .backends import ENGINES
+
+        engine = _expect(where, "engine", data["engine"], str, '"duckdb" or "spark"')
+        if engine not in ENGINES:
+            raise ConfigError(f'{where}: engine must be "duckdb" or "spark", not {engine!r}')
+        kw["engine"] = engine
+    if "memory_limit" in data:
+        from .backends import check_memory_limit
+
+        kw["memory_limit"] = check_memory_limit(
+            _expect(where, "memory_limit", data["memory_limit"], str, 'a size such as "1GB"'),
+            f"{where}: memory_limit",
+        )
     return kw
 
 

@@ -23,6 +23,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from .backends import connect, drop_temp, read_events, read_uri, temp_table
 from .config import Config
 from .errors import ConfigError, StoreError
 from .metrics import CLASSES, DEFAULT, Registry
@@ -131,6 +132,15 @@ def reading(store: Store) -> Iterator[None]:
             f"{where}: cannot be read ({text}); the store is damaged: {REPAIR_HINT}, or "
             "forget the sources of that month and ingest them again"
         ) from exc
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise
+        # --engine spark: a path, URI or table Spark cannot read (the JVM's message is long).
+        text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise StoreError(
+            f"Spark could not read the events ({text}); check the store, or the config's "
+            "events = URI or table"
+        ) from exc
 
 
 def _months(periods: Sequence[Period], tz: ZoneInfo) -> list[str]:
@@ -155,15 +165,22 @@ class Engine:
     ):
         self.store = store
         self.config = config
-        self.con = backend if backend is not None else ibis.duckdb.connect()
+        # Bounded memory, spilling into the store (issue 12); or Spark (backends.py).
+        self.con = (
+            backend
+            if backend is not None
+            else connect(config.engine, store.root, config.memory_limit)
+        )
         self.registry = registry
 
     # -- inputs ----------------------------------------------------------------------------
     def _events(self, months: list[str] | None) -> ir.Table:
+        if self.config.events:  # a lakehouse table instead of the store's files
+            return read_uri(self.con, self.config.events, months)
         files = self.store.event_files(months)
         if not files:
             return ibis.memtable(EVENT_SCHEMA.empty_table())
-        return self.con.read_parquet(files)
+        return read_events(self.con, files)
 
     def _aggregate_months(self, months: list[str]) -> list[str]:
         """Months before ``months`` that hold usage-report aggregates (by the sources'
@@ -262,7 +279,7 @@ class Engine:
         pf = pop.left_join(flags, [pop.period == flags.f_period, pop.person == flags.f_person])
         # Materialised once: the totals and every breakdown read it.
         name = f"person_flags_{uuid.uuid4().hex}"
-        pf = self.con.create_table(name, self._tiers(pf), temp=True)
+        pf = temp_table(self.con, name, self._tiers(pf))
         totals = {g.period: g for g in self._group(pf, None, population)}
         segments = {dim: self._group(pf, dim, population) for dim in by}
         identity = self._identity(m, partial, periods, population)
@@ -270,7 +287,7 @@ class Engine:
         if population.roster is not None:
             first = pf.filter(pf.period == periods[0].label)
             tiers = first.select("person_key", *self.registry.tiers).to_pyarrow()
-        self.con.drop_table(name, force=True)
+        drop_temp(self.con, name)
         return EngineResult(totals, segments, identity, tiers, self._aggregates(m))
 
     def _check_roster(self, population: Population) -> None:
