@@ -459,9 +459,21 @@ def science_frames(engine: Engine, period: Period, population: Population) -> tu
         pop = engine._population(population, p, _months([period], tz))
         keep = [c for c in pop.columns if c not in p.columns or c == "person"]
         people = pop.select(*keep).to_pyarrow().to_pandas()
-    frame = events.to_pandas()
+    frame = _utc_times(events).to_pandas()
     people["person"] = people["person"].astype("string")
     return frame, people
+
+
+def _utc_times(table: Any) -> Any:
+    """``time`` as UTC-aware timestamps: Spark hands them back naive (in its session time
+    zone, UTC), DuckDB aware; science.py compares them with aware bounds."""
+    import pyarrow as pa
+
+    i = table.schema.get_field_index("time")
+    kind = table.schema.field(i).type if i >= 0 else None
+    if kind is None or not pa.types.is_timestamp(kind) or kind.tz is not None:
+        return table
+    return table.set_column(i, "time", table.column(i).cast(pa.timestamp(kind.unit, tz="UTC")))
 
 
 def store_events(engine: Engine, population: Population) -> Any:
@@ -469,9 +481,8 @@ def store_events(engine: Engine, population: Population) -> Any:
     the lifecycle's "new" means no counted event anywhere before a period."""
     with reading(engine.store):
         ev = _resolved(engine, engine._counted(engine._events(None)), population)
-        return (
-            ev.select("person", "time", "cls", "activity", "window_start").to_pyarrow().to_pandas()
-        )
+        chosen = ev.select("person", "time", "cls", "activity", "window_start")
+        return _utc_times(chosen.to_pyarrow()).to_pandas()
 
 
 def _style(actor: ir.StringValue) -> ir.StringValue:
