@@ -120,6 +120,19 @@ def test_unclosed_quote_hands_the_rest_to_the_record_reader(tmp_path, monkeypatc
     assert fast.counts.rejected == 1 and fast.counts.events == 5
 
 
+@pytest.mark.parametrize("where", ["header", "row"])
+def test_a_bare_carriage_return_is_read_as_the_record_reader_does(tmp_path, monkeypatch, where):
+    # Found by tests/test_fuzz.py: a header starting with a bare CR was an internal error.
+    header = (
+        "\rtimestamp,user,activity,item" if where == "header" else "timestamp,user,activity,item"
+    )
+    rows = [GOOD[0], "2024-03-01T10:00:00Z,ann@contoso.com\r,page_view,/c", GOOD[1]]
+    path = tmp_path / "e.csv"
+    path.write_bytes(("\n".join([header, *rows]) + "\n").encode())
+    fast, slow = both(path, AMS, monkeypatch)
+    same(fast, slow)
+
+
 @pytest.mark.parametrize("packed", ["plain", "gzip", "bom", "semicolon"])
 def test_block_reader_reads_the_openers_variants(tmp_path, monkeypatch, packed):
     sep = ";" if packed == "semicolon" else ","

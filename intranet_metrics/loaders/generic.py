@@ -279,6 +279,8 @@ class _Blocks:
             first = first[3:]
         if not first.endswith(b"\n") or not first.strip() or first.count(b'"') % 2:
             return False
+        if b"\r" in first.rstrip(b"\r\n"):  # a bare CR is a line end to the record reader
+            return False
         self.tail = first
         if self.delimiter is None:
             try:
