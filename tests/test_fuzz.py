@@ -184,3 +184,37 @@ def test_mutated_export_zips(members, data):
 @pytest.mark.parametrize("seed", range(len(SEEDS)))
 def test_seeds_themselves_load(seed):
     check_file(SEEDS[seed])
+
+
+def _zip_with_a_nameless_member() -> bytes:
+    """A stored zip whose second member's name is empty (what a damaged download holds)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("users.json", "[]")
+        zf.writestr("x", "[]")
+    data = bytearray(buf.getvalue())
+    local = data.index(b"PK\x03\x04", 1)  # the second member's local header
+    central = data.rindex(b"PK\x01\x02")  # its central directory entry
+    end = data.rindex(b"PK\x05\x06")
+    # Drop the name byte from both headers and zero its length; the central directory
+    # starts one byte earlier and is one byte shorter.
+    del data[central + 46]
+    data[central + 28 : central + 30] = b"\x00\x00"
+    end -= 1
+    size = int.from_bytes(data[end + 12 : end + 16], "little") - 1
+    offset = int.from_bytes(data[end + 16 : end + 20], "little") - 1
+    data[end + 12 : end + 20] = size.to_bytes(4, "little") + offset.to_bytes(4, "little")
+    del data[local + 30]
+    data[local + 26 : local + 28] = b"\x00\x00"
+    return bytes(data)
+
+
+def test_a_zip_member_without_a_name_is_a_damaged_export(tmp_path):
+    # Found by test_mutated_export_zips: ZipInfo.is_dir() raised IndexError (internal error).
+    path = tmp_path / "export.zip"
+    path.write_bytes(_zip_with_a_nameless_member())
+    assert "" in zipfile.ZipFile(path).namelist()
+    for module in CONTAINER_LOADERS:
+        builder = EventBuilder(SourceInfo(str(path), "0" * 64, module.NAME), Config())
+        with pytest.raises(IntranetMetricsError, match="a member has no name"):
+            list(read_batches(module, path, builder))

@@ -89,7 +89,12 @@ class Container:
             ) from None
         self._names = []
         for info in self._zip.infolist():
-            if info.is_dir():
+            if not info.filename:  # ZipInfo.is_dir() raises IndexError on it
+                self._zip.close()
+                raise InputError(
+                    f"{path}: a member has no name; the zip is damaged, re-download the export"
+                )
+            if info.filename.endswith("/"):
                 continue
             if _escapes(info.filename):
                 self._zip.close()
@@ -196,7 +201,7 @@ def container_names(path: Path, max_depth: int) -> list[str] | None:
             return names
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as zf:
-                return [i.filename for i in zf.infolist() if not i.is_dir()]
+                return [i.filename for i in zf.infolist() if not i.filename.endswith("/")]
     except (OSError, zipfile.BadZipFile, ValueError):
         return None
     return None

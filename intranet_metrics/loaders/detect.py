@@ -60,7 +60,7 @@ def _sniff(mod: ModuleType, path: Path, head: bytes) -> bool:
 def _zip_members(path: Path) -> list[str]:
     try:
         with zipfile.ZipFile(path) as zf:
-            return [i.filename for i in zf.infolist() if not i.is_dir()]
+            return [i.filename for i in zf.infolist() if not i.filename.endswith("/")]
     except (OSError, zipfile.BadZipFile, ValueError):
         return []
 
