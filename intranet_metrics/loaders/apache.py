@@ -16,7 +16,7 @@ Choices the SPEC leaves open:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -107,11 +107,38 @@ def parse_time(value: str, cache: dict[str, int]) -> int:
     return base + seconds * 1_000_000
 
 
+# One line's fields as the web-log rules read them: method, status, user, page, the
+# bracketed time and the user agent (None when the line has none).
+WebFields = tuple[str, str, str, str, str, "str | None"]
+
+
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    match = _LINE.match
-    agent_match = _AGENT.match
-    add = builder.add
-    memo, event = RULES.memo(), RULES.event
+    return read_web_log(path, builder, RULES, _fields, "a common or combined log line")
+
+
+def _fields(line: str) -> WebFields | None:
+    m = _LINE.match(line)
+    if m is None:
+        return None
+    u3, u4, request, status = m.group("u3", "u4", "request", "status")
+    method, _, rest = request.partition(" ")
+    page = rest.split(" ", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    a = _AGENT.match(line, m.end())
+    agent = a.group("agent") if a else None
+    return method, status, u3 if u4 is None else u4, page, m.group("time"), agent
+
+
+def read_web_log(
+    path: Path,
+    builder: EventBuilder,
+    rules: WebRules,
+    fields: Callable[[str], WebFields | None],
+    what: str,
+) -> Iterator[pa.RecordBatch]:
+    """The loop of every access log with bracketed times (Apache, Nginx, Confluence): a
+    format gives its rule table and how to cut a line into ``WebFields``; the key is the
+    line as written, lines the rules do not count are ``other``."""
+    memo, event = rules.memo(), rules.event
     day_cache: dict[str, int] = {}
     pending = 0
     with open_log(path) as fh:
@@ -120,38 +147,30 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                 if line is None:  # never held whole: memory stays bounded
                     builder.reject(lineno, f"line longer than {LINE_LIMIT:,} characters")
                     continue
-                m = match(line)
-                if m is None:
+                text = line.rstrip("\r\n")
+                f = fields(line)
+                if f is None:
                     if line.strip():
-                        builder.reject(
-                            lineno,
-                            "not a common or combined log line",
-                            line.rstrip("\r\n"),
-                        )
+                        builder.reject(lineno, f"not {what}", text)
                     continue
-                u3, u4, request, status = m.group("u3", "u4", "request", "status")
-                user = u3 if u4 is None else u4
-                method, _, rest = request.partition(" ")
-                page = rest.split(" ", 1)[0].split("?", 1)[0].split("#", 1)[0]
+                method, status, user, page, stamp, agent = f
                 activity = event(memo, method, status, user, page)
                 if activity is None:
                     pending += 1
                     continue
-                key = line.rstrip("\r\n")
                 try:
-                    when = parse_time(m.group("time"), day_cache)
+                    when = parse_time(stamp, day_cache)
                 except (ValueError, KeyError):
-                    builder.reject(lineno, "timestamp is not [dd/Mon/yyyy:HH:MM:SS +zzzz]", key)
+                    builder.reject(lineno, "timestamp is not [dd/Mon/yyyy:HH:MM:SS +zzzz]", text)
                     continue
-                a = agent_match(line, m.end())
-                add(
+                builder.add(
                     time=when,
                     actor=user,
                     activity=activity,
                     line=lineno,
-                    key=key,
+                    key=text,
                     item=page,
-                    user_agent=agent_text(a.group("agent")) if a else None,
+                    user_agent=agent_text(agent),
                 )
                 if builder.full:
                     builder.other(pending)

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .apache import parse_time
-from .base import LINE_LIMIT, EventBuilder, bounded_lines, decode_head
-from .iis import open_log
-from .rules import PathRule, WebRules, agent_text
+from .apache import WebFields, read_web_log
+from .base import EventBuilder, decode_head
+from .rules import PathRule, WebRules
 
 NAME = "confluence-access"
 DESCRIPTION = "Confluence Server / Data Center access log (page views, comments, likes, new pages)"
@@ -86,43 +85,12 @@ def item_of(url: str) -> str:
 
 
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    memo, event = RULES.memo(), RULES.event
-    day_cache: dict[str, int] = {}
-    pending = 0
-    with open_log(path) as fh:
-        try:
-            for lineno, raw in bounded_lines(fh, LINE_LIMIT):
-                if raw is None:  # never held whole: memory stays bounded
-                    builder.reject(lineno, f"line longer than {LINE_LIMIT:,} characters")
-                    continue
-                line = raw.rstrip("\r\n")
-                m = _LINE.match(line)
-                if m is None:
-                    if line.strip():
-                        builder.reject(lineno, "not a Confluence access log line", line)
-                    continue
-                page = item_of(m.group("url"))
-                activity = event(memo, m.group("method"), m.group("status"), m["user"], page)
-                if activity is None:
-                    pending += 1
-                    continue
-                try:
-                    when = parse_time(m.group("time"), day_cache)
-                except (ValueError, KeyError):
-                    builder.reject(lineno, "timestamp is not [dd/Mon/yyyy:HH:MM:SS +zzzz]", line)
-                    continue
-                builder.add(
-                    time=when,
-                    actor=m.group("user"),
-                    activity=activity,
-                    line=lineno,
-                    key=line,
-                    item=page,
-                    user_agent=agent_text(m.group("agent")),
-                )
-                if builder.full:
-                    builder.other(pending)
-                    pending = 0
-                    yield builder.flush()
-        finally:
-            builder.other(pending)
+    return read_web_log(path, builder, RULES, _fields, "a Confluence access log line")
+
+
+def _fields(line: str) -> WebFields | None:
+    m = _LINE.match(line.rstrip("\r\n"))
+    if m is None:
+        return None
+    page = item_of(m.group("url"))
+    return m.group("method"), m.group("status"), m["user"], page, m["time"], m["agent"]
