@@ -22,7 +22,7 @@ from rich.text import Text
 from . import __version__
 from .config import Config, load_config
 from .errors import ExitCode, IntranetMetricsError, UsageError
-from .goals import TEMPLATE, describe, load_goals
+from .goals import TEMPLATE, describe, load_goals, unmet
 from .render import FORMATS, render_text, to_json, to_table
 from .render.admin import (
     formats_table,
@@ -587,7 +587,9 @@ def compare(
         allow_different_basis=allow_different_basis,
     ).to_dict()
     emit(result, fmt, output, force, c)
-    if fail_on_goals and any(g["status"] in ("not_met", "no_data") for g in result["goals"]):
+    missed = unmet(result) if fail_on_goals else []
+    if missed:
+        click.echo(f"goals not met: {'; '.join(missed)}", err=True)
         sys.exit(int(ExitCode.GOALS_NOT_MET))
 
 

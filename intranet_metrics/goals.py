@@ -190,3 +190,17 @@ def segment_goal_rows(
                 head = {"dimension": dim, "value": seg["value"], "suppressed": seg["suppressed"]}
                 rows.append(head | goal_row(seg, name, t, registry))
     return rows, warnings
+
+
+FAILING = ("not_met", "no_data")
+
+
+def unmet(comparison: dict[str, Any]) -> list[str]:
+    """The goals a comparison misses, overall and per segment, as short labels
+    (``contributor``, ``department=IT: reader``). A suppressed segment is left out: its
+    figures are withheld, so whether it meets a goal is not known (and must not leak)."""
+    out = [g["metric"] for g in comparison.get("goals") or [] if g["status"] in FAILING]
+    for g in comparison.get("segment_goals") or []:
+        if not g.get("suppressed") and (g.get("current_goal") or {}).get("status") in FAILING:
+            out.append(f"{g['dimension']}={g['value']}: {g['metric']}")
+    return out
