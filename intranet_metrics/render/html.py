@@ -12,7 +12,7 @@ import html
 from typing import Any
 
 from .common import LADDER, TIERS, goal_targets, warnings_of
-from .i18n import Lang, label_text
+from .i18n import Lang
 
 # No request of any kind may leave the page: styles and images are inline.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
@@ -408,7 +408,7 @@ def _body(result: dict[str, Any], lang: Lang, goals: dict[str, float]) -> tuple[
     if kind == "measurement":
         g = goal_targets(result)
         chart = _rates_chart(_points(result, lang.t("Current"), g, lang), lang)
-        title = f"{lang.t('Measurement')}: {label_text(result['label'], lang)}"
+        title = f"{lang.t('Measurement')}: {lang.label(result['label'])}"
         return title, (
             _tiles(result, lang, None)
             + f"<h2>{_e(lang.t('Rates with 95% intervals and goals'))}</h2>"
@@ -422,7 +422,7 @@ def _body(result: dict[str, Any], lang: Lang, goals: dict[str, float]) -> tuple[
         b, cur = result["baseline"], result["current"]
         points = _points(b, lang.t("Baseline"), g, lang) + _points(cur, lang.t("Current"), g, lang)
         caption = lang.t("Baseline and current, with 95% intervals and goals")
-        labels = f"{label_text(b['label'], lang)} → {label_text(cur['label'], lang)}"
+        labels = f"{lang.label(b['label'])} → {lang.label(cur['label'])}"
         title = f"{lang.t('Comparison with the baseline')}: {labels}"
         return title, (
             _tiles(cur, lang, result)
