@@ -17,7 +17,6 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "i18n"
-GOALS = {"reader": 0.55, "reactor": 0.4, "contributor": 0.05}
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
 )
@@ -55,7 +54,7 @@ def render_page(name: str, lang: str, tmp: Path) -> Path:
 
     result = json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
     page = tmp / f"{name}-{lang}.html"
-    page.write_text(to_html(result, Lang(lang), GOALS), encoding="utf-8")
+    page.write_text(to_html(result, Lang(lang)), encoding="utf-8")
     return page
 
 
