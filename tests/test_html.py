@@ -224,3 +224,117 @@ def test_a_change_without_a_test_says_so():
     r = report("compare")
     r["changes"]["reader"].update(p_value=None, p_value_exact=None, delta_pp=None)
     assert "– since the baseline: not tested" in to_html(r, Lang())
+
+
+# -- issue 13's results in the page (issue 14's closing gaps) ---------------------------------
+SCIENCE = Path(__file__).parent / "golden"  # made by the CLI on sample_logs/, with issue 13
+
+
+def science(name: str) -> dict:
+    return json.loads((SCIENCE / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_compare_shows_each_change_with_its_interval_and_split(lang):
+    r = science("compare")
+    page = to_html(r, Lang(lang))
+    found = charts(page)
+    assert {"change", "split"} <= set(found)
+    # A whisker and a point per tier; three parts per tier.
+    assert data_marks(found["change"]) >= 6 and data_marks(found["split"]) >= 9
+    L = Lang(lang)
+    iv = L.interval_pp(r["changes"]["reader"]["interval_pp"])
+    assert f"95%: {iv}" in page  # in the reader's tile
+    assert page.count(iv) >= 2  # and in the table of the change in detail
+    stayers = L.pp(r["changes"]["reader"]["split"]["stayers"]["contribution_pp"])
+    assert f"<td>{stayers}</td>" in page
+
+
+def test_a_withheld_change_draws_no_change_chart():
+    r = science("compare")
+    for ch in r["changes"].values():
+        ch.update(interval_pp=None, split=None, p_value=None, delta_pp=None)
+    found = charts(to_html(r, Lang()))
+    assert "change" not in found and "split" not in found
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_trend_shows_the_lifecycle(lang):
+    r = science("report")
+    page = to_html(r, Lang(lang))
+    found = charts(page)
+    assert data_marks(found["lifecycle"]) >= 3 * len(r["rows"])
+    assert Lang(lang).t("How people come and go") in page
+
+
+LEADERSHIP = {
+    "managers": {"population": 12, "suppressed": False}
+    | {"reader_rate": 0.75, "reactor_rate": 0.5, "contributor_rate": 0.25},
+    "others": {"population": 170, "suppressed": False}
+    | {"reader_rate": 0.5, "reactor_rate": 0.25, "contributor_rate": 0.05},
+    "thread_starts": 40,
+    "threads_with_manager": 10,
+    "manager_thread_share": 0.25,
+}
+
+
+def test_leadership_shown_with_a_chart_when_the_result_has_it():
+    r = science("baseline") | {"leadership": LEADERSHIP}
+    page = to_html(r, Lang("nl"))
+    assert data_marks(charts(page)["leadership"]) >= 6
+    assert "Aanwezigheid van leidinggevenden" in page and "<td>75,0%</td>" in page
+    assert "25,0% van 40 gestarte gesprekken" in page
+
+
+def test_goals_per_segment_from_the_result():
+    r = science("baseline")
+    r["segment_goals"] = [
+        {"dimension": "department", "value": "IT", "suppressed": False}
+        | {"metric": "reader", "target": 0.6, "actual": 0.448, "status": "not_met"},
+        {"dimension": "department", "value": "HR", "suppressed": True}
+        | {"metric": "reader", "target": 0.6, "actual": None, "status": "no_data"},
+    ]
+    page = to_html(r, Lang())
+    table = page[page.index("<h2>Goals per segment</h2>") :]
+    assert "department IT" in table and '<td class="notmet label">not met</td>' in table
+    assert '<td class="suppressed">suppressed</td>' in table
+
+
+@pytest.mark.parametrize("name", ["baseline", "compare", "trend"])
+def test_no_empty_section_when_the_result_lacks_them(name):
+    # The documents of tests/golden/i18n/ predate issue 13: none of its sections appear.
+    page = to_html(report(name), Lang())
+    for title in (
+        "The change and its 95% interval",
+        "Leadership presence",
+        "How people come and go",
+        "Goals per segment",
+        "Goals on inequality and interaction",
+    ):
+        assert title not in page
+
+
+# -- the trend's goals come from the result ---------------------------------------------------
+def test_trend_goals_come_from_the_result_not_from_elsewhere():
+    r = report("trend")
+    r["goals"] = [{"metric": "reader", "target": 0.7}]
+    page = to_html(r, Lang())
+    assert "goal 70%" in page and page.count("no goal set") == 2
+    del r["goals"]  # a trend written before the goals were carried: no goal lines
+    assert to_html(r, Lang()).count("no goal set") == 3
+
+
+def test_trend_html_from_stored_json_is_the_html_the_cli_writes(store, tmp_path):
+    goals = tmp_path / "goals.toml"
+    goals.write_text("[goals]\nreader = 70\nreactor = 30\ncontributor = 2\n", encoding="utf-8")
+    config = tmp_path / "intranet-metrics.toml"
+    config.write_text(f"goals = {json.dumps(str(goals))}\n", encoding="utf-8")
+    args = ["--config", str(config), "--store", str(store), "report", "--roster"]
+    args += [str(SAMPLE / "roster.csv"), "--lang", "nl"]
+    direct = CliRunner().invoke(cli, [*args, "--format", "html"])
+    stored = CliRunner().invoke(cli, [*args, "--format", "json"])
+    assert direct.exit_code == 0 and stored.exit_code == 0, direct.output + stored.output
+    doc = json.loads(stored.stdout)
+    assert [g["target"] for g in doc["goals"]] == [0.7, 0.3, 0.02]
+    assert "doel 70%" in direct.stdout
+    assert to_html(doc, Lang("nl")) == direct.stdout

@@ -45,7 +45,7 @@ figure svg { max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: .9rem; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid var(--line); padding: .3rem .6rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child, td.label { text-align: left; }
 td.suppressed { color: var(--muted); font-style: italic; background: repeating-linear-gradient(
   45deg, #f3f4f6, #f3f4f6 4px, #ffffff 4px, #ffffff 8px); text-align: center; }
 .note { color: var(--muted); font-size: .9rem; }
@@ -202,8 +202,10 @@ def _cell(text: str, column: int, section: Section, lang: Lang) -> str:
         return f'<td class="suppressed">{_e(text)}</td>'
     if column in section.status_columns:
         cls = next((c for k, c in _STATUS_CLASS.items() if lang.t(STATUS_TEXT[k]) == text), "note")
-        return f'<td class="{cls}">{_e(text)}</td>'
-    return f"<td>{_e(text)}</td>"
+        return f'<td class="{cls} label">{_e(text)}</td>'
+    return (
+        f'<td class="label">{_e(text)}</td>' if column < section.labels else f"<td>{_e(text)}</td>"
+    )
 
 
 def _table(section: Section, lang: Lang, level: str | None = "h3") -> str:
@@ -230,7 +232,9 @@ def _change(c: dict[str, Any], parts: dict[str, Section], lang: Lang) -> str:
         return ""
     title = lang.t("The change and its 95% interval")
     out = f"<h2>{_e(title)}</h2>"
-    out += _chart(charts.change_chart(c["changes"], lang), lang, detail.note or "", "change")
+    method = next(iter(c["changes"].values())).get("interval_method", "")
+    caption = lang.t("interval: {method}", method=lang.t(method))
+    out += _chart(charts.change_chart(c["changes"], lang), lang, caption, "change")
     split = charts.split_chart(c["changes"], lang)
     if split is not None:
         caption = lang.t("stayers + joiners + leavers (pp) = the change")
@@ -317,6 +321,15 @@ def _inputs(result: dict[str, Any], lang: Lang) -> str:
     )
 
 
+def _generated(stamp: str, lang: Lang) -> str:
+    """When the report was made, as a date; a stamp that is no date (a golden file's "-")
+    as written."""
+    try:
+        return lang.date(stamp[:10])
+    except ValueError:
+        return stamp or "–"
+
+
 def _appendix(result: dict[str, Any], lang: Lang) -> str:
     parts = [f"<h2>{_e(lang.t('Appendix'))}</h2>", f"<h3>{_e(lang.t('Definitions'))}</h3><ul>"]
     parts += [
@@ -346,7 +359,7 @@ def _appendix(result: dict[str, Any], lang: Lang) -> str:
     parts.append(
         f"<p>{_e(lang.t('Tool'))}: {_e(tool.get('name', 'intranet-metrics'))} "
         f"{_e(tool.get('version', ''))}; {_e(lang.t('Generated'))}: "
-        f"{_e(lang.date(generated[:10]) if generated else '–')}</p>"
+        f"{_e(_generated(generated, lang))}</p>"
     )
     return "".join(parts)
 
