@@ -217,4 +217,4 @@ def coded(warnings: Iterable[str], found: Iterable[Mapping[str, Any]]) -> list[N
         n = from_detail(d)
         if n is not None:
             by_text.setdefault(str(n), n)
-    return [by_text.get(str(w), w) for w in warnings]
+    return [w if isinstance(w, Notice) else by_text.get(str(w), w) for w in warnings]

@@ -191,3 +191,9 @@ def test_a_detail_that_does_not_match_its_warning_is_not_used():
     # A stored document edited by hand: the detail no longer gives back the warning.
     doc = {"warnings": ["something else"], "warning_details": [{"code": "observed", "params": {}}]}
     assert Lang("nl").warnings(doc) == ["something else"]
+
+
+def test_a_notice_in_a_result_built_in_this_process_keeps_its_code():
+    # The library's own result (not read back from JSON) holds the notices themselves.
+    doc = {"warnings": [Notice("unpaired")]}
+    assert Lang("nl").warnings(doc)[0].startswith("personen zijn niet aan de nulmeting")

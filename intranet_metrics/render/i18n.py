@@ -429,7 +429,7 @@ class Lang:
     def warnings(self, result: Mapping[str, Any]) -> list[str]:
         """The report's warnings in this language (a comparison's include both windows')."""
         found = result.get("warning_details") or []
-        return [self.warning(w) for w in coded(map(str, result.get("warnings", [])), found)]
+        return [self.warning(w) for w in coded(result.get("warnings", []), found)]
 
     # -- numbers and dates ---------------------------------------------------------------
     def decimal(self, x: float, digits: int = 1, sign: bool = False) -> str:
