@@ -30,7 +30,7 @@ from .figures import measurement_figures, null_inequality, null_interaction, tre
 from .goals import goal_row, segment_goal_rows
 from .goals import side as goal_side
 from .metrics import DEFAULT, Registry
-from .notices import BASIS_TEXT, STYLE_TEXT, Notice, sided
+from .notices import BASIS_TEXT, Notice, sided
 from .notices import details as warning_details
 from .privacy import null_ladder, null_metrics, suppress, too_small
 from .stats import ChangeSplit, mcnemar, newcombe_unpaired, split_change, two_proportion_p, wilson
@@ -132,9 +132,6 @@ def _warnings(pop: Population, size: int, ident: PeriodIdentity, label: str) -> 
     if ident.partial_aggregates:
         w.append(Notice("partial_aggregates", n=ident.partial_aggregates, label=label))
     return w
-
-
-STYLE_NAMES = STYLE_TEXT
 
 
 def _style_warning(ident: PeriodIdentity, label: str) -> list[str]:
