@@ -27,6 +27,8 @@ from .errors import InputError, StoreError, UsageError
 from .goals import load_goals
 from .identity import Pseudonymiser
 from .metrics import DEFAULT, Registry
+from .notices import Notice
+from .notices import details as warning_details
 from .report import Window
 from .results import Comparison, Measurement, Trend, as_dict
 from .roster import load_roster
@@ -217,10 +219,8 @@ def baseline(
         except StoreError as exc:
             # The measurement itself is sound: print it, and say what is lost (a paired
             # compare against it falls back to the unpaired test).
-            result.setdefault("warnings", []).append(
-                f"{exc}; the per-person tiers for a paired compare were not saved, so "
-                "'compare' against this baseline will use the unpaired test"
-            )
+            result.setdefault("warnings", []).append(Notice("tiers_not_saved", error=str(exc)))
+            result["warning_details"] = warning_details(result["warnings"])
     return Measurement.from_dict(result)
 
 
@@ -340,9 +340,11 @@ def trend(
     roster: str | Path | None = None,
     population_size: int | None = None,
     by: Sequence[str] = (),
+    goals: str | Path | None = None,
     registry: Registry = DEFAULT,
 ) -> Trend:
-    """The rates per calendar period (from the store's first to its last day by default)."""
+    """The rates per calendar period (from the store's first to its last day by default),
+    with the goals (``goals`` or the config's goals file) for the charts' goal lines."""
     cfg = _config(config)
     store.check_key(pseudonymiser(cfg))
     span = report.store_span(store, cfg)
@@ -351,7 +353,8 @@ def trend(
     s = parse_date(start, "--from") if start is not None else span[0]
     e = parse_date(end, "--to") if end is not None else span[1]
     pop = population(cfg, roster or cfg.roster, population_size)
-    doc = report.trend(store, cfg, period, Window(s, e), pop, by, registry)
+    targets = load_goals(goals or cfg.goals, registry)
+    doc = report.trend(store, cfg, period, Window(s, e), pop, by, registry, targets)
     return Trend.from_dict(doc)
 
 

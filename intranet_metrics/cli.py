@@ -173,16 +173,12 @@ def emit(
             con.print(to_table(result, lang))
             text = con.export_text()
     else:
-        from .goals import load_goals
-
         text = render_text(
             fmt,
             result,
             lang,
             csv_dialect=(c.csv_dialect if c else None)
             or ("excel" if lang.code == "nl" else "plain"),
-            # A trend's JSON has no goals: the HTML draws the configured ones on it.
-            goals=load_goals(c.config.goals if c else None) if fmt == "html" else None,
         )
     if output is None:
         # color=True: click would otherwise drop escape sequences from a piped CSV value,

@@ -8,6 +8,7 @@ from typing import Any
 from .config import _suggest, read_toml
 from .errors import ConfigError
 from .metrics import DEFAULT, Registry
+from .notices import Notice
 
 METRICS = DEFAULT.names
 # The seed organisation's short-term targets (SPEC section 3), as fractions.
@@ -176,14 +177,11 @@ def segment_goal_rows(
     for dim, by_value in getattr(goals, "segments", {}).items():
         segs = m.get("segments", {}).get(dim)
         if segs is None:
-            warnings.append(
-                f"the goals file sets goals per {dim}, but the measurement has no breakdown "
-                f"by {dim}: add --by {dim} to check them"
-            )
+            warnings.append(Notice("segment_goals_no_breakdown", dim=dim))
             continue
         values = {str(s["value"]) for s in segs}
         for v in sorted(set(by_value) - values - {"*"}):
-            warnings.append(f"the goals file sets goals for {dim} '{v}', which has nobody here")
+            warnings.append(Notice("segment_goal_nobody", dim=dim, value=v))
         for seg in segs:
             targets = by_value.get("*", {}) | by_value.get(str(seg["value"]), {})
             for name, t in targets.items():
