@@ -179,6 +179,9 @@ class Store:
     def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
         self.root = root
         self.manifest = manifest
+        # Measurements read the derived activity files (activity.py); False makes them read
+        # every raw event instead (the reference the tests and benchmarks compare with).
+        self.read_activity = True
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
