@@ -2,9 +2,17 @@
 
 A measurement only asks, per period, which actor did which activity and how often. So
 beside every committed event file the store keeps one small derived file with the
-distinct (local day, actor, activity) of its counted single events and their number::
+distinct (local day, actor, activity) of its counted single events and their number, and
+the same summed over each local month (``whole_month`` true, ``day`` the month's first day)::
 
-    <store>/activity/month=YYYY-MM/part-<commit>-<n>.parquet   (day, actor, activity, events)
+    <store>/activity/month=YYYY-MM/part-<commit>-<n>.parquet   (day, actor, activity, events,
+                                                                whole_month)
+
+The month rows are what makes it small: a person reads a few pages a day, so the distinct
+(day, actor, activity) are nearly as many as the events, while a month holds each (actor,
+activity) once. A period is cut into its whole local months (month rows) and the days at
+its edges (day rows); the two kinds of rows are written as separate row groups, so a
+measurement of whole months never reads the day rows.
 
 Design choices, and why:
 
@@ -51,6 +59,7 @@ SCHEMA = pa.schema(
         pa.field("actor", pa.string(), nullable=False),
         pa.field("activity", pa.string(), nullable=False),
         pa.field("events", pa.int64(), nullable=False),
+        pa.field("whole_month", pa.bool_(), nullable=False),
     ]
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -74,6 +83,42 @@ def local_midnights(tz: ZoneInfo, first: date, last: date) -> pa.Table:
     return pa.table(
         {"lo": pa.array(los, pa.timestamp("us", "UTC")), "day": pa.array(days, pa.date32())}
     )
+
+
+def pieces(periods: Any) -> pa.Table:
+    """Each period cut into the whole local months it covers (``month`` true: read the
+    month rows whose first day lies in [lo, hi]) and the days at its edges (day rows with a
+    day in [lo, hi]): together exactly its days, each once."""
+    out: dict[str, list] = {"period": [], "month": [], "lo": [], "hi": []}
+
+    def add(label: str, whole: bool, lo: date, hi: date) -> None:
+        for k, v in zip(out, (label, whole, lo, hi), strict=True):
+            out[k].append(v)
+
+    for p in periods:
+        first = p.start if p.start.day == 1 else _next_month(p.start)
+        last = _next_month(p.end) - timedelta(days=1)
+        last = p.end if last == p.end else p.end.replace(day=1) - timedelta(days=1)
+        if first > last:  # no whole month inside
+            add(p.label, False, p.start, p.end)
+            continue
+        add(p.label, True, first, last.replace(day=1))
+        if p.start < first:
+            add(p.label, False, p.start, first - timedelta(days=1))
+        if last < p.end:
+            add(p.label, False, last + timedelta(days=1), p.end)
+    return pa.table(
+        {
+            "period": pa.array(out["period"], pa.string()),
+            "month": pa.array(out["month"], pa.bool_()),
+            "lo": pa.array(out["lo"], pa.date32()),
+            "hi": pa.array(out["hi"], pa.date32()),
+        }
+    )
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
 
 
 def path_for(event_path: str) -> str:
@@ -110,12 +155,21 @@ def build(con: Any, event_file: Path, out: Path, tz_name: str) -> dict[str, Any]
             "GROUP BY ALL ORDER BY b.day, e.actor, e.activity",
             params=[src],
         )
-        table = rel.to_arrow_table().cast(SCHEMA)
+        days = rel.to_arrow_table()
+        con.register("activity_days", days)
+        months = con.sql(
+            "SELECT date_trunc('month', day)::DATE AS day, actor, activity, "
+            "sum(events)::BIGINT AS events FROM activity_days GROUP BY ALL ORDER BY ALL"
+        ).to_arrow_table()
     finally:
         con.unregister("activity_bounds")
-    pq.write_table(table, out)
+        con.unregister("activity_days")
+    with pq.ParquetWriter(out, SCHEMA) as writer:  # month rows first, in their own row groups
+        for table, whole in ((months, True), (days, False)):
+            flag = pa.array([whole] * table.num_rows, pa.bool_())
+            writer.write_table(table.append_column("whole_month", flag).cast(SCHEMA))
     return {
-        "rows": table.num_rows,
+        "rows": months.num_rows + days.num_rows,
         "bytes": out.stat().st_size,
         "tz": tz_name,
         "aggregates": int(aggregates or 0),

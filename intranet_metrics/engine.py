@@ -281,11 +281,20 @@ class Engine:
                 cls=derived.activity.substitute(self.config.activities, else_="ignore")
             )
             d = d.filter(d.cls != "ignore")
-            # A local day lies in a period exactly when its events lie in the UTC bounds.
-            j = d.join(p, [d.day >= p.from_date, d.day <= p.to_date])
+            # Whole local months from the month rows, the days at a period's edges from the
+            # day rows (activity.pieces); a local day lies in a period exactly when its
+            # events lie in the period's UTC bounds.
+            cut = activity.pieces(periods)
+            if not any(cut.column("month").to_pylist()) or all(cut.column("month").to_pylist()):
+                d = d.filter(d.whole_month == cut.column("month")[0].as_py())  # row groups skipped
+            cuts = ibis.memtable(cut).rename(c_period="period", c_month="month")
+            j = d.join(cuts, [d.whole_month == cuts.c_month, d.day >= cuts.lo, d.day <= cuts.hi])
             rows = rows.union(
                 j.select(
-                    "period", actor=j.actor.cast("string"), cls="cls", n=j.events.cast("int64")
+                    period=j.c_period,
+                    actor=j.actor.cast("string"),
+                    cls="cls",
+                    n=j.events.cast("int64"),
                 )
             )
         return rows.group_by(["period", "actor", "cls"]).aggregate(n=rows.n.sum()), partial
@@ -438,9 +447,9 @@ class Engine:
         actors = ev.select(person=ev.actor.cast("string"))
         if derived is not None:
             cls = derived.activity.substitute(self.config.activities, else_="ignore")
-            actors = actors.union(
-                derived.filter(cls != "ignore").select(person=derived.actor.cast("string"))
-            )
+            # The month rows alone hold every actor (and skip the day rows' row groups).
+            d = derived.filter(derived.whole_month & (cls != "ignore"))
+            actors = actors.union(d.select(person=d.actor.cast("string")))
         return actors.distinct().cross_join(p.select("period"))
 
     def _aggregates(

@@ -141,7 +141,8 @@ aggregate = st.tuples(
     same_tz=st.booleans(),
     mapping=st.sampled_from(MAPPINGS),
     edge=st.sampled_from(EDGES),
-    days=st.integers(0, 3),
+    days=st.sampled_from((0, 1, 3, 40, 75)),
+    whole_months=st.booleans(),
     basis=st.sampled_from(("roster", "fixed", "observed")),
 )
 def test_derived_and_raw_paths_agree(
@@ -155,6 +156,7 @@ def test_derived_and_raw_paths_agree(
     mapping,
     edge,
     days,
+    whole_months,
     basis,
 ):
     store = Store.open(tmp_path_factory.mktemp("prop") / "s", create=True)
@@ -180,6 +182,12 @@ def test_derived_and_raw_paths_agree(
         Period("a", day - timedelta(days=days), day),
         Period("b", day + timedelta(days=1), day + timedelta(days=1 + days)),
     ]
+    if whole_months:  # month rows only, or a quarter with day rows at one edge
+        periods = [
+            Period("jan", date(2026, 1, 1), date(2026, 1, 31)),
+            Period("feb-mar", date(2026, 2, 1), date(2026, 3, 31)),
+            Period("q", date(2026, 1, 1) + timedelta(days=days), date(2026, 4, 30)),
+        ][: 2 + (days > 0)]
     pop = {"roster": roster_pop, "fixed": Population(size=50), "observed": Population()}[basis]
     got, want, paths = both_paths(
         store, config, periods, pop, ("department",) * (basis == "roster")
