@@ -6,6 +6,14 @@ same code can run on another ibis backend (Spark) later. The shape of the comput
     events -> counted events in a period -> actor matched to a person -> per-person flags
     population (roster overlap, fixed N, or observed) left-joined with the flags
     -> tier counts per period and segment
+
+"Events" here are the rows of the store's derived activity files (activity.py: distinct
+local day or month, actor and activity with their number) wherever they give the same
+answer, and the raw events elsewhere (files without a sound derived file in the config's
+time zone, usage-report aggregates, a ``config.events`` URI): both become rows of
+(period, actor, class, n) before the roster is joined, once per distinct actor. The
+science inputs (science_frames, store_events), custom aggregate metrics and the identity
+diagnostic read raw events: they need items, threads, times, formats or one row per event.
 """
 
 from __future__ import annotations
