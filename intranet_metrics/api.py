@@ -67,9 +67,11 @@ def forget(store: Store, specs: Sequence[str], wait: bool = True, notify=None) -
     return store.forget(list(specs), wait=wait, notify=notify)
 
 
-def compact(store: Store, wait: bool = True, notify=None) -> CompactResult:
-    """Merge each month's data files into one, sorted by time (crash-safe, like forget)."""
-    return store.compact(wait=wait, notify=notify)
+def compact(store: Store, wait: bool = True, notify=None, tz: str | None = None) -> CompactResult:
+    """Merge each month's data files into one, sorted by time (crash-safe, like forget), and
+    derive the activity files measurements read (by local days in ``tz``, an IANA name;
+    default the store's)."""
+    return store.compact(wait=wait, notify=notify, tz=tz)
 
 
 def repair(path: str | Path, wait: bool = True, notify=None) -> RepairResult:

@@ -745,7 +745,7 @@ def compact(c: Ctx, no_wait) -> None:
     """Merge each month's data files into one, sorted by time (after many small ingests)."""
     from . import api
 
-    result = api.compact(c.store(), wait=not no_wait, notify=_note)
+    result = api.compact(c.store(), wait=not no_wait, notify=_note, tz=c.config.timezone)
     if not result.months:
         click.echo(f"{c.store_path}: one data file per month already; nothing to compact")
         return

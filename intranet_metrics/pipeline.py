@@ -190,7 +190,7 @@ def ingest(
         stage.close()
         if not run.staged:
             return IngestResult(run.summaries, None)
-        commit = store.commit(stage, run.staged, pseudo.fingerprint)
+        commit = store.commit(stage, run.staged, pseudo.fingerprint, tz=config.timezone)
         if on_source:
             for s in run.staged:
                 on_source(s)
