@@ -16,10 +16,25 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import InputError
-from .base import EventBuilder, decode_head
+from .base import EventBuilder, decode_head, to_micros
 from .container import Container, container_names, member_head
+from .rules import (
+    LINE,
+    PROBLEM,
+    RAW,
+    TIME,
+    Actor,
+    FieldRules,
+    apply_fields,
+    blank,
+    filled,
+    is_,
+    not_,
+    row,
+)
 from .textfile import BadRecord, csv_rows, first_bad_line
 
 NAME = "engage-export"
@@ -148,9 +163,58 @@ def _bad_utf8_line(box: Container, member: str) -> int | None:
     return None if found is None else found[0]
 
 
+# Classification as data (SPEC section 6, engage-export), applied by ``rules.apply_fields``:
+# a message naming the message it replies to is a reply, any other starts a thread; a
+# ``sender_type`` other than user is no person.
+RULES = FieldRules(
+    time=("created_at", lambda values: _times(values)),
+    actor=Actor(ids=("sender_id",), prefix="engage:", emails=("sender_email",)),
+    fields={
+        "key": ("id",),
+        "item": ("id",),
+        "parent": ("replied_to_id",),
+        "thread": ("thread_id",),
+        "channel": ("group_name", "group_id"),
+    },
+    rejects=(
+        row("empty message id", blank("id")),
+        row("created_at is not ISO 8601 or YYYY/MM/DD HH:MM:SS +0000", is_(TIME, None)),
+    ),
+    exclusions=(
+        row("bot", is_("sender_type", "bot", fold=True)),
+        row("not_a_user", filled("sender_type"), not_("sender_type", "user", fold=True)),
+    ),
+    activities=(row("reply", filled("replied_to_id")),),
+    default="thread_start",
+)
+# The message text is never read: it says nothing about who did what, and it is the bulk.
+_UNREAD = frozenset({"body"})
+# Records per table handed to ``apply_fields``.
+_BLOCK = 8192
+
+
+def _times(values: pa.Array) -> pa.Array:
+    """``parse_time`` of a column, each distinct text parsed once (null: unreadable)."""
+    coded = pc.dictionary_encode(values)
+    found = [parse_time(v) for v in coded.dictionary.to_pylist()]
+    micros = [None if t is None else to_micros(t) for t in found]
+    return pa.array(micros, pa.int64()).take(coded.indices)
+
+
 def _load_messages(
     box: Container, member: str, emails: dict[str, str], builder: EventBuilder
 ) -> Iterator[pa.RecordBatch]:
+    users = {sender: (email, False) for sender, email in emails.items()}
+    for table in _read_messages(box, member, builder.pseudo.enabled):
+        apply_fields(RULES, table, builder, member=member, users=users)
+        if builder.full:
+            yield builder.flush()
+
+
+def _read_messages(box: Container, member: str, private_by_id: bool) -> Iterator[pa.Table]:
+    """Tables of the member's records as raw named fields (values stripped), ``_BLOCK``
+    records at a time. A record the reader cannot take (bad CSV, wrong width) comes with
+    its ``_problem``; blank lines are no record."""
     with box.open_text(member) as fh:
         records = csv_rows(fh, ",", FIELD_LIMIT)
         first = next(records, None)
@@ -163,25 +227,67 @@ def _load_messages(
         if not header:
             return
         _require(f"{box.path}!{member}", header)
-        col = {h: i for i, h in enumerate(header)}
-        width = len(header)
-        record = 0
-        for _line, row in records:
-            if isinstance(row, BadRecord):
-                record += 1
-                builder.reject(record, row.reason, member=member)
-                continue
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            record += 1
-            if len(row) != width:
-                builder.reject(
-                    record, f"{len(row)} values for {width} columns", ",".join(row), member=member
-                )
-                continue
-            _add(builder, member, record, {h: row[i].strip() for h, i in col.items()}, emails)
-            if builder.full:
-                yield builder.flush()
+        block = _Records(header, private_by_id)
+        for _line, values in records:
+            block.add(values)
+            if block.size >= _BLOCK:
+                yield block.table()
+        if block.size:
+            yield block.table()
+
+
+class _Records:
+    """Records gathered as columns: one list per header name, plus line, problem, raw."""
+
+    def __init__(self, header: list[str], private_by_id: bool) -> None:
+        self.header, self.width = header, len(header)
+        self.read = [(h, i) for i, h in enumerate(header) if h not in _UNREAD]
+        # Under a key a private group's name is not read (it may be a person's: 'Jane and
+        # Bram 1:1'): the group's id stands for it, nothing for a private conversation.
+        self.hide = private_by_id and {"in_private_group", "group_name"} <= set(header)
+        self.record = 0
+        self._start()
+
+    def _start(self) -> None:
+        self.columns: dict[str, list] = {h: [] for h, _ in self.read}
+        self.meta: dict[str, list] = {LINE: [], PROBLEM: [], RAW: []}
+        self.size = 0
+
+    def add(self, values: list[str] | BadRecord) -> None:
+        if isinstance(values, BadRecord):
+            self._bad(values.reason, None)
+            return
+        if not values or (len(values) == 1 and not values[0].strip()):
+            return
+        if len(values) != self.width:
+            self._bad(f"{len(values)} values for {self.width} columns", ",".join(values))
+            return
+        record = {h: values[i].strip() for h, i in self.read}
+        if self.hide and record["in_private_group"].lower() == "true":
+            record["group_name"] = ""
+        for h, column in self.columns.items():
+            column.append(record[h])
+        # The body is the bulk of a row and says nothing about why it was rejected.
+        self._meta(None, ",".join(record.values()))
+
+    def _bad(self, problem: str, raw: str | None) -> None:
+        for column in self.columns.values():
+            column.append(None)
+        self._meta(problem, raw)
+
+    def _meta(self, problem: str | None, raw: str | None) -> None:
+        self.record += 1
+        self.size += 1
+        for name, value in ((LINE, self.record), (PROBLEM, problem), (RAW, raw)):
+            self.meta[name].append(value)
+
+    def table(self) -> pa.Table:
+        columns = {h: pa.array(v, pa.string()) for h, v in self.columns.items()}
+        columns[LINE] = pa.array(self.meta[LINE], pa.int64())
+        columns[PROBLEM] = pa.array(self.meta[PROBLEM], pa.string())
+        columns[RAW] = pa.array(self.meta[RAW], pa.string())
+        self._start()
+        return pa.table(columns)
 
 
 def _require(label: str, header: list[str]) -> None:
@@ -191,54 +297,3 @@ def _require(label: str, header: list[str]) -> None:
             f"{label} line 1: missing required column(s) {', '.join(missing)}; "
             "is this a Viva Engage network data export?"
         )
-
-
-def _add(
-    builder: EventBuilder, member: str, record: int, row: dict[str, str], emails: dict[str, str]
-) -> None:
-    mid, sender = row["id"], row["sender_id"]
-    if not mid:
-        builder.reject(record, "empty message id", _raw(row), member=member)
-        return
-    t = parse_time(row["created_at"])
-    if t is None:
-        builder.reject(
-            record,
-            "created_at is not ISO 8601 or YYYY/MM/DD HH:MM:SS +0000",
-            _raw(row),
-            member=member,
-        )
-        return
-    actor = row.get("sender_email") or emails.get(sender) or (f"engage:{sender}" if sender else "")
-    sender_type = row.get("sender_type", "").lower()
-    excluded = None
-    if sender_type and sender_type != "user":
-        excluded = "bot" if sender_type == "bot" else "not_a_user"
-    parent = row["replied_to_id"] or None
-    builder.add(
-        time=t,
-        actor=actor,
-        activity="reply" if parent else "thread_start",
-        line=record,
-        key=mid,
-        item=mid,
-        parent=parent,
-        thread=row.get("thread_id") or None,
-        channel=_channel(builder, row),
-        excluded=excluded,
-        member=member,
-    )
-
-
-def _channel(builder: EventBuilder, row: dict[str, str]) -> str | None:
-    """The group's name; under a key a private group's id instead (its name may be a
-    person's: 'Jane and Bram 1:1'), and nothing for a private conversation."""
-    private = row.get("in_private_group", "").lower() == "true"
-    if private and builder.pseudo.enabled:
-        return row.get("group_id") or None
-    return row.get("group_name") or row.get("group_id") or None
-
-
-def _raw(row: dict[str, str]) -> str:
-    # The body is the bulk of a row and says nothing about why it was rejected.
-    return ",".join(v for k, v in row.items() if k != "body")

@@ -20,6 +20,22 @@ import pyarrow as pa
 from ..errors import InputError
 from .base import EventBuilder
 from .container import TOO_DEEP, Container, container_names, iter_json_array
+from .rules import (
+    ACTOR_ID,
+    BOT,
+    LINE,
+    PROBLEM,
+    RAW,
+    TIME,
+    Actor,
+    FieldRules,
+    apply_fields,
+    blank,
+    differs,
+    filled,
+    is_,
+    row,
+)
 
 NAME = "slack-export"
 DESCRIPTION = "Slack workspace export (zip or folder): posts, replies and reactions"
@@ -110,6 +126,52 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
             yield from _load_day(box, name, channel, users, builder)
 
 
+# Classification as data (SPEC section 6, slack-export), applied by ``rules.apply_fields``
+# to records of two kinds: a ``message`` (its own fields) and a ``reaction`` (one per
+# person per reaction, at its message's time). A message with no subtype or a human
+# subtype is a person's post or reply; every other subtype (joins, topics, bot_message...)
+# is kept as other. Bots (a ``bot_id``, Slackbot, ``is_bot`` in users.json) are excluded.
+HUMAN = is_("subtype", None, *sorted(HUMAN_SUBTYPES))
+RULES = FieldRules(
+    time=("ts", lambda values: _micros(values)),
+    # A system message's person is its user, a file comment's commenter, else its bot.
+    actor=Actor(ids=("user", "comment_user", "bot_id"), prefix="slack:"),
+    fields={
+        "key": ("key",),
+        "item": ("ts",),
+        "parent": ("thread_ts",),
+        "thread": ("thread_ts",),
+        "channel": ("channel",),
+    },
+    rejects=(
+        row("message has no valid ts (epoch seconds)", is_(TIME, None)),
+        row("message has no user", is_("kind", "message"), HUMAN, blank("user"), blank("bot_id")),
+    ),
+    exclusions=(
+        row("bot", HUMAN, filled("bot_id")),
+        row("bot", HUMAN, is_(ACTOR_ID, SLACKBOT)),
+        row("bot", HUMAN, is_(BOT, True)),
+    ),
+    activities=(
+        row("reaction", is_("kind", "reaction")),
+        row("reply", is_("subtype", "thread_broadcast")),
+        row("reply", HUMAN, differs("thread_ts", "ts")),
+        row("post", HUMAN),
+    ),
+    default="other",
+    parent_for=frozenset({"reply"}),
+)
+# Raw fields read from a message (text values only; anything else is no value).
+_FIELDS = ("ts", "subtype", "user", "bot_id", "thread_ts")
+_COLUMNS = ("kind", *_FIELDS, "comment_user", "reaction", "key", "channel", LINE, PROBLEM, RAW)
+# Records per table handed to ``apply_fields``.
+_BLOCK = 8192
+
+
+def _micros(values: pa.Array) -> pa.Array:
+    return pa.array([parse_ts(v) for v in values.to_pylist()], pa.int64())
+
+
 def _load_day(
     box: Container,
     member: str,
@@ -117,9 +179,19 @@ def _load_day(
     users: dict[str, tuple[str | None, bool]],
     builder: EventBuilder,
 ) -> Iterator[pa.RecordBatch]:
+    for table in _read_day(box, member, channel):
+        apply_fields(RULES, table, builder, member=member, users=users)
+        if builder.full:
+            yield builder.flush()
+
+
+def _read_day(box: Container, member: str, channel: str) -> Iterator[pa.Table]:
+    """Tables of a day file's records as raw named fields, ``_BLOCK`` messages at a time.
+    A message the reader cannot take (not an object, too deep, unreadable JSON) comes
+    with its ``_problem``; ``_line`` is the message's index in the file."""
+    block = _Records(channel)
     with box.open_text(member) as fh:
         messages = iter_json_array(fh)
-        index = 0
         while True:
             try:
                 msg = next(messages)
@@ -128,107 +200,98 @@ def _load_day(
             except (ValueError, UnicodeDecodeError) as exc:
                 # One reject for the unreadable part; the other day files still count.
                 reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-                builder.reject(
-                    index + 1,
-                    f"day file is not valid JSON ({reason[:120]}); rest of the file skipped",
-                    member=member,
-                )
+                problem = f"day file is not valid JSON ({reason[:120]}); rest of the file skipped"
+                block.bad(problem, None)
                 break
-            index += 1
-            if msg is TOO_DEEP:
-                builder.reject(index, "message nested too deeply to read", member=member)
+            block.message(msg)
+            if block.size >= _BLOCK:
+                yield block.table()
+    if block.size:
+        yield block.table()
+
+
+def _text(msg: dict, name: str) -> str | None:
+    value = msg.get(name)
+    return value if isinstance(value, str) else None
+
+
+class _Records:
+    """Records gathered as columns (``_COLUMNS``)."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.index = 0
+        self._start()
+
+    def _start(self) -> None:
+        self.columns: dict[str, list] = {name: [] for name in _COLUMNS}
+        self.size = 0
+
+    def _add(self, **values: object) -> None:
+        for name, column in self.columns.items():
+            column.append(values.get(name))
+
+    def bad(self, problem: str, raw: str | None) -> None:
+        self.index += 1
+        self.size += 1
+        self._add(**{LINE: self.index, PROBLEM: problem, RAW: raw})
+
+    def message(self, msg: object) -> None:
+        if msg is TOO_DEEP:
+            self.bad("message nested too deeply to read", None)
+            return
+        if not isinstance(msg, dict):
+            self.bad("message is not a JSON object", _raw(msg))
+            return
+        self.index += 1
+        self.size += 1
+        fields = {name: _text(msg, name) for name in _FIELDS}
+        subtype = msg.get("subtype")
+        if subtype is not None and not isinstance(subtype, str):
+            fields["subtype"] = json.dumps(subtype)  # a name, whatever its JSON type
+        comment = msg.get("comment") if isinstance(msg.get("comment"), dict) else {}
+        ts, line = msg.get("ts"), self.index
+        self._add(
+            kind="message",
+            comment_user=_text(comment, "user"),
+            key=f"{self.channel}/{ts}",
+            channel=self.channel,
+            **fields,
+            **{LINE: line, RAW: _raw(msg)},
+        )
+        if parse_ts(ts) is not None:  # a message with no time places no reaction in time
+            self._reactions(msg.get("reactions"), fields, line)
+
+    def _reactions(self, reactions: object, message: dict, line: int) -> None:
+        """One ``reaction`` record per person per reaction of a message."""
+        if not isinstance(reactions, list):
+            return
+        ts, thread = message["ts"], message["thread_ts"]
+        for r in reactions:
+            if not isinstance(r, dict) or not isinstance(r.get("users"), list):
                 continue
-            _add_message(builder, member, index, channel, msg, users)
-            if builder.full:
-                yield builder.flush()
+            name = r.get("name")
+            for uid in r["users"]:
+                if isinstance(uid, str):
+                    self._add(
+                        kind="reaction",
+                        ts=ts,
+                        thread_ts=thread,
+                        user=uid,
+                        reaction=name if isinstance(name, str) else None,
+                        key=f"{self.channel}/{ts}/{name}/{uid}",
+                        channel=self.channel,
+                        **{LINE: line},
+                    )
+
+    def table(self) -> pa.Table:
+        types = {LINE: pa.int64()}
+        table = pa.table(
+            {n: pa.array(v, types.get(n, pa.string())) for n, v in self.columns.items()}
+        )
+        self._start()
+        return table
 
 
 def _raw(msg: object) -> str:
     return json.dumps(msg, ensure_ascii=False)[:200]
-
-
-def _actor(uid: str, users: dict[str, tuple[str | None, bool]]) -> str:
-    email = users.get(uid, (None, False))[0]
-    return email or f"slack:{uid}"
-
-
-def _is_bot(uid: str | None, users: dict[str, tuple[str | None, bool]]) -> bool:
-    return uid == SLACKBOT or (uid is not None and users.get(uid, (None, False))[1])
-
-
-def _add_message(
-    builder: EventBuilder,
-    member: str,
-    line: int,
-    channel: str,
-    msg: object,
-    users: dict[str, tuple[str | None, bool]],
-) -> None:
-    if not isinstance(msg, dict):
-        builder.reject(line, "message is not a JSON object", _raw(msg), member=member)
-        return
-    ts = msg.get("ts")
-    us = parse_ts(ts)
-    if us is None:
-        builder.reject(line, "message has no valid ts (epoch seconds)", _raw(msg), member=member)
-        return
-    user = msg.get("user") if isinstance(msg.get("user"), str) else None
-    bot_id = msg.get("bot_id") if isinstance(msg.get("bot_id"), str) else None
-    subtype = msg.get("subtype")
-    thread_ts = msg.get("thread_ts") if isinstance(msg.get("thread_ts"), str) else None
-    common = {
-        "time": us,
-        "line": line,
-        "key": f"{channel}/{ts}",
-        "item": ts,
-        "thread": thread_ts,
-        "channel": channel,
-        "member": member,
-    }
-    if subtype is None or subtype in HUMAN_SUBTYPES:
-        if user is None and bot_id is None:
-            builder.reject(line, "message has no user", _raw(msg), member=member)
-            return
-        reply = (thread_ts is not None and thread_ts != ts) or subtype == "thread_broadcast"
-        builder.add(
-            actor=f"slack:{bot_id}" if user is None else _actor(user, users),
-            activity="reply" if reply else "post",
-            parent=thread_ts if reply else None,
-            excluded="bot" if bot_id is not None or _is_bot(user, users) else None,
-            **common,
-        )
-    else:
-        # System and integration messages (joins, topics, bot_message...) are kept as other.
-        comment = msg.get("comment") if isinstance(msg.get("comment"), dict) else {}
-        who = user or comment.get("user") or bot_id
-        builder.add(
-            actor=_actor(who, users) if isinstance(who, str) else "",
-            activity="other",
-            **common,
-        )
-    _add_reactions(builder, msg.get("reactions"), users, common)
-
-
-def _add_reactions(
-    builder: EventBuilder,
-    reactions: object,
-    users: dict[str, tuple[str | None, bool]],
-    common: dict,
-) -> None:
-    """One ``reaction`` event per person per reaction of a message."""
-    if not isinstance(reactions, list):
-        return
-    channel, ts = common["channel"], common["item"]
-    for r in reactions:
-        if not isinstance(r, dict) or not isinstance(r.get("users"), list):
-            continue
-        name = r.get("name")
-        for uid in r["users"]:
-            if not isinstance(uid, str):
-                continue
-            builder.add(
-                actor=_actor(uid, users),
-                activity="reaction",
-                excluded="bot" if _is_bot(uid, users) else None,
-                **{**common, "key": f"{channel}/{ts}/{name}/{uid}"},
-            )
