@@ -247,3 +247,24 @@ def test_loaders_hold_no_classification(module) -> None:
     }
     assert on_builder == {"flush"}
     assert "apply_fields" in {f.id for f in calls if isinstance(f, ast.Name)}
+
+
+@pytest.mark.parametrize("bad_time", [False, True])  # True: add_many's record-by-record path
+def test_add_many_takes_a_member_per_record(bad_time: bool) -> None:
+    builder = EventBuilder(SourceInfo("export.zip", "0" * 64, "test"), Config())
+    times = [1_704_189_600_000_000, 0 if bad_time else 1_704_189_600_000_001, 1_704_189_600_000_002]
+    builder.add_many(
+        time=times,
+        actor=["a@x.com"] * 3,
+        activity="post",
+        line=[1, 1, 2],
+        key=["k1", "k2", "k3"],
+        member=["a/2024-01-01.json", "b/2024-01-01.json", "a/2024-01-01.json"],
+    )
+    a, b = "export.zip!a/2024-01-01.json", "export.zip!b/2024-01-01.json"
+    stored = builder.flush().column("source_file").to_pylist()
+    rejects = builder.take_rejects()
+    if bad_time:
+        assert stored == [a, a] and rejects.column("source_file").to_pylist() == [b]
+    else:
+        assert stored == [a, b, a] and rejects is None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import codecs
 import csv
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
@@ -24,7 +25,6 @@ from .container import Container, container_names, member_head
 from .rules import (
     LINE,
     PROBLEM,
-    RAW,
     TIME,
     Actor,
     FieldRules,
@@ -193,8 +193,22 @@ _UNREAD = frozenset({"body"})
 _BLOCK = 8192
 
 
+# The usual form of created_at, which Arrow reads exactly as ``parse_time`` does.
+_ISO = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
 def _times(values: pa.Array) -> pa.Array:
-    """``parse_time`` of a column, each distinct text parsed once (null: unreadable)."""
+    """``parse_time`` of a column (null: unreadable): a block all in the usual ISO form is
+    parsed by Arrow, any other a distinct text at a time."""
+    values = values.cast(pa.string())
+    if not values.null_count and pc.all(pc.match_substring_regex(values, _ISO)).as_py():
+        try:
+            return values.cast(pa.timestamp("us", "UTC")).cast(pa.int64())
+        except pa.ArrowInvalid:  # a date that does not exist (2024-02-30)
+            pass
     coded = pc.dictionary_encode(values)
     found = [parse_time(v) for v in coded.dictionary.to_pylist()]
     micros = [None if t is None else to_micros(t) for t in found]
@@ -205,13 +219,15 @@ def _load_messages(
     box: Container, member: str, emails: dict[str, str], builder: EventBuilder
 ) -> Iterator[pa.RecordBatch]:
     users = {sender: (email, False) for sender, email in emails.items()}
-    for table in _read_messages(box, member, builder.pseudo.enabled):
-        apply_fields(RULES, table, builder, member=member, users=users)
+    for table, raw in _read_messages(box, member, builder.pseudo.enabled):
+        apply_fields(RULES, table, builder, member=member, users=users, raw=raw)
         if builder.full:
             yield builder.flush()
 
 
-def _read_messages(box: Container, member: str, private_by_id: bool) -> Iterator[pa.Table]:
+def _read_messages(
+    box: Container, member: str, private_by_id: bool
+) -> Iterator[tuple[pa.Table, Callable[[int], str | None]]]:
     """Tables of the member's records as raw named fields (values stripped), ``_BLOCK``
     records at a time. A record the reader cannot take (bad CSV, wrong width) comes with
     its ``_problem``; blank lines are no record."""
@@ -237,7 +253,8 @@ def _read_messages(box: Container, member: str, private_by_id: bool) -> Iterator
 
 
 class _Records:
-    """Records gathered as columns: one list per header name, plus line, problem, raw."""
+    """Records gathered as rows (their values as read); ``table`` turns a block of them
+    into columns. What a reject shows is made only for the records rejected (``shown``)."""
 
     def __init__(self, header: list[str], private_by_id: bool) -> None:
         self.header, self.width = header, len(header)
@@ -245,49 +262,56 @@ class _Records:
         # Under a key a private group's name is not read (it may be a person's: 'Jane and
         # Bram 1:1'): the group's id stands for it, nothing for a private conversation.
         self.hide = private_by_id and {"in_private_group", "group_name"} <= set(header)
+        self.blank = (None,) * self.width
         self.record = 0
         self._start()
 
     def _start(self) -> None:
-        self.columns: dict[str, list] = {h: [] for h, _ in self.read}
-        self.meta: dict[str, list] = {LINE: [], PROBLEM: [], RAW: []}
+        self.rows: list = []
+        self.meta: list[tuple[int, str | None]] = []
         self.size = 0
 
     def add(self, values: list[str] | BadRecord) -> None:
         if isinstance(values, BadRecord):
-            self._bad(values.reason, None)
-            return
-        if not values or (len(values) == 1 and not values[0].strip()):
-            return
-        if len(values) != self.width:
-            self._bad(f"{len(values)} values for {self.width} columns", ",".join(values))
-            return
-        record = {h: values[i].strip() for h, i in self.read}
-        if self.hide and record["in_private_group"].lower() == "true":
-            record["group_name"] = ""
-        for h, column in self.columns.items():
-            column.append(record[h])
-        # The body is the bulk of a row and says nothing about why it was rejected.
-        self._meta(None, ",".join(record.values()))
+            self._add(self.blank, values.reason)
+        elif not values or (len(values) == 1 and not values[0].strip()):
+            return  # a blank line is no record
+        elif len(values) != self.width:
+            self._add(values, f"{len(values)} values for {self.width} columns")
+        else:
+            self._add(values, None)
 
-    def _bad(self, problem: str, raw: str | None) -> None:
-        for column in self.columns.values():
-            column.append(None)
-        self._meta(problem, raw)
-
-    def _meta(self, problem: str | None, raw: str | None) -> None:
+    def _add(self, values, problem: str | None) -> None:
         self.record += 1
         self.size += 1
-        for name, value in ((LINE, self.record), (PROBLEM, problem), (RAW, raw)):
-            self.meta[name].append(value)
+        self.rows.append(values)
+        self.meta.append((self.record, problem))
 
-    def table(self) -> pa.Table:
-        columns = {h: pa.array(v, pa.string()) for h, v in self.columns.items()}
-        columns[LINE] = pa.array(self.meta[LINE], pa.int64())
-        columns[PROBLEM] = pa.array(self.meta[PROBLEM], pa.string())
-        columns[RAW] = pa.array(self.meta[RAW], pa.string())
+    def table(self) -> tuple[pa.Table, Callable[[int], str | None]]:
+        """The block as a table of raw named fields (values stripped), and what a reject
+        of each of its records shows."""
+        rows, lines, problems = self.rows, *zip(*self.meta, strict=True)
+        good = [self.blank if p is not None else r for r, p in zip(rows, problems, strict=True)]
+        values = list(zip(*good, strict=True))
+        text = pa.string()
+        columns = {h: pc.utf8_trim_whitespace(pa.array(values[i], text)) for h, i in self.read}
+        if self.hide:
+            private = pc.equal(pc.utf8_lower(columns["in_private_group"]), "true")
+            columns["group_name"] = pc.if_else(private, "", columns["group_name"])
+        columns[LINE] = pa.array(lines, pa.int64())
+        columns[PROBLEM] = pa.array(problems, pa.string())
         self._start()
-        return pa.table(columns)
+        return pa.table(columns), partial(self.shown, rows)
+
+    def shown(self, rows: list, i: int) -> str | None:
+        """What a reject of record ``i`` of a block shows: a damaged row as read; a read
+        one without its body (the bulk of a row, and no reason to reject it)."""
+        values = rows[i]
+        if values is self.blank:
+            return None
+        if len(values) != self.width:
+            return ",".join(values)
+        return ",".join(values[j].strip() for _, j in self.read)
 
 
 def _require(label: str, header: list[str]) -> None:

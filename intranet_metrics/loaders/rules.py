@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -170,8 +171,11 @@ def audit_rule(
 # kept beside a reject). ``apply_fields`` does everything after that from the format's
 # ``FieldRules``: the time, rejects, activity, exclusion and event columns.
 LINE, PROBLEM, RAW = "_line", "_problem", "_raw"
+# A table of several container members (day files) names each record's in ``_member``.
+MEMBER = "_member"
 # Columns ``apply_fields`` adds before the rows are applied, so rows can name them.
 TIME, ACTOR_ID, BOT = "_time", "_actor_id", "_bot"
+_INDEX = "_index"  # a record's place in the table given to apply_fields
 
 
 def _column(table: pa.Table, name: str) -> pa.Array:
@@ -360,12 +364,17 @@ def apply_fields(
     builder: EventBuilder,
     member: str | None = None,
     users: Directory | None = None,
+    raw: Callable[[int], str | None] | None = None,
 ) -> None:
     """Classify a table of raw records by ``rules`` and hand it to the builder: each
     record becomes one reject (the reader's problem, else the first reject row it meets,
-    in line order) or one record for ``builder.add_many`` (which does the accounting)."""
+    in line order) or one record for ``builder.add_many`` (which does the accounting).
+    A reject keeps the table's ``_raw`` text, else ``raw(i)`` of the table's i-th record
+    (made only for the records rejected)."""
     if not len(table):
         return
+    if RAW not in table.column_names and raw is not None:
+        table = table.append_column(_INDEX, pa.array(np.arange(len(table))))
     field, parse = rules.time
     table = table.append_column(TIME, parse(_column(table, field)))
     table = _actors(rules, table, users or {})
@@ -374,7 +383,7 @@ def apply_fields(
     )
     bad = pc.is_valid(reasons)
     if pc.any(bad).as_py():
-        _reject(builder, table.filter(bad), reasons.filter(bad), member)
+        _reject(builder, table.filter(bad), reasons.filter(bad), member, raw)
         table = table.filter(pc.invert(bad))
     if not len(table):
         return
@@ -383,20 +392,35 @@ def apply_fields(
     if rules.parent_for is not None and "parent" in columns:
         keep = pc.is_in(activity, pa.array(sorted(rules.parent_for), pa.string()))
         columns["parent"] = pc.if_else(keep, columns["parent"], pa.scalar(None, pa.string()))
+    members = _column(table, MEMBER) if MEMBER in table.column_names else member
     builder.add_many(
         time=_column(table, TIME),
         actor=_column(table, "_actor"),
         activity=activity,
         line=_column(table, LINE),
         excluded=first_match(rules.exclusions, table, None),
-        member=member,
+        member=members,
         **columns,
     )
 
 
-def _reject(builder: EventBuilder, table: pa.Table, reasons: pa.Array, member: str | None) -> None:
+def _reject(
+    builder: EventBuilder,
+    table: pa.Table,
+    reasons: pa.Array,
+    member: str | None,
+    raw: Callable[[int], str | None] | None,
+) -> None:
     """The rejected records, in line order (the reader's and the table's alike)."""
-    raws = _column(table, RAW).to_pylist()
+    if _INDEX in table.column_names and raw is not None:
+        raws = [raw(i) for i in _column(table, _INDEX).to_pylist()]
+    else:
+        raws = _column(table, RAW).to_pylist()
     lines = _column(table, LINE).to_pylist()
-    for i in sorted(range(len(lines)), key=lines.__getitem__):
-        builder.reject(lines[i], reasons[i].as_py(), raws[i], member=member)
+    members = _column(table, MEMBER).to_pylist() if MEMBER in table.column_names else None
+    wheres = members if members is not None else [member] * len(lines)
+    # In line order within each member, the members in the order they came.
+    first: dict[str | None, int] = {}
+    rank = [first.setdefault(m, len(first)) for m in wheres]
+    for i in sorted(range(len(lines)), key=lambda i: (rank[i], lines[i])):
+        builder.reject(lines[i], reasons[i].as_py(), raws[i], member=wheres[i])

@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import InputError
 from .base import EventBuilder
@@ -24,8 +26,8 @@ from .rules import (
     ACTOR_ID,
     BOT,
     LINE,
+    MEMBER,
     PROBLEM,
-    RAW,
     TIME,
     Actor,
     FieldRules,
@@ -49,7 +51,8 @@ PRIORITY = 10  # detection order (loaders/__init__.py)
 # -- slack-export ------------------------------------------------------------------------------
 _LISTS = ("channels.json", "groups.json", "mpims.json", "dms.json")
 _DAY = re.compile(r"^(?P<channel>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})\.json$")
-_TS = re.compile(r"^(\d{1,12})(?:\.(\d{1,6}))?$")
+# Named groups: Arrow's extract_regex reads the same pattern (``_micros``).
+_TS = re.compile(r"^(?P<s>[0-9]{1,12})(?:\.(?P<f>[0-9]{1,6}))?$")
 HUMAN_SUBTYPES = frozenset({"me_message", "file_share", "thread_broadcast"})
 # Slackbot's own messages carry this user id and no bot_id.
 SLACKBOT = "USLACKBOT"
@@ -122,8 +125,11 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
         users_name = prefix + "users.json"
         box.check([users_name] + [d[2] for d in days])
         users = _read_users(box, users_name)
-        for channel, _date, name in days:
-            yield from _load_day(box, name, channel, users, builder)
+        for table, shown in _read_days(box, days):
+            raw = partial(_shown, shown)
+            apply_fields(RULES, table, builder, users=users, raw=raw)
+            if builder.full:
+                yield builder.flush()
 
 
 # Classification as data (SPEC section 6, slack-export), applied by ``rules.apply_fields``
@@ -163,134 +169,131 @@ RULES = FieldRules(
 )
 # Raw fields read from a message (text values only; anything else is no value).
 _FIELDS = ("ts", "subtype", "user", "bot_id", "thread_ts")
-_COLUMNS = ("kind", *_FIELDS, "comment_user", "reaction", "key", "channel", LINE, PROBLEM, RAW)
+_COLUMNS = ("kind", *_FIELDS, "comment_user", "reaction", "key", "channel", LINE, PROBLEM, MEMBER)
 # Records per table handed to ``apply_fields``.
 _BLOCK = 8192
 
 
 def _micros(values: pa.Array) -> pa.Array:
-    return pa.array([parse_ts(v) for v in values.to_pylist()], pa.int64())
+    """``parse_ts`` of a column, in Arrow (null where it is no Slack ts)."""
+    parts = pc.extract_regex(pc.utf8_trim_whitespace(values.cast(pa.string())), _TS.pattern)
+    seconds = pc.struct_field(parts, [0]).cast(pa.int64())
+    fraction = pc.utf8_rpad(pc.struct_field(parts, [1]), 6, "0").cast(pa.int64())
+    return pc.add(pc.multiply(seconds, 1_000_000), fraction)
 
 
-def _load_day(
-    box: Container,
-    member: str,
-    channel: str,
-    users: dict[str, tuple[str | None, bool]],
-    builder: EventBuilder,
-) -> Iterator[pa.RecordBatch]:
-    for table in _read_day(box, member, channel):
-        apply_fields(RULES, table, builder, member=member, users=users)
-        if builder.full:
-            yield builder.flush()
-
-
-def _read_day(box: Container, member: str, channel: str) -> Iterator[pa.Table]:
-    """Tables of a day file's records as raw named fields, ``_BLOCK`` messages at a time.
-    A message the reader cannot take (not an object, too deep, unreadable JSON) comes
-    with its ``_problem``; ``_line`` is the message's index in the file."""
-    block = _Records(channel)
-    with box.open_text(member) as fh:
-        messages = iter_json_array(fh)
-        while True:
-            try:
-                msg = next(messages)
-            except StopIteration:
-                break
-            except (ValueError, UnicodeDecodeError) as exc:
-                # One reject for the unreadable part; the other day files still count.
-                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-                problem = f"day file is not valid JSON ({reason[:120]}); rest of the file skipped"
-                block.bad(problem, None)
-                break
-            block.message(msg)
-            if block.size >= _BLOCK:
-                yield block.table()
+def _read_days(
+    box: Container, days: list[tuple[str, str, str]]
+) -> Iterator[tuple[pa.Table, list[object]]]:
+    """Tables of the day files' records as raw named fields, about ``_BLOCK`` records at a
+    time whatever the files' sizes (most hold a few messages). A message the reader
+    cannot take (not an object, too deep, unreadable JSON) comes with its ``_problem``;
+    ``_line`` is the message's index in its day file, ``_member`` the file."""
+    block = _Records()
+    for channel, _date, member in days:
+        block.start(channel, member)
+        with box.open_text(member) as fh:
+            messages = iter_json_array(fh)
+            while True:
+                try:
+                    msg = next(messages)
+                except StopIteration:
+                    break
+                except (ValueError, UnicodeDecodeError) as exc:
+                    # One reject for the unreadable part; the other day files still count.
+                    reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                    block.bad(
+                        f"day file is not valid JSON ({reason[:120]}); rest of the file skipped"
+                    )
+                    break
+                block.message(msg)
+                if block.size >= _BLOCK:
+                    yield block.table()
     if block.size:
         yield block.table()
 
 
-def _text(msg: dict, name: str) -> str | None:
-    value = msg.get(name)
-    return value if isinstance(value, str) else None
+def _text(value: object) -> str | None:
+    return value if type(value) is str else None
 
 
 class _Records:
-    """Records gathered as columns (``_COLUMNS``)."""
+    """Records gathered as rows of ``_COLUMNS`` (one tuple each), and beside them what a
+    reject would show: the message itself, turned into text only if it is rejected."""
 
-    def __init__(self, channel: str) -> None:
-        self.channel = channel
-        self.index = 0
+    def __init__(self) -> None:
         self._start()
 
+    def start(self, channel: str, member: str) -> None:
+        """The next day file's records follow."""
+        self.channel, self.member, self.index = channel, member, 0
+
     def _start(self) -> None:
-        self.columns: dict[str, list] = {name: [] for name in _COLUMNS}
+        self.rows: list[tuple] = []
+        self.shown: list[object] = []
         self.size = 0
 
-    def _add(self, **values: object) -> None:
-        for name, column in self.columns.items():
-            column.append(values.get(name))
-
-    def bad(self, problem: str, raw: str | None) -> None:
+    def bad(self, problem: str, raw: object = None) -> None:
         self.index += 1
         self.size += 1
-        self._add(**{LINE: self.index, PROBLEM: problem, RAW: raw})
+        self.rows.append((None,) * (len(_COLUMNS) - 3) + (self.index, problem, self.member))
+        self.shown.append(raw)
 
     def message(self, msg: object) -> None:
         if msg is TOO_DEEP:
-            self.bad("message nested too deeply to read", None)
+            self.bad("message nested too deeply to read")
             return
         if not isinstance(msg, dict):
-            self.bad("message is not a JSON object", _raw(msg))
+            self.bad("message is not a JSON object", msg)
             return
         self.index += 1
         self.size += 1
-        fields = {name: _text(msg, name) for name in _FIELDS}
-        subtype = msg.get("subtype")
-        if subtype is not None and not isinstance(subtype, str):
-            fields["subtype"] = json.dumps(subtype)  # a name, whatever its JSON type
-        comment = msg.get("comment") if isinstance(msg.get("comment"), dict) else {}
-        ts, line = msg.get("ts"), self.index
-        self._add(
-            kind="message",
-            comment_user=_text(comment, "user"),
-            key=f"{self.channel}/{ts}",
-            channel=self.channel,
-            **fields,
-            **{LINE: line, RAW: _raw(msg)},
-        )
-        if parse_ts(ts) is not None:  # a message with no time places no reaction in time
-            self._reactions(msg.get("reactions"), fields, line)
+        get = msg.get
+        ts, user, bot_id, thread = _text(get("ts")), _text(get("user")), None, None
+        if "bot_id" in msg:
+            bot_id = _text(get("bot_id"))
+        if "thread_ts" in msg:
+            thread = _text(get("thread_ts"))
+        subtype = get("subtype")
+        if subtype is not None and type(subtype) is not str:
+            subtype = json.dumps(subtype)  # a name, whatever its JSON type
+        comment = get("comment")
+        commenter = _text(comment.get("user")) if isinstance(comment, dict) else None
+        key = f"{self.channel}/{get('ts')}"
+        row = ("message", ts, subtype, user, bot_id, thread, commenter, None, key, self.channel)
+        self.rows.append((*row, self.index, None, self.member))
+        self.shown.append(msg)
+        reactions = get("reactions")
+        # A message with no time places no reaction in time (its own reject says so).
+        if reactions and parse_ts(ts) is not None:
+            self._reactions(reactions, ts, thread)
 
-    def _reactions(self, reactions: object, message: dict, line: int) -> None:
+    def _reactions(self, reactions: object, ts: str, thread: str | None) -> None:
         """One ``reaction`` record per person per reaction of a message."""
         if not isinstance(reactions, list):
             return
-        ts, thread = message["ts"], message["thread_ts"]
         for r in reactions:
             if not isinstance(r, dict) or not isinstance(r.get("users"), list):
                 continue
             name = r.get("name")
             for uid in r["users"]:
-                if isinstance(uid, str):
-                    self._add(
-                        kind="reaction",
-                        ts=ts,
-                        thread_ts=thread,
-                        user=uid,
-                        reaction=name if isinstance(name, str) else None,
-                        key=f"{self.channel}/{ts}/{name}/{uid}",
-                        channel=self.channel,
-                        **{LINE: line},
-                    )
+                if type(uid) is str:
+                    key = f"{self.channel}/{ts}/{name}/{uid}"
+                    row = ("reaction", ts, None, uid, None, thread, None, _text(name), key)
+                    self.rows.append((*row, self.channel, self.index, None, self.member))
+                    self.shown.append(None)
 
-    def table(self) -> pa.Table:
-        types = {LINE: pa.int64()}
-        table = pa.table(
-            {n: pa.array(v, types.get(n, pa.string())) for n, v in self.columns.items()}
-        )
+    def table(self) -> tuple[pa.Table, list[object]]:
+        kinds = {LINE: pa.int64()}
+        columns = zip(_COLUMNS, zip(*self.rows, strict=True), strict=True)
+        table = pa.table({n: pa.array(v, kinds.get(n, pa.string())) for n, v in columns})
+        shown = self.shown
         self._start()
-        return table
+        return table, shown
+
+
+def _shown(shown: list[object], i: int) -> str | None:
+    return None if shown[i] is None else _raw(shown[i])
 
 
 def _raw(msg: object) -> str:
