@@ -56,9 +56,10 @@ NAME = "m365-audit"
 DESCRIPTION = "Microsoft 365 / Purview unified audit log (CSV with AuditData, or JSON Lines)"
 CAN: tuple[str, ...] = ("view", "react", "contribute")
 CANNOT = (
-    "Only what the tenant audited: page views need auditing of SharePoint views, Teams "
-    "tells posts, replies and reactions (not reads), and OneDrive or Exchange activity is "
-    "not intranet use."
+    "Only what the tenant audited: page views need auditing of SharePoint views; Teams "
+    "tells reactions, and posts and replies only where Microsoft logs them (MessageSent: "
+    "Graph API calls, Audit Premium; the Teams usage report counts them all), never "
+    "reads; OneDrive or Exchange activity is not intranet use."
 )
 CONTAINER = False
 PRIORITY = 40  # detection order (loaders/__init__.py)
