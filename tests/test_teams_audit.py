@@ -81,3 +81,15 @@ def test_message_sent_post_or_reply(tmp_path: Path, fields: dict, expected: str)
 )
 def test_teams_operations(tmp_path: Path, operation: str, expected: str) -> None:
     assert activity(tmp_path, teams_record(Operation=operation)) == expected
+
+
+def test_a_post_naming_itself_stores_no_parent(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    own = teams_record(ParentMessageId="1700000000002")
+    reply = teams_record(Id="e1", MessageId="1700000000003", ParentMessageId="1700000000002")
+    path.write_text(json.dumps(own) + "\n" + json.dumps(reply) + "\n", encoding="utf-8")
+    events = read_source(m365_audit, path).events.to_pylist()
+    assert [(e["activity"], e["parent"]) for e in events] == [
+        ("post", None),
+        ("reply", "1700000000002"),
+    ]

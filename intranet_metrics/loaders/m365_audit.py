@@ -491,14 +491,16 @@ class _Classifier:
         times = _times(block.created)
         if None in times:
             block.drop_unreadable_times(times, self.builder)
+        items, parents = _texts(block.items), _texts(block.parents, empty_is_null=True)
         self.builder.add_many(
             time=times,
             actor=block.actors,
             activity=block.activities,
             line=block.lines,
             key=[k if type(k) is str else str(k) for k in block.keys],
-            item=_texts(block.items),
-            parent=_texts(block.parents, empty_is_null=True),
+            item=items,
+            # A Teams message naming itself as its parent names none (``_has_parent``).
+            parent=[None if p == i else p for p, i in zip(parents, items, strict=True)],
             thread=_texts(block.threads, empty_is_null=True),
             channel=_texts(block.channels),
             excluded=block.excluded,
