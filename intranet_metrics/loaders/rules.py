@@ -183,7 +183,9 @@ def _column(table: pa.Table, name: str) -> pa.Array:
     if name not in table.column_names:
         return pa.nulls(len(table), pa.string())
     column = table.column(name)
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(column, pa.ChunkedArray):
+        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return column
 
 
 def _empty(values: pa.Array) -> pa.Array:
@@ -289,10 +291,12 @@ def row(outcome: str, *when: Condition) -> FieldRule:
 
 def first_match(rows: tuple[FieldRule, ...], table: pa.Table, default: str | None) -> pa.Array:
     """The outcome of the first row each record meets, else ``default``: a column."""
-    out = pa.array([default] * len(table), pa.string())
-    for rule in reversed(rows):  # applied last to first, so the first row has the last word
-        out = pc.if_else(rule.mask(table), pa.scalar(rule.outcome, pa.string()), out)
-    return out
+    outcomes = pa.array([r.outcome for r in rows] + [default], pa.string())
+    # Which row decides, as a small integer (cheaper to choose between than text).
+    out = pa.array(np.full(len(table), len(rows), np.int32))
+    for i in reversed(range(len(rows))):  # last to first: the first row has the last word
+        out = pc.if_else(rows[i].mask(table), pa.scalar(i, pa.int32()), out)
+    return outcomes.take(out)
 
 
 @dataclass(frozen=True)
@@ -334,11 +338,13 @@ Directory = Mapping[str, tuple[str | None, bool]]
 
 def first_filled(table: pa.Table, names: tuple[str, ...]) -> pa.Array:
     """Per record, the first of these text fields that holds a value (else null)."""
-    out = pa.nulls(len(table), pa.string())
-    for name in reversed(names):
-        values = _column(table, name).cast(pa.string())
-        out = pc.if_else(_empty(values), out, values)
-    return out
+    filled = []
+    for name in names:
+        values = _column(table, name)
+        values = values if values.type == pa.string() else values.cast(pa.string())
+        empty = _empty(values)
+        filled.append(values if not pc.any(empty).as_py() else pc.if_else(empty, None, values))
+    return filled[0] if len(filled) == 1 else pc.coalesce(*filled)
 
 
 def _actors(rules: FieldRules, table: pa.Table, users: Directory) -> pa.Table:
