@@ -109,13 +109,13 @@ def run(module, path: Path) -> tuple[float, dict, list]:
 
     from intranet_metrics.config import Config
     from intranet_metrics.loaders.base import EventBuilder, SourceInfo
+    from intranet_metrics.pipeline import read_batches
 
     builder = EventBuilder(SourceInfo(str(path), "0" * 64, module.NAME), Config())
     cpu = time.process_time()
-    batches = [b for b in module.load(path, builder) if b is not None]
-    last = builder.flush()
+    # The production driver (the ingest's and read_source's): GC paused, last batch flushed.
+    batches = list(read_batches(module, path, builder))
     cpu = time.process_time() - cpu
-    batches += [last] if last is not None else []
     table = pa.Table.from_batches(batches)
     names = ("event_key", "activity", "excluded", "actor", "parent", "source_file", "source_line")
     keys = sorted(zip(*(table.column(c).to_pylist() for c in names), strict=True))
