@@ -165,9 +165,9 @@ def _is_thread_start(obj: dict) -> bool:
 def _has_parent(obj: dict) -> bool:
     """A Teams message names a parent message other than itself. Microsoft's Teams schema
     (Office 365 Management Activity API) puts ``ParentMessageId`` in the ``Messages``
-    entries; SPEC and our samples have it at the top level: both are read. Microsoft's other Teams message data
-    (Defender ``MessageEvents``) sets it to the message's own id for a message that is no
-    reply, so a parent equal to the message itself is no parent."""
+    entries; SPEC and our samples have it at the top level: both are read. Microsoft's
+    other Teams message data (Defender ``MessageEvents``) sets it to the message's own id
+    for a message that is no reply, so a parent equal to the message itself is none."""
     own = _text(obj.get("MessageId"))
     entries = obj.get("Messages")
     found = [(obj.get("ParentMessageId"), own)]
