@@ -254,7 +254,7 @@ class EventBuilder:
         channel: Column | None = None,
         excluded: Column | None = None,
         user_agent: Column | None = None,
-        member: str | None = None,
+        member: Column | str | None = None,
     ) -> None:
         """``add`` for a block of records given as columns: Arrow arrays, NumPy arrays or
         Python sequences of equal length (an optional column left out is all null; a str
@@ -262,7 +262,7 @@ class EventBuilder:
         per record, but only the event keys are touched one by one in Python: actors and
         user agents are worked out once per distinct value and the rest is Arrow compute.
         A block with a bad time or activity anywhere goes through ``add`` record by
-        record, so each bad one is rejected on its own."""
+        record, so each bad one is rejected on its own. ``member``: a column of them too."""
         n = len(key)
         if not n:
             return
@@ -279,6 +279,8 @@ class EventBuilder:
             "excluded": excluded,
             "user_agent": user_agent,
         }
+        if member is not None and not isinstance(member, str):
+            given["member"], member = member, None  # a member per record
         if any(c is not None and not isinstance(c, str) and len(c) != n for c in given.values()):
             raise ValueError("add_many: columns of different lengths")
         times = _arrow(time, pa.int64())
@@ -296,7 +298,7 @@ class EventBuilder:
             agents=None if user_agent is None else _arrow(user_agent, pa.string()),
             lines=_arrow(line, pa.int64()),
             keys=key,
-            where=_repeat(self._where[member], n),
+            where=self._where_of(given.get("member", member), n),
         )
 
     def _all_valid(self, times: pa.Array, acts: pa.Array) -> bool:
@@ -409,7 +411,7 @@ class EventBuilder:
         # ``add`` takes keys as text; add_many also takes their UTF-8 bytes.
         values["key"] = [k if isinstance(k, str) else bytes(k).decode() for k in values["key"]]
         for record in zip(*values.values(), strict=True):
-            self.add(**dict(zip(values, record, strict=True)), member=member)
+            self.add(**{"member": member, **dict(zip(values, record, strict=True))})
 
     def _count(self, reasons: pa.Array, acts: pa.Array) -> None:
         """Accounting of a block: one count per distinct (reason, activity) pair. The one
@@ -458,13 +460,7 @@ class EventBuilder:
             return
         # Timestamps from Python ints are 40x faster as int64 then cast (pyarrow 26).
         text = [pa.array(c, pa.string()) for c in cols[3:7]]
-        members = pa.array(cols[12], pa.string())
-        if members.null_count == len(members):
-            where = _repeat(self._where[None], len(members))
-        else:
-            coded = pc.dictionary_encode(members, null_encoding="encode")
-            names = [self._where[m] for m in coded.dictionary.to_pylist()]
-            where = pa.array(names, pa.string()).take(coded.indices)
+        where = self._where_of(cols[12], len(cols[12]))
         self._emit(
             times=pa.array(cols[0], pa.int64()),
             actors=pa.array(cols[1], pa.string()),
@@ -480,6 +476,18 @@ class EventBuilder:
         )
         for c in cols:
             c.clear()
+
+    def _where_of(self, members: Column | str | None, n: int) -> pa.Array:
+        """The stored source file of each of ``n`` records of a container member (or a
+        column of them)."""
+        if members is None or isinstance(members, str):
+            return _repeat(self._where[members], n)
+        members = _arrow(members, pa.string())
+        if members.null_count == n:
+            return _repeat(self._where[None], n)
+        coded = pc.dictionary_encode(members, null_encoding="encode")
+        names = [self._where[m] for m in coded.dictionary.to_pylist()]
+        return pa.array(names, pa.string()).take(coded.indices)
 
     def flush(self) -> pa.RecordBatch | None:
         """The records added since the last flush, as one batch (None if there are none)."""
