@@ -223,7 +223,7 @@ def build_store(root: Path, n: int, months: int, n_people: int, per_file: int = 
             "new_events": n,
             "min_time": "2024-01-01T00:00:00+00:00",
             "max_time": "2026-12-31T00:00:00+00:00",
-            "key_version": 2,
+            "key_version": 3,  # as this version keys generic sources
         }
     ]
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1))

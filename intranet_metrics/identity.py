@@ -174,6 +174,17 @@ class Pseudonymiser:
             return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
         return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()[:32]
 
+    def key_part(self, text: str) -> str:
+        """A part of an event key that may name a person (a user or item as written), as
+        20 hex digits: HMAC-SHA256 under a key (nothing to brute-force without it), else
+        BLAKE2b. Key version 3 of a format builds its keys from such parts, each hashed once
+        per distinct value instead of a hash per event. 80 bits: two distinct values of one
+        store collide with odds of about n**2 / 2**81 (1e-12 for a million values)."""
+        data = b"key-part\x1f" + text.encode()
+        if self._key is None:
+            return hashlib.blake2b(data, digest_size=10).hexdigest()
+        return hmac.new(self._key, data, hashlib.sha256).hexdigest()[:20]
+
     def key_hashes(self, texts: Iterable[str] | Iterable[bytes], prefix: str = "") -> list[str]:
         """``key_hash(prefix + text)`` of each text (str, or its UTF-8 bytes). The hash of
         the prefix is computed once and copied: 40% less work than a new hash per key."""

@@ -25,16 +25,11 @@ import pyarrow as pa
 from .config import Config
 from .errors import InputError
 from .identity import Pseudonymiser
-from .loaders.base import Counts, EventBuilder, SourceInfo, file_sha256
+from .loaders.base import KEY_VERSIONS, MAKES, Counts, EventBuilder, SourceInfo, file_sha256
 from .loaders.container import ARCHIVE_ERRORS, archive_error
 from .loaders.detect import expand
 from .schema import EVENT_SCHEMA, REJECT_SCHEMA
 from .store import IngestResult, SourceSummary, Staging, Store, settings_diff
-
-# Formats whose event key changed: a stored source with a lower version was keyed another
-# way, so an overlapping export cannot be deduplicated against it. generic 2: the raw record
-# instead of the converted time and normalised user.
-KEY_VERSIONS = {"generic": 2}
 
 # Formats whose event times depend on the configured time zone (local times without offset).
 _TZ_FORMATS = frozenset({"generic", "iis-w3c"})
@@ -67,6 +62,17 @@ def event_settings(config: Config, pseudo: Pseudonymiser, fmt: str) -> dict[str,
     if fmt == "m365-audit":
         out["sites"] = sorted(config.sites)
     return out
+
+
+def key_version(stored: Iterable[dict[str, Any]], fmt: str) -> int:
+    """The key version a new source of ``fmt`` is keyed with in a store holding ``stored``
+    sources: the oldest one of that format the builder still makes, else the newest. A
+    store keyed by an older version keeps it, so an export overlapping a stored one is
+    deduplicated against it exactly once (the speed of the newest comes with a new store,
+    or once 'forget' has removed the older sources)."""
+    makes = MAKES.get(fmt, ())
+    old = [s.get("key_version", 1) for s in stored if s.get("format") == fmt]
+    return min((v for v in old if v in makes), default=KEY_VERSIONS.get(fmt, 1))
 
 
 # -- one driver for production and tests ---------------------------------------------------
@@ -240,7 +246,7 @@ class _Run:
             format=module.NAME,
             abs_path=os.path.abspath(path),
             settings=event_settings(self.config, self.pseudo, module.NAME),
-            key_version=KEY_VERSIONS.get(module.NAME, 1),
+            key_version=key_version(self.known.values(), module.NAME),
         )
         if sha in self.known:
             self._unchanged(s, self.known[sha])
@@ -248,7 +254,12 @@ class _Run:
         self.known[sha] = s.to_dict()
         if self.on_start:
             self.on_start(path, module.NAME)
-        builder = EventBuilder(SourceInfo(str(path), sha, module.NAME), self.config, self.pseudo)
+        builder = EventBuilder(
+            SourceInfo(str(path), sha, module.NAME),
+            self.config,
+            self.pseudo,
+            key_version=s.key_version,
+        )
         rejects: list[pa.Table] = []
         try:
             batches = read_batches(module, path, builder)

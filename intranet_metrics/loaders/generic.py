@@ -229,7 +229,7 @@ def _add(
         line=line,
         # The record as written (SPEC 6): never the converted time or anything else the
         # config shapes, so another time zone or mapping cannot store one record twice.
-        key=f"{ts}\x1f{user}\x1f{act}\x1f{item or ''}",
+        key=builder.record_key(ts, user, act or "", item or ""),
         item=item,
         parent=row.get("parent") or None,
         thread=row.get("thread") or None,
@@ -369,7 +369,7 @@ class _Blocks:
         item = cols.get("item")
         item = pa.nulls(n, pa.string()).fill_null("") if item is None else item.fill_null("")
         # The record as written (SPEC 6), exactly as the record reader makes it.
-        keys = pc.binary_join_element_wise(ts, user, act, item, "\x1f")
+        keys = self.builder.record_keys(ts, user, act, item)
         self.builder.add_many(
             time=times,
             actor=user,
