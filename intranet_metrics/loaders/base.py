@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import arrowutil as au
 from ..config import Config
 from ..errors import InputError
 from ..identity import (
@@ -131,15 +132,15 @@ class ArrowMemo:
 
     def __init__(self, fn: Callable[[str], str], limit: int = CACHE_LIMIT) -> None:
         self.fn, self.limit = fn, limit
-        self.keys = self.values = pa.array([], pa.string())
+        self.keys = self.values = pa.nulls(0, pa.string())
 
     def __call__(self, column: pa.Array) -> pa.Array:
         at = pc.index_in(column, value_set=self.keys)
         if at.null_count:
             new = pc.unique(column.filter(pc.is_null(at)))
             if len(self.keys) + len(new) > self.limit:
-                self.keys = self.values = pa.array([], pa.string())
-            made = pa.array([self.fn(v) for v in new.to_pylist()], pa.string())
+                self.keys = self.values = pa.nulls(0, pa.string())
+            made = au.texts([self.fn(v) for v in new.to_pylist()])
             self.keys = pa.concat_arrays([self.keys, new.cast(pa.string())])
             self.values = pa.concat_arrays([self.values, made])
             at = pc.index_in(column, value_set=self.keys)
@@ -220,7 +221,7 @@ class EventBuilder:
         known = [
             None if v is None else self._values[field, v] for v in coded.dictionary.to_pylist()
         ]
-        return pa.array(known, pa.string()).take(coded.indices)
+        return au.texts(known).take(coded.indices)
 
     def _actor(self, actor: str) -> tuple[str, str | None]:
         """(stored actor, exclusion reason) of a raw actor."""
@@ -242,9 +243,9 @@ class EventBuilder:
     ) -> pa.Array:
         """``record_key`` of each record of a block of text columns (no nulls)."""
         if not self.part_keys:
-            return pc.binary_join_element_wise(time, user, activity, item, "\x1f")
+            return pc.binary_join_element_wise(time, user, activity, item, _SEP)
         return pc.binary_join_element_wise(
-            time, self._key_parts(user), self._key_parts(item), activity, "\x1f"
+            time, self._key_parts(user), self._key_parts(item), activity, _SEP
         )
 
     def _key_parts(self, values: pa.Array) -> pa.Array:
@@ -382,8 +383,8 @@ class EventBuilder:
         if actors.null_count:
             coded = pc.dictionary_encode(actors)
             known = [self._actors[a] for a in coded.dictionary.to_pylist()]
-            stored = pa.array([k[0] for k in known], pa.string()).take(coded.indices)
-            return stored, pa.array([k[1] for k in known], pa.string()).take(coded.indices)
+            stored = au.texts([k[0] for k in known]).take(coded.indices)
+            return stored, au.texts([k[1] for k in known]).take(coded.indices)
         at = pc.index_in(actors, value_set=self._seen[0])
         if at.null_count:
             new = pc.unique(actors.filter(pc.is_null(at))).to_pylist()
@@ -391,9 +392,9 @@ class EventBuilder:
                 self._seen = _no_actors()
             made = [self._actors[a] for a in new]
             self._seen = (
-                pa.concat_arrays([self._seen[0], pa.array(new, pa.string())]),
-                pa.concat_arrays([self._seen[1], pa.array([m[0] for m in made], pa.string())]),
-                pa.concat_arrays([self._seen[2], pa.array([m[1] for m in made], pa.string())]),
+                pa.concat_arrays([self._seen[0], au.texts(new)]),
+                pa.concat_arrays([self._seen[1], au.texts([m[0] for m in made])]),
+                pa.concat_arrays([self._seen[2], au.texts([m[1] for m in made])]),
             )
             at = pc.index_in(actors, value_set=self._seen[0])
         return self._seen[1].take(at), self._seen[2].take(at)
@@ -410,7 +411,7 @@ class EventBuilder:
         if agents is not None:  # only for records no other reason excludes
             byagent = pc.dictionary_encode(agents)
             names = byagent.dictionary.to_pylist()
-            robot = pa.array([self._agent_cache[a] if a else None for a in names], pa.string())
+            robot = au.texts([self._agent_cache[a] if a else None for a in names])
             reasons = pc.if_else(pc.is_null(reasons), robot.take(byagent.indices), reasons)
         return stored, reasons
 
@@ -440,7 +441,7 @@ class EventBuilder:
             # Keys from Arrow are hashed as their UTF-8 bytes: no str made and encoded again.
             if isinstance(keys, (pa.Array, pa.ChunkedArray)):
                 keys = keys.cast(pa.binary()).to_pylist()
-            stored_keys = pa.array(self.pseudo.key_hashes(keys, self._prefix), pa.string())
+            stored_keys = au.texts(self.pseudo.key_hashes(keys, self._prefix))
         window = windows or (pa.nulls(n, pa.date32()), pa.nulls(n, pa.date32()))
         self._chunks.append(
             pa.RecordBatch.from_arrays(
@@ -449,7 +450,7 @@ class EventBuilder:
                     stored,
                     acts,
                     *(self._stored(name, c) for name, c in zip(EVENT_FIELDS, texts, strict=True)),
-                    counts if counts is not None else pa.array(np.ones(n, np.int64)),
+                    counts if counts is not None else au.fixed(np.ones(n, np.int64)),
                     *window,
                     reasons,
                     _repeat(self._format, n),
@@ -533,7 +534,7 @@ class EventBuilder:
         else:
             coded = pc.dictionary_encode(members, null_encoding="encode")
             names = [self._where[m] for m in coded.dictionary.to_pylist()]
-            where = pa.array(names, pa.string()).take(coded.indices)
+            where = au.texts(names).take(coded.indices)
         self._emit(
             times=pa.array(cols[0], pa.int64()),
             actors=pa.array(cols[1], pa.string()),
@@ -706,33 +707,36 @@ def distinct(*columns: pa.Array) -> tuple[np.ndarray, list[tuple]]:
     for column in columns:
         coded = pc.dictionary_encode(column, null_encoding="encode")
         size = len(coded.dictionary)
-        index = coded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        index = au.numbers(coded.indices).astype(np.int64)
         code = index if code is None else code * size + index
         dictionaries.append((coded.dictionary, size))
     if code is None:
         raise ValueError("distinct: no column")
-    coded = pc.dictionary_encode(pa.array(code))
-    rest = coded.dictionary.to_numpy()
+    coded = pc.dictionary_encode(au.fixed(code))
+    rest = au.numbers(coded.dictionary)
     parts = []
     for dictionary, size in reversed(dictionaries):
         rest, at = np.divmod(rest, size)
-        parts.append(dictionary.take(at).to_pylist())
+        parts.append(dictionary.take(au.fixed(at)).to_pylist())
     parts.reverse()
-    return coded.indices.to_numpy(), list(zip(*parts, strict=True))
+    return au.numbers(coded.indices), list(zip(*parts, strict=True))
 
 
 def truthy(text: pa.Array) -> pa.Array:
     """Python's ``bool`` of each text: False for null and for empty text."""
-    return pc.fill_null(pc.not_equal(text, ""), False)
+    return pc.fill_null(pc.not_equal(text, _EMPTY), _FALSE)
 
 
 def _no_actors() -> tuple[pa.Array, pa.Array, pa.Array]:
-    empty = pa.array([], pa.string())
+    empty = pa.nulls(0, pa.string())
     return empty, empty, empty
 
 
 def _repeat(text: str, n: int) -> pa.Array:
-    return pa.array([text], pa.string()).take(np.zeros(n, np.int32))
+    return au.texts([text]).take(au.fixed(np.zeros(n, np.int32), pa.int32()))
+
+
+_EMPTY, _SEP, _FALSE = au.text(""), au.text("\x1f"), au.flags(np.zeros(1, np.bool_))[0]
 
 
 def require_columns(

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
+from .. import arrowutil as au
 from ..errors import InputError
 from .base import (
     LINE_LIMIT,
@@ -364,17 +365,18 @@ class _Blocks:
             return False
         n = len(ts)
         coded = pc.dictionary_encode(act)
-        names = pa.array([_activity(a) for a in coded.dictionary.to_pylist()], pa.string())
+        names = au.texts([_activity(a) for a in coded.dictionary.to_pylist()])
         given = {name: _none_if_empty(cols.get(name), n) for name in OPTIONAL}
         item = cols.get("item")
-        item = pa.nulls(n, pa.string()).fill_null("") if item is None else item.fill_null("")
+        item = pa.nulls(n, pa.string()) if item is None else item
+        item = item.fill_null(_EMPTY)
         # The record as written (SPEC 6), exactly as the record reader makes it.
         keys = self.builder.record_keys(ts, user, act, item)
         self.builder.add_many(
             time=times,
             actor=user,
             activity=names.take(coded.indices),
-            line=pa.array(np.arange(self.line, self.line + n, dtype=np.int64)),
+            line=au.fixed(np.arange(self.line, self.line + n, dtype=np.int64)),
             key=keys,
             **given,
         )
@@ -432,6 +434,9 @@ class _Blocks:
         return pa.table({name: table.column(f"c{i}") for name, i in self.index.items()})
 
 
+# Constants for compute functions: a Python value there goes through pa.scalar, which
+# imports pandas (see arrowutil).
+_EMPTY, _NULL = au.text(""), au.text(None)
 _UTF8 = io.TextIOWrapper(io.BytesIO(), encoding="utf-8-sig")
 
 
@@ -475,13 +480,14 @@ def _long_line(block: bytes) -> bool:
 
 def _filled(text: pa.Array) -> pa.Array:
     """Not empty once surrounding white space is removed."""
-    return pc.not_equal(pc.utf8_trim_whitespace(text), "")
+    return pc.not_equal(pc.utf8_trim_whitespace(text), _EMPTY)
 
 
 def _none_if_empty(values: pa.Array | None, n: int) -> pa.Array | None:
     if values is None:
         return None
-    return pc.if_else(pc.equal(values.fill_null(""), ""), pa.nulls(n, pa.string()), values)
+    empty = pc.equal(values.fill_null(_EMPTY), _EMPTY)
+    return pc.if_else(empty, pa.nulls(n, pa.string()), values)
 
 
 def _times(ts: pa.Array, timezone: str) -> pa.Array | None:
@@ -494,9 +500,9 @@ def _times(ts: pa.Array, timezone: str) -> pa.Array | None:
         return None
     zoned = pc.match_substring_regex(text, _OFFSET)
     try:
-        out = pc.if_else(zoned, text, None).cast(pa.timestamp("us", "UTC")).cast(pa.int64())
+        out = pc.if_else(zoned, text, _NULL).cast(pa.timestamp("us", "UTC")).cast(pa.int64())
         if not pc.all(zoned).as_py():
-            local = pc.if_else(zoned, None, text).cast(pa.timestamp("us"))
+            local = pc.if_else(zoned, _NULL, text).cast(pa.timestamp("us"))
             # fold=0 in datetime: an hour that repeats is read as its first occurrence.
             utc = pc.assume_timezone(local, timezone, ambiguous="earliest", nonexistent="raise")
             out = pc.if_else(zoned, out, utc.cast(pa.int64()))
