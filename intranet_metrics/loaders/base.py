@@ -125,26 +125,45 @@ class Memo(dict):
 
 
 class ArrowMemo:
-    """``fn`` of each value of a text column, computed in Python once per distinct value:
-    the values met so far are kept as Arrow arrays, so a block of known values is one hash
-    lookup in Arrow (a Python lookup per distinct value and block cost as much as hashing
-    each event). Bounded like ``Memo``."""
+    """``fn`` of each value of a text column without nulls (a tuple of ``width`` texts),
+    computed in Python once per distinct value: the values met so far are kept as Arrow
+    arrays, so a block of known values is one hash lookup in Arrow (a Python lookup per
+    distinct value and block costs as much as hashing each event). The lookup of the last
+    column is kept: the same column asked again (actors, then their key parts) costs
+    nothing. Bounded like ``Memo``."""
 
-    def __init__(self, fn: Callable[[str], str], limit: int = CACHE_LIMIT) -> None:
-        self.fn, self.limit = fn, limit
-        self.keys = self.values = pa.nulls(0, pa.string())
+    def __init__(
+        self, fn: Callable[[str], tuple[str | None, ...]], width: int, limit: int = CACHE_LIMIT
+    ) -> None:
+        self.fn, self.width, self.limit = fn, width, limit
+        self._empty()
 
-    def __call__(self, column: pa.Array) -> pa.Array:
-        at = pc.index_in(column, value_set=self.keys)
-        if at.null_count:
-            new = pc.unique(column.filter(pc.is_null(at)))
-            if len(self.keys) + len(new) > self.limit:
-                self.keys = self.values = pa.nulls(0, pa.string())
-            made = au.texts([self.fn(v) for v in new.to_pylist()])
-            self.keys = pa.concat_arrays([self.keys, new.cast(pa.string())])
-            self.values = pa.concat_arrays([self.values, made])
+    def _empty(self) -> None:
+        self.keys = pa.nulls(0, pa.string())
+        self.values = [self.keys] * self.width
+        self._last: tuple[pa.Array | None, pa.Array | None] = (None, None)
+
+    def __call__(self, column: pa.Array) -> list[pa.Array]:
+        if column is self._last[0]:
+            at = self._last[1]
+        else:
             at = pc.index_in(column, value_set=self.keys)
-        return self.values.take(at)
+            if at.null_count:
+                at = self._learn(column, at)
+            self._last = (column, at)
+        return [v.take(at) for v in self.values]
+
+    def _learn(self, column: pa.Array, at: pa.Array) -> pa.Array:
+        """Work out the values not met yet; the lookup of ``column`` with them."""
+        new = pc.unique(column.filter(pc.is_null(at)))
+        if len(self.keys) + len(new) > self.limit:
+            self._empty()
+        made = list(zip(*(self.fn(v) for v in new.to_pylist()), strict=True))
+        self.keys = pa.concat_arrays([self.keys, new.cast(pa.string())])
+        self.values = [
+            pa.concat_arrays([v, au.texts(m)]) for v, m in zip(self.values, made, strict=True)
+        ]
+        return pc.index_in(column, value_set=self.keys)
 
 
 class EventBuilder:
@@ -179,7 +198,8 @@ class EventBuilder:
         self._chunk_rows = 0
         # Actors and user agents repeat: normalise, exclude and hash each one once.
         self._actors = Memo(self._actor)
-        self._seen = _no_actors()  # (raw, stored, reason) of actors met, as Arrow arrays
+        # (stored, reason, key part) of each actor met, as Arrow arrays.
+        self._seen = ArrowMemo(self._actor_parts, 3)
         self._agent_cache = Memo(partial(user_agent_exclusion, extra=self._agents))
         self._classes = config.activities
         self._format, self._path, self._sha = source.format, source.path, source.sha256
@@ -192,7 +212,7 @@ class EventBuilder:
         self._values = Memo(lambda fv: self.pseudo.value(*fv))
         self._where = Memo(self._source_file)
         self._parts = Memo(self.pseudo.key_part)
-        self._part_arrays = ArrowMemo(self._parts.__getitem__)
+        self._item_parts = ArrowMemo(lambda v: (self._parts[v],), 1)
         # What the reader had to assume or wants the user to know (an encoding, why no
         # event counted): shown as the source's message in the ingest summary.
         self.notes: list[str] = []
@@ -223,6 +243,10 @@ class EventBuilder:
         ]
         return au.texts(known).take(coded.indices)
 
+    def _actor_parts(self, actor: str) -> tuple[str, str | None, str | None]:
+        """(stored actor, exclusion reason, event key part) of a raw actor."""
+        return (*self._actors[actor], self._parts[actor] if self.part_keys else None)
+
     def _actor(self, actor: str) -> tuple[str, str | None]:
         """(stored actor, exclusion reason) of a raw actor."""
         norm = normalise_actor(actor)
@@ -244,12 +268,16 @@ class EventBuilder:
         """``record_key`` of each record of a block of text columns (no nulls)."""
         if not self.part_keys:
             return pc.binary_join_element_wise(time, user, activity, item, _SEP)
-        return pc.binary_join_element_wise(
-            time, self._key_parts(user), self._key_parts(item), activity, _SEP
-        )
+        # The user's part comes with the actor's lookup (the same column, asked again).
+        (user_part,) = self._seen(user)[2:] if not user.null_count else self._nulls(user)
+        (item_part,) = self._item_parts(item)
+        return pc.binary_join_element_wise(time, user_part, item_part, activity, _SEP)
 
-    def _key_parts(self, values: pa.Array) -> pa.Array:
-        return self._part_arrays(values)
+    def _nulls(self, user: pa.Array) -> list[pa.Array]:
+        coded = pc.dictionary_encode(user)
+        return [
+            au.texts([self._parts[v] for v in coded.dictionary.to_pylist()]).take(coded.indices)
+        ]
 
     # -- records -------------------------------------------------------------------------
     def add(
@@ -385,19 +413,8 @@ class EventBuilder:
             known = [self._actors[a] for a in coded.dictionary.to_pylist()]
             stored = au.texts([k[0] for k in known]).take(coded.indices)
             return stored, au.texts([k[1] for k in known]).take(coded.indices)
-        at = pc.index_in(actors, value_set=self._seen[0])
-        if at.null_count:
-            new = pc.unique(actors.filter(pc.is_null(at))).to_pylist()
-            if len(self._seen[0]) + len(new) > CACHE_LIMIT:
-                self._seen = _no_actors()
-            made = [self._actors[a] for a in new]
-            self._seen = (
-                pa.concat_arrays([self._seen[0], au.texts(new)]),
-                pa.concat_arrays([self._seen[1], au.texts([m[0] for m in made])]),
-                pa.concat_arrays([self._seen[2], au.texts([m[1] for m in made])]),
-            )
-            at = pc.index_in(actors, value_set=self._seen[0])
-        return self._seen[1].take(at), self._seen[2].take(at)
+        stored, reasons, _ = self._seen(actors)
+        return stored, reasons
 
     def _exclusions(
         self, actors: pa.Array, excluded: pa.Array | None, agents: pa.Array | None
@@ -725,11 +742,6 @@ def distinct(*columns: pa.Array) -> tuple[np.ndarray, list[tuple]]:
 def truthy(text: pa.Array) -> pa.Array:
     """Python's ``bool`` of each text: False for null and for empty text."""
     return pc.fill_null(pc.not_equal(text, _EMPTY), _FALSE)
-
-
-def _no_actors() -> tuple[pa.Array, pa.Array, pa.Array]:
-    empty = pa.nulls(0, pa.string())
-    return empty, empty, empty
 
 
 def _repeat(text: str, n: int) -> pa.Array:
