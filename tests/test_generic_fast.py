@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -176,3 +177,14 @@ def test_a_line_too_long_is_rejected_as_the_record_reader_does(tmp_path, monkeyp
     fast, slow = both(path, AMS, monkeypatch, block=generic.BLOCK)
     same(fast, slow)
     assert fast.counts.rejected == 1
+
+
+@settings(deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=30), st.integers(5, 40))
+def test_long_line_is_the_widest_gap_between_line_ends(lengths, limit):
+    # The byte-by-byte scan _long_line replaced is the oracle.
+    block = b"".join(b"x" * n + b"\n" for n in lengths[:-1]) + b"y" * (lengths or [0])[-1]
+    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+    bounds = np.concatenate(([-1], ends, [len(block) - 1]))
+    expected = len(block) >= limit - 4 and int(np.diff(bounds).max()) >= limit - 4
+    assert generic._long_line(block, limit) == expected

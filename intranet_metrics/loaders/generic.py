@@ -247,7 +247,7 @@ BLOCK = 1 << 22
 # The ISO 8601 forms Arrow reads exactly as datetime.fromisoformat does; other forms (a
 # date alone, "+0100", 7+ digit fractions) go to fromisoformat one by one.
 _ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{3}|\.\d{6})?(Z|[+-]\d{2}:\d{2})?$"
-_OFFSET = r"(Z|[+-]\d{2}:\d{2})$"
+_LOCAL_LENGTHS = au.fixed([19, 23, 26], pa.int32())
 
 
 class _Blocks:
@@ -332,9 +332,10 @@ class _Blocks:
                 if len(block) > LINE_LIMIT and block.count(b"\n") <= 1:
                     yield from self._rest(block)
                     return
-                if _long_line(block) or not self._fast(block):
+                lines = _lines(block)
+                if _long_line(block) or not self._fast(block, lines):
                     yield from self._slow(io.BytesIO(block))
-                self.line += _lines(block)
+                self.line += lines
                 if self.builder.full:
                     yield self.builder.flush()
 
@@ -350,10 +351,11 @@ class _Blocks:
     def _rest(self, block: bytes) -> Iterator[pa.RecordBatch]:
         yield from self._slow(_Chain(block + self.tail, self.raw))
 
-    def _fast(self, block: bytes) -> bool:
-        """Add a block through Arrow; False (nothing added) when it needs the record reader."""
+    def _fast(self, block: bytes, lines: int) -> bool:
+        """Add a block of ``lines`` lines through Arrow; False (nothing added) when it needs
+        the record reader."""
         cols = self._parse(block)
-        if cols is None or len(cols["timestamp"]) != _lines(block):
+        if cols is None or len(cols["timestamp"]) != lines:
             return False
         ts, user, act = cols["timestamp"], cols["user"], cols["activity"]
         if ts.null_count or user.null_count or act.null_count:
@@ -468,14 +470,19 @@ def _lines(block: bytes) -> int:
     return n + (not block.endswith((b"\n", b"\r")))
 
 
-def _long_line(block: bytes) -> bool:
+def _long_line(block: bytes, limit: int = LINE_LIMIT) -> bool:
     """A line the record reader may reject as too long (bytes >= characters, so a line of
-    fewer bytes than the limit is surely short enough)."""
-    if len(block) < LINE_LIMIT - 4:
-        return False
-    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
-    bounds = np.concatenate(([-1], ends, [len(block) - 1]))
-    return int(np.diff(bounds).max()) >= LINE_LIMIT - 4
+    fewer bytes than the limit is surely short enough): a run of ``limit - 4`` bytes from
+    one line end (or the start) to the next (or the last byte). Found by jumping to the
+    last line end within reach, a few ``rfind`` per block instead of a scan of every byte."""
+    reach = limit - 4
+    prev, last = -1, len(block) - 1
+    while last - prev >= reach:
+        end = block.rfind(b"\n", prev + 1, prev + reach)
+        if end < 0:
+            return True
+        prev = end
+    return False
 
 
 def _filled(text: pa.Array) -> pa.Array:
@@ -494,18 +501,23 @@ def _times(ts: pa.Array, timezone: str) -> pa.Array | None:
     """Microseconds since the epoch of ISO 8601 text, as ``_add`` reads it: with its offset,
     else in ``timezone``. None when a value needs the record reader (not ISO 8601, a local
     time the clock skipped)."""
-    text = pc.utf8_trim_whitespace(ts)
-    plain = pc.match_substring_regex(text, _ISO)
-    if not pc.all(plain).as_py():
-        return None
-    zoned = pc.match_substring_regex(text, _OFFSET)
+    text = ts
+    if not pc.all(pc.match_substring_regex(text, _ISO)).as_py():
+        # White space around a time is allowed (the record reader strips it): trimmed only
+        # when there is some, the usual file has none.
+        text = pc.utf8_trim_whitespace(ts)
+        if not pc.all(pc.match_substring_regex(text, _ISO)).as_py():
+            return None
+    # Matching _ISO, a time has an offset unless it is 19, 23 or 26 characters long (no
+    # fraction, milliseconds, microseconds): no second regular expression over the column.
+    zoned = pc.invert(pc.is_in(pc.binary_length(text), value_set=_LOCAL_LENGTHS))
     try:
+        if pc.all(zoned).as_py():  # the usual file: every time with its offset (or Z)
+            return text.cast(pa.timestamp("us", "UTC")).cast(pa.int64())
         out = pc.if_else(zoned, text, _NULL).cast(pa.timestamp("us", "UTC")).cast(pa.int64())
-        if not pc.all(zoned).as_py():
-            local = pc.if_else(zoned, _NULL, text).cast(pa.timestamp("us"))
-            # fold=0 in datetime: an hour that repeats is read as its first occurrence.
-            utc = pc.assume_timezone(local, timezone, ambiguous="earliest", nonexistent="raise")
-            out = pc.if_else(zoned, out, utc.cast(pa.int64()))
+        local = pc.if_else(zoned, _NULL, text).cast(pa.timestamp("us"))
+        # fold=0 in datetime: an hour that repeats is read as its first occurrence.
+        utc = pc.assume_timezone(local, timezone, ambiguous="earliest", nonexistent="raise")
+        return pc.if_else(zoned, out, utc.cast(pa.int64()))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    return out
