@@ -98,9 +98,7 @@ def read_batches(module: ModuleType, path: Path, builder: EventBuilder) -> Itera
             for batch in module.load(path, builder):
                 if batch is not None and batch.num_rows:
                     yield batch
-            last = builder.flush()
-            if last is not None:
-                yield last
+            yield from (b for b in builder.flush_chunks() if b.num_rows)
     except UnicodeDecodeError as exc:
         bad = exc.object[exc.start : exc.start + 1].hex()
         line = _bad_utf8_line(path) if path.is_file() else None

@@ -212,6 +212,7 @@ class EventBuilder:
         self._values = Memo(lambda fv: self.pseudo.value(*fv))
         self._where = Memo(self._source_file)
         self._parts = Memo(self.pseudo.key_part)
+        self._constants: dict[str, pa.Array] = {}
         self._item_parts = ArrowMemo(lambda v: (self._parts[v],), 1)
         # What the reader had to assume or wants the user to know (an encoding, why no
         # event counted): shown as the source's message in the ingest summary.
@@ -390,7 +391,7 @@ class EventBuilder:
             agents=None if user_agent is None else _arrow(user_agent, pa.string()),
             lines=_arrow(line, pa.int64()),
             keys=key,
-            where=_repeat(self._where[member], n),
+            where=self._repeat(self._where[member], n),
         )
 
     def _all_valid(self, times: pa.Array, acts: pa.Array) -> bool:
@@ -470,9 +471,9 @@ class EventBuilder:
                     counts if counts is not None else au.fixed(np.ones(n, np.int64)),
                     *window,
                     reasons,
-                    _repeat(self._format, n),
+                    self._repeat(self._format, n),
                     where,
-                    _repeat(self._sha, n),
+                    self._repeat(self._sha, n),
                     lines,
                     stored_keys,
                 ],
@@ -547,7 +548,7 @@ class EventBuilder:
         text = [pa.array(c, pa.string()) for c in cols[3:7]]
         members = pa.array(cols[12], pa.string())
         if members.null_count == len(members):
-            where = _repeat(self._where[None], len(members))
+            where = self._repeat(self._where[None], len(members))
         else:
             coded = pc.dictionary_encode(members, null_encoding="encode")
             names = [self._where[m] for m in coded.dictionary.to_pylist()]
@@ -567,6 +568,22 @@ class EventBuilder:
         )
         for c in cols:
             c.clear()
+
+    def _repeat(self, text: str, n: int) -> pa.Array:
+        """``text`` n times: a slice of one array per text (no copy per batch)."""
+        made = self._constants.get(text)
+        if made is None or len(made) < n:
+            if len(self._constants) > 16:  # a few texts per source: format, file, SHA
+                self._constants.clear()
+            made = self._constants[text] = _repeat(text, max(n, self.batch_size))
+        return made.slice(0, n)
+
+    def flush_chunks(self) -> list[pa.RecordBatch]:
+        """The records added since the last flush, as the batches they were made in (no
+        copy into one batch: the store writes each as it comes)."""
+        self._flush_rows()
+        chunks, self._chunks, self._chunk_rows = self._chunks, [], 0
+        return chunks
 
     def flush(self) -> pa.RecordBatch | None:
         """The records added since the last flush, as one batch (None if there are none)."""

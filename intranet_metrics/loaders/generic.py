@@ -337,7 +337,7 @@ class _Blocks:
                     yield from self._slow(io.BytesIO(block))
                 self.line += lines
                 if self.builder.full:
-                    yield self.builder.flush()
+                    yield from self.builder.flush_chunks()
 
     def _slow(self, raw: IO[bytes]) -> Iterator[pa.RecordBatch]:
         """The record reader over ``raw`` (whole records), numbering from ``self.line``."""
