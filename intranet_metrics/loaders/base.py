@@ -213,7 +213,6 @@ class EventBuilder:
         self._where = Memo(self._source_file)
         self._parts = Memo(self.pseudo.key_part)
         self._constants: dict[str, pa.Array] = {}
-        self._item_parts = ArrowMemo(lambda v: (self._parts[v],), 1)
         # What the reader had to assume or wants the user to know (an encoding, why no
         # event counted): shown as the source's message in the ingest summary.
         self.notes: list[str] = []
@@ -271,14 +270,21 @@ class EventBuilder:
             return pc.binary_join_element_wise(time, user, activity, item, _SEP)
         # The user's part comes with the actor's lookup (the same column, asked again).
         (user_part,) = self._seen(user)[2:] if not user.null_count else self._nulls(user)
-        (item_part,) = self._item_parts(item)
-        return pc.binary_join_element_wise(time, user_part, item_part, activity, _SEP)
+        return pc.binary_join_element_wise(time, user_part, self._item_parts(item), activity, _SEP)
 
     def _nulls(self, user: pa.Array) -> list[pa.Array]:
-        coded = pc.dictionary_encode(user)
-        return [
-            au.texts([self._parts[v] for v in coded.dictionary.to_pylist()]).take(coded.indices)
-        ]
+        return [self._item_parts(user)]
+
+    def _item_parts(self, values: pa.Array) -> pa.Array:
+        """The key part of each value, through the block's distinct values and ``Memo``:
+        items may each be new (a page per event), where an Arrow table of those met (as for
+        actors) would grow and be rebuilt every block (2x the CPU of a hash per event)."""
+        coded = pc.dictionary_encode(values)
+        names = coded.dictionary.to_pylist()
+        if 4 * len(names) > len(values):  # mostly one-off values: hashed, not remembered
+            return au.texts(self.pseudo.key_parts(names)).take(coded.indices)
+        parts = self._parts
+        return au.texts([parts[v] for v in names]).take(coded.indices)
 
     # -- records -------------------------------------------------------------------------
     def add(
