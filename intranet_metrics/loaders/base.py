@@ -576,7 +576,12 @@ class EventBuilder:
             c.clear()
 
     def _repeat(self, text: str, n: int) -> pa.Array:
-        """``text`` n times: a slice of one array per text (no copy per batch)."""
+        """``text`` n times: a slice of one array per text (no copy per batch). A short run
+        is made on its own: a slice keeps its whole array alive, and the store holds the
+        batches of small sources until it has gathered enough of them (10,000 files of one
+        event each held 10,000 arrays of 65,536 SHA-256s: 22 GB)."""
+        if 4 * n < self.batch_size:
+            return _repeat(text, n)
         made = self._constants.get(text)
         if made is None or len(made) < n:
             if len(self._constants) > 16:  # a few texts per source: format, file, SHA

@@ -360,8 +360,10 @@ class _Blocks:
         ts, user, act = cols["timestamp"], cols["user"], cols["activity"]
         if ts.null_count or user.null_count or act.null_count:
             return False
-        if not pc.all(_filled(ts)).as_py() or not pc.all(_filled(user)).as_py():
-            return False  # rejected rows ("empty timestamp", "empty user")
+        if not pc.all(_filled(user)).as_py():
+            return False  # rejected rows ("empty user")
+        # A blank time is no ISO 8601 either: _times sends it to the record reader, which
+        # rejects it ("empty timestamp").
         times = _times(ts, self.builder.config.timezone)
         if times is None:
             return False
@@ -439,6 +441,7 @@ class _Blocks:
 # Constants for compute functions: a Python value there goes through pa.scalar, which
 # imports pandas (see arrowutil).
 _EMPTY, _NULL = au.text(""), au.text(None)
+_FALSE = au.flags(np.zeros(1, np.bool_))[0]
 _UTF8 = io.TextIOWrapper(io.BytesIO(), encoding="utf-8-sig")
 
 
@@ -493,8 +496,10 @@ def _filled(text: pa.Array) -> pa.Array:
 def _none_if_empty(values: pa.Array | None, n: int) -> pa.Array | None:
     if values is None:
         return None
-    empty = pc.equal(values.fill_null(_EMPTY), _EMPTY)
-    return pc.if_else(empty, pa.nulls(n, pa.string()), values)
+    empty = pc.equal(values, _EMPTY)
+    if not pc.any(empty).as_py():  # the usual column: nothing to turn into null
+        return values
+    return pc.if_else(pc.fill_null(empty, _FALSE), pa.nulls(n, pa.string()), values)
 
 
 def _times(ts: pa.Array, timezone: str) -> pa.Array | None:
