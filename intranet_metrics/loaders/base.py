@@ -47,6 +47,8 @@ RAW_LIMIT = 200
 HEAD_BYTES = textfile.HEAD_BYTES
 # Per-builder caches of actors and user agents are cleared past this many entries.
 CACHE_LIMIT = 1_000_000
+# The Arrow table of items met is rebuilt for every block that brings new ones: kept small.
+ITEM_TABLE = 100_000
 # One record of a line-based format may hold a long text, never 100 MB: longer lines are
 # rejected without ever being held in memory whole.
 LINE_LIMIT = 1 << 20
@@ -143,11 +145,13 @@ class ArrowMemo:
         self.values = [self.keys] * self.width
         self._last: tuple[pa.Array | None, pa.Array | None] = (None, None)
 
-    def __call__(self, column: pa.Array) -> list[pa.Array]:
+    def __call__(self, column: pa.Array, at: pa.Array | None = None) -> list[pa.Array]:
+        """The outputs for each value (``at``: the column's ``index_in`` of ``keys``, when
+        the caller has it)."""
         if column is self._last[0]:
             at = self._last[1]
         else:
-            at = pc.index_in(column, value_set=self.keys)
+            at = pc.index_in(column, value_set=self.keys) if at is None else at
             if at.null_count:
                 at = self._learn(column, at)
             self._last = (column, at)
@@ -213,6 +217,8 @@ class EventBuilder:
         self._where = Memo(self._source_file)
         self._parts = Memo(self.pseudo.key_part)
         self._constants: dict[str, pa.Array] = {}
+        # Items met, as an Arrow table like the actors', kept small (see _item_parts).
+        self._items = ArrowMemo(lambda v: (self._parts[v],), 1, limit=ITEM_TABLE)
         # What the reader had to assume or wants the user to know (an encoding, why no
         # event counted): shown as the source's message in the ingest summary.
         self.notes: list[str] = []
@@ -276,15 +282,21 @@ class EventBuilder:
         return [self._item_parts(user)]
 
     def _item_parts(self, values: pa.Array) -> pa.Array:
-        """The key part of each value, through the block's distinct values and ``Memo``:
-        items may each be new (a page per event), where an Arrow table of those met (as for
-        actors) would grow and be rebuilt every block (2x the CPU of a hash per event)."""
+        """The key part of each value. Items may each be new (a page per event): a block
+        whose values are mostly new is hashed in one call over its distinct values (an
+        Arrow table of all items met would grow and be rebuilt every block: 2x the CPU of a
+        hash per event); the usual few thousand pages are looked up in a small Arrow table."""
+        if values.null_count == 0 and len(self._items.keys):
+            at = pc.index_in(values, value_set=self._items.keys)
+            if 4 * at.null_count < len(values):  # mostly known: new ones are learnt
+                (parts,) = self._items(values, at)
+                return parts
         coded = pc.dictionary_encode(values)
         names = coded.dictionary.to_pylist()
-        if 4 * len(names) > len(values):  # mostly one-off values: hashed, not remembered
+        if 4 * len(names) > len(values) or values.null_count:
             return au.texts(self.pseudo.key_parts(names)).take(coded.indices)
-        parts = self._parts
-        return au.texts([parts[v] for v in names]).take(coded.indices)
+        (parts,) = self._items(values)
+        return parts
 
     # -- records -------------------------------------------------------------------------
     def add(
