@@ -578,14 +578,7 @@ class Store:
             ).to_arrow_table()
         finally:
             con.close()
-        if not found.num_rows:
-            return {}
-        # Arrow to NumPy through arrowutil: to_numpy would import pandas (a third of a second).
-        coded = pc.dictionary_encode(found.column("filename").combine_chunks())
-        names, files = au.numbers(coded.indices), coded.dictionary.to_pylist()
-        rows = au.numbers(found.column("file_row_number"))
-        cuts = [0, *(np.flatnonzero(names[1:] != names[:-1]) + 1).tolist(), len(names)]
-        return {str(files[names[a]]): rows[a:b] for a, b in itertools.pairwise(cuts) if b > a}
+        return _rows_by_file(found)
 
     @staticmethod
     def _file_entry(
@@ -1170,6 +1163,18 @@ class Staging:
         self._small.clear()
         with contextlib.suppress(Exception):
             self.close()
+
+
+def _rows_by_file(found: pa.Table) -> dict[str, np.ndarray]:
+    """Row numbers per file of a table of (filename, file_row_number) sorted by both."""
+    if not found.num_rows:
+        return {}
+    # Arrow to NumPy through arrowutil: to_numpy would import pandas (a third of a second).
+    coded = pc.dictionary_encode(found.column("filename").combine_chunks())
+    names, files = au.numbers(coded.indices), coded.dictionary.to_pylist()
+    rows = au.numbers(found.column("file_row_number"))
+    cuts = [0, *(np.flatnonzero(names[1:] != names[:-1]) + 1).tolist(), len(names)]
+    return {str(files[names[a]]): rows[a:b] for a, b in itertools.pairwise(cuts) if b > a}
 
 
 def _micros(batch: pa.RecordBatch) -> np.ndarray:
