@@ -329,10 +329,11 @@ class _Blocks:
                     # A quote open across the block's end: the rest is the record reader's.
                     yield from self._rest(block)
                     return
-                if len(block) > LINE_LIMIT and block.count(b"\n") <= 1:
+                ends = block.count(b"\n")  # counted once: a scan of the whole block
+                if len(block) > LINE_LIMIT and ends <= 1:
                     yield from self._rest(block)
                     return
-                lines = _lines(block)
+                lines = _lines(block, ends)
                 if _long_line(block) or not self._fast(block, lines):
                     yield from self._slow(io.BytesIO(block))
                 self.line += lines
@@ -465,9 +466,10 @@ class _Chain(io.RawIOBase):
         return len(data)
 
 
-def _lines(block: bytes) -> int:
-    """Line ends as the text reader counts them (LF, CR LF, CR), plus a last unended one."""
-    n = block.count(b"\n")
+def _lines(block: bytes, ends: int | None = None) -> int:
+    """Line ends as the text reader counts them (LF, CR LF, CR), plus a last unended one
+    (``ends``: the block's LF count, when known)."""
+    n = block.count(b"\n") if ends is None else ends
     if b"\r" in block:  # rare outside Windows files: counted only when there
         n += block.count(b"\r") - block.count(b"\r\n")
     return n + (not block.endswith((b"\n", b"\r")))
