@@ -217,8 +217,17 @@ class _Run:
         self.stage, self.config, self.pseudo, self.skip_bad = stage, config, pseudo, skip_bad
         self.on_source, self.on_start = on_source, on_start
         self.known = {s["sha256"]: s for s in store.sources}
+        self.versions: dict[str, int] = {}
         self.summaries: list[SourceSummary] = []
         self.staged: list[SourceSummary] = []
+
+    def _key_version(self, fmt: str) -> int:
+        """``key_version`` of the store's sources, worked out once per format and run (the
+        run's own sources take the same version: a folder of 10,000 files is not 10,000
+        passes over the manifest)."""
+        if fmt not in self.versions:
+            self.versions[fmt] = key_version(self.known.values(), fmt)
+        return self.versions[fmt]
 
     def _listed(self, s: SourceSummary) -> None:
         self.summaries.append(s)
@@ -244,7 +253,7 @@ class _Run:
             format=module.NAME,
             abs_path=os.path.abspath(path),
             settings=event_settings(self.config, self.pseudo, module.NAME),
-            key_version=key_version(self.known.values(), module.NAME),
+            key_version=self._key_version(module.NAME),
         )
         if sha in self.known:
             self._unchanged(s, self.known[sha])
