@@ -16,24 +16,26 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from . import report
 from .config import Config, load_config
-from .engine import Population
 from .errors import InputError, StoreError, UsageError
 from .goals import load_goals
 from .identity import Pseudonymiser
 from .metrics import DEFAULT, Registry
 from .notices import Notice
 from .notices import details as warning_details
-from .report import Window
 from .results import Comparison, Measurement, Trend, as_dict
 from .roster import load_roster
 from .store import CompactResult, ForgetResult, IngestResult, RepairResult, Store
 from .store import default_store_path as _default_store_path
+
+# report and engine (ibis, pandas: a third of a second) are imported by the calls that
+# measure, never by ingest, forget, compact or repair.
+if TYPE_CHECKING:
+    from .engine import Population
 
 TIERS_DIR = "measurements"
 
@@ -132,6 +134,8 @@ def _roster(path: str | Path, config: Config):
 def population(
     config: Config, roster: str | Path | None = None, size: int | None = None
 ) -> Population:
+    from .engine import Population
+
     if roster is not None and size is not None:
         raise UsageError("give either --roster or --population, not both")
     if size is not None and size <= 0:
@@ -161,8 +165,10 @@ def _measure(
     label: str | None,
     registry: Registry,
 ) -> tuple[dict[str, Any], pa.Table | None]:
+    from . import report
+
     store.check_key(pseudonymiser(config))
-    window = Window(parse_date(start, "--from"), parse_date(end, "--to"))
+    window = report.Window(parse_date(start, "--from"), parse_date(end, "--to"))
     return report.measure_with_tiers(
         store,
         config,
@@ -259,6 +265,8 @@ def compare_to(
     current, tiers = _measure(
         store, start, end, cfg, roster, population_size, by, goals, label, registry
     )
+    from . import report
+
     base_tiers = load_tiers(store, base.get("measurement_id"))
     pairs = (base_tiers, tiers) if base_tiers is not None and tiers is not None else None
     doc = report.compare(
@@ -274,6 +282,8 @@ def compare_to(
 
 
 def load_baseline(path: str | Path) -> Measurement:
+    from . import report
+
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -320,6 +330,8 @@ def compare(
     registry: Registry = DEFAULT,
 ) -> Comparison:
     """Two measurements already taken, compared unpaired (no per-person tiers)."""
+    from . import report
+
     cfg = _config(config)
     doc = report.compare(
         as_dict(baseline),
@@ -347,6 +359,8 @@ def trend(
 ) -> Trend:
     """The rates per calendar period (from the store's first to its last day by default),
     with the goals (``goals`` or the config's goals file) for the charts' goal lines."""
+    from . import report
+
     cfg = _config(config)
     store.check_key(pseudonymiser(cfg))
     span = report.store_span(store, cfg)
@@ -356,7 +370,7 @@ def trend(
     e = parse_date(end, "--to") if end is not None else span[1]
     pop = population(cfg, roster or cfg.roster, population_size)
     targets = load_goals(goals or cfg.goals, registry)
-    doc = report.trend(store, cfg, period, Window(s, e), pop, by, registry, targets)
+    doc = report.trend(store, cfg, period, report.Window(s, e), pop, by, registry, targets)
     return Trend.from_dict(doc)
 
 
@@ -373,6 +387,7 @@ def identities(
     from dataclasses import asdict
 
     from .engine import Engine, Period, identity_report
+    from .report import Window
 
     config = _config(config)
     roster = roster or config.roster

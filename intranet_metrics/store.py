@@ -40,6 +40,7 @@ from filelock import FileLock, Timeout
 
 from . import __version__
 from . import activity as activity_table
+from . import arrowutil as au
 from .config import Config
 from .errors import InputError, IntranetMetricsError, StoreError, UsageError
 from .identity import Pseudonymiser
@@ -675,10 +676,7 @@ class Store:
             ).to_arrow_table()
         finally:
             con.close()
-        names = found.column("filename").to_numpy(zero_copy_only=False)
-        rows = found.column("file_row_number").to_numpy()
-        cuts = [0, *(np.flatnonzero(names[1:] != names[:-1]) + 1).tolist(), len(names)]
-        return {str(names[a]): rows[a:b] for a, b in itertools.pairwise(cuts) if b > a}
+        return _rows_by_file(found)
 
     @staticmethod
     def _file_entry(
@@ -1169,6 +1167,12 @@ def _commit_id() -> str:
 SMALL_ROWS = 65_536
 
 
+# Staged (and so stored) files: zstd costs what snappy does and makes files ~45% smaller;
+# no dictionary for columns whose values hardly repeat (Parquet would build one and drop it:
+# 10% of the write). Measured on 1 M generic events: 0.40 -> 0.35 CPU-s, 74 -> 41 MB.
+_DICTIONARY = [f.name for f in EVENT_SCHEMA if f.name not in ("time", "source_line", "event_key")]
+
+
 class _Part:
     """One staged data file: one month's rows of one source (or of many small ones)."""
 
@@ -1177,7 +1181,9 @@ class _Part:
         self.rel = f"month={month}/{name}"
         self.path = folder / self.rel
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer: pq.ParquetWriter | None = pq.ParquetWriter(self.path, EVENT_SCHEMA)
+        self.writer: pq.ParquetWriter | None = pq.ParquetWriter(
+            self.path, EVENT_SCHEMA, compression="zstd", use_dictionary=_DICTIONARY
+        )
         self.rows = 0
         self.sources: set[str] = set()
         self.low: int | None = None  # first and last event time (microseconds)
@@ -1291,8 +1297,20 @@ class Staging:
             self.close()
 
 
+def _rows_by_file(found: pa.Table) -> dict[str, np.ndarray]:
+    """Row numbers per file of a table of (filename, file_row_number) sorted by both."""
+    if not found.num_rows:
+        return {}
+    # Arrow to NumPy through arrowutil: to_numpy would import pandas (a third of a second).
+    coded = pc.dictionary_encode(found.column("filename").combine_chunks())
+    names, files = au.numbers(coded.indices), coded.dictionary.to_pylist()
+    rows = au.numbers(found.column("file_row_number"))
+    cuts = [0, *(np.flatnonzero(names[1:] != names[:-1]) + 1).tolist(), len(names)]
+    return {str(files[names[a]]): rows[a:b] for a, b in itertools.pairwise(cuts) if b > a}
+
+
 def _micros(batch: pa.RecordBatch) -> np.ndarray:
-    return batch.column("time").cast(pa.int64()).to_numpy()
+    return au.numbers(batch.column("time").cast(pa.int64()))
 
 
 def _span(spans: dict[str, list[int]], batch: pa.RecordBatch) -> None:
@@ -1317,7 +1335,7 @@ def _by_month(batch: pa.RecordBatch) -> Iterator[tuple[str, pa.RecordBatch, np.n
     order = np.argsort(months, kind="stable")
     ordered = months[order]
     cuts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
-    taken = batch.take(pa.array(order))
+    taken = batch.take(au.fixed(order))
     for a, b in itertools.pairwise(cuts):
         yield str(ordered[a]), taken.slice(a, b - a), micros[order[a:b]]
 
@@ -1345,7 +1363,7 @@ def _count_by_source(path: Path, rows: np.ndarray) -> dict[str, int]:
     out: dict[str, int] = {}
     start = 0
     for batch in pq.ParquetFile(path).iter_batches(columns=["source_sha256"]):
-        gone = pc.invert(pa.array(_kept(rows, start, batch.num_rows)))
+        gone = au.flags(~_kept(rows, start, batch.num_rows))
         start += batch.num_rows
         for pair in pc.value_counts(batch.column(0).filter(gone)).to_pylist():
             out[pair["values"]] = out.get(pair["values"], 0) + pair["counts"]
@@ -1361,7 +1379,7 @@ def _without_rows(part: _Part, rows: np.ndarray) -> _Part:
         keep = _kept(rows, start, batch.num_rows)
         start += batch.num_rows
         if keep.any():
-            kept = batch.filter(pa.array(keep))
+            kept = batch.filter(au.flags(keep))
             new.write(kept, _micros(kept))
     new.close()
     part.path.unlink()
