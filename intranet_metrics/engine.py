@@ -38,6 +38,7 @@ from .errors import ConfigError, StoreError
 from .metrics import CLASSES, DEFAULT, Registry
 from .roster import Roster
 from .schema import EVENT_SCHEMA
+from .science import RESPONSE_ACTIVITIES, START_ACTIVITIES
 from .store import REPAIR_HINT, Store, _file_problem
 
 # The tiers of the default registry (the metrics are defined in metrics.py).
@@ -268,12 +269,17 @@ class Engine:
             ev = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
         return (read_events(self.con, derived) if derived else None), ev
 
-    def _window_rows(self, months: list[str], periods: Sequence[Period], p: ir.Table):
+    def _window_rows(
+        self, months: list[str], periods: Sequence[Period], p: ir.Table, aggregates: bool = True
+    ):
         """Counted events per (period, actor, cls) with their number ``n``, from the derived
         activity files and the raw events of the rest; and the aggregates only partly inside
-        a period (those are always read raw: they count by report window)."""
-        earlier = self._aggregate_months(months)
+        a period (those are always read raw: they count by report window). Without
+        ``aggregates`` the single events only."""
+        earlier = self._aggregate_months(months) if aggregates else []
         derived, ev = self._sources(months, earlier)
+        if not aggregates:
+            ev = ev.filter(ev.window_start.isnull())
         if earlier:
             lo = min(q.utc_bounds(self.config.tz)[0] for q in periods)
             first_day = min(q.start for q in periods)
@@ -561,14 +567,34 @@ def _resolved(engine: Engine, ev: ir.Table, population: Population) -> ir.Table:
     return ev.filter(ev.person.notnull()).select(*SCIENCE_COLUMNS)
 
 
-def science_frames(engine: Engine, period: Period, population: Population) -> tuple[Any, Any]:
-    """The counted events of ``period`` and 7 days after it (for responses), resolved to
-    people, and the period's population (person and roster columns), as pandas frames:
-    the inputs of science.py. Usage-report aggregates count when their report window lies
-    inside the period, as in the tiers."""
+# The activities whose events the thread figures need one by one (science.thread_events).
+THREAD_ACTIVITIES = sorted(START_ACTIVITIES | RESPONSE_ACTIVITIES)
+
+
+@dataclass(frozen=True)
+class ScienceInputs:
+    """What the science figures of one period read (figures.py).
+
+    ``events``: counted events of the period and 7 days after it, resolved to people; with
+    ``presence`` only those the figures need one by one (contributions, thread messages
+    and responses, usage-report aggregates), never the views. ``presence``: the distinct
+    (person, cls) of the period's single events, from the derived activity files where
+    sound: the ladder and the tiers. None on the raw reference path (Store.read_activity
+    false): ``events`` then holds every counted event, as before issue 12."""
+
+    events: Any
+    people: Any
+    presence: Any | None
+
+
+def science_frames(engine: Engine, period: Period, population: Population) -> ScienceInputs:
+    """The inputs of science.py for ``period`` as pandas frames: events, the population
+    (person and roster columns) and the people's classes. Usage-report aggregates count
+    when their report window lies inside the period, as in the tiers."""
     tz = engine.config.tz
     lo, hi = period.utc_bounds(tz)
     later = Period(period.label, period.start, period.end + RESPONSE_DAYS)
+    whole = not engine.store.read_activity
     with reading(engine.store):
         ev = engine._counted(engine._window_events(_months([later], tz), [period]))
         single = ev.window_start.isnull() & (ev.time >= lo) & (ev.time < hi + RESPONSE_DAYS)
@@ -577,14 +603,32 @@ def science_frames(engine: Engine, period: Period, population: Population) -> tu
             & (ev.window_start >= period.start)
             & (ev.window_end <= period.end)
         )
-        events = _resolved(engine, ev.filter(single | agg), population).to_pyarrow()
+        keep = single | agg
+        if not whole:
+            # No figure reads a view's item or time (science.py): views stay in DuckDB.
+            needed = (ev.cls == "contribute") | ev.activity.isin(THREAD_ACTIVITIES)
+            keep = keep & (needed | ev.window_start.notnull())
+        events = _resolved(engine, ev.filter(keep), population).to_pyarrow()
         p = engine._periods([period])
         pop = engine._population(population, p, _months([period], tz))
-        keep = [c for c in pop.columns if c not in p.columns or c == "person"]
-        people = pop.select(*keep).to_pyarrow().to_pandas()
+        cols = [c for c in pop.columns if c not in p.columns or c == "person"]
+        people = pop.select(*cols).to_pyarrow().to_pandas()
+        presence = None if whole else _presence(engine, period, p, population)
     frame = _utc_times(events).to_pandas()
     people["person"] = people["person"].astype("string")
-    return frame, people
+    return ScienceInputs(frame, people, presence)
+
+
+def _presence(engine: Engine, period: Period, p: ir.Table, population: Population) -> Any:
+    """Distinct (person, cls) of the single events of ``period``: from the derived rows the
+    tiers read (per distinct actor), one row per person and class, not per event."""
+    rows, _ = engine._window_rows(_months([period], engine.config.tz), [period], p, False)
+    m = engine._resolve(rows, population)
+    m = m.filter(m.person.notnull())
+    pairs = m.select(person=m.person.cast("string"), cls=m.cls).distinct()
+    out = pairs.to_pyarrow().to_pandas()
+    out["person"] = out["person"].astype("string")
+    return out
 
 
 def _utc_times(table: Any) -> Any:

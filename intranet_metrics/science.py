@@ -166,7 +166,8 @@ def contribution_counts(events: Any, population: Any) -> pd.Series:
 
 def ladder(events: Any, population: Any) -> dict[str, int]:
     """The exclusive ladder over the population: its four counts add up to the population.
-    Like the engine's, it always follows the cumulative tiers."""
+    Like the engine's, it always follows the cumulative tiers. ``events`` may be the
+    distinct (person, cls) pairs alone."""
     t = person_tiers(events, population)
     return {
         "inactive": int((~t["reader"]).sum()),
@@ -176,10 +177,11 @@ def ladder(events: Any, population: Any) -> dict[str, int]:
     }
 
 
-def inequality(events: Any, population: Any) -> Inequality:
-    """Gini, top 1% / 10% shares and the ladder beside Nielsen's 90-9-1."""
+def inequality(events: Any, population: Any, presence: Any | None = None) -> Inequality:
+    """Gini, top 1% / 10% shares and the ladder beside Nielsen's 90-9-1. ``presence``:
+    the people's distinct (person, cls) when ``events`` holds the contributions only."""
     counts = contribution_counts(events, population)
-    lad = ladder(events, population)
+    lad = ladder(events if presence is None else presence, population)
     active = lad["reader_only"] + lad["reactor_only"] + lad["contributor"]
     shares = {
         k: (lad[k] / active if active else None)
@@ -200,8 +202,13 @@ def inequality(events: Any, population: Any) -> Inequality:
 
 
 def person_tiers(events: Any, population: Any, tiers: str = "cumulative") -> pd.DataFrame:
-    """One row per person of the population: booleans reader, reactor, contributor."""
-    ev = _events(events)
+    """One row per person of the population: booleans reader, reactor, contributor.
+    Only the events' person and cls are read (distinct pairs will do)."""
+    ev = frame(events)
+    missing = [c for c in ("person", "cls") if c not in ev.columns]
+    if missing:
+        raise ValueError(f"events lack column(s) {', '.join(missing)}")
+    ev = ev[ev["person"].notna()]
     people = _people(population)
     # Distinct (person, class) pairs, unstacked: crosstab's Python aggregation cost 20x.
     pairs = ev[["person", "cls"]].drop_duplicates().assign(_x=True)
@@ -470,18 +477,20 @@ def leadership(
     end: datetime,
     tiers: str = "cumulative",
     min_group_size: int = 5,
+    presence: Any | None = None,
 ) -> Leadership:
     """Managers' tiers beside everyone else's in ``[start, end)``, and the share of the
     threads started there in which a manager took part (started it or responded).
     When either group is under ``min_group_size`` both groups' counts are hidden (the
     total would give away the other), and so is the thread share (with two managers it
-    tells what two people did)."""
+    tells what two people did). ``presence``: the distinct (person, cls) of ``[start,
+    end)`` when ``events`` holds the thread events only."""
     ev = _events(events)
     lo, hi = _utc(start), _utc(end)
     people = _people(population)
     mset = set(managers)
     is_m = people.isin(mset)
-    inwin = ev[(ev["time"] >= lo) & (ev["time"] < hi)]
+    inwin = ev[(ev["time"] >= lo) & (ev["time"] < hi)] if presence is None else presence
     starts, resp = thread_events(ev)
     starts = starts[(starts["time"] >= lo) & (starts["time"] < hi)]
     by_m = set(starts.loc[starts["person"].isin(mset), "root"]) | set(
