@@ -31,7 +31,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from . import activity
+from . import activity, science
 from .backends import connect, drop_temp, read_events, read_uri, temp_table
 from .config import Config
 from .errors import ConfigError, StoreError
@@ -650,6 +650,177 @@ def store_events(engine: Engine, population: Population) -> Any:
         ev = _resolved(engine, engine._counted(engine._events(None)), population)
         chosen = ev.select("person", "time", "cls", "activity", "window_start")
         return _utc_times(chosen.to_pyarrow()).to_pandas()
+
+
+@dataclass(frozen=True)
+class LifecycleInputs:
+    """What science.lifecycle_of reads: the people active per span (0: the period before
+    the first), their distinct active local days per (span, person), and each person's
+    first time seen (the local midnight of their first day from a derived file)."""
+
+    active: dict[int, set]
+    days: Any
+    first_seen: Any
+
+
+def lifecycle_inputs(
+    engine: Engine, periods: Sequence[Period], population: Population
+) -> LifecycleInputs | None:
+    """The lifecycle's inputs from the derived day rows, resolved once per distinct actor,
+    and the raw rows of the files read raw (and every usage-report aggregate); None where
+    only the raw events give the answer: the raw reference path, a ``config.events`` URI,
+    or a time zone whose local midnight is skipped or repeated over the store's dates (a
+    derived day is then not the calendar day the lifecycle counts)."""
+    if engine.config.events or not engine.store.read_activity or not periods:
+        return None
+    tz = engine.config.tz
+    spans = science.lifecycle_spans([(p.label, *p.utc_bounds(tz)) for p in periods])
+    if not _regular_midnights(engine.store, tz, periods, spans[0][1]):
+        return None
+    with reading(engine.store):
+        derived, ev = engine._sources(None)
+        resolved = _resolved(engine, engine._counted(ev), population).to_pyarrow()
+        raw = _utc_times(resolved).to_pandas()
+        tagged = science.tag_spans(raw, spans, str(tz))
+        first = raw["time"].groupby(raw["person"].astype("string")).min().to_dict()
+        return _lifecycle_inputs(engine, derived, (tagged, first), periods, spans, population)
+
+
+def _lifecycle_inputs(
+    engine: Engine,
+    derived: ir.Table | None,
+    raw: tuple[Any, dict],
+    periods: Sequence[Period],
+    spans: list,
+    population: Population,
+) -> LifecycleInputs:
+    """The derived day rows tagged with their span (whole local days), joined with the raw
+    rows already tagged, and the raw rows' first times (``raw``); active people and days
+    counted in DuckDB."""
+    import pandas as pd
+
+    tz = engine.config.tz
+    tagged, first_raw = raw
+    day = tagged["d"].where(tagged["dated"]).astype("datetime64[ms]")
+    raw = pa.table(
+        {
+            "p": pa.array(tagged["p"].to_numpy(), pa.int64()),
+            "person": pa.array(tagged["person"].astype("string").to_numpy(), pa.string()),
+            "day": pa.array(day, pa.timestamp("ms")).cast(pa.date32()),
+        }
+    )
+    rows = ibis.memtable(raw)
+    firsts: list[dict] = []
+    if derived is not None:
+        cls = derived.activity.substitute(engine.config.activities, else_="ignore")
+        d = derived.filter(~derived.whole_month & (cls != "ignore"))
+        d = d.select(actor=d.actor.cast("string"), day=d.day).distinct()
+        d = _with_person(d, population).select("person", "day").distinct()
+        firsts = d.group_by("person").aggregate(first=d.day.min()).to_pyarrow().to_pylist()
+        bounds, edge = _span_days(periods, spans, tz)
+        b = ibis.memtable(bounds)
+        j = d.join(b, [d.day >= b.lo, d.day <= b.hi]).select("p", "person", "day")
+        rows = rows.union(j)
+        if edge is not None:
+            rows = rows.union(_edge_people(engine, edge, population))
+    active = rows.select("p", "person").distinct().to_pyarrow().to_pandas()
+    dated = rows.filter(rows.day.notnull())
+    days = dated.group_by(["p", "person"]).aggregate(n=dated.day.nunique()).to_pyarrow()
+    days = days.to_pandas().set_index(["p", "person"])["n"]
+    first_seen = pd.to_datetime(
+        pd.Series(_first_seen(first_raw, firsts, tz), dtype=object), utc=True
+    )
+    by_span = {int(p): set(g) for p, g in active.groupby("p")["person"]}
+    return LifecycleInputs(by_span, days.astype("int64"), first_seen)
+
+
+def _with_person(t: ir.Table, population: Population) -> ir.Table:
+    """``t`` (with an actor column) with each actor's person; unmatched rows dropped."""
+    if population.roster is None:
+        return t.mutate(person=t.actor)
+    aliases = ibis.memtable(population.roster.aliases)
+    actors = t.select(a_actor=t.actor).distinct()
+    who = actors.left_join(aliases, actors.a_actor == aliases.identifier)
+    who = who.select("a_actor", person=who.person.cast("string"))
+    m = t.left_join(who, t.actor == who.a_actor)
+    return m.filter(m.person.notnull())
+
+
+def _first_seen(first_raw: dict, firsts: list[dict], tz: ZoneInfo) -> dict[str, datetime]:
+    """Per person the earliest of: their first raw event (every span's start is compared
+    with it) and the local midnight of their first derived day (the same comparisons hold:
+    an event lies before a period's local midnight exactly when its local day does)."""
+    out: dict[str, datetime] = dict(first_raw)
+    midnight: dict[date, datetime] = {}
+    for r in firsts:
+        d = r["first"]
+        if d not in midnight:
+            midnight[d] = datetime.combine(d, time(0), tz).astimezone(timezone.utc)
+        t = midnight[d]
+        person = r["person"]
+        out[person] = min(out[person], t) if person in out else t
+    return out
+
+
+def _span_days(
+    periods: Sequence[Period], spans: list, tz: ZoneInfo
+) -> tuple[pa.Table, tuple[datetime, datetime] | None]:
+    """Each span's whole local days (p, lo, hi); the period before the first may start
+    inside a local day (its length is the first period's in UTC): that piece of a day,
+    from its start to the next local midnight, is read raw (``edge``)."""
+    prev_lo = spans[0][1]
+    d0 = prev_lo.astimezone(tz).date()
+    edge = None
+    if datetime.combine(d0, time(0), tz).astimezone(timezone.utc) != prev_lo:
+        d0 += timedelta(days=1)
+        edge = (prev_lo, datetime.combine(d0, time(0), tz).astimezone(timezone.utc))
+    los = [d0, *(p.start for p in periods)]
+    his = [periods[0].start - timedelta(days=1), *(p.end for p in periods)]
+    table = pa.table(
+        {
+            "p": pa.array(range(len(los)), pa.int64()),
+            "lo": pa.array(los, pa.date32()),
+            "hi": pa.array(his, pa.date32()),
+        }
+    )
+    return table, edge
+
+
+def _edge_people(
+    engine: Engine, edge: tuple[datetime, datetime], population: Population
+) -> ir.Table:
+    """The people with a counted single event in ``edge`` (part of a local day), as rows
+    of span 0 without a day (the previous span's days are never reported)."""
+    lo, hi = edge
+    months = sorted({f"{t.year:04d}-{t.month:02d}" for t in (lo, hi)})
+    ev = engine._counted(engine._events(months))
+    ev = ev.filter(ev.window_start.isnull() & (ev.time >= lo) & (ev.time < hi))
+    who = _with_person(ev.select(actor=ev.actor.cast("string")).distinct(), population)
+    return who.select(
+        p=ibis.literal(0, "int64"), person=who.person, day=ibis.null().cast("date")
+    ).distinct()
+
+
+def _regular_midnights(
+    store: Store, tz: ZoneInfo, periods: Sequence[Period], prev_lo: datetime
+) -> bool:
+    """Whether every local midnight over the store's and the spans' dates occurs once: a
+    derived day is then exactly the calendar day of its events in ``tz``."""
+    times = [
+        datetime.fromisoformat(str(s[k]))
+        for s in store.sources
+        for k in ("min_time", "max_time")
+        if s.get(k)
+    ]
+    days = [prev_lo.astimezone(tz).date(), *(p.end for p in periods)]
+    days += [t.astimezone(tz).date() for t in times]
+    d, last = min(days) - timedelta(days=2), max(days) + timedelta(days=2)
+    while d <= last:
+        at = datetime.combine(d, time(0), tz)
+        if at.utcoffset() != at.replace(fold=1).utcoffset():
+            return False
+        d += timedelta(days=1)
+    return True
 
 
 def _style(actor: ir.StringValue) -> ir.StringValue:

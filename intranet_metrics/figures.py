@@ -18,7 +18,14 @@ import pandas as pd
 
 from . import science
 from .config import Config
-from .engine import Engine, Period, Population, science_frames, store_events
+from .engine import (
+    Engine,
+    Period,
+    Population,
+    lifecycle_inputs,
+    science_frames,
+    store_events,
+)
 from .identity import Pseudonymiser, alias_forms
 from .notices import Notice
 from .privacy import too_small
@@ -242,9 +249,13 @@ def trend_lifecycle(
     if not periods:
         return {}
     tz = engine.config.tz
-    ev = store_events(engine, population)
     spans = [(p.label, *p.utc_bounds(tz)) for p in periods]
-    rows = science.lifecycle(ev, spans, tz=str(tz))
+    got = lifecycle_inputs(engine, periods, population)
+    if got is None:  # only the raw events give it (engine.lifecycle_inputs)
+        rows = science.lifecycle(store_events(engine, population), spans, tz=str(tz))
+    else:
+        full = science.lifecycle_spans(spans)
+        rows = science.lifecycle_of(full, got.active, got.days, got.first_seen)
     return {
         r.period: {
             "lifecycle": {

@@ -539,16 +539,37 @@ def lifecycle(
     that holds their date but add no active day (they have no day).
     """
     ev = _events(events)
-    t = ev["time"]
-    first_seen = t.groupby(ev["person"]).min()
+    first_seen = ev["time"].groupby(ev["person"]).min()
+    spans = lifecycle_spans(periods, previous)
+    if not spans:
+        return []
+    tagged = tag_spans(ev, spans, tz)
+    return lifecycle_of(spans, *_active_days(tagged), first_seen)
+
+
+def lifecycle_spans(
+    periods: Sequence[tuple[str, datetime, datetime]],
+    previous: tuple[datetime, datetime] | None = None,
+) -> list[tuple[str, datetime, datetime]]:
+    """The periods behind the period before the first (span 0; see :func:`lifecycle`)."""
     bounds = list(periods)
     if not bounds:
         return []
     if previous is None:
         s0, e0 = bounds[0][1], bounds[0][2]
         previous = (s0 - (e0 - s0), s0)
-    spans = [("__previous__", previous[0], previous[1]), *bounds]
-    active, days = _tag_periods(ev, spans, tz)
+    return [("__previous__", previous[0], previous[1]), *bounds]
+
+
+def lifecycle_of(
+    spans: list[tuple[str, datetime, datetime]],
+    active: dict[int, set],
+    days: pd.Series,
+    first_seen: pd.Series,
+) -> list[LifecycleRow]:
+    """The rows of :func:`lifecycle` from the people active in each span (by index), their
+    distinct active days (a Series on (span, person)) and each person's first time seen
+    (any instant before a period's start that is not before the first event will do)."""
     rows = []
     for i, (label, s, _) in enumerate(spans[1:], start=1):
         now, before = active.get(i, set()), active.get(i - 1, set())
@@ -570,11 +591,10 @@ def lifecycle(
     return rows
 
 
-def _tag_periods(
-    ev: pd.DataFrame, spans: list[tuple[str, datetime, datetime]], tz: str
-) -> tuple[dict[int, set], pd.Series]:
-    """The people active in each span (by index) and their distinct local active days
-    (a Series on (span, person); aggregate rows have no day)."""
+def tag_spans(ev: Any, spans: list[tuple[str, datetime, datetime]], tz: str) -> pd.DataFrame:
+    """The events in a span: (p: the span's index, person, d: the local day in ``tz``,
+    dated: false for aggregate rows, which have no day)."""
+    ev = _events(ev)
     t = ev["time"]
     # Nanoseconds since the epoch, whatever unit the caller's timestamps had.
     starts = np.array([_utc(s).value for _, s, _ in spans], dtype=np.int64)
@@ -583,11 +603,21 @@ def _tag_periods(
     idx = np.searchsorted(starts, tt, side="right") - 1
     ok = idx >= 0
     ok[ok] = tt[ok] < ends[idx[ok]]
-    tagged = pd.DataFrame({"person": ev["person"].to_numpy()[ok], "p": idx[ok], "t": tt[ok]})
-    dated = ev["window_start"].isna().to_numpy()[ok]
-    local_day = pd.to_datetime(tagged["t"], utc=True).dt.tz_convert(tz).dt.normalize()
+    local_day = pd.to_datetime(pd.Series(tt[ok]), utc=True).dt.tz_convert(tz).dt.normalize()
+    return pd.DataFrame(
+        {
+            "p": idx[ok],
+            "person": ev["person"].to_numpy()[ok],
+            "d": local_day.dt.tz_localize(None).to_numpy(),  # the local midnight, naive
+            "dated": ev["window_start"].isna().to_numpy()[ok],
+        }
+    )
+
+
+def _active_days(tagged: pd.DataFrame) -> tuple[dict[int, set], pd.Series]:
+    """The people active in each span and their distinct active days (dated rows only)."""
     days = (
-        pd.DataFrame({"person": tagged["person"], "p": tagged["p"], "d": local_day})[dated]
+        tagged.loc[tagged["dated"], ["p", "person", "d"]]
         .drop_duplicates()
         .groupby(["p", "person"])
         .size()
