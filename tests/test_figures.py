@@ -222,14 +222,14 @@ def test_figures_are_there(tmp_path_factory, derived):
     ("tz", "derived"), [("Europe/Amsterdam", True), ("America/Santiago", False)]
 )
 def test_lifecycle_reads_the_derived_days_where_they_are_calendar_days(tmp_path, tz, derived):
-    """Santiago's clocks skip local midnight: its lifecycle is read raw (the same figures)."""
+    """Santiago's clocks skip local midnight on 6 September: its lifecycle is read raw."""
     store = Store.open(tmp_path / "s", create=True)
-    t = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
+    t = datetime(2026, 8, 10, 12, tzinfo=timezone.utc)
     commit(store, [{"time": t, "actor": "ann@x.nl", "activity": "view"}], tz, "generic")
     config = Config(timezone=tz)
     periods = [
-        Period("mar", date(2026, 3, 1), date(2026, 3, 31)),
-        Period("apr", date(2026, 4, 1), date(2026, 4, 30)),
+        Period("aug", date(2026, 8, 1), date(2026, 8, 31)),
+        Period("sep", date(2026, 9, 1), date(2026, 9, 30)),
     ]
     got = lifecycle_inputs(Engine(store, config), periods, Population())
     assert (got is not None) == derived
