@@ -119,6 +119,7 @@ def _leadership(
     window: tuple[datetime, datetime],
     config: Config,
     presence: pd.DataFrame | None,
+    threads: tuple[pd.DataFrame, pd.DataFrame],
 ) -> dict[str, Any]:
     lo, hi = window
     le = science.leadership(
@@ -130,6 +131,7 @@ def _leadership(
         tiers=config.tiers,
         min_group_size=config.min_group_size,
         presence=presence,
+        threads=threads,
     )
     return asdict(le)
 
@@ -232,7 +234,9 @@ def measurement_figures(
     mgrs = managers(config, people)
     if mgrs is not None:
         timely_presence = _with_aggregates(inputs.presence, ev, timely)
-        out["leadership"] = _leadership(ev, people, mgrs, (lo, hi), config, timely_presence)
+        out["leadership"] = _leadership(
+            ev, people, mgrs, (lo, hi), config, timely_presence, threads
+        )
     out["segment_figures"] = {
         dim: _segment_figures(ev, people, dim, (lo, hi), threads, k, presence)
         for dim in by

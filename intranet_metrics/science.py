@@ -478,20 +478,22 @@ def leadership(
     tiers: str = "cumulative",
     min_group_size: int = 5,
     presence: Any | None = None,
+    threads: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> Leadership:
     """Managers' tiers beside everyone else's in ``[start, end)``, and the share of the
     threads started there in which a manager took part (started it or responded).
     When either group is under ``min_group_size`` both groups' counts are hidden (the
     total would give away the other), and so is the thread share (with two managers it
     tells what two people did). ``presence``: the distinct (person, cls) of ``[start,
-    end)`` when ``events`` holds the thread events only."""
+    end)`` when ``events`` holds the thread events only; ``threads``: thread_events of
+    ``events`` when the caller has it already."""
     ev = _events(events)
     lo, hi = _utc(start), _utc(end)
     people = _people(population)
     mset = set(managers)
     is_m = people.isin(mset)
     inwin = ev[(ev["time"] >= lo) & (ev["time"] < hi)] if presence is None else presence
-    starts, resp = thread_events(ev)
+    starts, resp = thread_events(ev) if threads is None else threads
     starts = starts[(starts["time"] >= lo) & (starts["time"] < hi)]
     by_m = set(starts.loc[starts["person"].isin(mset), "root"]) | set(
         resp.loc[resp["person"].isin(mset), "root"]
