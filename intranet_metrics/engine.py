@@ -577,7 +577,8 @@ class ScienceInputs:
 
     ``events``: counted events of the period and 7 days after it, resolved to people; with
     ``presence`` only those the figures need one by one (contributions, thread messages
-    and responses, usage-report aggregates), never the views. ``presence``: the distinct
+    and responses, events linking a message to its thread, usage-report aggregates), not
+    the plain views. ``presence``: the distinct
     (person, cls) of the period's single events, from the derived activity files where
     sound: the ladder and the tiers. None on the raw reference path (Store.read_activity
     false): ``events`` then holds every counted event, as before issue 12."""
@@ -605,8 +606,12 @@ def science_frames(engine: Engine, period: Period, population: Population) -> Sc
         )
         keep = single | agg
         if not whole:
-            # No figure reads a view's item or time (science.py): views stay in DuckDB.
-            needed = (ev.cls == "contribute") | ev.activity.isin(THREAD_ACTIVITIES)
+            # Contributions, thread messages and responses are read one by one; any other
+            # event only when it links a message to its thread (an item with a parent or
+            # thread: science._known_roots maps message ids through every such row). No
+            # figure reads the time of a view: plain views stay in DuckDB.
+            links = ev.item.notnull() & (ev.parent.notnull() | ev.thread.notnull())
+            needed = (ev.cls == "contribute") | ev.activity.isin(THREAD_ACTIVITIES) | links
             keep = keep & (needed | ev.window_start.notnull())
         events = _resolved(engine, ev.filter(keep), population).to_pyarrow()
         p = engine._periods([period])

@@ -236,3 +236,28 @@ def test_lifecycle_reads_the_derived_days_where_they_are_calendar_days(tmp_path,
     if derived:
         assert got.active == {1: {"ann@x.nl"}}
         assert got.days.to_dict() == {(1, "ann@x.nl"): 1}
+
+
+def test_a_view_that_links_a_message_to_its_thread_still_counts(tmp_path):
+    """A view row naming a message and its parent maps the message into the thread
+    (science._known_roots): the reply to that message answers the thread on both paths."""
+    store = Store.open(tmp_path / "s", create=True)
+    t = datetime(2026, 2, 10, 9, tzinfo=timezone.utc)
+    rows = [
+        {"time": t, "actor": "ann@x.nl", "activity": "post", "item": "m2"},
+        {"time": t, "actor": "bob@x.nl", "activity": "view", "item": "m1", "parent": "m2"},
+        {
+            "time": t + timedelta(hours=1),
+            "actor": "dan@x.nl",
+            "activity": "reply",
+            "item": "m3",
+            "parent": "m1",
+        },
+    ]
+    commit(store, rows, "UTC", "viva-engage")
+    config = Config(min_group_size=3)
+    path = tmp_path / "roster.csv"
+    path.write_text(ROSTER)
+    pop = api.population(config, roster=path)
+    for derived in (True, False):
+        assert figures(store, config, pop, derived)[0]["interaction"]["reply_coverage"] == 1.0
