@@ -610,8 +610,11 @@ def science_frames(engine: Engine, period: Period, population: Population) -> Sc
             # event only when it links a message to its thread (an item with a parent or
             # thread: science._known_roots maps message ids through every such row). No
             # figure reads the time of a view: plain views stay in DuckDB.
+            # A thread row without any message id joins no thread (science.thread_events).
+            ids = ev.item.notnull() | ev.parent.notnull() | ev.thread.notnull()
             links = ev.item.notnull() & (ev.parent.notnull() | ev.thread.notnull())
-            needed = (ev.cls == "contribute") | ev.activity.isin(THREAD_ACTIVITIES) | links
+            threads = ev.activity.isin(THREAD_ACTIVITIES) & ids
+            needed = (ev.cls == "contribute") | threads | links
             keep = keep & (needed | ev.window_start.notnull())
         events = _resolved(engine, ev.filter(keep), population).to_pyarrow()
         p = engine._periods([period])
