@@ -12,8 +12,11 @@ local day or month, actor and activity with their number) wherever they give the
 answer, and the raw events elsewhere (files without a sound derived file in the config's
 time zone, usage-report aggregates, a ``config.events`` URI): both become rows of
 (period, actor, class, n) before the roster is joined, once per distinct actor. The
-science inputs (science_frames, store_events), custom aggregate metrics and the identity
-diagnostic read raw events: they need items, threads, times, formats or one row per event.
+science figures take each person's classes and the lifecycle's active people and days
+from the same rows (science_frames, lifecycle_inputs), and read raw only the events they
+need one by one (contributions, thread messages and responses: items, threads, times);
+custom aggregate metrics and the identity diagnostic read raw events (formats, one row per
+event). With Store.read_activity false every figure reads every raw event (the reference).
 """
 
 from __future__ import annotations
