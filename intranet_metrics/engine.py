@@ -12,8 +12,11 @@ local day or month, actor and activity with their number) wherever they give the
 answer, and the raw events elsewhere (files without a sound derived file in the config's
 time zone, usage-report aggregates, a ``config.events`` URI): both become rows of
 (period, actor, class, n) before the roster is joined, once per distinct actor. The
-science inputs (science_frames, store_events), custom aggregate metrics and the identity
-diagnostic read raw events: they need items, threads, times, formats or one row per event.
+science figures take each person's classes and the lifecycle's active people and days
+from the same rows (science_frames, lifecycle_inputs), and read raw only the events they
+need one by one (contributions, thread messages and responses: items, threads, times);
+custom aggregate metrics and the identity diagnostic read raw events (formats, one row per
+event). With Store.read_activity false every figure reads every raw event (the reference).
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from . import activity
+from . import activity, science
 from .backends import connect, drop_temp, read_events, read_uri, temp_table
 from .config import Config
 from .errors import ConfigError, StoreError
 from .metrics import CLASSES, DEFAULT, Registry
 from .roster import Roster
 from .schema import EVENT_SCHEMA
+from .science import RESPONSE_ACTIVITIES, START_ACTIVITIES
 from .store import REPAIR_HINT, Store, _file_problem
 
 # The tiers of the default registry (the metrics are defined in metrics.py).
@@ -268,12 +272,17 @@ class Engine:
             ev = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
         return (read_events(self.con, derived) if derived else None), ev
 
-    def _window_rows(self, months: list[str], periods: Sequence[Period], p: ir.Table):
+    def _window_rows(
+        self, months: list[str], periods: Sequence[Period], p: ir.Table, aggregates: bool = True
+    ):
         """Counted events per (period, actor, cls) with their number ``n``, from the derived
         activity files and the raw events of the rest; and the aggregates only partly inside
-        a period (those are always read raw: they count by report window)."""
-        earlier = self._aggregate_months(months)
+        a period (those are always read raw: they count by report window). Without
+        ``aggregates`` the single events only."""
+        earlier = self._aggregate_months(months) if aggregates else []
         derived, ev = self._sources(months, earlier)
+        if not aggregates:
+            ev = ev.filter(ev.window_start.isnull())
         if earlier:
             lo = min(q.utc_bounds(self.config.tz)[0] for q in periods)
             first_day = min(q.start for q in periods)
@@ -561,14 +570,35 @@ def _resolved(engine: Engine, ev: ir.Table, population: Population) -> ir.Table:
     return ev.filter(ev.person.notnull()).select(*SCIENCE_COLUMNS)
 
 
-def science_frames(engine: Engine, period: Period, population: Population) -> tuple[Any, Any]:
-    """The counted events of ``period`` and 7 days after it (for responses), resolved to
-    people, and the period's population (person and roster columns), as pandas frames:
-    the inputs of science.py. Usage-report aggregates count when their report window lies
-    inside the period, as in the tiers."""
+# The activities whose events the thread figures need one by one (science.thread_events).
+THREAD_ACTIVITIES = sorted(START_ACTIVITIES | RESPONSE_ACTIVITIES)
+
+
+@dataclass(frozen=True)
+class ScienceInputs:
+    """What the science figures of one period read (figures.py).
+
+    ``events``: counted events of the period and 7 days after it, resolved to people; with
+    ``presence`` only those the figures need one by one (contributions, thread messages
+    and responses, events linking a message to its thread, usage-report aggregates), not
+    the plain views. ``presence``: the distinct
+    (person, cls) of the period's single events, from the derived activity files where
+    sound: the ladder and the tiers. None on the raw reference path (Store.read_activity
+    false): ``events`` then holds every counted event, as before issue 12."""
+
+    events: Any
+    people: Any
+    presence: Any | None
+
+
+def science_frames(engine: Engine, period: Period, population: Population) -> ScienceInputs:
+    """The inputs of science.py for ``period`` as pandas frames: events, the population
+    (person and roster columns) and the people's classes. Usage-report aggregates count
+    when their report window lies inside the period, as in the tiers."""
     tz = engine.config.tz
     lo, hi = period.utc_bounds(tz)
     later = Period(period.label, period.start, period.end + RESPONSE_DAYS)
+    whole = not engine.store.read_activity
     with reading(engine.store):
         ev = engine._counted(engine._window_events(_months([later], tz), [period]))
         single = ev.window_start.isnull() & (ev.time >= lo) & (ev.time < hi + RESPONSE_DAYS)
@@ -577,14 +607,39 @@ def science_frames(engine: Engine, period: Period, population: Population) -> tu
             & (ev.window_start >= period.start)
             & (ev.window_end <= period.end)
         )
-        events = _resolved(engine, ev.filter(single | agg), population).to_pyarrow()
+        keep = single | agg
+        if not whole:
+            # Contributions, thread messages and responses are read one by one; any other
+            # event only when it links a message to its thread (an item with a parent or
+            # thread: science._known_roots maps message ids through every such row). No
+            # figure reads the time of a view: plain views stay in DuckDB.
+            # A thread row without any message id joins no thread (science.thread_events).
+            ids = ev.item.notnull() | ev.parent.notnull() | ev.thread.notnull()
+            links = ev.item.notnull() & (ev.parent.notnull() | ev.thread.notnull())
+            threads = ev.activity.isin(THREAD_ACTIVITIES) & ids
+            needed = (ev.cls == "contribute") | threads | links
+            keep = keep & (needed | ev.window_start.notnull())
+        events = _resolved(engine, ev.filter(keep), population).to_pyarrow()
         p = engine._periods([period])
         pop = engine._population(population, p, _months([period], tz))
-        keep = [c for c in pop.columns if c not in p.columns or c == "person"]
-        people = pop.select(*keep).to_pyarrow().to_pandas()
+        cols = [c for c in pop.columns if c not in p.columns or c == "person"]
+        people = pop.select(*cols).to_pyarrow().to_pandas()
+        presence = None if whole else _presence(engine, period, p, population)
     frame = _utc_times(events).to_pandas()
     people["person"] = people["person"].astype("string")
-    return frame, people
+    return ScienceInputs(frame, people, presence)
+
+
+def _presence(engine: Engine, period: Period, p: ir.Table, population: Population) -> Any:
+    """Distinct (person, cls) of the single events of ``period``: from the derived rows the
+    tiers read (per distinct actor), one row per person and class, not per event."""
+    rows, _ = engine._window_rows(_months([period], engine.config.tz), [period], p, False)
+    m = engine._resolve(rows, population)
+    m = m.filter(m.person.notnull())
+    pairs = m.select(person=m.person.cast("string"), cls=m.cls).distinct()
+    out = pairs.to_pyarrow().to_pandas()
+    out["person"] = out["person"].astype("string")
+    return out
 
 
 def _utc_times(table: Any) -> Any:
@@ -606,6 +661,177 @@ def store_events(engine: Engine, population: Population) -> Any:
         ev = _resolved(engine, engine._counted(engine._events(None)), population)
         chosen = ev.select("person", "time", "cls", "activity", "window_start")
         return _utc_times(chosen.to_pyarrow()).to_pandas()
+
+
+@dataclass(frozen=True)
+class LifecycleInputs:
+    """What science.lifecycle_of reads: the people active per span (0: the period before
+    the first), their distinct active local days per (span, person), and each person's
+    first time seen (the local midnight of their first day from a derived file)."""
+
+    active: dict[int, set]
+    days: Any
+    first_seen: Any
+
+
+def lifecycle_inputs(
+    engine: Engine, periods: Sequence[Period], population: Population
+) -> LifecycleInputs | None:
+    """The lifecycle's inputs from the derived day rows, resolved once per distinct actor,
+    and the raw rows of the files read raw (and every usage-report aggregate); None where
+    only the raw events give the answer: the raw reference path, a ``config.events`` URI,
+    or a time zone whose local midnight is skipped or repeated over the store's dates (a
+    derived day is then not the calendar day the lifecycle counts)."""
+    if engine.config.events or not engine.store.read_activity or not periods:
+        return None
+    tz = engine.config.tz
+    spans = science.lifecycle_spans([(p.label, *p.utc_bounds(tz)) for p in periods])
+    if not _regular_midnights(engine.store, tz, periods, spans[0][1]):
+        return None
+    with reading(engine.store):
+        derived, ev = engine._sources(None)
+        resolved = _resolved(engine, engine._counted(ev), population).to_pyarrow()
+        raw = _utc_times(resolved).to_pandas()
+        tagged = science.tag_spans(raw, spans, str(tz))
+        first = raw["time"].groupby(raw["person"].astype("string")).min().to_dict()
+        return _lifecycle_inputs(engine, derived, (tagged, first), periods, spans, population)
+
+
+def _lifecycle_inputs(
+    engine: Engine,
+    derived: ir.Table | None,
+    raw: tuple[Any, dict],
+    periods: Sequence[Period],
+    spans: list,
+    population: Population,
+) -> LifecycleInputs:
+    """The derived day rows tagged with their span (whole local days), joined with the raw
+    rows already tagged, and the raw rows' first times (``raw``); active people and days
+    counted in DuckDB."""
+    import pandas as pd
+
+    tz = engine.config.tz
+    tagged, first_raw = raw
+    day = tagged["d"].where(tagged["dated"]).astype("datetime64[ms]")
+    raw = pa.table(
+        {
+            "p": pa.array(tagged["p"].to_numpy(), pa.int64()),
+            "person": pa.array(tagged["person"].astype("string").to_numpy(), pa.string()),
+            "day": pa.array(day, pa.timestamp("ms")).cast(pa.date32()),
+        }
+    )
+    rows = ibis.memtable(raw)
+    firsts: list[dict] = []
+    if derived is not None:
+        cls = derived.activity.substitute(engine.config.activities, else_="ignore")
+        d = derived.filter(~derived.whole_month & (cls != "ignore"))
+        d = d.select(actor=d.actor.cast("string"), day=d.day).distinct()
+        d = _with_person(d, population).select("person", "day").distinct()
+        firsts = d.group_by("person").aggregate(first=d.day.min()).to_pyarrow().to_pylist()
+        bounds, edge = _span_days(periods, spans, tz)
+        b = ibis.memtable(bounds)
+        j = d.join(b, [d.day >= b.lo, d.day <= b.hi]).select("p", "person", "day")
+        rows = rows.union(j)
+        if edge is not None:
+            rows = rows.union(_edge_people(engine, edge, population))
+    active = rows.select("p", "person").distinct().to_pyarrow().to_pandas()
+    dated = rows.filter(rows.day.notnull())
+    days = dated.group_by(["p", "person"]).aggregate(n=dated.day.nunique()).to_pyarrow()
+    days = days.to_pandas().set_index(["p", "person"])["n"]
+    first_seen = pd.to_datetime(
+        pd.Series(_first_seen(first_raw, firsts, tz), dtype=object), utc=True
+    )
+    by_span = {int(p): set(g) for p, g in active.groupby("p")["person"]}
+    return LifecycleInputs(by_span, days.astype("int64"), first_seen)
+
+
+def _with_person(t: ir.Table, population: Population) -> ir.Table:
+    """``t`` (with an actor column) with each actor's person; unmatched rows dropped."""
+    if population.roster is None:
+        return t.mutate(person=t.actor)
+    aliases = ibis.memtable(population.roster.aliases)
+    actors = t.select(a_actor=t.actor).distinct()
+    who = actors.left_join(aliases, actors.a_actor == aliases.identifier)
+    who = who.select("a_actor", person=who.person.cast("string"))
+    m = t.left_join(who, t.actor == who.a_actor)
+    return m.filter(m.person.notnull())
+
+
+def _first_seen(first_raw: dict, firsts: list[dict], tz: ZoneInfo) -> dict[str, datetime]:
+    """Per person the earliest of: their first raw event (every span's start is compared
+    with it) and the local midnight of their first derived day (the same comparisons hold:
+    an event lies before a period's local midnight exactly when its local day does)."""
+    out: dict[str, datetime] = dict(first_raw)
+    midnight: dict[date, datetime] = {}
+    for r in firsts:
+        d = r["first"]
+        if d not in midnight:
+            midnight[d] = datetime.combine(d, time(0), tz).astimezone(timezone.utc)
+        t = midnight[d]
+        person = r["person"]
+        out[person] = min(out[person], t) if person in out else t
+    return out
+
+
+def _span_days(
+    periods: Sequence[Period], spans: list, tz: ZoneInfo
+) -> tuple[pa.Table, tuple[datetime, datetime] | None]:
+    """Each span's whole local days (p, lo, hi); the period before the first may start
+    inside a local day (its length is the first period's in UTC): that piece of a day,
+    from its start to the next local midnight, is read raw (``edge``)."""
+    prev_lo = spans[0][1]
+    d0 = prev_lo.astimezone(tz).date()
+    edge = None
+    if datetime.combine(d0, time(0), tz).astimezone(timezone.utc) != prev_lo:
+        d0 += timedelta(days=1)
+        edge = (prev_lo, datetime.combine(d0, time(0), tz).astimezone(timezone.utc))
+    los = [d0, *(p.start for p in periods)]
+    his = [periods[0].start - timedelta(days=1), *(p.end for p in periods)]
+    table = pa.table(
+        {
+            "p": pa.array(range(len(los)), pa.int64()),
+            "lo": pa.array(los, pa.date32()),
+            "hi": pa.array(his, pa.date32()),
+        }
+    )
+    return table, edge
+
+
+def _edge_people(
+    engine: Engine, edge: tuple[datetime, datetime], population: Population
+) -> ir.Table:
+    """The people with a counted single event in ``edge`` (part of a local day), as rows
+    of span 0 without a day (the previous span's days are never reported)."""
+    lo, hi = edge
+    months = sorted({f"{t.year:04d}-{t.month:02d}" for t in (lo, hi)})
+    ev = engine._counted(engine._events(months))
+    ev = ev.filter(ev.window_start.isnull() & (ev.time >= lo) & (ev.time < hi))
+    who = _with_person(ev.select(actor=ev.actor.cast("string")).distinct(), population)
+    return who.select(
+        p=ibis.literal(0, "int64"), person=who.person, day=ibis.null().cast("date")
+    ).distinct()
+
+
+def _regular_midnights(
+    store: Store, tz: ZoneInfo, periods: Sequence[Period], prev_lo: datetime
+) -> bool:
+    """Whether every local midnight over the store's and the spans' dates occurs once: a
+    derived day is then exactly the calendar day of its events in ``tz``."""
+    times = [
+        datetime.fromisoformat(str(s[k]))
+        for s in store.sources
+        for k in ("min_time", "max_time")
+        if s.get(k)
+    ]
+    days = [prev_lo.astimezone(tz).date(), *(p.end for p in periods)]
+    days += [t.astimezone(tz).date() for t in times]
+    d, last = min(days) - timedelta(days=2), max(days) + timedelta(days=2)
+    while d <= last:
+        at = datetime.combine(d, time(0), tz)
+        if at.utcoffset() != at.replace(fold=1).utcoffset():
+            return False
+        d += timedelta(days=1)
+    return True
 
 
 def _style(actor: ir.StringValue) -> ir.StringValue:

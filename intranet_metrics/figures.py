@@ -1,7 +1,9 @@
 """The science figures of a measurement and a trend (issue 13), as JSON blocks.
 
-Glue between the engine (which hands over the window's counted events, resolved to
-people) and science.py (pure functions): ``inequality``, ``interaction`` and, when
+Glue between the engine (which hands over the events the figures need one by one, resolved
+to people, with each person's classes and the lifecycle's active people from the derived
+activity rows: engine.science_frames, engine.lifecycle_inputs) and science.py (pure
+functions): ``inequality``, ``interaction`` and, when
 managers are configured, ``leadership`` for a measurement and each of its segments, and
 ``lifecycle`` / ``stickiness`` for each trend row. Small-group suppression holds on every
 per-segment figure, on the team's and on the managers' figures.
@@ -18,7 +20,14 @@ import pandas as pd
 
 from . import science
 from .config import Config
-from .engine import Engine, Period, Population, science_frames, store_events
+from .engine import (
+    Engine,
+    Period,
+    Population,
+    lifecycle_inputs,
+    science_frames,
+    store_events,
+)
 from .identity import Pseudonymiser, alias_forms
 from .notices import Notice
 from .privacy import too_small
@@ -106,10 +115,25 @@ def _interaction(
 
 
 def _leadership(
-    ev: pd.DataFrame, people: pd.DataFrame, mgrs: set, lo: datetime, hi: datetime, config: Config
+    ev: pd.DataFrame,
+    people: pd.DataFrame,
+    mgrs: set,
+    window: tuple[datetime, datetime],
+    config: Config,
+    presence: pd.DataFrame | None,
+    threads: tuple[pd.DataFrame, pd.DataFrame],
 ) -> dict[str, Any]:
+    lo, hi = window
     le = science.leadership(
-        ev, people, mgrs, lo, hi, tiers=config.tiers, min_group_size=config.min_group_size
+        ev,
+        people,
+        mgrs,
+        lo,
+        hi,
+        tiers=config.tiers,
+        min_group_size=config.min_group_size,
+        presence=presence,
+        threads=threads,
     )
     return asdict(le)
 
@@ -121,22 +145,24 @@ def _segment_figures(
     window: tuple[datetime, datetime],
     threads: tuple[pd.DataFrame, pd.DataFrame],
     k: int,
+    presence: pd.DataFrame | None,
 ) -> dict[str, dict[str, Any] | None]:
     """Per value of ``dim``: inequality over the segment's people and interaction of the
     threads they started; None for a suppressed segment (the tiers' suppression). The
-    window's events are split by segment once, and the threads found once."""
+    window's events (and people's classes) are split by segment once, and the threads
+    found once."""
     lo, hi = window
-    inwin = _in_window(ev, lo, hi)
     value_of = people.set_index("person")[dim].astype("string").fillna(science.UNKNOWN)
-    seg = inwin["person"].map(value_of)
-    parts = {str(v): g for v, g in inwin.groupby(seg, sort=False)}
-    empty = inwin.iloc[:0]
+    parts = _by_value(_in_window(ev, lo, hi), value_of)
+    present = None if presence is None else _by_value(presence, value_of)
 
     def compute(g: pd.DataFrame) -> dict[str, Any]:
-        mine = parts.get(str(value_of.get(g["person"].iloc[0])), empty) if len(g) else empty
+        value = str(value_of.get(g["person"].iloc[0])) if len(g) else None
+        mine = parts[0].get(value, parts[1])
+        here = None if present is None else present[0].get(value, present[1])
         it = science.interaction(ev, lo, hi, starters=set(g["person"]), threads=threads)
         return {
-            "inequality": inequality_block(science.inequality(mine, g)),
+            "inequality": inequality_block(science.inequality(mine, g, here)),
             "interaction": interaction_block(it),
         }
 
@@ -144,10 +170,28 @@ def _segment_figures(
     return {r.value: r.figure for r in rows}
 
 
+def _by_value(rows: pd.DataFrame, value_of: pd.Series) -> tuple[dict[str, Any], pd.DataFrame]:
+    """``rows`` split by their person's segment value, and an empty part for the rest."""
+    seg = rows["person"].map(value_of)
+    return {str(v): g for v, g in rows.groupby(seg, sort=False)}, rows.iloc[:0]
+
+
 def _in_window(ev: pd.DataFrame, lo: datetime, hi: datetime) -> pd.DataFrame:
     dated = ev["window_start"].isna()
     t = ev["time"]
     return ev[~dated | ((t >= pd.Timestamp(lo)) & (t < pd.Timestamp(hi)))]
+
+
+def _with_aggregates(
+    presence: pd.DataFrame | None, ev: pd.DataFrame, keep: pd.Series
+) -> pd.DataFrame | None:
+    """The single events' (person, cls) with those of the aggregate rows ``keep`` selects
+    (aggregates are always read raw): what the events' own pairs would be."""
+    if presence is None:
+        return None
+    aggs = ev.loc[ev["window_start"].notna() & keep, ["person", "cls"]]
+    both = pd.concat([presence[["person", "cls"]], aggs], ignore_index=True)
+    return both.drop_duplicates()
 
 
 def _padded(people: pd.DataFrame, size: int) -> pd.DataFrame:
@@ -168,7 +212,8 @@ def measurement_figures(
     if hidden:
         out = {"inequality": null_inequality(), "interaction": null_interaction()}
         return out | {"segment_figures": {}}, []
-    ev, people = science_frames(engine, period, population)
+    inputs = science_frames(engine, period, population)
+    ev, people = inputs.events, inputs.people
     if population.basis == "fixed" and population.size is not None:
         people = _padded(people, population.size)
     lo, hi = period.utc_bounds(config.tz)
@@ -176,15 +221,28 @@ def measurement_figures(
     team = team_members(config, population, people)
     threads = science.thread_events(ev)
     interaction, notes = _interaction(ev, lo, hi, team, k, threads)
+    # The ladder counts every aggregate of ev (their report window lies inside the period);
+    # leadership's tiers those whose time does too.
+    everything = pd.Series(True, index=ev.index)
+    t = ev["time"]
+    timely = (t >= pd.Timestamp(lo)) & (t < pd.Timestamp(hi))
+    presence = _with_aggregates(inputs.presence, ev, everything)
     out: dict[str, Any] = {
-        "inequality": inequality_block(science.inequality(_in_window(ev, lo, hi), people)),
+        "inequality": inequality_block(
+            science.inequality(_in_window(ev, lo, hi), people, presence)
+        ),
         "interaction": interaction,
     }
     mgrs = managers(config, people)
     if mgrs is not None:
-        out["leadership"] = _leadership(ev, people, mgrs, lo, hi, config)
+        timely_presence = _with_aggregates(inputs.presence, ev, timely)
+        out["leadership"] = _leadership(
+            ev, people, mgrs, (lo, hi), config, timely_presence, threads
+        )
     out["segment_figures"] = {
-        dim: _segment_figures(ev, people, dim, (lo, hi), threads, k) for dim in by if dim in people
+        dim: _segment_figures(ev, people, dim, (lo, hi), threads, k, presence)
+        for dim in by
+        if dim in people
     }
     return out, notes
 
@@ -197,9 +255,13 @@ def trend_lifecycle(
     if not periods:
         return {}
     tz = engine.config.tz
-    ev = store_events(engine, population)
     spans = [(p.label, *p.utc_bounds(tz)) for p in periods]
-    rows = science.lifecycle(ev, spans, tz=str(tz))
+    got = lifecycle_inputs(engine, periods, population)
+    if got is None:  # only the raw events give it (engine.lifecycle_inputs)
+        rows = science.lifecycle(store_events(engine, population), spans, tz=str(tz))
+    else:
+        full = science.lifecycle_spans(spans)
+        rows = science.lifecycle_of(full, got.active, got.days, got.first_seen)
     return {
         r.period: {
             "lifecycle": {

@@ -166,7 +166,8 @@ def contribution_counts(events: Any, population: Any) -> pd.Series:
 
 def ladder(events: Any, population: Any) -> dict[str, int]:
     """The exclusive ladder over the population: its four counts add up to the population.
-    Like the engine's, it always follows the cumulative tiers."""
+    Like the engine's, it always follows the cumulative tiers. ``events`` may be the
+    distinct (person, cls) pairs alone."""
     t = person_tiers(events, population)
     return {
         "inactive": int((~t["reader"]).sum()),
@@ -176,10 +177,11 @@ def ladder(events: Any, population: Any) -> dict[str, int]:
     }
 
 
-def inequality(events: Any, population: Any) -> Inequality:
-    """Gini, top 1% / 10% shares and the ladder beside Nielsen's 90-9-1."""
+def inequality(events: Any, population: Any, presence: Any | None = None) -> Inequality:
+    """Gini, top 1% / 10% shares and the ladder beside Nielsen's 90-9-1. ``presence``:
+    the people's distinct (person, cls) when ``events`` holds the contributions only."""
     counts = contribution_counts(events, population)
-    lad = ladder(events, population)
+    lad = ladder(events if presence is None else presence, population)
     active = lad["reader_only"] + lad["reactor_only"] + lad["contributor"]
     shares = {
         k: (lad[k] / active if active else None)
@@ -200,8 +202,13 @@ def inequality(events: Any, population: Any) -> Inequality:
 
 
 def person_tiers(events: Any, population: Any, tiers: str = "cumulative") -> pd.DataFrame:
-    """One row per person of the population: booleans reader, reactor, contributor."""
-    ev = _events(events)
+    """One row per person of the population: booleans reader, reactor, contributor.
+    Only the events' person and cls are read (distinct pairs will do)."""
+    ev = frame(events)
+    missing = [c for c in ("person", "cls") if c not in ev.columns]
+    if missing:
+        raise ValueError(f"events lack column(s) {', '.join(missing)}")
+    ev = ev[ev["person"].notna()]
     people = _people(population)
     # Distinct (person, class) pairs, unstacked: crosstab's Python aggregation cost 20x.
     pairs = ev[["person", "cls"]].drop_duplicates().assign(_x=True)
@@ -470,19 +477,23 @@ def leadership(
     end: datetime,
     tiers: str = "cumulative",
     min_group_size: int = 5,
+    presence: Any | None = None,
+    threads: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> Leadership:
     """Managers' tiers beside everyone else's in ``[start, end)``, and the share of the
     threads started there in which a manager took part (started it or responded).
     When either group is under ``min_group_size`` both groups' counts are hidden (the
     total would give away the other), and so is the thread share (with two managers it
-    tells what two people did)."""
+    tells what two people did). ``presence``: the distinct (person, cls) of ``[start,
+    end)`` when ``events`` holds the thread events only; ``threads``: thread_events of
+    ``events`` when the caller has it already."""
     ev = _events(events)
     lo, hi = _utc(start), _utc(end)
     people = _people(population)
     mset = set(managers)
     is_m = people.isin(mset)
-    inwin = ev[(ev["time"] >= lo) & (ev["time"] < hi)]
-    starts, resp = thread_events(ev)
+    inwin = ev[(ev["time"] >= lo) & (ev["time"] < hi)] if presence is None else presence
+    starts, resp = thread_events(ev) if threads is None else threads
     starts = starts[(starts["time"] >= lo) & (starts["time"] < hi)]
     by_m = set(starts.loc[starts["person"].isin(mset), "root"]) | set(
         resp.loc[resp["person"].isin(mset), "root"]
@@ -530,16 +541,37 @@ def lifecycle(
     that holds their date but add no active day (they have no day).
     """
     ev = _events(events)
-    t = ev["time"]
-    first_seen = t.groupby(ev["person"]).min()
+    first_seen = ev["time"].groupby(ev["person"]).min()
+    spans = lifecycle_spans(periods, previous)
+    if not spans:
+        return []
+    tagged = tag_spans(ev, spans, tz)
+    return lifecycle_of(spans, *_active_days(tagged), first_seen)
+
+
+def lifecycle_spans(
+    periods: Sequence[tuple[str, datetime, datetime]],
+    previous: tuple[datetime, datetime] | None = None,
+) -> list[tuple[str, datetime, datetime]]:
+    """The periods behind the period before the first (span 0; see :func:`lifecycle`)."""
     bounds = list(periods)
     if not bounds:
         return []
     if previous is None:
         s0, e0 = bounds[0][1], bounds[0][2]
         previous = (s0 - (e0 - s0), s0)
-    spans = [("__previous__", previous[0], previous[1]), *bounds]
-    active, days = _tag_periods(ev, spans, tz)
+    return [("__previous__", previous[0], previous[1]), *bounds]
+
+
+def lifecycle_of(
+    spans: list[tuple[str, datetime, datetime]],
+    active: dict[int, set],
+    days: pd.Series,
+    first_seen: pd.Series,
+) -> list[LifecycleRow]:
+    """The rows of :func:`lifecycle` from the people active in each span (by index), their
+    distinct active days (a Series on (span, person)) and each person's first time seen
+    (any instant before a period's start that is not before the first event will do)."""
     rows = []
     for i, (label, s, _) in enumerate(spans[1:], start=1):
         now, before = active.get(i, set()), active.get(i - 1, set())
@@ -561,11 +593,10 @@ def lifecycle(
     return rows
 
 
-def _tag_periods(
-    ev: pd.DataFrame, spans: list[tuple[str, datetime, datetime]], tz: str
-) -> tuple[dict[int, set], pd.Series]:
-    """The people active in each span (by index) and their distinct local active days
-    (a Series on (span, person); aggregate rows have no day)."""
+def tag_spans(ev: Any, spans: list[tuple[str, datetime, datetime]], tz: str) -> pd.DataFrame:
+    """The events in a span: (p: the span's index, person, d: the local day in ``tz``,
+    dated: false for aggregate rows, which have no day)."""
+    ev = _events(ev)
     t = ev["time"]
     # Nanoseconds since the epoch, whatever unit the caller's timestamps had.
     starts = np.array([_utc(s).value for _, s, _ in spans], dtype=np.int64)
@@ -574,11 +605,21 @@ def _tag_periods(
     idx = np.searchsorted(starts, tt, side="right") - 1
     ok = idx >= 0
     ok[ok] = tt[ok] < ends[idx[ok]]
-    tagged = pd.DataFrame({"person": ev["person"].to_numpy()[ok], "p": idx[ok], "t": tt[ok]})
-    dated = ev["window_start"].isna().to_numpy()[ok]
-    local_day = pd.to_datetime(tagged["t"], utc=True).dt.tz_convert(tz).dt.normalize()
+    local_day = pd.to_datetime(pd.Series(tt[ok]), utc=True).dt.tz_convert(tz).dt.normalize()
+    return pd.DataFrame(
+        {
+            "p": idx[ok],
+            "person": ev["person"].to_numpy()[ok],
+            "d": local_day.dt.tz_localize(None).to_numpy(),  # the local midnight, naive
+            "dated": ev["window_start"].isna().to_numpy()[ok],
+        }
+    )
+
+
+def _active_days(tagged: pd.DataFrame) -> tuple[dict[int, set], pd.Series]:
+    """The people active in each span and their distinct active days (dated rows only)."""
     days = (
-        pd.DataFrame({"person": tagged["person"], "p": tagged["p"], "d": local_day})[dated]
+        tagged.loc[tagged["dated"], ["p", "person", "d"]]
         .drop_duplicates()
         .groupby(["p", "person"])
         .size()
