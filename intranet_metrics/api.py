@@ -27,6 +27,7 @@ from .errors import InputError, StoreError, UsageError
 from .goals import load_goals
 from .identity import Pseudonymiser
 from .metrics import DEFAULT, Registry
+from .progress import Steps
 from .report import Window
 from .results import Comparison, Measurement, Trend, as_dict
 from .roster import load_roster
@@ -156,6 +157,7 @@ def _measure(
     goals: str | Path | None,
     label: str | None,
     registry: Registry,
+    progress: Steps | None = None,
 ) -> tuple[dict[str, Any], pa.Table | None]:
     store.check_key(pseudonymiser(config))
     window = Window(parse_date(start, "--from"), parse_date(end, "--to"))
@@ -168,6 +170,7 @@ def _measure(
         load_goals(goals or config.goals, registry),
         label,
         registry,
+        progress,
     )
 
 
@@ -183,12 +186,16 @@ def measure(
     goals: str | Path | None = None,
     label: str | None = None,
     registry: Registry = DEFAULT,
+    progress: Steps | None = None,
 ) -> Measurement:
     """One measurement of the window ``start``..``end`` (dates inclusive). ``config``
     defaults to ``./intranet-metrics.toml`` like the CLI; ``roster`` and ``goals`` to
-    the config's."""
+    the config's. ``progress`` (a ``progress.Steps``, e.g. from ``progress.measure_bar``)
+    is told each step, as with baseline, compare_to and trend."""
     cfg = _config(config)
-    doc, _ = _measure(store, start, end, cfg, roster, population_size, by, goals, label, registry)
+    doc, _ = _measure(
+        store, start, end, cfg, roster, population_size, by, goals, label, registry, progress
+    )
     return Measurement.from_dict(doc)
 
 
@@ -204,12 +211,13 @@ def baseline(
     goals: str | Path | None = None,
     label: str | None = None,
     registry: Registry = DEFAULT,
+    progress: Steps | None = None,
 ) -> Measurement:
     """The zero measurement; with a roster, each person's tiers are kept in the store under
     pseudonymous keys (``measurement_id``) so that ``compare`` can pair people."""
     cfg = _config(config)
     result, tiers = _measure(
-        store, start, end, cfg, roster, population_size, by, goals, label, registry
+        store, start, end, cfg, roster, population_size, by, goals, label, registry, progress
     )
     if tiers is not None:
         try:
@@ -247,6 +255,7 @@ def compare_to(
     label: str | None = None,
     allow_different_basis: bool = False,
     registry: Registry = DEFAULT,
+    progress: Steps | None = None,
 ) -> Comparison:
     """Measure the window and compare it with ``baseline``: paired (McNemar) when the
     baseline's per-person tiers are in this store, unpaired otherwise. A baseline on
@@ -255,7 +264,7 @@ def compare_to(
     cfg = _config(config)
     base = as_dict(baseline)
     current, tiers = _measure(
-        store, start, end, cfg, roster, population_size, by, goals, label, registry
+        store, start, end, cfg, roster, population_size, by, goals, label, registry, progress
     )
     base_tiers = load_tiers(store, base.get("measurement_id"))
     pairs = (base_tiers, tiers) if base_tiers is not None and tiers is not None else None
@@ -341,6 +350,7 @@ def trend(
     population_size: int | None = None,
     by: Sequence[str] = (),
     registry: Registry = DEFAULT,
+    progress: Steps | None = None,
 ) -> Trend:
     """The rates per calendar period (from the store's first to its last day by default)."""
     cfg = _config(config)
@@ -351,7 +361,7 @@ def trend(
     s = parse_date(start, "--from") if start is not None else span[0]
     e = parse_date(end, "--to") if end is not None else span[1]
     pop = population(cfg, roster or cfg.roster, population_size)
-    doc = report.trend(store, cfg, period, Window(s, e), pop, by, registry)
+    doc = report.trend(store, cfg, period, Window(s, e), pop, by, registry, progress)
     return Trend.from_dict(doc)
 
 

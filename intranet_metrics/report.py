@@ -31,6 +31,7 @@ from .goals import goal_row, segment_goal_rows
 from .goals import side as goal_side
 from .metrics import DEFAULT, Registry
 from .privacy import null_ladder, null_metrics, suppress, too_small
+from .progress import Steps, window_rows
 from .stats import ChangeSplit, mcnemar, newcombe_unpaired, split_change, two_proportion_p, wilson
 from .store import Store
 
@@ -288,6 +289,7 @@ def measure_with_tiers(
     goals: dict[str, float] | None = None,
     label: str | None = None,
     registry: Registry = DEFAULT,
+    progress: Steps | None = None,
 ) -> tuple[dict[str, Any], pa.Table | None]:
     """The measurement, and each person's tiers (pseudonymous keys; roster only)."""
     _check_dims(population, by)
@@ -295,6 +297,8 @@ def measure_with_tiers(
     label = label or f"{window.start}..{window.end}"
     period = Period(label, window.start, window.end)
     engine = Engine(store, config, registry=registry)
+    steps, rows = progress or Steps(), window_rows(store, window.start, window.end)
+    steps.start(("tiers per person", "inequality and interaction"), engine.con, rows)
     res = engine.compute([period], population, by)
     g = res.totals.get(label)
     _check_headcount(population, g, label)
@@ -307,6 +311,7 @@ def measure_with_tiers(
     warnings = _warnings(population, size, ident, label)
     if hidden:
         warnings.append(suppressed_warning(label, size, k))
+    steps.next()
     figs, notes = measurement_figures(engine, period, population, by, hidden)
     warnings += notes
     lo, hi = period.utc_bounds(config.tz)
@@ -800,13 +805,17 @@ def trend(
     population: Population,
     by: Sequence[str] = (),
     registry: Registry = DEFAULT,
+    progress: Steps | None = None,
 ) -> dict[str, Any]:
     """The three rates per calendar period, each over its own population (kind ``trend``)."""
     _check_dims(population, by)
     periods = periods_between(period, window.start, window.end)
     engine = Engine(store, config, registry=registry)
+    steps, n = progress or Steps(), window_rows(store, window.start, window.end)
+    steps.start((f"tiers of {len(periods)} periods", "lifecycle"), engine.con, n)
     res = engine.compute(periods, population, by)
     rows = [_trend_row(p, res, population, config, by, registry) for p in periods]
+    steps.next()
     _with_lifecycle(rows, trend_lifecycle(engine, periods, population))
     warnings = _trend_warnings(periods, rows, res, population, config.min_group_size)
     return {
