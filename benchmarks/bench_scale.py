@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -779,6 +780,38 @@ class Bench:
         )
 
 
+LINE = re.compile(
+    r"^\s*(?P<n>[\d,]+) (?P<what>.+?)\s+(?P<w>[\d.]+) s wall\s+(?P<c>[\d.]+) s CPU\s+(?P<r>\d+) MB"
+    r"(?P<k> KILLED)? \| (?P<ref>.+?)\s+(?P<rw>[\d.]+) s wall\s+(?P<rc>[\d.]+) s CPU\s+"
+    r"(?P<rr>\d+) MB(?P<rk> KILLED)? \| ratio wall\s+(?P<xw>[\d.]+)x CPU\s+(?P<xc>[\d.]+)x"
+    r"(?: \| (?P<extra>.*))?$"
+)
+
+
+def markdown(log: str) -> str:
+    """The lines this script printed as a Markdown table (for RESULTS.md)."""
+    out = [
+        "| events | work | project wall / CPU / peak RSS | reference | reference wall / CPU / "
+        "peak RSS | ratio CPU | ratio wall | note |",
+        "|---:|---|---|---|---|---:|---:|---|",
+    ]
+    for line in log.splitlines():
+        m = LINE.match(line)
+        if not m:
+            continue
+        g = m.groupdict()
+        n = int(g["n"].replace(",", ""))
+        size = f"{n / 1e6:g} M" if n >= 1e6 else f"{n:,}"
+        cut = " (killed)" if g["k"] else ""
+        rcut = " (killed)" if g["rk"] else ""
+        out.append(
+            f"| {size} | {g['what']} | {g['w']} s / {g['c']} s / {g['r']} MB{cut} | {g['ref']} | "
+            f"{g['rw']} s / {g['rc']} s / {g['rr']} MB{rcut} | {g['xc']}x | {g['xw']}x | "
+            f"{g['extra'] or ''} |"
+        )
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> list[str]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7, 1e8])
@@ -796,7 +829,11 @@ def main(argv: list[str] | None = None) -> list[str]:
     )
     ap.add_argument("--rss-cap", type=float, default=6000, help="MB; a child above is killed")
     ap.add_argument("--dir", type=Path, default=None, help="where to put the data")
+    ap.add_argument("--table", type=Path, help="print a log of this script as Markdown; exit")
     args = ap.parse_args(argv)
+    if args.table:
+        print(markdown(args.table.read_text()))
+        return []
     print(f"calibration {calibration():.2f} s (pure-Python loop; lower is faster)", flush=True)
     lines: list[str] = []
     for size in args.sizes:

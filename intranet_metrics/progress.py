@@ -26,9 +26,11 @@ from rich.progress import (
     DownloadColumn,
     Progress,
     ProgressColumn,
+    SpinnerColumn,
     Task,
     TaskProgressColumn,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
@@ -244,11 +246,15 @@ def measure_bar(console: Console, enabled: bool, label: str = "") -> Iterator[St
     if not enabled:
         yield Steps()
         return
+    # The spinner and elapsed time show it is alive while a step's Python part (the roster,
+    # pandas figures) runs: DuckDB's query progress moves the bar only during its queries.
     progress = Progress(
+        SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         TaskProgressColumn(),
         _Events(),
+        TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
         transient=True,
