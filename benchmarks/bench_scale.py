@@ -12,8 +12,9 @@ VmHWM) and the ratios:
 - ``baseline --by department`` (Q1), ``baseline`` + ``compare`` (Q1 then Q4, paired),
   ``report --period month`` over the year, each vs
   (a) a hand-written DuckDB query over the store's Parquet files (``events/month=*``),
-  (b) a pandas notebook: pyarrow reads only the window's months, then pandas
-      merge / groupby (a monthly loop for the year's report).
+  (b) a pandas notebook: pyarrow reads only the window's months (categoricals), then
+      pandas maps the identifiers onto people and groups by person (a monthly loop for the
+      year's report).
   The references' numbers (population, reader / reactor / contributor people, the ladder,
   every department, unmatched actors and identity coverage; for the compare the paired
   discordant counts; for the report every month) must EQUAL the project's JSON, else the
@@ -21,7 +22,8 @@ VmHWM) and the ratios:
 
 Up to ``--ingest-max`` events (default 10 M) the store is built by ``intranet-metrics
 ingest`` of the CSV; above it (100 M) the store is written directly in the store's layout
-(monthly Parquet files and a manifest, the same events a CSV ingest would leave): ingest
+(monthly Parquet files and a manifest, the same events a CSV ingest would leave, and the
+derived activity files built by ``Store.rebuild_activity`` when the store has them): ingest
 is not what is measured there, and building it through ingest would take most of an hour.
 
 A child whose resident memory passes ``--rss-cap`` (default 6 GB; the machine is shared)
@@ -53,7 +55,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import calibration
+from machine import calibration, describe
 
 YEAR = 2025
 Q1 = ("2025-01-01", "2025-03-31")
@@ -143,8 +145,18 @@ def events(org: Org, n: int, seed: int = 5) -> Iterator[tuple[int, pa.Table]]:
     rng = np.random.default_rng(seed)
     per_month = np.full(12, n // 12)
     per_month[: n % 12] += 1
+    # Every name an event can carry, taken by code (Arrow strings, not NumPy's): the
+    # roster's people as logged, the same upper-cased, 400 guests, the system account.
     guests = np.char.add(np.char.add("guest", np.arange(400).astype(str)), "@partner.example")
-    upper = np.char.upper(org.logged)
+    names = pa.concat_arrays(
+        [
+            pa.array(org.logged),
+            pa.array(np.char.upper(org.logged)),
+            pa.array(guests),
+            pa.array(["SHAREPOINT\\system"]),
+        ]
+    )
+    activities = pa.array([*VIEW, *REACT, *CONTRIBUTE, *IGNORE])
     for month in range(1, 13):
         p, lo, hi = org.month_weights(month)
         cdf = np.cumsum(p)
@@ -161,23 +173,22 @@ def events(org: Org, n: int, seed: int = 5) -> Iterator[tuple[int, pa.Table]]:
             cls = np.where((cls == 2) & ~org.contributes[who], 1, cls)
             cls = np.where((cls == 1) & ~org.reacts[who], 0, cls)
             v = rng.random(k)
-            names = np.array([VIEW, REACT, CONTRIBUTE])[cls, (v < 0.2).astype(int)]
-            names = np.where(v > 0.97, IGNORE[0], names)
-            actor = np.where(rng.random(k) < 0.5, org.logged[who], upper[who])
+            act = np.where(v > 0.97, 6, cls * 2 + (v < 0.2))
+            code = who + org.n * (rng.random(k) < 0.5)
             r = rng.random(k)
-            actor = np.where(r < 0.01, guests[rng.integers(0, len(guests), k)], actor)
-            actor = np.where(r > 0.995, "SHAREPOINT\\system", actor)
-            item = pc.binary_join_element_wise(
-                "/sites/intranet/SitePages/p", pa.array(rng.integers(0, 5000, k).astype(str)), ""
-            )
+            code = np.where(r < 0.01, 2 * org.n + rng.integers(0, len(guests), k), code)
+            code = np.where(r > 0.995, 2 * org.n + len(guests), code)
+            page = pc.cast(pa.array(rng.integers(0, 5000, k)), pa.string())
             yield (
                 month,
                 pa.table(
                     {
                         "time": pa.array(t, pa.timestamp("us", "UTC")),
-                        "actor": pa.array(actor),
-                        "activity": pa.array(names),
-                        "item": item,
+                        "actor": names.take(pa.array(code)),
+                        "activity": activities.take(pa.array(act)),
+                        "item": pc.binary_join_element_wise(
+                            "/sites/intranet/SitePages/p", page, ""
+                        ),
                     }
                 ),
             )
@@ -284,7 +295,7 @@ def build_store(org: Org, n: int, root: Path) -> None:
             "source_file": pa.array(np.full(k, "built.csv")),
             "source_line": pa.array(np.arange(k, dtype=np.int64) + 2),
             "event_key": pc.binary_join_element_wise(
-                f"{f:08x}", pa.array(np.char.zfill(np.arange(k).astype(str), 24)), ""
+                f"{f:08x}", pc.utf8_lpad(pc.cast(pa.array(np.arange(k)), pa.string()), 24, "0"), ""
             ),
         }
         table = pa.table(
@@ -319,23 +330,11 @@ def build_store(org: Org, n: int, root: Path) -> None:
         }
     ]
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    derive = _activity_builder()
-    if derive is not None:
-        derive(root)
-
-
-def _activity_builder():
-    """The derived activity table's builder (issue 12 item 1), once the store has one: a
-    store written directly must carry the same derived files an ingest would leave."""
-    try:
-        from intranet_metrics import store as store_module
-    except ImportError:
-        return None
-    for name in ("rebuild_activity", "build_activity"):
-        fn = getattr(store_module, name, None)
-        if fn is not None:
-            return lambda root: fn(store_module.Store.open(root))
-    return None
+    # The derived activity files an ingest writes beside each data file (issue 12 item 1),
+    # once the store has them: built here by the store's own function.
+    rebuild = getattr(Store.open(root), "rebuild_activity", None)
+    if rebuild is not None:
+        rebuild()
 
 
 # -- child processes -----------------------------------------------------------------------
@@ -504,20 +503,23 @@ ids["identifier"] = ids["x"].str.strip().str.lower()
 ids = ids[ids["identifier"] != ""].drop_duplicates(["identifier", "user_id"])
 ids = ids.rename(columns={"user_id": "person"})[["identifier", "person"]]
 CLS = {**{a: 1 for a in VIEW}, **{a: 2 for a in REACT}, **{a: 3 for a in CONTRIBUTE}}
+ID_MAP = dict(zip(ids["identifier"], ids["person"]))
 def flags(lo, hi):
     start, end = bounds(lo, hi)
     cols = ["time", "actor", "activity", "excluded", "window_start"]
     within = [("time", ">=", start), ("time", "<", end)]
-    # Dictionary-encoded strings: categoricals in pandas, as a careful notebook reads them.
+    # Dictionary-encoded strings become categoricals, and the identifiers are mapped onto
+    # their categories (not merged row by row): the memory of a careful notebook.
     t = pq.read_table(files(lo, hi), columns=cols, filters=within,
-                      read_dictionary=["actor", "activity"])
-    ev = t.to_pandas()
-    ev = ev[ev["excluded"].isna() & ev["window_start"].isna()]
-    ev = ev.assign(cls=ev["activity"].map(CLS)).dropna(subset=["cls"])
-    m = ev.merge(ids, left_on="actor", right_on="identifier", how="left")
-    unmatched = m.loc[m["person"].isna(), "actor"].nunique()
-    ident = [len(m), int(m["person"].notna().sum()), int(unmatched)]
-    top = m.dropna(subset=["person"]).groupby("person")["cls"].max()
+                      read_dictionary=["actor", "activity", "excluded"])
+    ev = t.to_pandas(date_as_object=False)
+    ev = ev.loc[ev["excluded"].isna() & ev["window_start"].isna(), ["actor", "activity"]]
+    ev["cls"] = ev["activity"].map(CLS).astype("float64")
+    ev = ev[ev["cls"].notna()]
+    person = ev["actor"].map(ID_MAP)
+    matched = person.notna()
+    ident = [len(ev), int(matched.sum()), int(ev.loc[~matched, "actor"].nunique())]
+    top = ev["cls"][matched].groupby(person[matched].astype(str)).max()
     alive = ((roster["start_date"] == "") | (roster["start_date"] <= hi)) & (
         (roster["end_date"] == "") | (roster["end_date"] >= lo))
     pop = roster.loc[alive, ["user_id", "department"]].copy()
@@ -834,6 +836,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     if args.table:
         print(markdown(args.table.read_text()))
         return []
+    print(describe(), flush=True)
     print(f"calibration {calibration():.2f} s (pure-Python loop; lower is faster)", flush=True)
     lines: list[str] = []
     for size in args.sizes:
