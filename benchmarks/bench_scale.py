@@ -373,22 +373,24 @@ def run(mode: str, target: str, args: list[str], cap_mb: float) -> dict[str, flo
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     killed = {"peak": 0.0, "killed": False}
+    finished = threading.Event()
 
     def watch() -> None:
-        while proc.poll() is None:
+        # Never proc.poll() here: it would reap the child before os.wait4 reads its usage.
+        while not finished.wait(0.05):
             rss = _rss_mb(proc.pid)
             killed["peak"] = max(killed["peak"], rss)
-            if rss > cap_mb:
+            if rss > cap_mb and not finished.is_set():
                 killed["killed"] = True
                 os.kill(proc.pid, signal.SIGKILL)
                 return
-            time.sleep(0.05)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     with proc.stderr as stream:  # type: ignore[union-attr]
         err = stream.read().decode(errors="replace")
     _, status, usage = os.wait4(proc.pid, 0)
+    finished.set()
     proc.returncode = 0
     wall = time.perf_counter() - t0
     watcher.join()
