@@ -744,17 +744,22 @@ class Bench:
             "--output",
             str(self.folder / "q1.json"),
         )
-        c = self.cli(
-            "compare",
-            "--baseline",
-            str(self.folder / "q1.json"),
-            "--from",
-            Q4[0],
-            "--to",
-            Q4[1],
-            *roster,
-            "--output",
-            str(self.folder / "q4.json"),
+        # A killed baseline left no JSON to compare against: the pair counts as killed.
+        c = (
+            b
+            if b["killed"]
+            else self.cli(
+                "compare",
+                "--baseline",
+                str(self.folder / "q1.json"),
+                "--from",
+                Q4[0],
+                "--to",
+                Q4[1],
+                *roster,
+                "--output",
+                str(self.folder / "q4.json"),
+            )
         )
         both = {
             "wall": b["wall"] + c["wall"],
