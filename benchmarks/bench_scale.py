@@ -746,7 +746,7 @@ class Bench:
         )
         # A killed baseline left no JSON to compare against: the pair counts as killed.
         c = (
-            b
+            {**b, "wall": 0.0, "cpu": 0.0}
             if b["killed"]
             else self.cli(
                 "compare",
