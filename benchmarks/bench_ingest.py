@@ -17,6 +17,11 @@ would take an hour) and measures appending 1 M new events to it.
     python benchmarks/bench_ingest.py --sizes 1000000 10000000
     python benchmarks/bench_ingest.py --sizes 100000 --formats csv      # quick
     python benchmarks/bench_ingest.py --sizes --append 100000000        # the append only
+
+``--against DIR`` also ingests each file with the package of another checkout (a folder
+holding ``intranet_metrics/``, e.g. ``git archive 382c19e intranet_metrics | tar -x -C DIR``),
+right after this one, and prints this checkout's CPU as a ratio of that one's: a change's
+effect measured in one run, on the same file.
 """
 
 from __future__ import annotations
@@ -123,14 +128,18 @@ else:
 """
 
 
-def run(mode: str, target: str, args: list[str]) -> dict[str, float]:
+def run(mode: str, target: str, args: list[str], path: Path | None = None) -> dict[str, float]:
     """Wall, CPU (user+sys) and peak RSS of one child process running ``target`` (a module
-    with ``mode`` "module", else Python source) with ``args``."""
+    with ``mode`` "module", else Python source) with ``args`` (and ``path`` first on its
+    import path)."""
     with tempfile.NamedTemporaryFile(suffix=".hwm", delete=False) as fh:
         hwm = Path(fh.name)
     cmd = [sys.executable, "-c", WRAP, str(hwm), mode, target, *args]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = dict(os.environ, PYTHONPATH=str(path)) if path is not None else None
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=path or None
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
@@ -142,15 +151,19 @@ def run(mode: str, target: str, args: list[str]) -> dict[str, float]:
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": rss}
 
 
-def ingest(store: Path, path: Path) -> dict[str, float]:
-    return run("module", "intranet_metrics", ["--store", str(store), "ingest", str(path)])
+def ingest(store: Path, path: Path, against: Path | None = None) -> dict[str, float]:
+    args = ["--store", str(store.resolve()), "ingest", str(path.resolve())]
+    return run("module", "intranet_metrics", args, against)
 
 
-def compare(folder: Path, n: int, fmt: str, n_people: int) -> dict:
+def compare(folder: Path, n: int, fmt: str, n_people: int, against: Path | None = None) -> dict:
     path = generate(folder, n, n_people, fmt)
     code = FLOOR_CSV if fmt == "csv" else FLOOR_JSON
     floor = run("code", code, [str(path), str(folder / "floor.parquet")])
     ours = ingest(folder / f"store-{fmt}-{n}", path)
+    if against is not None:
+        ref = ingest(folder / f"store-ref-{fmt}-{n}", path, against)
+        ours["vs_against"] = ours["cpu"] / ref["cpu"]
     out = {
         "format": fmt,
         "events": n,
@@ -223,7 +236,7 @@ def build_store(root: Path, n: int, months: int, n_people: int, per_file: int = 
             "new_events": n,
             "min_time": "2024-01-01T00:00:00+00:00",
             "max_time": "2026-12-31T00:00:00+00:00",
-            "key_version": 2,
+            "key_version": 3,  # as this version keys generic sources
         }
     ]
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1))
@@ -277,6 +290,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--iis", type=int, default=0, help="IIS lines through ingest")
     ap.add_argument("--audit", type=int, default=0, help="audit JSON Lines records")
+    ap.add_argument("--against", type=Path, default=None, help="a checkout to compare with")
     args = ap.parse_args()
     print(f"calibration {calibration():.2f} s (pure-Python loop; lower is faster)")
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -284,14 +298,19 @@ def main() -> None:
         write_roster(folder, args.people)
         for n in args.sizes:
             for fmt in args.formats:
-                r = compare(folder, n, fmt, args.people)
+                r = compare(folder, n, fmt, args.people, args.against)
                 print(
                     f"{fmt:5} {n:>11,} events {r['bytes'] / 1e6:7.0f} MB | floor wall "
                     f"{r['floor']['wall']:6.1f} s cpu {r['floor']['cpu']:6.1f} s rss "
                     f"{r['floor']['rss_mb']:5.0f} MB | ingest wall {r['ingest']['wall']:6.1f} s "
                     f"cpu {r['ingest']['cpu']:6.1f} s rss {r['ingest']['rss_mb']:5.0f} MB | "
                     f"ratio wall {r['wall_ratio']:.2f}x cpu {r['cpu_ratio']:.2f}x | "
-                    f"{r['ingest_cpu_us_per_event']:.2f} CPU-us/event",
+                    f"{r['ingest_cpu_us_per_event']:.2f} CPU-us/event"
+                    + (
+                        f" | cpu {r['ingest']['vs_against']:.2f}x of {args.against}"
+                        if args.against
+                        else ""
+                    ),
                     flush=True,
                 )
         for line in loaders(folder, args.iis, args.audit):

@@ -16,23 +16,27 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from . import report
 from .config import Config, load_config
-from .engine import Population
 from .errors import InputError, StoreError, UsageError
 from .goals import load_goals
 from .identity import Pseudonymiser
 from .metrics import DEFAULT, Registry
-from .progress import Steps
-from .report import Window
+from .notices import Notice
+from .notices import details as warning_details
 from .results import Comparison, Measurement, Trend, as_dict
 from .roster import load_roster
 from .store import CompactResult, ForgetResult, IngestResult, RepairResult, Store
 from .store import default_store_path as _default_store_path
+
+# report and engine (ibis, pandas: a third of a second) are imported by the calls that
+# measure, never by ingest, forget, compact or repair.
+if TYPE_CHECKING:
+    from .engine import Population
+    from .progress import Steps
 
 TIERS_DIR = "measurements"
 
@@ -66,9 +70,11 @@ def forget(store: Store, specs: Sequence[str], wait: bool = True, notify=None) -
     return store.forget(list(specs), wait=wait, notify=notify)
 
 
-def compact(store: Store, wait: bool = True, notify=None) -> CompactResult:
-    """Merge each month's data files into one, sorted by time (crash-safe, like forget)."""
-    return store.compact(wait=wait, notify=notify)
+def compact(store: Store, wait: bool = True, notify=None, tz: str | None = None) -> CompactResult:
+    """Merge each month's data files into one, sorted by time (crash-safe, like forget), and
+    derive the activity files measurements read (by local days in ``tz``, an IANA name;
+    default the store's)."""
+    return store.compact(wait=wait, notify=notify, tz=tz)
 
 
 def repair(path: str | Path, wait: bool = True, notify=None) -> RepairResult:
@@ -129,6 +135,8 @@ def _roster(path: str | Path, config: Config):
 def population(
     config: Config, roster: str | Path | None = None, size: int | None = None
 ) -> Population:
+    from .engine import Population
+
     if roster is not None and size is not None:
         raise UsageError("give either --roster or --population, not both")
     if size is not None and size <= 0:
@@ -159,8 +167,10 @@ def _measure(
     registry: Registry,
     progress: Steps | None = None,
 ) -> tuple[dict[str, Any], pa.Table | None]:
+    from . import report
+
     store.check_key(pseudonymiser(config))
-    window = Window(parse_date(start, "--from"), parse_date(end, "--to"))
+    window = report.Window(parse_date(start, "--from"), parse_date(end, "--to"))
     return report.measure_with_tiers(
         store,
         config,
@@ -225,10 +235,8 @@ def baseline(
         except StoreError as exc:
             # The measurement itself is sound: print it, and say what is lost (a paired
             # compare against it falls back to the unpaired test).
-            result.setdefault("warnings", []).append(
-                f"{exc}; the per-person tiers for a paired compare were not saved, so "
-                "'compare' against this baseline will use the unpaired test"
-            )
+            result.setdefault("warnings", []).append(Notice("tiers_not_saved", error=str(exc)))
+            result["warning_details"] = warning_details(result["warnings"])
     return Measurement.from_dict(result)
 
 
@@ -266,6 +274,8 @@ def compare_to(
     current, tiers = _measure(
         store, start, end, cfg, roster, population_size, by, goals, label, registry, progress
     )
+    from . import report
+
     base_tiers = load_tiers(store, base.get("measurement_id"))
     pairs = (base_tiers, tiers) if base_tiers is not None and tiers is not None else None
     doc = report.compare(
@@ -281,6 +291,8 @@ def compare_to(
 
 
 def load_baseline(path: str | Path) -> Measurement:
+    from . import report
+
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -327,6 +339,8 @@ def compare(
     registry: Registry = DEFAULT,
 ) -> Comparison:
     """Two measurements already taken, compared unpaired (no per-person tiers)."""
+    from . import report
+
     cfg = _config(config)
     doc = report.compare(
         as_dict(baseline),
@@ -349,10 +363,14 @@ def trend(
     roster: str | Path | None = None,
     population_size: int | None = None,
     by: Sequence[str] = (),
+    goals: str | Path | None = None,
     registry: Registry = DEFAULT,
     progress: Steps | None = None,
 ) -> Trend:
-    """The rates per calendar period (from the store's first to its last day by default)."""
+    """The rates per calendar period (from the store's first to its last day by default),
+    with the goals (``goals`` or the config's goals file) for the charts' goal lines."""
+    from . import report
+
     cfg = _config(config)
     store.check_key(pseudonymiser(cfg))
     span = report.store_span(store, cfg)
@@ -361,7 +379,10 @@ def trend(
     s = parse_date(start, "--from") if start is not None else span[0]
     e = parse_date(end, "--to") if end is not None else span[1]
     pop = population(cfg, roster or cfg.roster, population_size)
-    doc = report.trend(store, cfg, period, Window(s, e), pop, by, registry, progress)
+    targets = load_goals(goals or cfg.goals, registry)
+    doc = report.trend(
+        store, cfg, period, report.Window(s, e), pop, by, registry, targets, progress
+    )
     return Trend.from_dict(doc)
 
 
@@ -378,6 +399,7 @@ def identities(
     from dataclasses import asdict
 
     from .engine import Engine, Period, identity_report
+    from .report import Window
 
     config = _config(config)
     roster = roster or config.roster

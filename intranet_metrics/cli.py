@@ -23,7 +23,7 @@ from rich.text import Text
 from . import __version__
 from .config import Config, load_config
 from .errors import ExitCode, IntranetMetricsError, UsageError
-from .goals import TEMPLATE, describe, load_goals
+from .goals import TEMPLATE, describe, load_goals, unmet
 from .render import FORMATS, render_text, to_json, to_table
 from .render.admin import (
     formats_table,
@@ -175,16 +175,12 @@ def emit(
             con.print(to_table(result, lang))
             text = con.export_text()
     else:
-        from .goals import load_goals
-
         text = render_text(
             fmt,
             result,
             lang,
             csv_dialect=(c.csv_dialect if c else None)
             or ("excel" if lang.code == "nl" else "plain"),
-            # A trend's JSON has no goals: the HTML draws the configured ones on it.
-            goals=load_goals(c.config.goals if c else None) if fmt == "html" else None,
         )
     if output is None:
         # color=True: click would otherwise drop escape sequences from a piped CSV value,
@@ -609,7 +605,9 @@ def compare(
             progress=steps,
         ).to_dict()
     emit(result, fmt, output, force, c)
-    if fail_on_goals and any(g["status"] in ("not_met", "no_data") for g in result["goals"]):
+    missed = unmet(result) if fail_on_goals else []
+    if missed:
+        click.echo(f"goals not met: {'; '.join(missed)}", err=True)
         sys.exit(int(ExitCode.GOALS_NOT_MET))
 
 
@@ -772,7 +770,7 @@ def compact(c: Ctx, no_wait) -> None:
     """Merge each month's data files into one, sorted by time (after many small ingests)."""
     from . import api
 
-    result = api.compact(c.store(), wait=not no_wait, notify=_note)
+    result = api.compact(c.store(), wait=not no_wait, notify=_note, tz=c.config.timezone)
     if not result.months:
         click.echo(f"{c.store_path}: one data file per month already; nothing to compact")
         return

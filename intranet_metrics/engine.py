@@ -6,6 +6,14 @@ same code can run on another ibis backend (Spark) later. The shape of the comput
     events -> counted events in a period -> actor matched to a person -> per-person flags
     population (roster overlap, fixed N, or observed) left-joined with the flags
     -> tier counts per period and segment
+
+"Events" here are the rows of the store's derived activity files (activity.py: distinct
+local day or month, actor and activity with their number) wherever they give the same
+answer, and the raw events elsewhere (files without a sound derived file in the config's
+time zone, usage-report aggregates, a ``config.events`` URI): both become rows of
+(period, actor, class, n) before the roster is joined, once per distinct actor. The
+science inputs (science_frames, store_events), custom aggregate metrics and the identity
+diagnostic read raw events: they need items, threads, times, formats or one row per event.
 """
 
 from __future__ import annotations
@@ -23,13 +31,14 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from . import activity
 from .backends import connect, drop_temp, read_events, read_uri, temp_table
 from .config import Config
 from .errors import ConfigError, StoreError
 from .metrics import CLASSES, DEFAULT, Registry
 from .roster import Roster
 from .schema import EVENT_SCHEMA
-from .store import REPAIR_HINT, Store
+from .store import REPAIR_HINT, Store, _file_problem
 
 # The tiers of the default registry (the metrics are defined in metrics.py).
 TIERS = DEFAULT.tiers
@@ -172,6 +181,9 @@ class Engine:
             else connect(config.engine, store.root, config.memory_limit)
         )
         self.registry = registry
+        # Data files read through their derived activity file, raw, or raw for their usage
+        # report aggregates only (activity.py): which path the measurements took.
+        self.read_paths: dict[str, int] = {"activity": 0, "raw": 0, "aggregates": 0}
 
     # -- inputs ----------------------------------------------------------------------------
     def _events(self, months: list[str] | None) -> ir.Table:
@@ -208,6 +220,104 @@ class Engine:
         return ev.filter(
             (ev.time >= lo) | (ev.window_start.notnull() & (ev.window_end >= first_day))
         )
+
+    def _split(
+        self, months: list[str] | None, earlier: Sequence[str] = ()
+    ) -> tuple[list[str], list[str], list[str]]:
+        """The data files of ``months`` (all when None) and of ``earlier`` (read for their
+        aggregates only) as (derived activity files, data files read raw, data files read
+        for their aggregates only). A file is read raw when its derived file is missing
+        (an older store, a crash or repair dropped it), damaged, or keyed on the local days
+        of another time zone than the config's."""
+        derived, raw, aggs = [], [], []
+        for f in self.store.manifest["files"]:
+            before = f["month"] in earlier
+            if not before and months is not None and f["month"] not in months:
+                continue
+            act = activity.entry_of(f)
+            if (
+                act is None
+                or act["tz"] != self.config.timezone
+                or _file_problem(self.store.root / act["path"], act)
+            ):
+                raw.append(f)
+                continue
+            if act["aggregates"]:
+                aggs.append(f)
+            if not before:
+                derived.append(str(self.store.root / act["path"]))
+        for name, files in (("activity", derived), ("raw", raw), ("aggregates", aggs)):
+            self.read_paths[name] += len(files)
+        return derived, self.store._checked(raw), self.store._checked(aggs)
+
+    def _sources(
+        self, months: list[str] | None, earlier: Sequence[str] = ()
+    ) -> tuple[ir.Table | None, ir.Table]:
+        """(derived activity rows or None, raw events) of ``months`` and ``earlier``: what
+        the derived files hold is not in the raw events, and the reverse."""
+        if self.config.events or not self.store.read_activity:
+            return None, self._events(None if months is None else [*earlier, *months])
+        derived, raw, aggs = self._split(months, earlier)
+        parts = [read_events(self.con, raw)] if raw else []
+        if aggs:
+            ev = read_events(self.con, aggs)
+            parts.append(ev.filter(ev.window_start.notnull()))
+        if not parts:
+            ev = ibis.memtable(EVENT_SCHEMA.empty_table())
+        else:
+            ev = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
+        return (read_events(self.con, derived) if derived else None), ev
+
+    def _window_rows(self, months: list[str], periods: Sequence[Period], p: ir.Table):
+        """Counted events per (period, actor, cls) with their number ``n``, from the derived
+        activity files and the raw events of the rest; and the aggregates only partly inside
+        a period (those are always read raw: they count by report window)."""
+        earlier = self._aggregate_months(months)
+        derived, ev = self._sources(months, earlier)
+        if earlier:
+            lo = min(q.utc_bounds(self.config.tz)[0] for q in periods)
+            first_day = min(q.start for q in periods)
+            ev = ev.filter(
+                (ev.time >= lo) | (ev.window_start.notnull() & (ev.window_end >= first_day))
+            )
+        counted, partial = self._in_periods(self._counted(ev), p)
+        rows = counted.select(
+            "period", actor=counted.actor.cast("string"), cls="cls", n=ibis.literal(1, "int64")
+        )
+        if derived is not None:
+            d = derived.mutate(
+                cls=derived.activity.substitute(self.config.activities, else_="ignore")
+            )
+            d = d.filter(d.cls != "ignore")
+            # Whole local months from the month rows, the days at a period's edges from the
+            # day rows (activity.pieces); a local day lies in a period exactly when its
+            # events lie in the period's UTC bounds.
+            cut = activity.pieces(periods)
+            if not any(cut.column("month").to_pylist()) or all(cut.column("month").to_pylist()):
+                d = d.filter(d.whole_month == cut.column("month")[0].as_py())  # row groups skipped
+            cuts = ibis.memtable(cut).rename(c_period="period", c_month="month")
+            j = d.join(cuts, [d.whole_month == cuts.c_month, d.day >= cuts.lo, d.day <= cuts.hi])
+            rows = rows.union(
+                j.select(
+                    period=j.c_period,
+                    actor=j.actor.cast("string"),
+                    cls="cls",
+                    n=j.events.cast("int64"),
+                )
+            )
+        return rows.group_by(["period", "actor", "cls"]).aggregate(n=rows.n.sum()), partial
+
+    def _resolve(self, rows: ir.Table, population: Population) -> ir.Table:
+        """``rows`` with the person of each actor: the roster's aliases are joined to the
+        distinct actors of the window, not to every event (issue 12 item 2)."""
+        if population.roster is None:
+            return rows.mutate(person=rows.actor)
+        aliases = ibis.memtable(population.roster.aliases)
+        actors = rows.select(a_actor=rows.actor).distinct()
+        who = actors.left_join(aliases, actors.a_actor == aliases.identifier)
+        who = who.select("a_actor", "person")
+        m = rows.left_join(who, rows.actor == who.a_actor)
+        return m.select("period", "actor", "cls", "n", "person")
 
     def _counted(self, ev: ir.Table) -> ir.Table:
         """Events that count: not excluded, and of a class other than ignore."""
@@ -262,13 +372,8 @@ class Engine:
         self._check_roster(population)
         months = _months(periods, self.config.tz)
         p = self._periods(periods)
-        counted, partial = self._in_periods(self._counted(self._window_events(months, periods)), p)
-        if population.roster is not None:
-            aliases = ibis.memtable(population.roster.aliases)
-            m = counted.left_join(aliases, counted.actor == aliases.identifier)
-            m = m.select("period", "actor", "cls", "person")
-        else:
-            m = counted.mutate(person=counted.actor)
+        rows, partial = self._window_rows(months, periods, p)
+        m = self._resolve(rows, population)
         flags = (
             m.filter(m.person.notnull())
             .group_by(["period", "person"])
@@ -288,7 +393,8 @@ class Engine:
             first = pf.filter(pf.period == periods[0].label)
             tiers = first.select("person_key", *self.registry.tiers).to_pyarrow()
         drop_temp(self.con, name)
-        return EngineResult(totals, segments, identity, tiers, self._aggregates(m))
+        aggregates = self._aggregates(months, periods, p, population)
+        return EngineResult(totals, segments, identity, tiers, aggregates)
 
     def _check_roster(self, population: Population) -> None:
         """A roster column may not take a metric's column name (other registries too)."""
@@ -308,9 +414,10 @@ class Engine:
         and the aggregates left out for reaching over the period's edge."""
         concealed = m.actor.re_search(_CONCEALED_RE) | m.actor.startswith("concealed:")
         style = _style(m.actor)
+        # Events are sums of the rows' counts; actors are distinct, as before.
         ident = m.group_by("period").aggregate(
-            counted_events=m.count(),
-            matched_events=m.person.notnull().cast("int64").sum(),
+            counted_events=m.n.sum(),
+            matched_events=m.n.sum(where=m.person.notnull()),
             unmatched_actors=m.actor.nunique(where=m.person.isnull()),
             concealed_actors=m.actor.nunique(where=concealed),
             **{f"style_{st}": m.actor.nunique(where=style == st) for st in STYLES},
@@ -340,17 +447,33 @@ class Engine:
                 (pop.start_date.isnull() | (pop.start_date <= pop.to_date))
                 & (pop.end_date.isnull() | (pop.end_date >= pop.from_date))
             )
-        if population.size is not None:
-            # Fixed headcount: the people are those seen; the size is set when grouping.
-            actors = self._counted(self._events(months))
-        else:
-            # Observed: every actor with a counted event anywhere in the store.
-            actors = self._counted(self._events(None))
-        people = actors.select(person=actors.actor).distinct()
-        return people.cross_join(p.select("period"))
+        # Fixed headcount: the people are those seen in the months (the size is set when
+        # grouping); observed: every actor with a counted event anywhere in the store.
+        derived, ev = self._sources(months if population.size is not None else None)
+        # Cast: a derived file's actor is declared non-null, the events' may not be.
+        ev = self._counted(ev)
+        actors = ev.select(person=ev.actor.cast("string"))
+        if derived is not None:
+            cls = derived.activity.substitute(self.config.activities, else_="ignore")
+            # The month rows alone hold every actor (and skip the day rows' row groups).
+            d = derived.filter(derived.whole_month & (cls != "ignore"))
+            actors = actors.union(d.select(person=d.actor.cast("string")))
+        return actors.distinct().cross_join(p.select("period"))
 
-    def _aggregates(self, m: ir.Table) -> dict[str, dict[str, float | None]]:
-        """Each aggregate metric's value per period, from the counted events."""
+    def _aggregates(
+        self, months: list[str], periods: Sequence[Period], p: ir.Table, population: Population
+    ) -> dict[str, dict[str, float | None]]:
+        """Each aggregate metric's value per period, from the counted events: one row per
+        event (a metric may count rows), so read raw; none in the default registry."""
+        if not self.registry.aggregates:
+            return {}
+        counted, _ = self._in_periods(self._counted(self._window_events(months, periods)), p)
+        if population.roster is not None:
+            aliases = ibis.memtable(population.roster.aliases)
+            m = counted.left_join(aliases, counted.actor == aliases.identifier)
+            m = m.select("period", "actor", "cls", "person")
+        else:
+            m = counted.mutate(person=counted.actor)
         out: dict[str, dict[str, float | None]] = {}
         for metric in self.registry.aggregates:
             for r in metric.compute(m).to_pyarrow().to_pylist():

@@ -20,6 +20,7 @@ from . import science
 from .config import Config
 from .engine import Engine, Period, Population, science_frames, store_events
 from .identity import Pseudonymiser, alias_forms
+from .notices import Notice
 from .privacy import too_small
 
 INEQUALITY_KEYS = ("gini", "top1_share", "top10_share", "contributors", "contributions")
@@ -100,10 +101,7 @@ def _interaction(
     it = science.interaction(ev, lo, hi, team=None if small else team, threads=threads)
     notes = []
     if small:
-        notes.append(
-            f"the communication team has fewer than min_group_size {k} people in the "
-            "population: its broadcast share and replies per own post are withheld"
-        )
+        notes.append(Notice("team_too_small", k=k))
     return interaction_block(it), notes
 
 

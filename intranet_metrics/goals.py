@@ -8,6 +8,7 @@ from typing import Any
 from .config import _suggest, read_toml
 from .errors import ConfigError
 from .metrics import DEFAULT, Registry
+from .notices import Notice
 
 METRICS = DEFAULT.names
 # The seed organisation's short-term targets (SPEC section 3), as fractions.
@@ -176,17 +177,28 @@ def segment_goal_rows(
     for dim, by_value in getattr(goals, "segments", {}).items():
         segs = m.get("segments", {}).get(dim)
         if segs is None:
-            warnings.append(
-                f"the goals file sets goals per {dim}, but the measurement has no breakdown "
-                f"by {dim}: add --by {dim} to check them"
-            )
+            warnings.append(Notice("segment_goals_no_breakdown", dim=dim))
             continue
         values = {str(s["value"]) for s in segs}
         for v in sorted(set(by_value) - values - {"*"}):
-            warnings.append(f"the goals file sets goals for {dim} '{v}', which has nobody here")
+            warnings.append(Notice("segment_goal_nobody", dim=dim, value=v))
         for seg in segs:
             targets = by_value.get("*", {}) | by_value.get(str(seg["value"]), {})
             for name, t in targets.items():
                 head = {"dimension": dim, "value": seg["value"], "suppressed": seg["suppressed"]}
                 rows.append(head | goal_row(seg, name, t, registry))
     return rows, warnings
+
+
+FAILING = ("not_met", "no_data")
+
+
+def unmet(comparison: dict[str, Any]) -> list[str]:
+    """The goals a comparison misses, overall and per segment, as short labels
+    (``contributor``, ``department=IT: reader``). A suppressed segment is left out: its
+    figures are withheld, so whether it meets a goal is not known (and must not leak)."""
+    out = [g["metric"] for g in comparison.get("goals") or [] if g["status"] in FAILING]
+    for g in comparison.get("segment_goals") or []:
+        if not g.get("suppressed") and (g.get("current_goal") or {}).get("status") in FAILING:
+            out.append(f"{g['dimension']}={g['value']}: {g['metric']}")
+    return out

@@ -174,6 +174,29 @@ class Pseudonymiser:
             return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
         return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()[:32]
 
+    def key_part(self, text: str) -> str:
+        """A part of an event key that may name a person (a user or item as written), as
+        20 hex digits: HMAC-SHA256 under a key (nothing to brute-force without it), else
+        BLAKE2b. Key version 3 of a format builds its keys from such parts, each hashed once
+        per distinct value instead of a hash per event. 80 bits: two distinct values of one
+        store collide with odds of about n**2 / 2**81 (1e-12 for a million values)."""
+        return self.key_parts([text])[0]
+
+    def key_parts(self, texts: Iterable[str]) -> list[str]:
+        """``key_part`` of each text (the hash of the prefix made once and copied)."""
+        start = (
+            hashlib.blake2b(b"key-part\x1f", digest_size=10)
+            if self._key is None
+            else hmac.new(self._key, b"key-part\x1f", hashlib.sha256)
+        )
+        out: list[str] = []
+        append, copy = out.append, start.copy
+        for text in texts:
+            h = copy()
+            h.update(text.encode())
+            append(h.hexdigest()[:20])  # blake2b's 10 bytes are 20 hex digits already
+        return out
+
     def key_hashes(self, texts: Iterable[str] | Iterable[bytes], prefix: str = "") -> list[str]:
         """``key_hash(prefix + text)`` of each text (str, or its UTF-8 bytes). The hash of
         the prefix is computed once and copied: 40% less work than a new hash per key."""

@@ -25,16 +25,11 @@ import pyarrow as pa
 from .config import Config
 from .errors import InputError
 from .identity import Pseudonymiser
-from .loaders.base import Counts, EventBuilder, SourceInfo, file_sha256
+from .loaders.base import KEY_VERSIONS, MAKES, Counts, EventBuilder, SourceInfo, file_sha256
 from .loaders.container import ARCHIVE_ERRORS, archive_error
 from .loaders.detect import expand
 from .schema import EVENT_SCHEMA, REJECT_SCHEMA
 from .store import IngestResult, SourceSummary, Staging, Store, settings_diff
-
-# Formats whose event key changed: a stored source with a lower version was keyed another
-# way, so an overlapping export cannot be deduplicated against it. generic 2: the raw record
-# instead of the converted time and normalised user.
-KEY_VERSIONS = {"generic": 2}
 
 # Formats whose event times depend on the configured time zone (local times without offset).
 _TZ_FORMATS = frozenset({"generic", "iis-w3c"})
@@ -69,6 +64,17 @@ def event_settings(config: Config, pseudo: Pseudonymiser, fmt: str) -> dict[str,
     return out
 
 
+def key_version(stored: Iterable[dict[str, Any]], fmt: str) -> int:
+    """The key version a new source of ``fmt`` is keyed with in a store holding ``stored``
+    sources: the oldest one of that format the builder still makes, else the newest. A
+    store keyed by an older version keeps it, so an export overlapping a stored one is
+    deduplicated against it exactly once (the speed of the newest comes with a new store,
+    or once 'forget' has removed the older sources)."""
+    makes = MAKES.get(fmt, ())
+    old = [s.get("key_version", 1) for s in stored if s.get("format") == fmt]
+    return min((v for v in old if v in makes), default=KEY_VERSIONS.get(fmt, 1))
+
+
 # -- one driver for production and tests ---------------------------------------------------
 @contextlib.contextmanager
 def _no_gc():
@@ -92,9 +98,7 @@ def read_batches(module: ModuleType, path: Path, builder: EventBuilder) -> Itera
             for batch in module.load(path, builder):
                 if batch is not None and batch.num_rows:
                     yield batch
-            last = builder.flush()
-            if last is not None:
-                yield last
+            yield from (b for b in builder.flush_chunks() if b.num_rows)
     except UnicodeDecodeError as exc:
         bad = exc.object[exc.start : exc.start + 1].hex()
         line = _bad_utf8_line(path) if path.is_file() else None
@@ -192,7 +196,7 @@ def ingest(
         stage.close()
         if not run.staged:
             return IngestResult(run.summaries, None)
-        commit = store.commit(stage, run.staged, pseudo.fingerprint)
+        commit = store.commit(stage, run.staged, pseudo.fingerprint, tz=config.timezone)
         if on_source:
             for s in run.staged:
                 on_source(s)
@@ -215,8 +219,17 @@ class _Run:
         self.stage, self.config, self.pseudo, self.skip_bad = stage, config, pseudo, skip_bad
         self.on_source, self.on_start = on_source, on_start
         self.known = {s["sha256"]: s for s in store.sources}
+        self.versions: dict[str, int] = {}
         self.summaries: list[SourceSummary] = []
         self.staged: list[SourceSummary] = []
+
+    def _key_version(self, fmt: str) -> int:
+        """``key_version`` of the store's sources, worked out once per format and run (the
+        run's own sources take the same version: a folder of 10,000 files is not 10,000
+        passes over the manifest)."""
+        if fmt not in self.versions:
+            self.versions[fmt] = key_version(self.known.values(), fmt)
+        return self.versions[fmt]
 
     def _listed(self, s: SourceSummary) -> None:
         self.summaries.append(s)
@@ -242,7 +255,7 @@ class _Run:
             format=module.NAME,
             abs_path=os.path.abspath(path),
             settings=event_settings(self.config, self.pseudo, module.NAME),
-            key_version=KEY_VERSIONS.get(module.NAME, 1),
+            key_version=self._key_version(module.NAME),
         )
         if sha in self.known:
             self._unchanged(s, self.known[sha])
@@ -250,7 +263,12 @@ class _Run:
         self.known[sha] = s.to_dict()
         # on_start may hand back a callback for the line each batch reached (progress bar).
         on_line = self.on_start(path, module.NAME) if self.on_start else None
-        builder = EventBuilder(SourceInfo(str(path), sha, module.NAME), self.config, self.pseudo)
+        builder = EventBuilder(
+            SourceInfo(str(path), sha, module.NAME),
+            self.config,
+            self.pseudo,
+            key_version=s.key_version,
+        )
         rejects: list[pa.Table] = []
         try:
             batches = lines_read(read_batches(module, path, builder), on_line)

@@ -30,6 +30,8 @@ from .figures import measurement_figures, null_inequality, null_interaction, tre
 from .goals import goal_row, segment_goal_rows
 from .goals import side as goal_side
 from .metrics import DEFAULT, Registry
+from .notices import BASIS_TEXT, Notice, sided
+from .notices import details as warning_details
 from .privacy import null_ladder, null_metrics, suppress, too_small
 from .progress import Steps, window_rows
 from .stats import ChangeSplit, mcnemar, newcombe_unpaired, split_change, two_proportion_p, wilson
@@ -106,27 +108,17 @@ def _population_block(
     } | ({} if pop.roster is not None else {"actor_styles": dict(ident.styles)})
 
 
-OBSERVED_WARNING = (
-    "no roster and no --population: the population is every actor seen in the store, "
-    "so the rates are an upper bound"
-)
+OBSERVED_WARNING = Notice("observed")
 
 
 def no_events_warning(label: str, no_data: bool = False) -> str:
-    rates = "shown as no data" if no_data else "0"
-    return (
-        f"{label}: the store holds no counted events in this window; its rates are {rates} "
-        "because nothing was ingested for it, or everything was excluded: check the exports "
-        "cover it"
-    )
+    return Notice("no_events_no_data" if no_data else "no_events", label=label)
 
 
 def _warnings(pop: Population, size: int, ident: PeriodIdentity, label: str) -> list[str]:
     w = []
     if size == 0:
-        w.append(
-            f"{label}: the population is empty (nobody employed in the window); rates are null"
-        )
+        w.append(Notice("population_empty", label=label))
     if size and ident.counted_events == 0:
         w.append(no_events_warning(label))
     if pop.basis == "observed":
@@ -136,25 +128,11 @@ def _warnings(pop: Population, size: int, ident: PeriodIdentity, label: str) -> 
     if pop.basis != "roster":
         w += _style_warning(ident, label)
     if ident.concealed_actors:
-        w.append(
-            f"{ident.concealed_actors} actor(s) have concealed names (usage reports with the "
-            "tenant's privacy setting on): they cannot be joined to the roster"
-            + (" and are counted as unmatched" if pop.roster is not None else "")
-        )
+        code = "concealed_unmatched" if pop.roster is not None else "concealed"
+        w.append(Notice(code, n=ident.concealed_actors))
     if ident.partial_aggregates:
-        w.append(
-            f"{ident.partial_aggregates} usage-report aggregate row(s) only partly overlap "
-            f"{label} and were left out; choose a window that contains whole report periods"
-        )
+        w.append(Notice("partial_aggregates", n=ident.partial_aggregates, label=label))
     return w
-
-
-STYLE_NAMES = {
-    "email": "email/UPN",
-    "domain_account": "DOMAIN\\account",
-    "chat_id": "chat id (slack:/engage:)",
-    "other": "other",
-}
 
 
 def _style_warning(ident: PeriodIdentity, label: str) -> list[str]:
@@ -162,20 +140,10 @@ def _style_warning(ident: PeriodIdentity, label: str) -> list[str]:
     seen = [(st, ident.styles.get(st, 0)) for st in PERSON_STYLES if ident.styles.get(st, 0)]
     if ident.styles.get("pseudonymised", 0):
         # Keyed hashes hide the style too: two spellings of one person cannot be told apart.
-        return [
-            f"{label}: identities are pseudonymised, so it cannot be seen whether one person "
-            "appears under two spellings (email and DOMAIN\\account, or a chat id); without a "
-            "roster such a person is counted twice; add --roster FILE (with aliases)"
-        ]
+        return [Notice("pseudonymised_styles", label=label)]
     if len(seen) < 2:
         return []
-    styles = ", ".join(f"{STYLE_NAMES[st]} {n:,}" for st, n in seen)
-    return [
-        f"{label}: actors are written in {len(seen)} identity styles ({styles}); without a "
-        "roster a person who appears in two styles is counted as two people, so the rates "
-        "may be too high and an observed population is no upper bound; add --roster FILE "
-        "(with the other spellings in its aliases column)"
-    ]
+    return [Notice("identity_styles", label=label, count=len(seen), styles=dict(seen))]
 
 
 def _check_headcount(pop: Population, g: GroupCounts | None, label: str) -> None:
@@ -280,6 +248,15 @@ def _measurement_goals(
     return [goal_row(result, m, t, registry) for m, t in goals.items()]
 
 
+def _steps(progress: Steps | None, names: tuple[str, ...], engine: Engine, window: Window) -> Steps:
+    """The progress steps begun (silent without ``progress``): each one pass over the
+    window's events, on the engine's connection."""
+    steps = progress or Steps()
+    rows = window_rows(engine.store, window.start, window.end)
+    steps.start(names, engine.con, rows)
+    return steps
+
+
 def measure_with_tiers(
     store: Store,
     config: Config,
@@ -297,8 +274,7 @@ def measure_with_tiers(
     label = label or f"{window.start}..{window.end}"
     period = Period(label, window.start, window.end)
     engine = Engine(store, config, registry=registry)
-    steps, rows = progress or Steps(), window_rows(store, window.start, window.end)
-    steps.start(("tiers per person", "inequality and interaction"), engine.con, rows)
+    steps = _steps(progress, ("tiers per person", "inequality and interaction"), engine, window)
     res = engine.compute([period], population, by)
     g = res.totals.get(label)
     _check_headcount(population, g, label)
@@ -339,6 +315,7 @@ def measure_with_tiers(
     if getattr(goals, "segments", None):
         result["segment_goals"], more = segment_goal_rows(result, goals, registry)
         warnings += more
+    result["warning_details"] = warning_details(warnings)
     return result, res.person_tiers
 
 
@@ -365,10 +342,7 @@ def _window(window: Window, config: Config) -> dict[str, str]:
 
 
 def suppressed_warning(label: str, size: int, k: int) -> str:
-    return (
-        f"{label}: the population of {size} is under min_group_size {k}, so every count and "
-        "rate is withheld (a rate of so few people would show what each of them did)"
-    )
+    return Notice("suppressed", label=label, size=size, k=k)
 
 
 def _delta(b: float | None, c: float | None) -> float | None:
@@ -420,17 +394,18 @@ def _side_warnings(baseline: dict[str, Any], current: dict[str, Any]) -> list[st
     """Each measurement's own warnings, named by its side unless they name its label."""
     out: list[str] = []
     for side, m in (("baseline", baseline), ("current", current)):
+        found = m.get("warning_details") or []
         for w in m.get("warnings", []):
-            text = w if w.startswith(str(m.get("label"))) else f"{side}: {w}"
+            text = w if w.startswith(str(m.get("label"))) else sided(side, w, found)
             if text not in out:
                 out.append(text)
     return out
 
 
 BASES = {
-    "roster": ("a roster", "--roster FILE (the baseline's roster)"),
-    "fixed": ("a fixed headcount", "--population N"),
-    "observed": ("every actor seen", "neither --roster nor --population"),
+    "roster": (BASIS_TEXT["roster"], "--roster FILE (the baseline's roster)"),
+    "fixed": (BASIS_TEXT["fixed"], "--population N"),
+    "observed": (BASIS_TEXT["observed"], "neither --roster nor --population"),
 }
 
 
@@ -450,10 +425,7 @@ def _check_bases(baseline: dict[str, Any], current: dict[str, Any], allow: bool)
             f"{BASES[bb][1]} as the baseline did, or add --allow-different-basis to "
             "compare them anyway"
         )
-    return [
-        f"{what}: the change compares shares of different populations "
-        "(--allow-different-basis); it is not a change in adoption alone"
-    ]
+    return [Notice("different_bases", baseline_basis=bb, current_basis=cb)]
 
 
 def tier_names(measurement: dict[str, Any]) -> list[str]:
@@ -468,19 +440,12 @@ def _compare_warnings(
     warnings += _side_warnings(baseline, current)
     for dim in current.get("segments", {}):
         if dim not in baseline.get("segments", {}):
-            warnings.append(
-                f"the baseline has no breakdown by {dim} (it was taken without --by {dim}): "
-                f"the {dim} rows show the current rates only; take the baseline again with "
-                f"--by {dim} to compare them"
-            )
-    for key, what in (("tiers", "tier definitions"), ("window", "time zones")):
+            warnings.append(Notice("no_baseline_breakdown", dim=dim))
+    for key, code in (("tiers", "mixed_tiers"), ("window", "mixed_timezones")):
         a = baseline[key] if key == "tiers" else baseline[key]["timezone"]
         b = current[key] if key == "tiers" else current[key]["timezone"]
         if a != b:
-            warnings.append(
-                f"the baseline and the current measurement use different {what} "
-                f"({a} vs {b}): the change mixes definitions"
-            )
+            warnings.append(Notice(code, baseline=a, current=b))
     return warnings
 
 
@@ -594,21 +559,12 @@ def _pair_warnings(
 ) -> bool:
     """Adds what limits the test; True when too few pairs to publish the paired test."""
     if pair is None:
-        warnings.append(
-            "people cannot be paired with the baseline (no roster, or a baseline "
-            "taken elsewhere): the change is tested unpaired"
-        )
+        warnings.append(Notice("unpaired"))
     if hidden:
-        warnings.append(
-            "a measurement is under min_group_size and suppressed, so the change and its "
-            "test are withheld"
-        )
+        warnings.append(Notice("change_withheld"))
     few_pairs = pair is not None and not hidden and pair["stayers"] < min_group_size
     if few_pairs:
-        warnings.append(
-            f"only {pair['stayers']} people are in both populations (under min_group_size "
-            f"{min_group_size}): the paired test, which would show what they did, is withheld"
-        )
+        warnings.append(Notice("few_pairs", n=pair["stayers"], k=min_group_size))
     return few_pairs
 
 
@@ -667,6 +623,7 @@ def compare(
             baseline, current, goals, registry
         )
         warnings += [w for w in more if w not in warnings]
+    result["warning_details"] = warning_details(warnings)
     return result
 
 
@@ -721,12 +678,7 @@ def _partial_warning(periods: list[Period], identity: dict[str, PeriodIdentity])
     if not partial:
         return []
     n = sum(identity[x].partial_aggregates for x in partial)
-    return [
-        f"{n} usage-report aggregate row(s) only partly overlap {len(partial)} "
-        f"period(s) ({partial[0]}{', ...' if len(partial) > 1 else ''}) and were left "
-        "out of them; choose a period that contains whole report periods (e.g. --period "
-        "quarter for 90-day reports)"
-    ]
+    return [Notice("partial_aggregates_periods", n=n, count=len(partial), first=partial[0])]
 
 
 def _trend_row(
@@ -778,11 +730,7 @@ def _trend_warnings(
             styled = bool(style)
     small = [r["period"] for r in rows if r["suppressed"]]
     if small:
-        warnings.append(
-            f"{len(small)} period(s) ({small[0]}{', ...' if len(small) > 1 else ''}) have a "
-            f"population under min_group_size {k}, so their counts and "
-            "rates are withheld (rates of so few people would show what each of them did)"
-        )
+        warnings.append(Notice("suppressed_periods", count=len(small), first=small[0], k=k))
     return warnings
 
 
@@ -805,14 +753,15 @@ def trend(
     population: Population,
     by: Sequence[str] = (),
     registry: Registry = DEFAULT,
+    goals: dict[str, float] | None = None,
     progress: Steps | None = None,
 ) -> dict[str, Any]:
-    """The three rates per calendar period, each over its own population (kind ``trend``)."""
+    """The three rates per calendar period, each over its own population (kind ``trend``);
+    ``goals`` are carried as ``{metric, target}`` so a renderer draws them from the result."""
     _check_dims(population, by)
     periods = periods_between(period, window.start, window.end)
     engine = Engine(store, config, registry=registry)
-    steps, n = progress or Steps(), window_rows(store, window.start, window.end)
-    steps.start((f"tiers of {len(periods)} periods", "lifecycle"), engine.con, n)
+    steps = _steps(progress, (f"tiers of {len(periods)} periods", "lifecycle"), engine, window)
     res = engine.compute(periods, population, by)
     rows = [_trend_row(p, res, population, config, by, registry) for p in periods]
     steps.next()
@@ -829,6 +778,11 @@ def trend(
         "warnings": warnings,
         "tool": {"name": "intranet-metrics", "version": __version__},
         "generated_at": _now(),
+        "warning_details": warning_details(warnings),
+        "goals": [
+            {"metric": m, "target": t}
+            for m, t in (registry.default_goals if goals is None else goals).items()
+        ],
     }
 
 

@@ -233,12 +233,15 @@ class Measurement(_Part):
     interaction: dict[str, Any] | None = None
     leadership: dict[str, Any] | None = None
     segment_goals: tuple[dict[str, Any], ...] | None = None
+    # Each coded warning as {code, params} (notices.py), for renderers in other languages.
+    warning_details: tuple[dict[str, Any], ...] | None = None
     _optional: ClassVar = (
         "measurement_id",
         "inequality",
         "interaction",
         "leadership",
         "segment_goals",
+        "warning_details",
     )
     _read: ClassVar = {
         "window": WindowPart.from_dict,
@@ -299,7 +302,8 @@ class Comparison(_Part):
     generated_at: str
     population_change: dict[str, int] | None = None
     segment_goals: tuple[dict[str, Any], ...] | None = None
-    _optional: ClassVar = ("population_change", "segment_goals")
+    warning_details: tuple[dict[str, Any], ...] | None = None
+    _optional: ClassVar = ("population_change", "segment_goals", "warning_details")
     _read: ClassVar = {
         "baseline": Measurement.from_dict,
         "current": Measurement.from_dict,
@@ -368,6 +372,10 @@ class Trend(_Part):
     warnings: tuple[str, ...]
     tool: dict[str, str]
     generated_at: str
+    warning_details: tuple[dict[str, Any], ...] | None = None
+    # The goals ({metric, target}) the trend is drawn against (absent before issue 14).
+    goals: tuple[dict[str, Any], ...] | None = None
+    _optional: ClassVar = ("warning_details", "goals")
     _read: ClassVar = {
         "window": WindowPart.from_dict,
         "rows": _tuple(TrendRow.from_dict),

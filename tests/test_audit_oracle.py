@@ -51,7 +51,10 @@ def oracle_activity(obj: dict, sites: tuple[str, ...]) -> str:
     if str(obj.get("RecordType", "")).strip().lower() in ("37", "sharepointcommentoperation"):
         return "other" if "delete" in op else "comment"
     if workload == "microsoftteams" and op == "messagesent":
-        return "post" if obj.get("ParentMessageId") in (None, "") else "reply"
+        parent = obj.get("ParentMessageId")  # a parent equal to the message itself is none
+        return (
+            "post" if parent in (None, "") or str(parent) == str(obj.get("MessageId")) else "reply"
+        )
     if workload == "microsoftteams" and op == "reactedtomessage":
         return "reaction"
     if op == "listitemcreated":
@@ -192,7 +195,7 @@ record = st.builds(
             "ObjectId": names(OBJECTS),
             "MessageId": st.one_of(st.none(), st.integers(1, 3), names(["1", "2"])),
             "ThreadId": st.one_of(st.none(), st.integers(1, 3), names(["1", "", "3"])),
-            "ParentMessageId": st.one_of(st.none(), names(["", "1617", 1617])),
+            "ParentMessageId": st.one_of(st.none(), names(["", "1617", 1617, "1", 2])),
         }
     ),
 ).map(lambda d: {k: v for k, v in d.items() if v is not None or k in ("UserType", "ThreadId")})

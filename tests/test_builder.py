@@ -134,3 +134,12 @@ def test_add_and_add_many_keep_their_order_in_a_batch() -> None:
                   thread=thread, excluded=excluded, user_agent=ua)  # fmt: skip
     assert mixed.flush().equals(one.flush())
     assert mixed.flush() is None
+
+
+@pytest.mark.parametrize("key", [None, b"s3cret"])
+def test_key_parts_in_one_call_are_each_key_part(key):
+    # The builder hashes a block of one-off items in one call, a few items through a memo.
+    p = Pseudonymiser(key)
+    texts = ["/p/1", "", "anna@contoso.com", "/p/1", "é"]
+    assert p.key_parts(texts) == [p.key_part(t) for t in texts]
+    assert len(set(p.key_parts(texts))) == 4 and all(len(h) == 20 for h in p.key_parts(texts))

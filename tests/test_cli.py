@@ -102,6 +102,23 @@ def test_fail_on_goals_exits_3(org):
     assert r.exit_code == 3, r.output
 
 
+def test_fail_on_goals_checks_segment_goals(org):
+    """Overall goals met, one department's goal missed: exit 3 naming the segment (the
+    segment goals were ignored before); a goal no segment misses exits 0."""
+    tmp, rp, ep = org
+    base = tmp / "base.json"
+    by = ["--by", "department"]
+    run(tmp, "baseline", ep, "--roster", rp, *Q1, *by, "--format", "json", "-o", base)
+    cmd = ["compare", "--baseline", base, "--roster", rp, *Q1, *by, "--fail-on-goals"]
+    goals = tmp / "goals.toml"
+    goals.write_text("[goals]\nreader = 0\n\n[goals.department]\nreader = 0\n")
+    assert run(tmp, *cmd, "--goals", goals).exit_code == 0
+    goals.write_text("[goals]\nreader = 0\n\n[goals.department]\ncontributor = 100\n")
+    r = run(tmp, *cmd, "--goals", goals)
+    assert r.exit_code == 3, r.output
+    assert "goals not met: department=" in r.stderr and ": contributor" in r.stderr
+
+
 @pytest.mark.parametrize("period", ["week", "month", "quarter"])
 def test_report_trend_validates(org, period):
     tmp, rp, ep = org

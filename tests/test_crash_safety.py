@@ -66,6 +66,7 @@ def unlisted_files(store: Path) -> list[str]:
     """Files that are neither the manifest, the lock, nor listed in the manifest."""
     m = json.loads((store / MANIFEST).read_text())
     listed = {f["path"] for f in m["files"]} | {f["path"] for f in m["rejects"]}
+    listed |= {f["activity"]["path"] for f in m["files"] if "activity" in f}  # derived files
     return sorted(
         str(p.relative_to(store))
         for p in store.rglob("*")

@@ -7,26 +7,28 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intranet_metrics.config import Config
+from intranet_metrics.identity import Pseudonymiser
 from intranet_metrics.loaders import generic
 from intranet_metrics.pipeline import read_source
 
 AMS = Config(timezone="Europe/Amsterdam")
 
 
-def both(path: Path, config: Config, monkeypatch, block: int = 64):
+def both(path: Path, config: Config, monkeypatch, block: int = 64, pseudo=None):
     """(block reader, record reader) results of one file."""
     with monkeypatch.context() as m:
         m.setattr(generic, "BLOCK", block)
-        fast = read_source(generic, path, config)
+        fast = read_source(generic, path, config, pseudo)
     with monkeypatch.context() as m:
         m.setattr(generic._Blocks, "start", lambda self: self.raw.close() or False)
-        slow = read_source(generic, path, config)
+        slow = read_source(generic, path, config, pseudo)
     return fast, slow
 
 
@@ -176,3 +178,29 @@ def test_a_line_too_long_is_rejected_as_the_record_reader_does(tmp_path, monkeyp
     fast, slow = both(path, AMS, monkeypatch, block=generic.BLOCK)
     same(fast, slow)
     assert fast.counts.rejected == 1
+
+
+@settings(deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=30), st.integers(5, 40))
+def test_long_line_is_the_widest_gap_between_line_ends(lengths, limit):
+    # The byte-by-byte scan _long_line replaced is the oracle.
+    block = b"".join(b"x" * n + b"\n" for n in lengths[:-1]) + b"y" * (lengths or [0])[-1]
+    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+    bounds = np.concatenate(([-1], ends, [len(block) - 1]))
+    expected = len(block) >= limit - 4 and int(np.diff(bounds).max()) >= limit - 4
+    assert generic._long_line(block, limit) == expected
+
+
+@pytest.mark.parametrize("key", [None, b"s3cret"])
+def test_repeated_users_and_items_get_the_record_readers_keys(tmp_path, monkeypatch, key):
+    # Blocks of known users and items are looked up in Arrow tables, one-off items hashed
+    # in one call, the record reader hashes each value through a memo: the same keys.
+    rows = [
+        f"2024-03-01T10:{i // 60 % 60:02d}:{i % 60:02d}Z,u{i % 7}@contoso.com,like,/p/{i % 5}"
+        for i in range(3000)
+    ] + [f"2024-03-02T10:00:{i % 60:02d}Z,u1@contoso.com,like,/once/{i}" for i in range(300)]
+    path = tmp_path / "e.csv"
+    path.write_text("timestamp,user,activity,item\n" + "\n".join(rows) + "\n")
+    fast, slow = both(path, Config(), monkeypatch, block=4096, pseudo=Pseudonymiser(key))
+    same(fast, slow)
+    assert fast.events.num_rows == 3300 and len(set(fast.events["event_key"].to_pylist())) == 3300

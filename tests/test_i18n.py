@@ -42,18 +42,23 @@ def test_numbers_and_dates_in_each_language(lang, rate, count, day, want):
 
 
 @pytest.mark.parametrize(
-    ("english", "dutch"),
+    ("cell", "en", "nl"),
     [
-        ("50.3–57.4%", "50,3–57,4%"),
-        ("+22.3 pp", "+22,3 pp"),
-        ("-0.4 pp", "-0,4 pp"),
-        ("<0.001", "<0,001"),
-        ("population 1,185 (roster)", "population 1.185 (roster)"),
-        ("2026-01-01 .. 2026-03-31", "1 januari 2026 .. 31 maart 2026"),
+        (lambda L: L.ci([0.503, 0.574]), "50.3–57.4%", "50,3–57,4%"),
+        (lambda L: L.pp(22.34), "+22.3 pp", "+22,3 pp"),
+        (lambda L: L.pp(-0.4), "-0.4 pp", "-0,4 pp"),
+        (lambda L: L.pvalue(0.0001), "<0.001", "<0,001"),
+        (lambda L: L.interval_pp([12.5, 32.6]), "+12.5 to +32.6 pp", "+12,5 tot +32,6 pp"),
+        (lambda L: L.figure(57.84, "hours"), "57.8 h", "57,8 u"),
+        (
+            lambda L: L.window({"from": "2026-01-01", "to": "2026-03-31", "timezone": "UTC"}),
+            "2026-01-01 .. 2026-03-31 (UTC)",
+            "1 januari 2026 t/m 31 maart 2026 (UTC)",
+        ),
     ],
 )
-def test_english_cells_rewritten_with_the_same_digits(english, dutch):
-    assert Lang("nl").relocalise(english) == dutch
+def test_cells_are_made_in_the_language_directly(cell, en, nl):
+    assert (cell(Lang("en")), cell(Lang("nl"))) == (en, nl)
 
 
 def test_config_language_key():

@@ -16,6 +16,7 @@ from intranet_metrics import api
 from intranet_metrics.cli import cli
 from intranet_metrics.config import Config
 from intranet_metrics.errors import StoreError, UsageError
+from intranet_metrics.loaders.base import KEY_VERSIONS
 from intranet_metrics.store import MANIFEST, Store
 
 HEADER = "timestamp,user,activity,item\n"
@@ -292,4 +293,61 @@ def test_an_export_overlapping_one_keyed_by_the_old_version_says_it_may_count_tw
     (s / MANIFEST).write_text(json.dumps(m))
     (res,) = api.ingest(api.open_store(s), [grown]).sources
     assert "counted twice" in res.message and "forget" in res.message
-    assert res.settings_changed == ["key_version: 1 then, 2 now"]
+    assert res.settings_changed == [f"key_version: 1 then, {KEY_VERSIONS['generic']} now"]
+
+
+# -- key versions: a store keeps the version its generic sources were keyed with ----------
+def _keyed_by_version_2(store_path: Path, sources: list[Path], monkeypatch) -> None:
+    """Ingest as the version before 3 did (each record's key hashed per event)."""
+    with monkeypatch.context() as m:
+        m.setitem(KEY_VERSIONS, "generic", 2)
+        api.ingest(api.open_store(store_path, create=True), sources)
+
+
+def stored_keys(store: Path) -> list[str]:
+    files = Store.open(store).event_files()
+    return [
+        r[0] for r in duckdb.execute("SELECT event_key FROM read_parquet(?)", [files]).fetchall()
+    ]
+
+
+@pytest.mark.parametrize("key", [None, "s3cret"])
+def test_a_store_keyed_by_version_2_keeps_it_so_an_overlap_counts_once(tmp_path, monkeypatch, key):
+    if key:
+        monkeypatch.setenv("INTRANET_METRICS_KEY", key)
+    s = tmp_path / "s"
+    _keyed_by_version_2(s, [write(tmp_path / "jan.csv", ROWS[:2])], monkeypatch)
+    (res,) = api.ingest(api.open_store(s), [write(tmp_path / "grown.csv", ROWS)]).sources
+    assert (res.new_events, res.duplicates, res.key_version) == (1, 2, 2)
+    assert len(events(s)) == 3 and not res.message
+
+
+def test_version_2_keys_are_made_as_before(tmp_path, monkeypatch):
+    # The hash 0.2 (main 382c19e) stored: BLAKE2b of "generic", then the raw record.
+    import hashlib
+
+    s = tmp_path / "s"
+    _keyed_by_version_2(s, [write(tmp_path / "jan.csv", ROWS[:1])], monkeypatch)
+    record = "generic\x1f" + ROWS[0].strip().replace(",", "\x1f")
+    assert stored_keys(s) == [hashlib.blake2b(record.encode(), digest_size=16).hexdigest()]
+
+
+def test_a_new_store_is_keyed_by_the_newest_version_and_overlaps_count_once(tmp_path):
+    s = api.open_store(tmp_path / "s", create=True)
+    api.ingest(s, [write(tmp_path / "jan.csv", ROWS[:2])])
+    (res,) = api.ingest(s, [write(tmp_path / "grown.csv", ROWS)], AMS).sources
+    assert (res.new_events, res.key_version) == (1, KEY_VERSIONS["generic"])
+    assert [x["key_version"] for x in s.sources] == [3, 3]
+
+
+def test_version_3_keys_hold_no_user_or_item_under_a_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTRANET_METRICS_KEY", "s3cret")
+    s = api.open_store(tmp_path / "s", create=True)
+    api.ingest(s, [write(tmp_path / "jan.csv", ROWS)])
+    keys = stored_keys(tmp_path / "s")
+    assert len(set(keys)) == 3
+    assert not any(w in k for k in keys for w in ("contoso", "anna", "/p/"))
+    # The parts are keyed: another secret gives other keys for the same records.
+    monkeypatch.setenv("INTRANET_METRICS_KEY", "other")
+    api.ingest(api.open_store(tmp_path / "t", create=True), [write(tmp_path / "j2.csv", ROWS)])
+    assert not set(keys) & set(stored_keys(tmp_path / "t"))

@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import arrowutil as au
 from ..config import Config
 from ..errors import InputError
 from ..identity import (
@@ -46,9 +47,24 @@ RAW_LIMIT = 200
 HEAD_BYTES = textfile.HEAD_BYTES
 # Per-builder caches of actors and user agents are cleared past this many entries.
 CACHE_LIMIT = 1_000_000
+# The Arrow table of items met is rebuilt for every block that brings new ones: kept small.
+ITEM_TABLE = 100_000
 # One record of a line-based format may hold a long text, never 100 MB: longer lines are
 # rejected without ever being held in memory whole.
 LINE_LIMIT = 1 << 20
+
+# How each format makes its event keys now (formats not listed: version 1). A store keeps
+# the version its sources of a format were keyed with (pipeline: an export overlapping a
+# stored one must get the same keys to be deduplicated against it), so the builder makes
+# every version still listed in MAKES. generic 2: the raw record instead of the converted
+# time and normalised user; generic 3: the same record, but built from parts (see PART_KEYS).
+KEY_VERSIONS = {"generic": 3}
+MAKES = {"generic": (2, 3)}
+# Formats whose loaders, from this key version on, give the builder keys in their stored
+# form, made by ``EventBuilder.record_key(s)``: the record as written with each part that
+# may name a person (user, item) replaced by its hash, once per distinct value
+# (``Pseudonymiser.key_part``), instead of one hash per event (26% of a generic ingest).
+PART_KEYS = {"generic": 3}
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,50 @@ class Memo(dict):
         return value
 
 
+class ArrowMemo:
+    """``fn`` of each value of a text column without nulls (a tuple of ``width`` texts),
+    computed in Python once per distinct value: the values met so far are kept as Arrow
+    arrays, so a block of known values is one hash lookup in Arrow (a Python lookup per
+    distinct value and block costs as much as hashing each event). The lookup of the last
+    column is kept: the same column asked again (actors, then their key parts) costs
+    nothing. Bounded like ``Memo``."""
+
+    def __init__(
+        self, fn: Callable[[str], tuple[str | None, ...]], width: int, limit: int = CACHE_LIMIT
+    ) -> None:
+        self.fn, self.width, self.limit = fn, width, limit
+        self._empty()
+
+    def _empty(self) -> None:
+        self.keys = pa.nulls(0, pa.string())
+        self.values = [self.keys] * self.width
+        self._last: tuple[pa.Array | None, pa.Array | None] = (None, None)
+
+    def __call__(self, column: pa.Array, at: pa.Array | None = None) -> list[pa.Array]:
+        """The outputs for each value (``at``: the column's ``index_in`` of ``keys``, when
+        the caller has it)."""
+        if column is self._last[0]:
+            at = self._last[1]
+        else:
+            at = pc.index_in(column, value_set=self.keys) if at is None else at
+            if at.null_count:
+                at = self._learn(column, at)
+            self._last = (column, at)
+        return [v.take(at) for v in self.values]
+
+    def _learn(self, column: pa.Array, at: pa.Array) -> pa.Array:
+        """Work out the values not met yet; the lookup of ``column`` with them."""
+        new = pc.unique(column.filter(pc.is_null(at)))
+        if len(self.keys) + len(new) > self.limit:
+            self._empty()
+        made = list(zip(*(self.fn(v) for v in new.to_pylist()), strict=True))
+        self.keys = pa.concat_arrays([self.keys, new.cast(pa.string())])
+        self.values = [
+            pa.concat_arrays([v, au.texts(m)]) for v, m in zip(self.values, made, strict=True)
+        ]
+        return pc.index_in(column, value_set=self.keys)
+
+
 class EventBuilder:
     """Collects one source's records and emits canonical Arrow batches."""
 
@@ -120,8 +180,12 @@ class EventBuilder:
         pseudo: Pseudonymiser | None = None,
         batch_size: int = 65_536,
         now: datetime | None = None,
+        key_version: int | None = None,
     ) -> None:
         self.source = source
+        self.key_version = key_version or KEY_VERSIONS.get(source.format, 1)
+        # Keys made from parts are stored as given; any other key is hashed per event.
+        self.part_keys = self.key_version >= PART_KEYS.get(source.format, self.key_version + 1)
         self.config = config
         self.pseudo = pseudo or Pseudonymiser(None)
         self.batch_size = batch_size
@@ -138,7 +202,8 @@ class EventBuilder:
         self._chunk_rows = 0
         # Actors and user agents repeat: normalise, exclude and hash each one once.
         self._actors = Memo(self._actor)
-        self._seen = _no_actors()  # (raw, stored, reason) of actors met, as Arrow arrays
+        # (stored, reason, key part) of each actor met, as Arrow arrays.
+        self._seen = ArrowMemo(self._actor_parts, 3)
         self._agent_cache = Memo(partial(user_agent_exclusion, extra=self._agents))
         self._classes = config.activities
         self._format, self._path, self._sha = source.format, source.path, source.sha256
@@ -150,6 +215,10 @@ class EventBuilder:
         self._scrub = self.pseudo.enabled
         self._values = Memo(lambda fv: self.pseudo.value(*fv))
         self._where = Memo(self._source_file)
+        self._parts = Memo(self.pseudo.key_part)
+        self._constants: dict[str, pa.Array] = {}
+        # Items met, as an Arrow table like the actors', kept small (see _item_parts).
+        self._items = ArrowMemo(lambda v: (self._parts[v],), 1, limit=ITEM_TABLE)
         # What the reader had to assume or wants the user to know (an encoding, why no
         # event counted): shown as the source's message in the ingest summary.
         self.notes: list[str] = []
@@ -178,12 +247,56 @@ class EventBuilder:
         known = [
             None if v is None else self._values[field, v] for v in coded.dictionary.to_pylist()
         ]
-        return pa.array(known, pa.string()).take(coded.indices)
+        return au.texts(known).take(coded.indices)
+
+    def _actor_parts(self, actor: str) -> tuple[str, str | None, str | None]:
+        """(stored actor, exclusion reason, event key part) of a raw actor."""
+        return (*self._actors[actor], self._parts[actor] if self.part_keys else None)
 
     def _actor(self, actor: str) -> tuple[str, str | None]:
         """(stored actor, exclusion reason) of a raw actor."""
         norm = normalise_actor(actor)
         return (self.pseudo(norm) if norm else "", actor_exclusion(norm, self._service))
+
+    # -- event keys made from the record as written ---------------------------------------
+    def record_key(self, time: str, user: str, activity: str, item: str) -> str:
+        """The event key of one record given by its raw time, user, activity and item text
+        (the form of ``record_keys``; hashed per event in ``_emit`` before version 3)."""
+        if not self.part_keys:
+            return f"{time}\x1f{user}\x1f{activity}\x1f{item}"
+        # The activity comes last: the only part that may hold the separator itself.
+        parts = self._parts
+        return f"{time}\x1f{parts[user]}\x1f{parts[item]}\x1f{activity}"
+
+    def record_keys(
+        self, time: pa.Array, user: pa.Array, activity: pa.Array, item: pa.Array
+    ) -> pa.Array:
+        """``record_key`` of each record of a block of text columns (no nulls)."""
+        if not self.part_keys:
+            return pc.binary_join_element_wise(time, user, activity, item, _SEP)
+        # The user's part comes with the actor's lookup (the same column, asked again).
+        (user_part,) = self._seen(user)[2:] if not user.null_count else self._nulls(user)
+        return pc.binary_join_element_wise(time, user_part, self._item_parts(item), activity, _SEP)
+
+    def _nulls(self, user: pa.Array) -> list[pa.Array]:
+        return [self._item_parts(user)]
+
+    def _item_parts(self, values: pa.Array) -> pa.Array:
+        """The key part of each value. Items may each be new (a page per event): a block
+        whose values are mostly new is hashed in one call over its distinct values (an
+        Arrow table of all items met would grow and be rebuilt every block: 2x the CPU of a
+        hash per event); the usual few thousand pages are looked up in a small Arrow table."""
+        if values.null_count == 0 and len(self._items.keys):
+            at = pc.index_in(values, value_set=self._items.keys)
+            if 4 * at.null_count < len(values):  # mostly known: new ones are learnt
+                (parts,) = self._items(values, at)
+                return parts
+        coded = pc.dictionary_encode(values)
+        names = coded.dictionary.to_pylist()
+        if 4 * len(names) > len(values) or values.null_count:
+            return au.texts(self.pseudo.key_parts(names)).take(coded.indices)
+        (parts,) = self._items(values)
+        return parts
 
     # -- records -------------------------------------------------------------------------
     def add(
@@ -254,7 +367,7 @@ class EventBuilder:
         channel: Column | None = None,
         excluded: Column | None = None,
         user_agent: Column | None = None,
-        member: str | None = None,
+        member: Column | str | None = None,
     ) -> None:
         """``add`` for a block of records given as columns: Arrow arrays, NumPy arrays or
         Python sequences of equal length (an optional column left out is all null; a str
@@ -262,7 +375,7 @@ class EventBuilder:
         per record, but only the event keys are touched one by one in Python: actors and
         user agents are worked out once per distinct value and the rest is Arrow compute.
         A block with a bad time or activity anywhere goes through ``add`` record by
-        record, so each bad one is rejected on its own."""
+        record, so each bad one is rejected on its own. ``member``: a column of them too."""
         n = len(key)
         if not n:
             return
@@ -279,6 +392,8 @@ class EventBuilder:
             "excluded": excluded,
             "user_agent": user_agent,
         }
+        if member is not None and not isinstance(member, str):
+            given["member"], member = member, None  # a member per record
         if any(c is not None and not isinstance(c, str) and len(c) != n for c in given.values()):
             raise ValueError("add_many: columns of different lengths")
         times = _arrow(time, pa.int64())
@@ -296,7 +411,7 @@ class EventBuilder:
             agents=None if user_agent is None else _arrow(user_agent, pa.string()),
             lines=_arrow(line, pa.int64()),
             keys=key,
-            where=_repeat(self._where[member], n),
+            where=self._where_of(given.get("member", member), n),
         )
 
     def _all_valid(self, times: pa.Array, acts: pa.Array) -> bool:
@@ -317,21 +432,10 @@ class EventBuilder:
         if actors.null_count:
             coded = pc.dictionary_encode(actors)
             known = [self._actors[a] for a in coded.dictionary.to_pylist()]
-            stored = pa.array([k[0] for k in known], pa.string()).take(coded.indices)
-            return stored, pa.array([k[1] for k in known], pa.string()).take(coded.indices)
-        at = pc.index_in(actors, value_set=self._seen[0])
-        if at.null_count:
-            new = pc.unique(actors.filter(pc.is_null(at))).to_pylist()
-            if len(self._seen[0]) + len(new) > CACHE_LIMIT:
-                self._seen = _no_actors()
-            made = [self._actors[a] for a in new]
-            self._seen = (
-                pa.concat_arrays([self._seen[0], pa.array(new, pa.string())]),
-                pa.concat_arrays([self._seen[1], pa.array([m[0] for m in made], pa.string())]),
-                pa.concat_arrays([self._seen[2], pa.array([m[1] for m in made], pa.string())]),
-            )
-            at = pc.index_in(actors, value_set=self._seen[0])
-        return self._seen[1].take(at), self._seen[2].take(at)
+            stored = au.texts([k[0] for k in known]).take(coded.indices)
+            return stored, au.texts([k[1] for k in known]).take(coded.indices)
+        stored, reasons, _ = self._seen(actors)
+        return stored, reasons
 
     def _exclusions(
         self, actors: pa.Array, excluded: pa.Array | None, agents: pa.Array | None
@@ -345,7 +449,7 @@ class EventBuilder:
         if agents is not None:  # only for records no other reason excludes
             byagent = pc.dictionary_encode(agents)
             names = byagent.dictionary.to_pylist()
-            robot = pa.array([self._agent_cache[a] if a else None for a in names], pa.string())
+            robot = au.texts([self._agent_cache[a] if a else None for a in names])
             reasons = pc.if_else(pc.is_null(reasons), robot.take(byagent.indices), reasons)
         return stored, reasons
 
@@ -369,9 +473,13 @@ class EventBuilder:
         n = len(acts)
         stored, reasons = self._exclusions(actors, excluded, agents)
         self._count(reasons, acts)
-        # Keys from Arrow are hashed as their UTF-8 bytes: no str made and encoded again.
-        if isinstance(keys, (pa.Array, pa.ChunkedArray)):
-            keys = keys.cast(pa.binary()).to_pylist()
+        if self.part_keys:  # made from hashed parts by record_key(s): stored as given
+            stored_keys = _arrow(keys, pa.string())
+        else:
+            # Keys from Arrow are hashed as their UTF-8 bytes: no str made and encoded again.
+            if isinstance(keys, (pa.Array, pa.ChunkedArray)):
+                keys = keys.cast(pa.binary()).to_pylist()
+            stored_keys = au.texts(self.pseudo.key_hashes(keys, self._prefix))
         window = windows or (pa.nulls(n, pa.date32()), pa.nulls(n, pa.date32()))
         self._chunks.append(
             pa.RecordBatch.from_arrays(
@@ -380,14 +488,14 @@ class EventBuilder:
                     stored,
                     acts,
                     *(self._stored(name, c) for name, c in zip(EVENT_FIELDS, texts, strict=True)),
-                    counts if counts is not None else pa.array(np.ones(n, np.int64)),
+                    counts if counts is not None else au.fixed(np.ones(n, np.int64)),
                     *window,
                     reasons,
-                    _repeat(self._format, n),
+                    self._repeat(self._format, n),
                     where,
-                    _repeat(self._sha, n),
+                    self._repeat(self._sha, n),
                     lines,
-                    pa.array(self.pseudo.key_hashes(keys, self._prefix), pa.string()),
+                    stored_keys,
                 ],
                 schema=EVENT_SCHEMA,
             )
@@ -409,7 +517,7 @@ class EventBuilder:
         # ``add`` takes keys as text; add_many also takes their UTF-8 bytes.
         values["key"] = [k if isinstance(k, str) else bytes(k).decode() for k in values["key"]]
         for record in zip(*values.values(), strict=True):
-            self.add(**dict(zip(values, record, strict=True)), member=member)
+            self.add(**{"member": member, **dict(zip(values, record, strict=True))})
 
     def _count(self, reasons: pa.Array, acts: pa.Array) -> None:
         """Accounting of a block: one count per distinct (reason, activity) pair. The one
@@ -458,13 +566,7 @@ class EventBuilder:
             return
         # Timestamps from Python ints are 40x faster as int64 then cast (pyarrow 26).
         text = [pa.array(c, pa.string()) for c in cols[3:7]]
-        members = pa.array(cols[12], pa.string())
-        if members.null_count == len(members):
-            where = _repeat(self._where[None], len(members))
-        else:
-            coded = pc.dictionary_encode(members, null_encoding="encode")
-            names = [self._where[m] for m in coded.dictionary.to_pylist()]
-            where = pa.array(names, pa.string()).take(coded.indices)
+        where = self._where_of(cols[12], len(cols[12]))
         self._emit(
             times=pa.array(cols[0], pa.int64()),
             actors=pa.array(cols[1], pa.string()),
@@ -480,6 +582,39 @@ class EventBuilder:
         )
         for c in cols:
             c.clear()
+
+    def _where_of(self, members: Column | str | None, n: int) -> pa.Array:
+        """The stored source file of each of ``n`` records of a container member (or a
+        column of them)."""
+        if members is None or isinstance(members, str):
+            return self._repeat(self._where[members], n)
+        members = _arrow(members, pa.string())
+        if members.null_count == n:
+            return self._repeat(self._where[None], n)
+        coded = pc.dictionary_encode(members, null_encoding="encode")
+        names = [self._where[m] for m in coded.dictionary.to_pylist()]
+        return au.texts(names).take(coded.indices)
+
+    def _repeat(self, text: str, n: int) -> pa.Array:
+        """``text`` n times: a slice of one array per text (no copy per batch). A short run
+        is made on its own: a slice keeps its whole array alive, and the store holds the
+        batches of small sources until it has gathered enough of them (10,000 files of one
+        event each held 10,000 arrays of 65,536 SHA-256s: 22 GB)."""
+        if 4 * n < self.batch_size:
+            return _repeat(text, n)
+        made = self._constants.get(text)
+        if made is None or len(made) < n:
+            if len(self._constants) > 16:  # a few texts per source: format, file, SHA
+                self._constants.clear()
+            made = self._constants[text] = _repeat(text, max(n, self.batch_size))
+        return made.slice(0, n)
+
+    def flush_chunks(self) -> list[pa.RecordBatch]:
+        """The records added since the last flush, as the batches they were made in (no
+        copy into one batch: the store writes each as it comes)."""
+        self._flush_rows()
+        chunks, self._chunks, self._chunk_rows = self._chunks, [], 0
+        return chunks
 
     def flush(self) -> pa.RecordBatch | None:
         """The records added since the last flush, as one batch (None if there are none)."""
@@ -637,33 +772,31 @@ def distinct(*columns: pa.Array) -> tuple[np.ndarray, list[tuple]]:
     for column in columns:
         coded = pc.dictionary_encode(column, null_encoding="encode")
         size = len(coded.dictionary)
-        index = coded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        index = au.numbers(coded.indices).astype(np.int64)
         code = index if code is None else code * size + index
         dictionaries.append((coded.dictionary, size))
     if code is None:
         raise ValueError("distinct: no column")
-    coded = pc.dictionary_encode(pa.array(code))
-    rest = coded.dictionary.to_numpy()
+    coded = pc.dictionary_encode(au.fixed(code))
+    rest = au.numbers(coded.dictionary)
     parts = []
     for dictionary, size in reversed(dictionaries):
         rest, at = np.divmod(rest, size)
-        parts.append(dictionary.take(at).to_pylist())
+        parts.append(dictionary.take(au.fixed(at)).to_pylist())
     parts.reverse()
-    return coded.indices.to_numpy(), list(zip(*parts, strict=True))
+    return au.numbers(coded.indices), list(zip(*parts, strict=True))
 
 
 def truthy(text: pa.Array) -> pa.Array:
     """Python's ``bool`` of each text: False for null and for empty text."""
-    return pc.fill_null(pc.not_equal(text, ""), False)
-
-
-def _no_actors() -> tuple[pa.Array, pa.Array, pa.Array]:
-    empty = pa.array([], pa.string())
-    return empty, empty, empty
+    return pc.fill_null(pc.not_equal(text, _EMPTY), _FALSE)
 
 
 def _repeat(text: str, n: int) -> pa.Array:
-    return pa.array([text], pa.string()).take(np.zeros(n, np.int32))
+    return au.texts([text]).take(au.fixed(np.zeros(n, np.int32), pa.int32()))
+
+
+_EMPTY, _SEP, _FALSE = au.text(""), au.text("\x1f"), au.flags(np.zeros(1, np.bool_))[0]
 
 
 def require_columns(

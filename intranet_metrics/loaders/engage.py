@@ -11,15 +11,30 @@ from __future__ import annotations
 import codecs
 import csv
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import InputError
-from .base import EventBuilder, decode_head
+from .base import EventBuilder, decode_head, to_micros
 from .container import Container, container_names, member_head
+from .rules import (
+    LINE,
+    PROBLEM,
+    TIME,
+    Actor,
+    FieldRules,
+    apply_fields,
+    blank,
+    filled,
+    is_,
+    not_,
+    row,
+)
 from .textfile import BadRecord, csv_rows, first_bad_line
 
 NAME = "engage-export"
@@ -148,9 +163,75 @@ def _bad_utf8_line(box: Container, member: str) -> int | None:
     return None if found is None else found[0]
 
 
+# Classification as data (SPEC section 6, engage-export), applied by ``rules.apply_fields``:
+# a message naming the message it replies to is a reply, any other starts a thread; a
+# ``sender_type`` other than user is no person.
+RULES = FieldRules(
+    time=("created_at", lambda values: _times(values)),
+    actor=Actor(ids=("sender_id",), prefix="engage:", emails=("sender_email",)),
+    fields={
+        "key": ("id",),
+        "item": ("id",),
+        "parent": ("replied_to_id",),
+        "thread": ("thread_id",),
+        "channel": ("group_name", "group_id"),
+    },
+    rejects=(
+        row("empty message id", blank("id")),
+        row("created_at is not ISO 8601 or YYYY/MM/DD HH:MM:SS +0000", is_(TIME, None)),
+    ),
+    exclusions=(
+        row("bot", is_("sender_type", "bot", fold=True)),
+        row("not_a_user", filled("sender_type"), not_("sender_type", "user", fold=True)),
+    ),
+    activities=(row("reply", filled("replied_to_id")),),
+    default="thread_start",
+)
+# The message text is never read: it says nothing about who did what, and it is the bulk.
+_UNREAD = frozenset({"body"})
+# Records per table handed to ``apply_fields``: the builder's batch (its per-call work, e.g.
+# looking up the actors met so far, is then paid as often as the record path paid it).
+_BLOCK = 65_536
+
+
+# The usual form of created_at, which Arrow reads exactly as ``parse_time`` does.
+_ISO = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
+def _times(values: pa.Array) -> pa.Array:
+    """``parse_time`` of a column (null: unreadable): a block all in the usual ISO form is
+    parsed by Arrow, any other a distinct text at a time."""
+    values = values.cast(pa.string())
+    if not values.null_count and pc.all(pc.match_substring_regex(values, _ISO)).as_py():
+        try:
+            return values.cast(pa.timestamp("us", "UTC")).cast(pa.int64())
+        except pa.ArrowInvalid:  # a date that does not exist (2024-02-30)
+            pass
+    coded = pc.dictionary_encode(values)
+    found = [parse_time(v) for v in coded.dictionary.to_pylist()]
+    micros = [None if t is None else to_micros(t) for t in found]
+    return pa.array(micros, pa.int64()).take(coded.indices)
+
+
 def _load_messages(
     box: Container, member: str, emails: dict[str, str], builder: EventBuilder
 ) -> Iterator[pa.RecordBatch]:
+    users = {sender: (email, False) for sender, email in emails.items()}
+    for table, raw in _read_messages(box, member, builder.pseudo.enabled):
+        apply_fields(RULES, table, builder, member=member, users=users, raw=raw)
+        if builder.full:
+            yield builder.flush()
+
+
+def _read_messages(
+    box: Container, member: str, private_by_id: bool
+) -> Iterator[tuple[pa.Table, Callable[[int], str | None]]]:
+    """Tables of the member's records as raw named fields (values stripped), ``_BLOCK``
+    records at a time. A record the reader cannot take (bad CSV, wrong width) comes with
+    its ``_problem``; blank lines are no record."""
     with box.open_text(member) as fh:
         records = csv_rows(fh, ",", FIELD_LIMIT)
         first = next(records, None)
@@ -163,25 +244,75 @@ def _load_messages(
         if not header:
             return
         _require(f"{box.path}!{member}", header)
-        col = {h: i for i, h in enumerate(header)}
-        width = len(header)
-        record = 0
-        for _line, row in records:
-            if isinstance(row, BadRecord):
-                record += 1
-                builder.reject(record, row.reason, member=member)
-                continue
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            record += 1
-            if len(row) != width:
-                builder.reject(
-                    record, f"{len(row)} values for {width} columns", ",".join(row), member=member
-                )
-                continue
-            _add(builder, member, record, {h: row[i].strip() for h, i in col.items()}, emails)
-            if builder.full:
-                yield builder.flush()
+        block = _Records(header, private_by_id)
+        for _line, values in records:
+            block.add(values)
+            if block.size >= _BLOCK:
+                yield block.table()
+        if block.size:
+            yield block.table()
+
+
+class _Records:
+    """Records gathered as rows (their values as read); ``table`` turns a block of them
+    into columns. What a reject shows is made only for the records rejected (``shown``)."""
+
+    def __init__(self, header: list[str], private_by_id: bool) -> None:
+        self.header, self.width = header, len(header)
+        self.read = [(h, i) for i, h in enumerate(header) if h not in _UNREAD]
+        # Under a key a private group's name is not read (it may be a person's: 'Jane and
+        # Bram 1:1'): the group's id stands for it, nothing for a private conversation.
+        self.hide = private_by_id and {"in_private_group", "group_name"} <= set(header)
+        self.blank = (None,) * self.width
+        self.record = 0
+        self._start()
+
+    def _start(self) -> None:
+        self.rows: list = []
+        self.meta: list[tuple[int, str | None]] = []
+        self.size = 0
+
+    def add(self, values: list[str] | BadRecord) -> None:
+        if isinstance(values, BadRecord):
+            self._add(self.blank, values.reason)
+        elif not values or (len(values) == 1 and not values[0].strip()):
+            return  # a blank line is no record
+        elif len(values) != self.width:
+            self._add(values, f"{len(values)} values for {self.width} columns")
+        else:
+            self._add(values, None)
+
+    def _add(self, values, problem: str | None) -> None:
+        self.record += 1
+        self.size += 1
+        self.rows.append(values)
+        self.meta.append((self.record, problem))
+
+    def table(self) -> tuple[pa.Table, Callable[[int], str | None]]:
+        """The block as a table of raw named fields (values stripped), and what a reject
+        of each of its records shows."""
+        rows, lines, problems = self.rows, *zip(*self.meta, strict=True)
+        good = [self.blank if p is not None else r for r, p in zip(rows, problems, strict=True)]
+        values = list(zip(*good, strict=True))
+        text = pa.string()
+        columns = {h: pc.utf8_trim_whitespace(pa.array(values[i], text)) for h, i in self.read}
+        if self.hide:
+            private = pc.equal(pc.utf8_lower(columns["in_private_group"]), "true")
+            columns["group_name"] = pc.if_else(private, "", columns["group_name"])
+        columns[LINE] = pa.array(lines, pa.int64())
+        columns[PROBLEM] = pa.array(problems, pa.string())
+        self._start()
+        return pa.table(columns), partial(self.shown, rows)
+
+    def shown(self, rows: list, i: int) -> str | None:
+        """What a reject of record ``i`` of a block shows: a damaged row as read; a read
+        one without its body (the bulk of a row, and no reason to reject it)."""
+        values = rows[i]
+        if values is self.blank:
+            return None
+        if len(values) != self.width:
+            return ",".join(values)
+        return ",".join(values[j].strip() for _, j in self.read)
 
 
 def _require(label: str, header: list[str]) -> None:
@@ -191,54 +322,3 @@ def _require(label: str, header: list[str]) -> None:
             f"{label} line 1: missing required column(s) {', '.join(missing)}; "
             "is this a Viva Engage network data export?"
         )
-
-
-def _add(
-    builder: EventBuilder, member: str, record: int, row: dict[str, str], emails: dict[str, str]
-) -> None:
-    mid, sender = row["id"], row["sender_id"]
-    if not mid:
-        builder.reject(record, "empty message id", _raw(row), member=member)
-        return
-    t = parse_time(row["created_at"])
-    if t is None:
-        builder.reject(
-            record,
-            "created_at is not ISO 8601 or YYYY/MM/DD HH:MM:SS +0000",
-            _raw(row),
-            member=member,
-        )
-        return
-    actor = row.get("sender_email") or emails.get(sender) or (f"engage:{sender}" if sender else "")
-    sender_type = row.get("sender_type", "").lower()
-    excluded = None
-    if sender_type and sender_type != "user":
-        excluded = "bot" if sender_type == "bot" else "not_a_user"
-    parent = row["replied_to_id"] or None
-    builder.add(
-        time=t,
-        actor=actor,
-        activity="reply" if parent else "thread_start",
-        line=record,
-        key=mid,
-        item=mid,
-        parent=parent,
-        thread=row.get("thread_id") or None,
-        channel=_channel(builder, row),
-        excluded=excluded,
-        member=member,
-    )
-
-
-def _channel(builder: EventBuilder, row: dict[str, str]) -> str | None:
-    """The group's name; under a key a private group's id instead (its name may be a
-    person's: 'Jane and Bram 1:1'), and nothing for a private conversation."""
-    private = row.get("in_private_group", "").lower() == "true"
-    if private and builder.pseudo.enabled:
-        return row.get("group_id") or None
-    return row.get("group_name") or row.get("group_id") or None
-
-
-def _raw(row: dict[str, str]) -> str:
-    # The body is the bulk of a row and says nothing about why it was rejected.
-    return ",".join(v for k, v in row.items() if k != "body")

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
+from .. import arrowutil as au
 from ..errors import InputError
 from .base import (
     LINE_LIMIT,
@@ -229,7 +230,7 @@ def _add(
         line=line,
         # The record as written (SPEC 6): never the converted time or anything else the
         # config shapes, so another time zone or mapping cannot store one record twice.
-        key=f"{ts}\x1f{user}\x1f{act}\x1f{item or ''}",
+        key=builder.record_key(ts, user, act or "", item or ""),
         item=item,
         parent=row.get("parent") or None,
         thread=row.get("thread") or None,
@@ -246,7 +247,7 @@ BLOCK = 1 << 22
 # The ISO 8601 forms Arrow reads exactly as datetime.fromisoformat does; other forms (a
 # date alone, "+0100", 7+ digit fractions) go to fromisoformat one by one.
 _ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{3}|\.\d{6})?(Z|[+-]\d{2}:\d{2})?$"
-_OFFSET = r"(Z|[+-]\d{2}:\d{2})$"
+_LOCAL_LENGTHS = au.fixed([19, 23, 26], pa.int32())
 
 
 class _Blocks:
@@ -328,14 +329,16 @@ class _Blocks:
                     # A quote open across the block's end: the rest is the record reader's.
                     yield from self._rest(block)
                     return
-                if len(block) > LINE_LIMIT and block.count(b"\n") <= 1:
+                ends = block.count(b"\n")  # counted once: a scan of the whole block
+                if len(block) > LINE_LIMIT and ends <= 1:
                     yield from self._rest(block)
                     return
-                if _long_line(block) or not self._fast(block):
+                lines = _lines(block, ends)
+                if _long_line(block) or not self._fast(block, lines):
                     yield from self._slow(io.BytesIO(block))
-                self.line += _lines(block)
+                self.line += lines
                 if self.builder.full:
-                    yield self.builder.flush()
+                    yield from self.builder.flush_chunks()
 
     def _slow(self, raw: IO[bytes]) -> Iterator[pa.RecordBatch]:
         """The record reader over ``raw`` (whole records), numbering from ``self.line``."""
@@ -349,32 +352,36 @@ class _Blocks:
     def _rest(self, block: bytes) -> Iterator[pa.RecordBatch]:
         yield from self._slow(_Chain(block + self.tail, self.raw))
 
-    def _fast(self, block: bytes) -> bool:
-        """Add a block through Arrow; False (nothing added) when it needs the record reader."""
+    def _fast(self, block: bytes, lines: int) -> bool:
+        """Add a block of ``lines`` lines through Arrow; False (nothing added) when it needs
+        the record reader."""
         cols = self._parse(block)
-        if cols is None or len(cols["timestamp"]) != _lines(block):
+        if cols is None or len(cols["timestamp"]) != lines:
             return False
         ts, user, act = cols["timestamp"], cols["user"], cols["activity"]
         if ts.null_count or user.null_count or act.null_count:
             return False
-        if not pc.all(_filled(ts)).as_py() or not pc.all(_filled(user)).as_py():
-            return False  # rejected rows ("empty timestamp", "empty user")
+        if not pc.all(_filled(user)).as_py():
+            return False  # rejected rows ("empty user")
+        # A blank time is no ISO 8601 either: _times sends it to the record reader, which
+        # rejects it ("empty timestamp").
         times = _times(ts, self.builder.config.timezone)
         if times is None:
             return False
         n = len(ts)
         coded = pc.dictionary_encode(act)
-        names = pa.array([_activity(a) for a in coded.dictionary.to_pylist()], pa.string())
+        names = au.texts([_activity(a) for a in coded.dictionary.to_pylist()])
         given = {name: _none_if_empty(cols.get(name), n) for name in OPTIONAL}
         item = cols.get("item")
-        item = pa.nulls(n, pa.string()).fill_null("") if item is None else item.fill_null("")
+        item = pa.nulls(n, pa.string()) if item is None else item
+        item = item.fill_null(_EMPTY)
         # The record as written (SPEC 6), exactly as the record reader makes it.
-        keys = pc.binary_join_element_wise(ts, user, act, item, "\x1f")
+        keys = self.builder.record_keys(ts, user, act, item)
         self.builder.add_many(
             time=times,
             actor=user,
             activity=names.take(coded.indices),
-            line=pa.array(np.arange(self.line, self.line + n, dtype=np.int64)),
+            line=au.fixed(np.arange(self.line, self.line + n, dtype=np.int64)),
             key=keys,
             **given,
         )
@@ -432,6 +439,10 @@ class _Blocks:
         return pa.table({name: table.column(f"c{i}") for name, i in self.index.items()})
 
 
+# Constants for compute functions: a Python value there goes through pa.scalar, which
+# imports pandas (see arrowutil).
+_EMPTY, _NULL = au.text(""), au.text(None)
+_FALSE = au.flags(np.zeros(1, np.bool_))[0]
 _UTF8 = io.TextIOWrapper(io.BytesIO(), encoding="utf-8-sig")
 
 
@@ -455,51 +466,65 @@ class _Chain(io.RawIOBase):
         return len(data)
 
 
-def _lines(block: bytes) -> int:
-    """Line ends as the text reader counts them (LF, CR LF, CR), plus a last unended one."""
-    n = block.count(b"\n")
+def _lines(block: bytes, ends: int | None = None) -> int:
+    """Line ends as the text reader counts them (LF, CR LF, CR), plus a last unended one
+    (``ends``: the block's LF count, when known)."""
+    n = block.count(b"\n") if ends is None else ends
     if b"\r" in block:  # rare outside Windows files: counted only when there
         n += block.count(b"\r") - block.count(b"\r\n")
     return n + (not block.endswith((b"\n", b"\r")))
 
 
-def _long_line(block: bytes) -> bool:
+def _long_line(block: bytes, limit: int = LINE_LIMIT) -> bool:
     """A line the record reader may reject as too long (bytes >= characters, so a line of
-    fewer bytes than the limit is surely short enough)."""
-    if len(block) < LINE_LIMIT - 4:
-        return False
-    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
-    bounds = np.concatenate(([-1], ends, [len(block) - 1]))
-    return int(np.diff(bounds).max()) >= LINE_LIMIT - 4
+    fewer bytes than the limit is surely short enough): a run of ``limit - 4`` bytes from
+    one line end (or the start) to the next (or the last byte). Found by jumping to the
+    last line end within reach, a few ``rfind`` per block instead of a scan of every byte."""
+    reach = limit - 4
+    prev, last = -1, len(block) - 1
+    while last - prev >= reach:
+        end = block.rfind(b"\n", prev + 1, prev + reach)
+        if end < 0:
+            return True
+        prev = end
+    return False
 
 
 def _filled(text: pa.Array) -> pa.Array:
     """Not empty once surrounding white space is removed."""
-    return pc.not_equal(pc.utf8_trim_whitespace(text), "")
+    return pc.not_equal(pc.utf8_trim_whitespace(text), _EMPTY)
 
 
 def _none_if_empty(values: pa.Array | None, n: int) -> pa.Array | None:
     if values is None:
         return None
-    return pc.if_else(pc.equal(values.fill_null(""), ""), pa.nulls(n, pa.string()), values)
+    empty = pc.equal(values, _EMPTY)
+    if not pc.any(empty).as_py():  # the usual column: nothing to turn into null
+        return values
+    return pc.if_else(pc.fill_null(empty, _FALSE), pa.nulls(n, pa.string()), values)
 
 
 def _times(ts: pa.Array, timezone: str) -> pa.Array | None:
     """Microseconds since the epoch of ISO 8601 text, as ``_add`` reads it: with its offset,
     else in ``timezone``. None when a value needs the record reader (not ISO 8601, a local
     time the clock skipped)."""
-    text = pc.utf8_trim_whitespace(ts)
-    plain = pc.match_substring_regex(text, _ISO)
-    if not pc.all(plain).as_py():
-        return None
-    zoned = pc.match_substring_regex(text, _OFFSET)
+    text = ts
+    if not pc.all(pc.match_substring_regex(text, _ISO)).as_py():
+        # White space around a time is allowed (the record reader strips it): trimmed only
+        # when there is some, the usual file has none.
+        text = pc.utf8_trim_whitespace(ts)
+        if not pc.all(pc.match_substring_regex(text, _ISO)).as_py():
+            return None
+    # Matching _ISO, a time has an offset unless it is 19, 23 or 26 characters long (no
+    # fraction, milliseconds, microseconds): no second regular expression over the column.
+    zoned = pc.invert(pc.is_in(pc.binary_length(text), value_set=_LOCAL_LENGTHS))
     try:
-        out = pc.if_else(zoned, text, None).cast(pa.timestamp("us", "UTC")).cast(pa.int64())
-        if not pc.all(zoned).as_py():
-            local = pc.if_else(zoned, None, text).cast(pa.timestamp("us"))
-            # fold=0 in datetime: an hour that repeats is read as its first occurrence.
-            utc = pc.assume_timezone(local, timezone, ambiguous="earliest", nonexistent="raise")
-            out = pc.if_else(zoned, out, utc.cast(pa.int64()))
+        if pc.all(zoned).as_py():  # the usual file: every time with its offset (or Z)
+            return text.cast(pa.timestamp("us", "UTC")).cast(pa.int64())
+        out = pc.if_else(zoned, text, _NULL).cast(pa.timestamp("us", "UTC")).cast(pa.int64())
+        local = pc.if_else(zoned, _NULL, text).cast(pa.timestamp("us"))
+        # fold=0 in datetime: an hour that repeats is read as its first occurrence.
+        utc = pc.assume_timezone(local, timezone, ambiguous="earliest", nonexistent="raise")
+        return pc.if_else(zoned, out, utc.cast(pa.int64()))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    return out

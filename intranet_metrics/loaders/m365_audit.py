@@ -56,9 +56,10 @@ NAME = "m365-audit"
 DESCRIPTION = "Microsoft 365 / Purview unified audit log (CSV with AuditData, or JSON Lines)"
 CAN: tuple[str, ...] = ("view", "react", "contribute")
 CANNOT = (
-    "Only what the tenant audited: page views need auditing of SharePoint views, Teams "
-    "tells posts, replies and reactions (not reads), and OneDrive or Exchange activity is "
-    "not intranet use."
+    "Only what the tenant audited: page views need auditing of SharePoint views; Teams "
+    "tells reactions, and posts and replies only where Microsoft logs them (MessageSent: "
+    "Graph API calls, Audit Premium; the Teams usage report counts them all), never "
+    "reads; OneDrive or Exchange activity is not intranet use."
 )
 CONTAINER = False
 PRIORITY = 40  # detection order (loaders/__init__.py)
@@ -106,7 +107,14 @@ RULES: tuple[AuditRule, ...] = (
     AuditRule(_YAMMER, "message_read", frozenset({"messageviewed"})),
     AuditRule(_YAMMER, "upload", frozenset({"filecreated"})),
     AuditRule(_SHAREPOINT, "comment", record_types=COMMENT_RECORD_TYPES, unless_word="delete"),
-    # Teams: a message naming its parent is a reply, any other a new post.
+    # Teams (docs/formats.md, "Teams in the audit log", has the sources): MessageSent is
+    # Microsoft's "Posted a new message" ("A new message was posted to a chat or channel",
+    # Teams activities table, MicrosoftDocs/OfficeDocs-SkypeForBusiness
+    # Teams/audit-log-events.md); a message naming a parent other than itself is a reply,
+    # any other a new post. ReactedToMessage (reaction records since August 2022) is not
+    # in the copies of Microsoft's table found, only in field reports: see the doc.
+    # MessageCreatedHasLink / MessageEditedHasLink describe the same messages again (a
+    # link in them): counting them would count one message twice, so they stay other.
     AuditRule(_TEAMS, "reply", frozenset({"messagesent"}), when="has_parent", otherwise="post"),
     AuditRule(_TEAMS, "reaction", frozenset({"reactedtomessage"})),
     AuditRule(_SHAREPOINT, "page_create", frozenset({"listitemcreated"}), when="pages_library"),
@@ -155,13 +163,29 @@ def _is_thread_start(obj: dict) -> bool:
 
 
 def _has_parent(obj: dict) -> bool:
-    return obj.get("ParentMessageId") not in (None, "")
+    """A Teams message names a parent message other than itself. Microsoft's Teams schema
+    (Office 365 Management Activity API) puts ``ParentMessageId`` in the ``Messages``
+    entries; SPEC and our samples have it at the top level: both are read. Microsoft's
+    other Teams message data (Defender ``MessageEvents``) sets it to the message's own id
+    for a message that is no reply, so a parent equal to the message itself is none."""
+    own = _text(obj.get("MessageId"))
+    entries = obj.get("Messages")
+    found = [(obj.get("ParentMessageId"), own)]
+    if isinstance(entries, list):
+        found += [
+            (m.get("ParentMessageId"), _text(m.get("Id"))) for m in entries if type(m) is dict
+        ]
+    return any(p not in (None, "") and _text(p) not in (own, mid) for p, mid in found)
 
 
 def _in_pages_library(obj: dict) -> bool:
     # A page in a pages library is a new page; other list items are not.
     object_id = _text(obj.get("ObjectId") or "").lower()
     return "/sitepages/" in object_id or "/pages/" in object_id
+
+
+def _is_dict(value: Any) -> bool:
+    return type(value) is dict
 
 
 # The conditions a rule row may name, on the record's own fields.
@@ -467,14 +491,16 @@ class _Classifier:
         times = _times(block.created)
         if None in times:
             block.drop_unreadable_times(times, self.builder)
+        items, parents = _texts(block.items), _texts(block.parents, empty_is_null=True)
         self.builder.add_many(
             time=times,
             actor=block.actors,
             activity=block.activities,
             line=block.lines,
             key=[k if type(k) is str else str(k) for k in block.keys],
-            item=_texts(block.items),
-            parent=_texts(block.parents, empty_is_null=True),
+            item=items,
+            # A Teams message naming itself as its parent names none (``_has_parent``).
+            parent=[None if p == i else p for p, i in zip(parents, items, strict=True)],
             thread=_texts(block.threads, empty_is_null=True),
             channel=_texts(block.channels),
             excluded=block.excluded,

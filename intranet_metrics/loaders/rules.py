@@ -14,13 +14,15 @@ the record) is ``AuditRule`` rows, read by ``m365_audit``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .base import Memo
+from .base import EventBuilder, Memo
 
 # Distinct paths held per table; a log has far fewer distinct pages than this.
 _MEMO_LIMIT = 100_000
@@ -160,3 +162,271 @@ def audit_rule(
         if rule.matches(workload, operation, record_type):
             return rule
     return None
+
+
+# -- field tables: formats whose records are named fields (Engage, Slack, ...) ----------------
+# A loader of such a format reads its export into Arrow tables of the records' raw named
+# fields (no decisions), plus three columns of its own: ``_line`` (the record's line or
+# index), ``_problem`` (why the reader could not read it, else null) and ``_raw`` (the text
+# kept beside a reject). ``apply_fields`` does everything after that from the format's
+# ``FieldRules``: the time, rejects, activity, exclusion and event columns.
+LINE, PROBLEM, RAW = "_line", "_problem", "_raw"
+# A table of several container members (day files) names each record's in ``_member``.
+MEMBER = "_member"
+# Columns ``apply_fields`` adds before the rows are applied, so rows can name them.
+TIME, ACTOR_ID, BOT = "_time", "_actor_id", "_bot"
+_INDEX = "_index"  # a record's place in the table given to apply_fields
+
+
+def _column(table: pa.Table, name: str) -> pa.Array:
+    """A named column as one array; a field the export does not have is all null."""
+    if name not in table.column_names:
+        return pa.nulls(len(table), pa.string())
+    column = table.column(name)
+    if isinstance(column, pa.ChunkedArray):
+        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return column
+
+
+def _empty(values: pa.Array) -> pa.Array:
+    """Null, or empty text: a field that says nothing."""
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return pc.fill_null(pc.or_kleene(pc.is_null(values), pc.equal(values, "")), True)
+    return pc.is_null(values)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A record's ``field`` is one of ``values`` (``None`` among them: the field is null);
+    ``fold``: text compared case-insensitively; ``negate``: none of them."""
+
+    field: str
+    values: tuple
+    fold: bool = False
+    negate: bool = False
+
+    def mask(self, table: pa.Table) -> pa.Array:
+        values = _column(table, self.field)
+        named = [v.lower() if self.fold else v for v in self.values if v is not None]
+        if self.fold and pa.types.is_string(values.type):
+            values = pc.utf8_lower(values)
+        hit = pa.array([False] * len(values), pa.bool_())
+        if named:
+            hit = pc.fill_null(pc.is_in(values, pa.array(named, values.type)), False)
+        if None in self.values:
+            hit = pc.or_(hit, pc.is_null(values))
+        return pc.invert(hit) if self.negate else hit
+
+
+@dataclass(frozen=True)
+class Filled:
+    """A record's ``field`` holds a value (not null, not empty text); ``negate``: it
+    does not."""
+
+    field: str
+    negate: bool = False
+
+    def mask(self, table: pa.Table) -> pa.Array:
+        empty = _empty(_column(table, self.field))
+        return empty if self.negate else pc.invert(empty)
+
+
+@dataclass(frozen=True)
+class Differs:
+    """Both fields hold a value and the values differ."""
+
+    field: str
+    other: str
+
+    def mask(self, table: pa.Table) -> pa.Array:
+        a, b = _column(table, self.field), _column(table, self.other)
+        both = pc.invert(pc.or_(_empty(a), _empty(b)))
+        return pc.and_(both, pc.fill_null(pc.not_equal(a, b), False))
+
+
+Condition = OneOf | Filled | Differs
+
+
+def is_(field: str, *values: object, fold: bool = False) -> OneOf:
+    """``field`` is one of ``values`` (None: null)."""
+    return OneOf(field, values, fold)
+
+
+def not_(field: str, *values: object, fold: bool = False) -> OneOf:
+    """``field`` is none of ``values`` (None: null)."""
+    return OneOf(field, values, fold, negate=True)
+
+
+def filled(field: str) -> Filled:
+    return Filled(field)
+
+
+def blank(field: str) -> Filled:
+    return Filled(field, negate=True)
+
+
+def differs(field: str, other: str) -> Differs:
+    return Differs(field, other)
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """One row of a field table: ``outcome`` (an activity, an exclusion reason or a reject
+    reason) for a record meeting every condition of ``when`` (no condition: every
+    record). In a table the first matching row wins."""
+
+    outcome: str
+    when: tuple[Condition, ...] = ()
+
+    def mask(self, table: pa.Table) -> pa.Array:
+        hit = pa.array([True] * len(table), pa.bool_())
+        for condition in self.when:
+            hit = pc.and_(hit, condition.mask(table))
+        return hit
+
+
+def row(outcome: str, *when: Condition) -> FieldRule:
+    return FieldRule(outcome, when)
+
+
+def first_match(rows: tuple[FieldRule, ...], table: pa.Table, default: str | None) -> pa.Array:
+    """The outcome of the first row each record meets, else ``default``: a column."""
+    outcomes = pa.array([r.outcome for r in rows] + [default], pa.string())
+    # Which row decides, as a small integer (cheaper to choose between than text).
+    out = pa.array(np.full(len(table), len(rows), np.int32))
+    for i in reversed(range(len(rows))):  # last to first: the first row has the last word
+        out = pc.if_else(rows[i].mask(table), pa.scalar(i, pa.int32()), out)
+    return outcomes.take(out)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who a record's person is: the first ``emails`` field that holds a value, else the
+    first ``ids`` field's value looked up in the export's own user list (its email), else
+    that id as ``prefix`` + id (``engage:123``); no value at all is the empty actor."""
+
+    ids: tuple[str, ...]
+    prefix: str
+    emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FieldRules:
+    """A format's classification as data, applied by ``apply_fields``.
+
+    ``time``: the raw field holding the time and the function turning that column into
+    microseconds since the epoch (null: unreadable). ``rejects``, ``exclusions`` and
+    ``activities`` are ordered rows (first match wins) that may also name ``_time`` (the
+    parsed time), ``_actor_id`` (the id ``actor`` chose) and ``_bot`` (the user list
+    marks that id as a bot). ``fields``: event column <- the first of these raw fields
+    that holds a value (``key`` is required). ``parent_for``: the activities that keep
+    a parent (None: every one)."""
+
+    time: tuple[str, Callable[[pa.Array], pa.Array]]
+    actor: Actor
+    fields: Mapping[str, tuple[str, ...]]
+    activities: tuple[FieldRule, ...]
+    exclusions: tuple[FieldRule, ...] = ()
+    rejects: tuple[FieldRule, ...] = ()
+    default: str = "other"
+    parent_for: frozenset[str] | None = None
+
+
+# A user list: id -> (email or None, is a bot).
+Directory = Mapping[str, tuple[str | None, bool]]
+
+
+def first_filled(table: pa.Table, names: tuple[str, ...]) -> pa.Array:
+    """Per record, the first of these text fields that holds a value (else null)."""
+    filled = []
+    for name in names:
+        values = _column(table, name)
+        values = values if values.type == pa.string() else values.cast(pa.string())
+        empty = _empty(values)
+        filled.append(values if not pc.any(empty).as_py() else pc.if_else(empty, None, values))
+    return filled[0] if len(filled) == 1 else pc.coalesce(*filled)
+
+
+def _actors(rules: FieldRules, table: pa.Table, users: Directory) -> pa.Table:
+    """``table`` with ``_actor_id``, ``_bot`` and the actor text (``_actor``) added; the
+    user list is looked up once per distinct id."""
+    ids = first_filled(table, rules.actor.ids)
+    coded = pc.dictionary_encode(ids)
+    distinct = coded.dictionary.to_pylist()
+    known = [users.get(i, (None, False)) for i in distinct]
+    prefix = rules.actor.prefix
+    names = [e or f"{prefix}{i}" for i, (e, _) in zip(distinct, known, strict=True)]
+    looked = pa.array(names, pa.string()).take(coded.indices)
+    bots = pa.array([b for _, b in known], pa.bool_()).take(coded.indices)
+    email = first_filled(table, rules.actor.emails) if rules.actor.emails else None
+    actor = looked if email is None else pc.if_else(pc.is_null(email), looked, email)
+    table = table.append_column(ACTOR_ID, ids).append_column(BOT, pc.fill_null(bots, False))
+    return table.append_column("_actor", pc.fill_null(actor, ""))
+
+
+def apply_fields(
+    rules: FieldRules,
+    table: pa.Table,
+    builder: EventBuilder,
+    member: str | None = None,
+    users: Directory | None = None,
+    raw: Callable[[int], str | None] | None = None,
+) -> None:
+    """Classify a table of raw records by ``rules`` and hand it to the builder: each
+    record becomes one reject (the reader's problem, else the first reject row it meets,
+    in line order) or one record for ``builder.add_many`` (which does the accounting).
+    A reject keeps the table's ``_raw`` text, else ``raw(i)`` of the table's i-th record
+    (made only for the records rejected)."""
+    if not len(table):
+        return
+    if RAW not in table.column_names and raw is not None:
+        table = table.append_column(_INDEX, pa.array(np.arange(len(table))))
+    field, parse = rules.time
+    table = table.append_column(TIME, parse(_column(table, field)))
+    table = _actors(rules, table, users or {})
+    reasons = pc.coalesce(
+        _column(table, PROBLEM).cast(pa.string()), first_match(rules.rejects, table, None)
+    )
+    bad = pc.is_valid(reasons)
+    if pc.any(bad).as_py():
+        _reject(builder, table.filter(bad), reasons.filter(bad), member, raw)
+        table = table.filter(pc.invert(bad))
+    if not len(table):
+        return
+    activity = first_match(rules.activities, table, rules.default)
+    columns = {name: first_filled(table, names) for name, names in rules.fields.items()}
+    if rules.parent_for is not None and "parent" in columns:
+        keep = pc.is_in(activity, pa.array(sorted(rules.parent_for), pa.string()))
+        columns["parent"] = pc.if_else(keep, columns["parent"], pa.scalar(None, pa.string()))
+    members = _column(table, MEMBER) if MEMBER in table.column_names else member
+    builder.add_many(
+        time=_column(table, TIME),
+        actor=_column(table, "_actor"),
+        activity=activity,
+        line=_column(table, LINE),
+        excluded=first_match(rules.exclusions, table, None),
+        member=members,
+        **columns,
+    )
+
+
+def _reject(
+    builder: EventBuilder,
+    table: pa.Table,
+    reasons: pa.Array,
+    member: str | None,
+    raw: Callable[[int], str | None] | None,
+) -> None:
+    """The rejected records, in line order (the reader's and the table's alike)."""
+    if _INDEX in table.column_names and raw is not None:
+        raws = [raw(i) for i in _column(table, _INDEX).to_pylist()]
+    else:
+        raws = _column(table, RAW).to_pylist()
+    lines = _column(table, LINE).to_pylist()
+    members = _column(table, MEMBER).to_pylist() if MEMBER in table.column_names else None
+    wheres = members if members is not None else [member] * len(lines)
+    # In line order within each member, the members in the order they came.
+    first: dict[str | None, int] = {}
+    rank = [first.setdefault(m, len(first)) for m in wheres]
+    for i in sorted(range(len(lines)), key=lambda i: (rank[i], lines[i])):
+        builder.reject(lines[i], reasons[i].as_py(), raws[i], member=wheres[i])

@@ -13,13 +13,31 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import InputError
 from .base import EventBuilder
 from .container import TOO_DEEP, Container, container_names, iter_json_array
+from .rules import (
+    ACTOR_ID,
+    BOT,
+    LINE,
+    MEMBER,
+    PROBLEM,
+    TIME,
+    Actor,
+    FieldRules,
+    apply_fields,
+    blank,
+    differs,
+    filled,
+    is_,
+    row,
+)
 
 NAME = "slack-export"
 DESCRIPTION = "Slack workspace export (zip or folder): posts, replies and reactions"
@@ -33,7 +51,8 @@ PRIORITY = 10  # detection order (loaders/__init__.py)
 # -- slack-export ------------------------------------------------------------------------------
 _LISTS = ("channels.json", "groups.json", "mpims.json", "dms.json")
 _DAY = re.compile(r"^(?P<channel>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})\.json$")
-_TS = re.compile(r"^(\d{1,12})(?:\.(\d{1,6}))?$")
+# Named groups: Arrow's extract_regex reads the same pattern (``_micros``).
+_TS = re.compile(r"^(?P<s>[0-9]{1,12})(?:\.(?P<f>[0-9]{1,6}))?$")
 HUMAN_SUBTYPES = frozenset({"me_message", "file_share", "thread_broadcast"})
 # Slackbot's own messages carry this user id and no bot_id.
 SLACKBOT = "USLACKBOT"
@@ -106,129 +125,177 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
         users_name = prefix + "users.json"
         box.check([users_name] + [d[2] for d in days])
         users = _read_users(box, users_name)
-        for channel, _date, name in days:
-            yield from _load_day(box, name, channel, users, builder)
-
-
-def _load_day(
-    box: Container,
-    member: str,
-    channel: str,
-    users: dict[str, tuple[str | None, bool]],
-    builder: EventBuilder,
-) -> Iterator[pa.RecordBatch]:
-    with box.open_text(member) as fh:
-        messages = iter_json_array(fh)
-        index = 0
-        while True:
-            try:
-                msg = next(messages)
-            except StopIteration:
-                break
-            except (ValueError, UnicodeDecodeError) as exc:
-                # One reject for the unreadable part; the other day files still count.
-                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-                builder.reject(
-                    index + 1,
-                    f"day file is not valid JSON ({reason[:120]}); rest of the file skipped",
-                    member=member,
-                )
-                break
-            index += 1
-            if msg is TOO_DEEP:
-                builder.reject(index, "message nested too deeply to read", member=member)
-                continue
-            _add_message(builder, member, index, channel, msg, users)
+        for table, shown in _read_days(box, days):
+            raw = partial(_shown, shown)
+            apply_fields(RULES, table, builder, users=users, raw=raw)
             if builder.full:
                 yield builder.flush()
 
 
+# Classification as data (SPEC section 6, slack-export), applied by ``rules.apply_fields``
+# to records of two kinds: a ``message`` (its own fields) and a ``reaction`` (one per
+# person per reaction, at its message's time). A message with no subtype or a human
+# subtype is a person's post or reply; every other subtype (joins, topics, bot_message...)
+# is kept as other. Bots (a ``bot_id``, Slackbot, ``is_bot`` in users.json) are excluded.
+HUMAN = is_("subtype", None, *sorted(HUMAN_SUBTYPES))
+RULES = FieldRules(
+    time=("ts", lambda values: _micros(values)),
+    # A system message's person is its user, a file comment's commenter, else its bot.
+    actor=Actor(ids=("user", "comment_user", "bot_id"), prefix="slack:"),
+    fields={
+        "key": ("key",),
+        "item": ("ts",),
+        "parent": ("thread_ts",),
+        "thread": ("thread_ts",),
+        "channel": ("channel",),
+    },
+    rejects=(
+        row("message has no valid ts (epoch seconds)", is_(TIME, None)),
+        row("message has no user", is_("kind", "message"), HUMAN, blank("user"), blank("bot_id")),
+    ),
+    exclusions=(
+        row("bot", HUMAN, filled("bot_id")),
+        row("bot", HUMAN, is_(ACTOR_ID, SLACKBOT)),
+        row("bot", HUMAN, is_(BOT, True)),
+    ),
+    activities=(
+        row("reaction", is_("kind", "reaction")),
+        row("reply", is_("subtype", "thread_broadcast")),
+        row("reply", HUMAN, differs("thread_ts", "ts")),
+        row("post", HUMAN),
+    ),
+    default="other",
+    parent_for=frozenset({"reply"}),
+)
+# Raw fields read from a message (text values only; anything else is no value).
+_FIELDS = ("ts", "subtype", "user", "bot_id", "thread_ts")
+_COLUMNS = ("kind", *_FIELDS, "comment_user", "reaction", "key", "channel", LINE, PROBLEM, MEMBER)
+# Records per table handed to ``apply_fields``: the builder's batch (its per-call work, e.g.
+# looking up the actors met so far, is then paid as often as the record path paid it).
+_BLOCK = 65_536
+
+
+def _micros(values: pa.Array) -> pa.Array:
+    """``parse_ts`` of a column, in Arrow (null where it is no Slack ts)."""
+    parts = pc.extract_regex(pc.utf8_trim_whitespace(values.cast(pa.string())), _TS.pattern)
+    seconds = pc.struct_field(parts, [0]).cast(pa.int64())
+    fraction = pc.utf8_rpad(pc.struct_field(parts, [1]), 6, "0").cast(pa.int64())
+    return pc.add(pc.multiply(seconds, 1_000_000), fraction)
+
+
+def _read_days(
+    box: Container, days: list[tuple[str, str, str]]
+) -> Iterator[tuple[pa.Table, list[object]]]:
+    """Tables of the day files' records as raw named fields, about ``_BLOCK`` records at a
+    time whatever the files' sizes (most hold a few messages). A message the reader
+    cannot take (not an object, too deep, unreadable JSON) comes with its ``_problem``;
+    ``_line`` is the message's index in its day file, ``_member`` the file."""
+    block = _Records()
+    for channel, _date, member in days:
+        block.start(channel, member)
+        with box.open_text(member) as fh:
+            messages = iter_json_array(fh)
+            while True:
+                try:
+                    msg = next(messages)
+                except StopIteration:
+                    break
+                except (ValueError, UnicodeDecodeError) as exc:
+                    # One reject for the unreadable part; the other day files still count.
+                    reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                    block.bad(
+                        f"day file is not valid JSON ({reason[:120]}); rest of the file skipped"
+                    )
+                    break
+                block.message(msg)
+                if block.size >= _BLOCK:
+                    yield block.table()
+    if block.size:
+        yield block.table()
+
+
+def _text(value: object) -> str | None:
+    return value if type(value) is str else None
+
+
+class _Records:
+    """Records gathered as rows of ``_COLUMNS`` (one tuple each), and beside them what a
+    reject would show: the message itself, turned into text only if it is rejected."""
+
+    def __init__(self) -> None:
+        self._start()
+
+    def start(self, channel: str, member: str) -> None:
+        """The next day file's records follow."""
+        self.channel, self.member, self.index = channel, member, 0
+
+    def _start(self) -> None:
+        self.rows: list[tuple] = []
+        self.shown: list[object] = []
+        self.size = 0
+
+    def bad(self, problem: str, raw: object = None) -> None:
+        self.index += 1
+        self.size += 1
+        self.rows.append((None,) * (len(_COLUMNS) - 3) + (self.index, problem, self.member))
+        self.shown.append(raw)
+
+    def message(self, msg: object) -> None:
+        if msg is TOO_DEEP:
+            self.bad("message nested too deeply to read")
+            return
+        if not isinstance(msg, dict):
+            self.bad("message is not a JSON object", msg)
+            return
+        self.index += 1
+        self.size += 1
+        get = msg.get
+        ts, user, bot_id, thread = _text(get("ts")), _text(get("user")), None, None
+        if "bot_id" in msg:
+            bot_id = _text(get("bot_id"))
+        if "thread_ts" in msg:
+            thread = _text(get("thread_ts"))
+        subtype = get("subtype")
+        if subtype is not None and type(subtype) is not str:
+            subtype = json.dumps(subtype)  # a name, whatever its JSON type
+        comment = get("comment")
+        commenter = _text(comment.get("user")) if isinstance(comment, dict) else None
+        key = f"{self.channel}/{get('ts')}"
+        row = ("message", ts, subtype, user, bot_id, thread, commenter, None, key, self.channel)
+        self.rows.append((*row, self.index, None, self.member))
+        self.shown.append(msg)
+        reactions = get("reactions")
+        # A message with no time places no reaction in time (its own reject says so).
+        if reactions and parse_ts(ts) is not None:
+            self._reactions(reactions, ts, thread)
+
+    def _reactions(self, reactions: object, ts: str, thread: str | None) -> None:
+        """One ``reaction`` record per person per reaction of a message."""
+        if not isinstance(reactions, list):
+            return
+        for r in reactions:
+            if not isinstance(r, dict) or not isinstance(r.get("users"), list):
+                continue
+            name = r.get("name")
+            for uid in r["users"]:
+                if type(uid) is str:
+                    key = f"{self.channel}/{ts}/{name}/{uid}"
+                    row = ("reaction", ts, None, uid, None, thread, None, _text(name), key)
+                    self.rows.append((*row, self.channel, self.index, None, self.member))
+                    self.shown.append(None)
+
+    def table(self) -> tuple[pa.Table, list[object]]:
+        kinds = {LINE: pa.int64()}
+        columns = zip(_COLUMNS, zip(*self.rows, strict=True), strict=True)
+        table = pa.table({n: pa.array(v, kinds.get(n, pa.string())) for n, v in columns})
+        shown = self.shown
+        self._start()
+        return table, shown
+
+
+def _shown(shown: list[object], i: int) -> str | None:
+    return None if shown[i] is None else _raw(shown[i])
+
+
 def _raw(msg: object) -> str:
     return json.dumps(msg, ensure_ascii=False)[:200]
-
-
-def _actor(uid: str, users: dict[str, tuple[str | None, bool]]) -> str:
-    email = users.get(uid, (None, False))[0]
-    return email or f"slack:{uid}"
-
-
-def _is_bot(uid: str | None, users: dict[str, tuple[str | None, bool]]) -> bool:
-    return uid == SLACKBOT or (uid is not None and users.get(uid, (None, False))[1])
-
-
-def _add_message(
-    builder: EventBuilder,
-    member: str,
-    line: int,
-    channel: str,
-    msg: object,
-    users: dict[str, tuple[str | None, bool]],
-) -> None:
-    if not isinstance(msg, dict):
-        builder.reject(line, "message is not a JSON object", _raw(msg), member=member)
-        return
-    ts = msg.get("ts")
-    us = parse_ts(ts)
-    if us is None:
-        builder.reject(line, "message has no valid ts (epoch seconds)", _raw(msg), member=member)
-        return
-    user = msg.get("user") if isinstance(msg.get("user"), str) else None
-    bot_id = msg.get("bot_id") if isinstance(msg.get("bot_id"), str) else None
-    subtype = msg.get("subtype")
-    thread_ts = msg.get("thread_ts") if isinstance(msg.get("thread_ts"), str) else None
-    common = {
-        "time": us,
-        "line": line,
-        "key": f"{channel}/{ts}",
-        "item": ts,
-        "thread": thread_ts,
-        "channel": channel,
-        "member": member,
-    }
-    if subtype is None or subtype in HUMAN_SUBTYPES:
-        if user is None and bot_id is None:
-            builder.reject(line, "message has no user", _raw(msg), member=member)
-            return
-        reply = (thread_ts is not None and thread_ts != ts) or subtype == "thread_broadcast"
-        builder.add(
-            actor=f"slack:{bot_id}" if user is None else _actor(user, users),
-            activity="reply" if reply else "post",
-            parent=thread_ts if reply else None,
-            excluded="bot" if bot_id is not None or _is_bot(user, users) else None,
-            **common,
-        )
-    else:
-        # System and integration messages (joins, topics, bot_message...) are kept as other.
-        comment = msg.get("comment") if isinstance(msg.get("comment"), dict) else {}
-        who = user or comment.get("user") or bot_id
-        builder.add(
-            actor=_actor(who, users) if isinstance(who, str) else "",
-            activity="other",
-            **common,
-        )
-    _add_reactions(builder, msg.get("reactions"), users, common)
-
-
-def _add_reactions(
-    builder: EventBuilder,
-    reactions: object,
-    users: dict[str, tuple[str | None, bool]],
-    common: dict,
-) -> None:
-    """One ``reaction`` event per person per reaction of a message."""
-    if not isinstance(reactions, list):
-        return
-    channel, ts = common["channel"], common["item"]
-    for r in reactions:
-        if not isinstance(r, dict) or not isinstance(r.get("users"), list):
-            continue
-        name = r.get("name")
-        for uid in r["users"]:
-            if not isinstance(uid, str):
-                continue
-            builder.add(
-                actor=_actor(uid, users),
-                activity="reaction",
-                excluded="bot" if _is_bot(uid, users) else None,
-                **{**common, "key": f"{channel}/{ts}/{name}/{uid}"},
-            )

@@ -29,7 +29,6 @@ def render_text(
     result: dict[str, Any],
     lang: Lang | None = None,
     csv_dialect: str = "plain",
-    goals: dict[str, float] | None = None,
 ) -> str:
     """``result`` in a text format; ``lang`` for the human ones (JSON has no language)."""
     lang = lang or Lang()
@@ -38,7 +37,7 @@ def render_text(
     if fmt == "csv":
         return to_csv(result, dialect=csv_dialect, lang=lang)
     if fmt == "html":
-        return to_html(result, lang, goals)
+        return to_html(result, lang)
     return RENDERERS[fmt](result, lang)
 
 

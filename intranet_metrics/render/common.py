@@ -50,60 +50,8 @@ def warnings_of(result: dict[str, Any]) -> list[str]:
     return [str(w) for w in result.get("warnings", [])]
 
 
-def pct(rate: float | None, digits: int = 1) -> str:
-    return "–" if rate is None else f"{100 * rate:.{digits}f}%"
-
-
-def ci(interval: list[float] | None) -> str:
-    if not interval:
-        return "–"
-    return f"{100 * interval[0]:.1f}–{100 * interval[1]:.1f}%"
-
-
-def pp(delta: float | None) -> str:
-    return "–" if delta is None else f"{delta:+.1f} pp"
-
-
-def pvalue(p: float | None) -> str:
-    if p is None:
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def num(n: int | None) -> str:
-    return "–" if n is None else f"{n:,}"
-
-
 def goal_targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {g["metric"]: g for g in result.get("goals", [])}
-
-
-def population_line(m: dict[str, Any]) -> str:
-    p = m["population"]
-    parts = [f"population {num(p['size'])} ({p['basis']})"]
-    if p["basis"] == "roster":
-        parts.append(f"identity coverage {pct(p['identity_coverage'])}")
-        parts.append(f"unmatched actors {num(p['unmatched_actors'])}")
-    return ", ".join(parts)
-
-
-def window_text(m: dict[str, Any]) -> str:
-    w = m["window"]
-    return f"{w['from']} .. {w['to']} ({w['timezone']})"
-
-
-def test_note(c: dict[str, Any]) -> str:
-    """One sentence on how the change was tested, and who was compared."""
-    test = next(iter(c["changes"].values()))["test"]
-    pc = c.get("population_change")
-    if test == "mcnemar-midp" and pc:
-        return (
-            f"p: McNemar mid-p over the {pc['stayers']:,} people in both populations "
-            f"({pc['joiners']:,} joined, {pc['leavers']:,} left since the baseline)"
-        )
-    if test == "two-proportion-z-different-bases":
-        return "p: two-proportion z test over populations of different bases (not comparable)"
-    return "p: two-proportion z test (unpaired: people could not be linked to the baseline)"
 
 
 def segment_changes(c: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -137,15 +85,6 @@ def segment_changes(c: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def change_cell(pair: tuple[float | None, float | None] | None) -> str:
-    if pair is None:
-        return "–"
-    b, c = pair
-    if b is None or c is None:
-        return f"{pct(b)} → {pct(c)}"
-    return f"{pct(b)} → {pct(c)} ({100 * (c - b):+.1f})"
-
-
 # Issue 13's figures: key -> (label, kind) with kind "pct", "hours", "ratio" or "count".
 FIGURES = {
     "gini": ("Gini of contributions (0 equal, 1 one person)", "ratio"),
@@ -160,17 +99,6 @@ FIGURES = {
 LIFECYCLE = ("new", "returning", "resurrecting", "dormant")
 
 
-def figure(value: float | None, kind: str) -> str:
-    """One science figure as text: a share in %, hours and ratios with their decimals."""
-    if value is None:
-        return "–"
-    if kind == "pct":
-        return pct(value)
-    if kind == "hours":
-        return f"{value:.1f} h"
-    return f"{value:.2f}"
-
-
 def figures_of(m: dict[str, Any]) -> dict[str, Any]:
     """A measurement's (or segment's) inequality and interaction figures in one mapping;
     empty for a document written before issue 13."""
@@ -180,7 +108,3 @@ def figures_of(m: dict[str, Any]) -> dict[str, Any]:
             if key in FIGURES:
                 out[key] = value
     return out
-
-
-def interval_pp(iv: list[float] | None) -> str:
-    return "–" if not iv else f"{iv[0]:+.1f} to {iv[1]:+.1f} pp"

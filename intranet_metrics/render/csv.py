@@ -225,6 +225,8 @@ def to_csv(result: dict[str, Any], dialect: str = "plain", lang: Lang | None = N
         # safe_cell first: a negative number written as text must not be taken for a formula.
         cells = [safe_cell(v) for v in row]
         w.writerow([excel_cell(v, lang) for v in cells] if excel else cells)
-    for warning in warnings_of(result):
+    # The plain CSV is the machine shape (English); Excel's is read by people, in their language.
+    words = lang.warnings(result) if excel else warnings_of(result)
+    for warning in words:
         buf.write(f"# warning: {printable(warning.replace(chr(10), ' '))}\n")
     return ("\ufeff" if excel else "") + buf.getvalue()

@@ -11,14 +11,15 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .common import LADDER, TIERS, goal_targets, warnings_of
-from .i18n import Lang, label_text
+from . import charts
+from .charts import TIER_COLOURS
+from .common import LADDER, STATUS_TEXT, TIERS, goal_targets
+from .i18n import Lang
+from .sections import SUPPRESSED, Section, sections
 
 # No request of any kind may leave the page: styles and images are inline.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
 
-# One colour per tier, the same in every chart and tile (colour-blind safe, Okabe-Ito).
-TIER_COLOURS = {"reader": "#0072B2", "reactor": "#E69F00", "contributor": "#009E73"}
 _LOCALES = {"en": "en-GB", "nl": "nl-NL"}
 
 _CSS = """
@@ -44,7 +45,7 @@ figure svg { max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: .9rem; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid var(--line); padding: .3rem .6rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child, td.label { text-align: left; }
 td.suppressed { color: var(--muted); font-style: italic; background: repeating-linear-gradient(
   45deg, #f3f4f6, #f3f4f6 4px, #ffffff 4px, #ffffff 8px); text-align: center; }
 .note { color: var(--muted); font-size: .9rem; }
@@ -80,110 +81,42 @@ def _figure(chart: Any, lang: Lang, caption: str, name: str) -> str:
     )
 
 
-def _tier_colour(lang: Lang) -> Any:
-    import altair as alt
-
-    names = [lang.t(t.capitalize()) for t in TIERS]
-    return alt.Scale(domain=names, range=[TIER_COLOURS[t] for t in TIERS])
-
-
-def _rates_chart(points: list[dict[str, Any]], lang: Lang) -> Any:
-    """Bars per tier (baseline and current side by side), 95% whiskers, dashed goals."""
-    import altair as alt
-
-    data = alt.Data(values=points)
-    rate = alt.Y("rate:Q", title=lang.t("Rate"), axis=alt.Axis(format=".0%"))
-    when = alt.X("when:N", title=None, sort=None, axis=alt.Axis(labelAngle=0))
-    bars = (
-        alt.Chart(data)
-        .mark_bar(opacity=0.85)
-        .encode(
-            x=when,
-            y=rate.scale(domain=[0, 1]),
-            color=alt.Color("tier:N", scale=_tier_colour(lang), legend=None),
-            opacity=alt.Opacity("when:N", legend=None, sort=None),
-        )
-    )
-    whiskers = (
-        alt.Chart(data)
-        .mark_rule(strokeWidth=2, color="#1b1f24")
-        .encode(x=when, y="lo:Q", y2="hi:Q")
-    )
-    goal = (
-        alt.Chart(data)
-        .transform_filter("isValid(datum.goal)")
-        .mark_rule(strokeDash=[6, 4], strokeWidth=2, color="#b42318")
-        .encode(y="goal:Q")
-    )
-    return (
-        alt.layer(bars, whiskers, goal)
-        .properties(width=170, height=220)
-        .facet(
-            column=alt.Column("tier:N", title=None, sort=[lang.t(t.capitalize()) for t in TIERS])
-        )
-    )
-
-
-def _trend_chart(rows: list[dict[str, Any]], goals: dict[str, float], lang: Lang) -> Any:
-    """The three rates per period (a gap where a period has no data) with dashed goals."""
-    import altair as alt
-
-    points = [
-        {
-            "period": r["period"],
-            "tier": lang.t(t.capitalize()),
-            "rate": None if r.get("no_data") else r["metrics"][t]["rate"],
-        }
-        for r in rows
-        for t in TIERS
-    ]
-    colour = alt.Color("tier:N", scale=_tier_colour(lang), title=None, sort=None)
-    lines = (
-        alt.Chart(alt.Data(values=points))
-        .mark_line(point=True, strokeWidth=2.5)
-        .encode(
-            x=alt.X("period:O", title=lang.t("Period"), sort=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("rate:Q", title=lang.t("Rate"), axis=alt.Axis(format=".0%")),
-            color=colour,
-        )
-    )
-    layers = [lines]
-    if goals:
-        marks = [{"tier": lang.t(t.capitalize()), "goal": goals[t]} for t in TIERS if t in goals]
-        layers.append(
-            alt.Chart(alt.Data(values=marks))
-            .mark_rule(strokeDash=[6, 4], strokeWidth=1.5)
-            .encode(y="goal:Q", color=colour)
-        )
-    return alt.layer(*layers).properties(width=760, height=280)
-
-
-def _ladder_chart(ladder: dict[str, int], lang: Lang) -> Any:
-    import altair as alt
-
-    names = [lang.t(n) for n in ("Inactive", "Reader only", "Reactor only", "Contributor")]
-    points = [
-        {"step": name, "people": ladder[k], "order": i}
-        for i, (k, name) in enumerate(zip(LADDER, names, strict=True))
-    ]
-    return (
-        alt.Chart(alt.Data(values=points))
-        .mark_bar()
-        .encode(
-            x=alt.X("sum(people):Q", title=lang.t("People"), stack="zero"),
-            color=alt.Color(
-                "step:N",
-                sort=names,
-                title=None,
-                scale=alt.Scale(domain=names, range=["#c9ced6", *(TIER_COLOURS[t] for t in TIERS)]),
-            ),
-            order=alt.Order("order:Q"),
-        )
-        .properties(width=760, height=40)
-    )
-
-
 # -- sections -------------------------------------------------------------------------------
+def _goal_line(x: dict[str, Any], g: dict[str, Any] | None, lang: Lang) -> list[str]:
+    """A tile's goal: the target and its status, and the gap while it is not met."""
+    if g is None or g.get("target") is None:
+        return [f"<p>{_e(lang.t('no goal set'))}</p>"]
+    target = g["target"]
+    met = g["status"] in ("met", "met_with_confidence")
+    status = lang.t(STATUS_TEXT.get(g["status"], "no data"))
+    lines = [
+        f"<p>{_e(lang.t('goal'))} {_e(lang.pct(target, 0))}: "
+        f'<span class="{"met" if met else "notmet"}">{_e(status)}</span></p>'
+    ]
+    if x["rate"] is not None and not met:
+        gap = 100 * (target - x["rate"])
+        lines.append(f"<p>{_e(lang.t('gap to goal'))}: {_e(lang.pp(gap))}</p>")
+    return lines
+
+
+def _change_line(ch: dict[str, Any], lang: Lang) -> list[str]:
+    """A tile's change since the baseline, whether it is real, and its 95% interval."""
+    p = ch["p_value"]
+    if p is None:
+        words = lang.t("not tested")
+    else:
+        words = lang.t(
+            "a real change (p {p})" if p < 0.05 else "could be chance (p {p})",
+            p=lang.pvalue(p) if p < 0.001 else "= " + lang.pvalue(p),
+        )
+    lines = [
+        f"<p>{_e(lang.pp(ch['delta_pp']))} {_e(lang.t('since the baseline'))}: {_e(words)}</p>"
+    ]
+    if ch.get("interval_pp"):
+        lines.append(f'<p class="ci">95%: {_e(lang.interval_pp(ch["interval_pp"]))}</p>')
+    return lines
+
+
 def _tiles(
     m: dict[str, Any], lang: Lang, comparison: dict[str, Any] | None, when: str | None = None
 ) -> str:
@@ -192,41 +125,14 @@ def _tiles(
     out = []
     for t in TIERS:
         x = m["metrics"][t]
-        g = goals.get(t)
-        lines = [f'<p class="big">{_e(lang.pct(x["rate"]))}</p>']
-        lines.append(
+        lines = [
+            f'<p class="big">{_e(lang.pct(x["rate"]))}</p>',
             f"<p>{_e(lang.num(x['users']))} {_e(lang.t('People').lower())} · "
-            f"95%: {_e(lang.ci(x['ci95']))}</p>"
-        )
-        if g is None or g.get("target") is None:
-            lines.append(f"<p>{_e(lang.t('no goal set'))}</p>")
-        else:
-            target = g["target"]
-            met = g["status"] in ("met", "met_with_confidence")
-            status = {"met_with_confidence": "met (95% sure)", "met": "met"}.get(
-                g["status"], "not met" if g["status"] == "not_met" else "no data"
-            )
-            lines.append(
-                f"<p>{_e(lang.t('goal'))} {_e(lang.pct(target, 0))}: "
-                f'<span class="{"met" if met else "notmet"}">{_e(lang.t(status))}</span></p>'
-            )
-            if x["rate"] is not None and not met:
-                gap = 100 * (target - x["rate"])
-                lines.append(f"<p>{_e(lang.t('gap to goal'))}: {_e(lang.pp(gap))}</p>")
+            f"95%: {_e(lang.ci(x['ci95']))}</p>",
+            *_goal_line(x, goals.get(t), lang),
+        ]
         if comparison is not None:
-            ch = comparison["changes"][t]
-            p = ch["p_value"]
-            if p is None:
-                words = lang.t("not tested")
-            else:
-                words = lang.t(
-                    "a real change (p {p})" if p < 0.05 else "could be chance (p {p})",
-                    p=lang.pvalue(p) if p < 0.001 else "= " + lang.pvalue(p),
-                )
-            lines.append(
-                f"<p>{_e(lang.pp(ch['delta_pp']))} {_e(lang.t('since the baseline'))}: "
-                f"{_e(words)}</p>"
-            )
+            lines += _change_line(comparison["changes"][t], lang)
         name = lang.t(t.capitalize() + "s")
         out.append(
             f'<div class="tile" style="--tier: {TIER_COLOURS[t]}">'
@@ -283,45 +189,96 @@ def _ladder(m: dict[str, Any], lang: Lang) -> str:
     cells = "".join(f"<td>{_e(lang.num(m['ladder'][k]))}</td>" for k in LADDER)
     return (
         f"<h2>{_e(lang.t('Ladder (each person once)'))}</h2>"
-        + _figure(_ladder_chart(m["ladder"], lang), lang, "", "ladder")
+        + _figure(charts.ladder_chart(m["ladder"], lang), lang, "", "ladder")
         + f"<table><thead><tr>{head}</tr></thead><tbody><tr>{cells}</tr></tbody></table>"
     )
 
 
-# The science figures (SPEC 7: inequality, interaction), shown when a measurement has them:
-# key -> (English label, how to write the value).
-_FIGURES = {
-    "gini": ("Gini of contributions (0 equal, 1 one person)", "decimal2"),
-    "top1_share": ("Share of contributions by the top 1% of contributors", "pct"),
-    "top10_share": ("Share of contributions by the top 10% of contributors", "pct"),
-    "reply_coverage": ("Thread starts answered by someone else within 7 days", "pct"),
-    "median_first_response_hours": ("Median hours to the first response", "decimal1"),
-    "solo_thread_rate": ("Thread starts that never got a response", "pct"),
-    "broadcast_share": ("Broadcast share", "pct"),
-    "replies_per_own_post": ("Replies per own post", "decimal2"),
-}
+_STATUS_CLASS = {"met": "met", "met_with_confidence": "met", "not_met": "notmet"}
 
 
-def _figures(m: dict[str, Any], lang: Lang) -> str:
-    rows = []
-    for group in ("inequality", "interaction"):
-        for key, value in (m.get(group) or {}).items():
-            if key not in _FIGURES:  # counts and nested references: the other renderers
-                continue
-            label, how = _FIGURES[key]
-            if value is None:
-                text = "–"
-            elif how == "pct":
-                text = lang.pct(value)
-            else:
-                text = lang.decimal(value, 1 if how == "decimal1" else 2)
-            rows.append(f"<tr><td>{_e(lang.t(label))}</td><td>{_e(text)}</td></tr>")
-    if not rows:
-        return ""
+def _cell(text: str, column: int, section: Section, lang: Lang) -> str:
+    if text == lang.t(SUPPRESSED):
+        return f'<td class="suppressed">{_e(text)}</td>'
+    if column in section.status_columns:
+        cls = next((c for k, c in _STATUS_CLASS.items() if lang.t(STATUS_TEXT[k]) == text), "note")
+        return f'<td class="{cls} label">{_e(text)}</td>'
     return (
-        f"<h2>{_e(lang.t('Inequality and interaction'))}</h2>"
-        f"<table><tbody>{''.join(rows)}</tbody></table>"
+        f'<td class="label">{_e(text)}</td>' if column < section.labels else f"<td>{_e(text)}</td>"
     )
+
+
+def _table(section: Section, lang: Lang, level: str | None = "h3") -> str:
+    """A section of the model the table and Markdown draw, as an HTML table and note."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in section.header)
+    body = "".join(
+        "<tr>" + "".join(_cell(c, i, section, lang) for i, c in enumerate(row)) + "</tr>"
+        for row in section.rows
+    )
+    notes = "".join(f'<p class="note">{_e(n)}</p>' for n in (section.note or "").splitlines())
+    title = f"<{level}>{_e(section.title)}</{level}>" if level else ""
+    return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
+
+
+def _chart(chart: Any, lang: Lang, caption: str, name: str) -> str:
+    """A chart when there is something to draw (a withheld change has nothing)."""
+    return "" if chart is None else _figure(chart, lang, caption, name)
+
+
+def _change(c: dict[str, Any], parts: dict[str, Section], lang: Lang) -> str:
+    """The change per tier with its interval, and where it came from (issue 13)."""
+    detail = parts.get("change_detail")
+    if detail is None:
+        return ""
+    title = lang.t("The change and its 95% interval")
+    out = f"<h2>{_e(title)}</h2>"
+    method = next(iter(c["changes"].values())).get("interval_method", "")
+    caption = lang.t("interval: {method}", method=lang.t(method))
+    out += _chart(charts.change_chart(c["changes"], lang), lang, caption, "change")
+    split = charts.split_chart(c["changes"], lang)
+    if split is not None:
+        caption = lang.t("stayers + joiners + leavers (pp) = the change")
+        out += f"<h3>{_e(lang.t('Where the change comes from'))}</h3>"
+        out += _figure(split, lang, caption, "split")
+    return out + _table(detail, lang)
+
+
+def _leadership(parts: dict[str, Section], m: dict[str, Any], lang: Lang) -> str:
+    section = parts.get("leadership")
+    if section is None:
+        return ""
+    chart = charts.leadership_chart(m["leadership"], lang)
+    caption = lang.t("Rates of managers and everyone else")
+    return (
+        f"<h2>{_e(section.title)}</h2>"
+        + _chart(chart, lang, caption, "leadership")
+        + (_table(section, lang, None))
+    )
+
+
+# The sections drawn as tables after the charts, in this order, when the result has them.
+_MORE = (
+    "aggregates",
+    "segment_changes",
+    "figures",
+    "figures_change",
+    "nielsen",
+    "segment_figures",
+    "figure_goals",
+    "segment_goals",
+)
+
+
+def _more(parts: dict[str, Section], lang: Lang) -> str:
+    return "".join(_table(parts[k], lang, "h2") for k in _MORE if k in parts)
+
+
+def _keyed(result: dict[str, Any], lang: Lang) -> dict[str, Section]:
+    """The shared sections by what they show (the first of each kind)."""
+    out: dict[str, Section] = {}
+    for s in sections(result, lang):
+        out.setdefault(s.key, s)
+    return out
 
 
 def _population(m: dict[str, Any], lang: Lang, title: str | None = None) -> str:
@@ -332,7 +289,7 @@ def _population(m: dict[str, Any], lang: Lang, title: str | None = None) -> str:
         f"<p>{_e(lang.t('Window'))}: {_e(lang.date(w['from']))} – {_e(lang.date(w['to']))} "
         f"({_e(w['timezone'])}); {_e(lang.t('Population'))}: {_e(lang.num(p['size']))} "
         f"({_e(lang.t(p['basis']))})</p>",
-        f"<p>{_e(lang.t('basis_' + p['basis']))}</p>",
+        f"<p>{_e(lang.t('basis_' + _BASIS_TEXT.get(p['basis'], p['basis'])))}</p>",
     ]
     if p.get("identity_coverage") is not None:
         lines.append(
@@ -341,6 +298,36 @@ def _population(m: dict[str, Any], lang: Lang, title: str | None = None) -> str:
             f"{_e(lang.t('unmatched_note', n=lang.num(p.get('unmatched_actors') or 0)))}</p>"
         )
     return "".join(lines)
+
+
+# The catalogue's key of each population basis's explanation.
+_BASIS_TEXT = {"fixed": "headcount"}
+
+
+def _inputs(result: dict[str, Any], lang: Lang) -> str:
+    inputs = result.get("inputs") or (result.get("current") or {}).get("inputs") or []
+    head = "".join(
+        f"<th>{_e(lang.t(h))}</th>" for h in ("File", "Format", "Events", "Rejected", "SHA-256")
+    )
+    rows = "".join(
+        f"<tr><td>{_e(i.get('relative') or i['file'])}</td><td>{_e(i['format'])}</td>"
+        f"<td>{_e(lang.num(i.get('events')))}</td><td>{_e(lang.num(i.get('rejected')))}</td>"
+        f"<td><code>{_e(i['sha256'])}</code></td></tr>"
+        for i in inputs
+    )
+    return (
+        f"<h3>{_e(lang.t('Inputs'))}</h3>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _generated(stamp: str, lang: Lang) -> str:
+    """When the report was made, as a date; a stamp that is no date (a golden file's "-")
+    as written."""
+    try:
+        return lang.date(stamp[:10])
+    except ValueError:
+        return stamp or "–"
 
 
 def _appendix(result: dict[str, Any], lang: Lang) -> str:
@@ -361,30 +348,18 @@ def _appendix(result: dict[str, Any], lang: Lang) -> str:
         parts.append(_population(result, lang))
     else:
         basis = result["rows"][0]["population"]["basis"] if result["rows"] else "roster"
-        parts.append(f"<p>{_e(lang.t('basis_' + basis))}</p>")
+        parts.append(f"<p>{_e(lang.t('basis_' + _BASIS_TEXT.get(basis, basis)))}</p>")
     parts.append(f"<h3>{_e(lang.t('Warnings'))}</h3>")
-    warnings = warnings_of(result)
-    parts += [f'<p class="warn">{_e(w)}</p>' for w in warnings] or [
+    parts += [f'<p class="warn">{_e(w)}</p>' for w in lang.warnings(result)] or [
         f"<p>{_e(lang.t('No warnings.'))}</p>"
     ]
-    inputs = result.get("inputs") or (result.get("current") or {}).get("inputs") or []
-    parts.append(f"<h3>{_e(lang.t('Inputs'))}</h3>")
-    head = "".join(
-        f"<th>{_e(lang.t(h))}</th>" for h in ("File", "Format", "Events", "Rejected", "SHA-256")
-    )
-    rows = "".join(
-        f"<tr><td>{_e(i.get('relative') or i['file'])}</td><td>{_e(i['format'])}</td>"
-        f"<td>{_e(lang.num(i.get('events')))}</td><td>{_e(lang.num(i.get('rejected')))}</td>"
-        f"<td><code>{_e(i['sha256'])}</code></td></tr>"
-        for i in inputs
-    )
-    parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+    parts.append(_inputs(result, lang))
     tool = result.get("tool") or (result.get("current") or {}).get("tool") or {}
     generated = result.get("generated_at") or ""
     parts.append(
         f"<p>{_e(lang.t('Tool'))}: {_e(tool.get('name', 'intranet-metrics'))} "
         f"{_e(tool.get('version', ''))}; {_e(lang.t('Generated'))}: "
-        f"{_e(lang.date(generated[:10]) if generated else '–')}</p>"
+        f"{_e(_generated(generated, lang))}</p>"
     )
     return "".join(parts)
 
@@ -403,43 +378,45 @@ def _points(m: dict[str, Any], when: str, goals: dict[str, Any], lang: Lang) -> 
     ]
 
 
-def _body(result: dict[str, Any], lang: Lang, goals: dict[str, float]) -> tuple[str, str]:
-    kind = result["kind"]
-    if kind == "measurement":
-        g = goal_targets(result)
-        chart = _rates_chart(_points(result, lang.t("Current"), g, lang), lang)
-        title = f"{lang.t('Measurement')}: {label_text(result['label'], lang)}"
-        return title, (
-            _tiles(result, lang, None)
-            + f"<h2>{_e(lang.t('Rates with 95% intervals and goals'))}</h2>"
-            + _figure(chart, lang, lang.t("Rates with 95% intervals and goals"), "rates")
-            + _segment_tables(result, lang)
-            + _ladder(result, lang)
-            + _figures(result, lang)
-        )
-    if kind == "comparison":
-        g = goal_targets(result)
-        b, cur = result["baseline"], result["current"]
-        points = _points(b, lang.t("Baseline"), g, lang) + _points(cur, lang.t("Current"), g, lang)
-        caption = lang.t("Baseline and current, with 95% intervals and goals")
-        labels = f"{label_text(b['label'], lang)} → {label_text(cur['label'], lang)}"
-        title = f"{lang.t('Comparison with the baseline')}: {labels}"
-        return title, (
-            _tiles(cur, lang, result)
-            + f"<h2>{_e(caption)}</h2>"
-            + _figure(_rates_chart(points, lang), lang, caption, "rates")
-            + _segment_tables(cur, lang)
-            + _ladder(cur, lang)
-            + _figures(cur, lang)
-        )
-    caption = lang.t("The three rates per period")
-    rows = result["rows"]
-    last = next((r for r in reversed(rows) if not r.get("no_data")), None)
-    body = ""
-    if last is not None:
-        body += _tiles_trend(last, lang, goals)
-    body += f"<h2>{_e(lang.t('Trend per period'))}</h2>"
-    body += _figure(_trend_chart(rows, goals, lang), lang, caption, "trend")
+def _measurement(result: dict[str, Any], lang: Lang) -> tuple[str, str]:
+    g = goal_targets(result)
+    chart = charts.rates_chart(_points(result, lang.t("Current"), g, lang), lang)
+    title = f"{lang.t('Measurement')}: {lang.label(result['label'])}"
+    parts = _keyed(result, lang)
+    return title, (
+        _tiles(result, lang, None)
+        + f"<h2>{_e(lang.t('Rates with 95% intervals and goals'))}</h2>"
+        + _figure(chart, lang, lang.t("Rates with 95% intervals and goals"), "rates")
+        + _segment_tables(result, lang)
+        + _ladder(result, lang)
+        + _leadership(parts, result, lang)
+        + _more(parts, lang)
+    )
+
+
+def _comparison(result: dict[str, Any], lang: Lang) -> tuple[str, str]:
+    g = goal_targets(result)
+    b, cur = result["baseline"], result["current"]
+    points = _points(b, lang.t("Baseline"), g, lang) + _points(cur, lang.t("Current"), g, lang)
+    caption = lang.t("Baseline and current, with 95% intervals and goals")
+    labels = f"{lang.label(b['label'])} → {lang.label(cur['label'])}"
+    title = f"{lang.t('Comparison with the baseline')}: {labels}"
+    parts = _keyed(result, lang)
+    # The current window's own science sections (leadership, figures per segment).
+    now = {k: s for k, s in _keyed(cur, lang).items() if k in ("leadership", "segment_figures")}
+    return title, (
+        _tiles(cur, lang, result)
+        + f"<h2>{_e(caption)}</h2>"
+        + _figure(charts.rates_chart(points, lang), lang, caption, "rates")
+        + _change(result, parts, lang)
+        + _segment_tables(cur, lang)
+        + _ladder(cur, lang)
+        + _leadership(now, cur, lang)
+        + _more(parts | now, lang)
+    )
+
+
+def _trend_table(rows: list[dict[str, Any]], lang: Lang) -> str:
     head = "".join(
         f"<th>{_e(h)}</th>"
         for h in (lang.t("Period"), lang.t("Population"), *(lang.t(t.capitalize()) for t in TIERS))
@@ -453,7 +430,36 @@ def _body(result: dict[str, Any], lang: Lang, goals: dict[str, float]) -> tuple[
         + "</tr>"
         for r in rows
     )
-    body += f"<table><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+def _lifecycle(result: dict[str, Any], lang: Lang) -> str:
+    section = _keyed(result, lang).get("lifecycle")
+    if section is None:
+        return ""
+    chart = charts.lifecycle_chart(result["rows"], lang)
+    caption = lang.t("Active people per period")
+    return (
+        f"<h2>{_e(section.title)}</h2>"
+        + _chart(chart, lang, caption, "lifecycle")
+        + _table(section, lang, None)
+    )
+
+
+def trend_goals(result: dict[str, Any]) -> dict[str, float]:
+    """The tier goals a trend carries (``{metric: target}``); none in an older document."""
+    return {g["metric"]: g["target"] for g in result.get("goals") or [] if g["metric"] in TIERS}
+
+
+def _trend(result: dict[str, Any], lang: Lang) -> tuple[str, str]:
+    goals = trend_goals(result)
+    rows = result["rows"]
+    last = next((r for r in reversed(rows) if not r.get("no_data")), None)
+    body = "" if last is None else _tiles_trend(last, lang, goals)
+    body += f"<h2>{_e(lang.t('Trend per period'))}</h2>"
+    caption = lang.t("The three rates per period")
+    body += _figure(charts.trend_chart(rows, goals, lang), lang, caption, "trend")
+    body += _trend_table(rows, lang) + _lifecycle(result, lang)
     if last is not None:
         # The latest period with data, by segment, when the trend was broken down.
         body += _segment_tables(last, lang) + _ladder(last, lang)
@@ -477,13 +483,12 @@ def _tiles_trend(last: dict[str, Any], lang: Lang, goals: dict[str, float]) -> s
     return _tiles({**last, "goals": statuses}, lang, None, when=last["period"])
 
 
-def to_html(
-    result: dict[str, Any], lang: Lang | None = None, goals: dict[str, float] | None = None
-) -> str:
-    """The report as one self-contained HTML page. ``goals`` (fractions per tier) draw goal
-    lines on a trend, whose JSON carries none."""
+def to_html(result: dict[str, Any], lang: Lang | None = None) -> str:
+    """The report as one self-contained HTML page: a pure function of the result and the
+    language (a trend's goal lines come from its ``goals``)."""
     lang = lang or Lang()
-    title, body = _body(result, lang, goals or {})
+    build = {"measurement": _measurement, "comparison": _comparison, "trend": _trend}
+    title, body = build[result["kind"]](result, lang)
     return (
         f'<!DOCTYPE html>\n<html lang="{lang.code}"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'

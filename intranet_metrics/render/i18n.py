@@ -1,24 +1,27 @@
-"""Languages of the human formats: words from a catalog, numbers and dates through babel.
+"""Languages of the human formats: one catalogue object per language, no global switch.
 
-JSON has no language. Every human renderer formats numbers and dates through a ``Lang``
-(``51,1%`` and ``1 januari 2026`` in Dutch), so rounding stays in render/ and a language is
-one catalog. English is the source language: its catalog is the identity.
+JSON has no language. Every human renderer is given a ``Lang`` and builds each word,
+number and date in that language directly: words from the language's catalogue (English
+text -> its translation; English is the source language, so its catalogue is the identity),
+numbers and dates through babel (``51,1%`` and ``1 januari 2026`` in Dutch). Warnings are
+phrased from their code (notices.py) with the catalogue's sentence for that code.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from .sections import Section
+from ..notices import Notice, coded, values
 
 LANGUAGES = ("en", "nl")
 
-# English text -> Dutch. Keys are the exact English strings the renderers use; a missing
-# key falls back to the English text (never to an empty cell).
+# English text -> Dutch. Keys are the exact English strings the renderers use (a few are
+# keys of a longer text, below in EN_TEXT); a missing key falls back to the English text
+# (never to an empty cell).
 NL: dict[str, str] = {
     # tiers and the ladder
     "reader": "lezer",
@@ -141,8 +144,108 @@ NL: dict[str, str] = {
     "Thread starts that never got a response": "Berichten die nooit een reactie kregen",
     "Broadcast share": "Aandeel zenden",
     "Replies per own post": "Reacties per eigen bericht",
+    # tier definitions, bases and periods
+    "fixed": "opgegeven aantal",
+    "cumulative": "cumulatief",
+    "independent": "onafhankelijk",
+    "day": "dag",
+    "week": "week",
+    "month": "maand",
+    "quarter": "kwartaal",
+    "year": "jaar",
+    # section titles and headers the sections build
+    "{period} by {dim}": "{period} per {dim}",
+    "By {dim}: baseline → current (change in pp)": "Per {dim}: nulmeting → nu (verschil in pp)",
+    "By {dim}: inequality and interaction": "Per {dim}: ongelijkheid en interactie",
+    "Trend per {period} ({tz})": "Verloop per {period} ({tz})",
+    "Other metrics": "Overige maten",
+    "Metric": "Maat",
+    "Value": "Waarde",
+    "Figure": "Kengetal",
+    "Actual": "Werkelijk",
+    "Segment": "Groep",
+    "Goals on inequality and interaction": "Doelen voor ongelijkheid en interactie",
+    "Goals per segment": "Doelen per groep",
+    "The active people's ladder beside Nielsen's 90-9-1": (
+        "De ladder van de actieve personen naast Nielsens 90-9-1"
+    ),
+    "Step": "Stap",
+    "Share of the active": "Aandeel van de actieven",
+    "lurkers": "alleen lezers",
+    "intermittent": "af en toe",
+    "heavy": "veel",
+    "Leadership presence": "Aanwezigheid van leidinggevenden",
+    "Group": "Groep",
+    "Managers": "Leidinggevenden",
+    "Everyone else": "Alle anderen",
+    "threads with a manager taking part: {share} of {n} thread starts": (
+        "gesprekken waaraan een leidinggevende deelnam: {share} van {n} gestarte gesprekken"
+    ),
+    "Gini": "Gini",
+    "Top 10% share": "Aandeel top 10%",
+    "Reply coverage": "Beantwoord",
+    "Median hours to response": "Mediaan uren tot reactie",
+    "The change in detail": "Het verschil in detail",
+    "Stayers": "Blijvers",
+    "Joiners": "Nieuwkomers",
+    "Leavers": "Vertrekkers",
+    "interval: {method}": "interval: {method}",
+    "stayers + joiners + leavers (pp) = the change": (
+        "blijvers + nieuwkomers + vertrekkers (pp) = het verschil"
+    ),
+    "tango-score": "Tango-score (gepaard)",
+    "reader_only": "alleen lezer",
+    "reactor_only": "alleen reageerder",
+    "newcombe-hybrid-score": "Newcombe hybride score (ongepaard)",
+    "Inequality and interaction: baseline → current": (
+        "Ongelijkheid en interactie: nulmeting → nu"
+    ),
+    "How people come and go": "Hoe personen komen en gaan",
+    "New": "Nieuw",
+    "Returning": "Terugkerend",
+    "Resurrecting": "Teruggekeerd",
+    "Dormant": "Slapend",
+    "Active days": "Actieve dagen",
+    "new: first activity ever in the data; active days: mean distinct days per active "
+    "person": "nieuw: voor het eerst actief in de gegevens; actieve dagen: gemiddeld aantal "
+    "verschillende dagen per actief persoon",
+    "{a} to {b} pp": "{a} tot {b} pp",
+    "{n} h": "{n} u",
+    # population and test notes
+    "population {size} ({basis})": "populatie {size} ({basis})",
+    "identity coverage {pct}": "identiteitsdekking {pct}",
+    "unmatched actors {n}": "niet-gekoppelde accounts {n}",
+    "baseline: {line}": "nulmeting: {line}",
+    "current: {line}": "nu: {line}",
+    "p: McNemar mid-p over the {stayers} people in both populations ({joiners} joined, "
+    "{leavers} left since the baseline)": "p: McNemar mid-p over de {stayers} personen in "
+    "beide populaties ({joiners} erbij, {leavers} vertrokken sinds de nulmeting)",
+    "p: two-proportion z test over populations of different bases (not comparable)": (
+        "p: z-toets voor twee aandelen over populaties met een verschillende basis "
+        "(niet vergelijkbaar)"
+    ),
+    "p: two-proportion z test (unpaired: people could not be linked to the baseline)": (
+        "p: z-toets voor twee aandelen (ongepaard: personen niet te koppelen aan de nulmeting)"
+    ),
+    "{start} .. {end} ({tz})": "{start} t/m {end} ({tz})",
+    # figures (issue 13)
+    "Communication team's share of all contributions": (
+        "Aandeel van het communicatieteam in alle bijdragen"
+    ),
+    "Team replies to others per post of its own": (
+        "Reacties van het team op anderen per eigen bericht"
+    ),
+    # HTML sections for issue 13's results
+    "The change and its 95% interval": "Het verschil en het 95%-interval",
+    "Change (pp)": "Verschil (pp)",
+    "Where the change comes from": "Waar het verschil vandaan komt",
+    "Contribution (pp)": "Bijdrage (pp)",
+    "Active people per period": "Actieve personen per periode",
+    "Rates of managers and everyone else": "Aandelen van leidinggevenden en alle anderen",
 }
 
+
+# Longer English texts the renderers name by a key (the Dutch ones are in NL).
 EN_TEXT: dict[str, str] = {
     "def_reader": "Reader: read something on the intranet at least once in the window.",
     "def_reactor": "Reactor: reacted (like, comment, vote) or contributed at least once.",
@@ -160,23 +263,175 @@ EN_TEXT: dict[str, str] = {
     "coverage_note": "{pct} of the events belong to a person on the roster.",
 }
 
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-# A number as the English formatters write it: 1,234 / 51.1 / +2.3 / 0.001.
-_NUMBER = re.compile(r"(?<![\w.])([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\w])")
+# Warning code (notices.TEXT) -> its Dutch sentence. Numbers arrive formatted in Dutch,
+# labels as the report names them in Dutch.
+NL_WARNINGS: dict[str, str] = {
+    "population_empty": (
+        "{label}: de populatie is leeg (niemand in dienst in de periode); de aandelen zijn leeg"
+    ),
+    "no_events": (
+        "{label}: er zijn geen getelde gebeurtenissen in deze periode; de aandelen zijn 0 "
+        "omdat er niets voor is ingelezen of alles is uitgesloten: controleer of de exports "
+        "deze periode bevatten"
+    ),
+    "no_events_no_data": (
+        "{label}: er zijn geen getelde gebeurtenissen in deze periode; de aandelen staan als "
+        "geen gegevens omdat er niets voor is ingelezen of alles is uitgesloten: controleer "
+        "of de exports deze periode bevatten"
+    ),
+    "observed": (
+        "geen personeelslijst en geen --population: de populatie is iedereen die in de "
+        "gegevens voorkomt, dus de aandelen zijn een bovengrens"
+    ),
+    "pseudonymised_styles": (
+        "{label}: de identiteiten zijn gepseudonimiseerd, dus is niet te zien of één persoon "
+        "onder twee schrijfwijzen voorkomt (e-mail en DOMEIN\\account, of een chat-id); zonder "
+        "personeelslijst telt zo iemand twee keer; voeg --roster BESTAND toe (met aliassen)"
+    ),
+    "identity_styles": (
+        "{label}: accounts staan in {count} schrijfwijzen ({styles}); zonder personeelslijst "
+        "telt iemand die in twee schrijfwijzen voorkomt als twee personen, dus de aandelen "
+        "kunnen te hoog zijn en een waargenomen populatie is geen bovengrens; voeg --roster "
+        "BESTAND toe (met de andere schrijfwijzen in de kolom aliases)"
+    ),
+    "concealed": (
+        "{n} account(s) hebben een verborgen naam (gebruiksrapporten met de privacy-instelling "
+        "van de tenant aan): zij zijn niet aan de personeelslijst te koppelen"
+    ),
+    "concealed_unmatched": (
+        "{n} account(s) hebben een verborgen naam (gebruiksrapporten met de privacy-instelling "
+        "van de tenant aan): zij zijn niet aan de personeelslijst te koppelen en tellen als "
+        "niet-gekoppeld"
+    ),
+    "partial_aggregates": (
+        "{n} regel(s) uit gebruiksrapporten vallen maar deels in {label} en zijn weggelaten; "
+        "kies een periode die hele rapportperiodes bevat"
+    ),
+    "suppressed": (
+        "{label}: de populatie van {size} is kleiner dan min_group_size {k}, dus elk aantal en "
+        "aandeel wordt niet getoond (een aandeel van zo weinig personen zou laten zien wat "
+        "ieder van hen deed)"
+    ),
+    "team_too_small": (
+        "het communicatieteam heeft minder dan min_group_size {k} personen in de populatie: "
+        "zijn aandeel in de bijdragen en zijn reacties per eigen bericht worden niet getoond"
+    ),
+    "segment_goals_no_breakdown": (
+        "het doelenbestand stelt doelen per {dim}, maar de meting is niet uitgesplitst naar "
+        "{dim}: voeg --by {dim} toe om ze te toetsen"
+    ),
+    "segment_goal_nobody": (
+        "het doelenbestand stelt doelen voor {dim} '{value}', waar hier niemand onder valt"
+    ),
+    "different_bases": (
+        "de populatie van de nulmeting is {baseline_desc} ({baseline_basis}) en die van nu is "
+        "{current_desc} ({current_basis}): het verschil vergelijkt aandelen van verschillende "
+        "populaties (--allow-different-basis); het is niet alleen een verandering in gebruik"
+    ),
+    "no_baseline_breakdown": (
+        "de nulmeting is niet uitgesplitst naar {dim} (genomen zonder --by {dim}): de regels "
+        "per {dim} tonen alleen de aandelen van nu; neem de nulmeting opnieuw met --by {dim} "
+        "om ze te vergelijken"
+    ),
+    "mixed_tiers": (
+        "de nulmeting en de meting van nu gebruiken andere definities van de niveaus "
+        "({baseline} tegenover {current}): het verschil mengt definities"
+    ),
+    "mixed_timezones": (
+        "de nulmeting en de meting van nu gebruiken andere tijdzones "
+        "({baseline} tegenover {current}): het verschil mengt definities"
+    ),
+    "unpaired": (
+        "personen zijn niet aan de nulmeting te koppelen (geen personeelslijst, of een "
+        "nulmeting van elders): het verschil is ongepaard getoetst"
+    ),
+    "change_withheld": (
+        "een meting is kleiner dan min_group_size en wordt niet getoond, dus het verschil en "
+        "de toets ook niet"
+    ),
+    "few_pairs": (
+        "maar {n} personen zitten in beide populaties (minder dan min_group_size {k}): de "
+        "gepaarde toets, die zou laten zien wat zij deden, wordt niet getoond"
+    ),
+    "partial_aggregates_periods": (
+        "{n} regel(s) uit gebruiksrapporten vallen maar deels in {count} periode(s) "
+        "({first}{more}) en zijn daar weggelaten; kies een periode die hele rapportperiodes "
+        "bevat (bijvoorbeeld --period quarter voor rapporten over 90 dagen)"
+    ),
+    "suppressed_periods": (
+        "{count} periode(s) ({first}{more}) hebben een populatie kleiner dan min_group_size "
+        "{k}, dus hun aantallen en aandelen worden niet getoond (aandelen van zo weinig "
+        "personen zouden laten zien wat ieder van hen deed)"
+    ),
+    "tiers_not_saved": (
+        "{error}; de niveaus per persoon voor een gepaarde vergelijking zijn niet bewaard, "
+        "dus 'compare' met deze nulmeting gebruikt de ongepaarde toets"
+    ),
+}
+
+CATALOGUES: dict[str, Mapping[str, str]] = {"en": EN_TEXT, "nl": NL}
+WARNINGS: dict[str, Mapping[str, str]] = {"en": {}, "nl": NL_WARNINGS}
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The label the CLI gives a measurement when the user gives none ('baseline 2026-01-01..'),
+# and the one the library gives (the window alone).
+_DEFAULT_LABEL = re.compile(r"^(?:(baseline|current) )?(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+# Warning parameters that hold a measurement's or a period's label.
+_LABEL_PARAMS = ("label", "first")
+_WORD_PARAMS = {"mixed_tiers": ("baseline", "current")}
 
 
 @dataclass(frozen=True)
 class Lang:
-    """One language's words and number and date formats."""
+    """One language: its catalogue, and its number and date formats (through babel)."""
 
     code: str = "en"
 
+    def __post_init__(self) -> None:
+        if self.code not in LANGUAGES:
+            raise ValueError(f"language {self.code!r}: choose one of {', '.join(LANGUAGES)}")
+
+    @property
+    def catalogue(self) -> Mapping[str, str]:
+        return CATALOGUES[self.code]
+
+    # -- words ---------------------------------------------------------------------------
     def t(self, text: str, **kw: object) -> str:
-        """``text`` in this language (a catalog key or the English text itself)."""
-        catalog = NL if self.code == "nl" else EN_TEXT
-        out = catalog.get(text, EN_TEXT.get(text, text))
+        """``text`` in this language (a catalogue key or the English text itself)."""
+        out = self.catalogue.get(text, EN_TEXT.get(text, text))
         return out.format(**kw) if kw else out
 
+    def label(self, label: str) -> str:
+        """A measurement's label: the tool's default label in this language, a label
+        people wrote as written."""
+        m = _DEFAULT_LABEL.match(label)
+        if m is None or self.code == "en":
+            return label
+        word, start, end = m.groups()
+        span = f"{self.date(start)} t/m {self.date(end)}"
+        return f"{self.t(word)} {span}" if word else span
+
+    def warning(self, warning: str) -> str:
+        """A warning in this language: phrased from its code when it has one this
+        language knows, else the English sentence as the report holds it."""
+        template = WARNINGS[self.code].get(getattr(warning, "code", ""))
+        if not isinstance(warning, Notice) or template is None:
+            return str(warning)
+        params = dict(warning.params)
+        for key in _LABEL_PARAMS:
+            if isinstance(params.get(key), str):
+                params[key] = self.label(params[key])
+        for key in _WORD_PARAMS.get(warning.code, ()):
+            params[key] = self.t(params[key])
+        text = template.format(**values(warning.code, params, num=self.num, word=self.t))
+        return f"{self.t(warning.side)}: {text}" if warning.side else text
+
+    def warnings(self, result: Mapping[str, Any]) -> list[str]:
+        """The report's warnings in this language (a comparison's include both windows')."""
+        found = result.get("warning_details") or []
+        return [self.warning(w) for w in coded(result.get("warnings", []), found)]
+
+    # -- numbers and dates ---------------------------------------------------------------
     def decimal(self, x: float, digits: int = 1, sign: bool = False) -> str:
         # babel is imported when first used: the CLI must start without it (fast start).
         from babel.numbers import format_decimal
@@ -199,10 +454,34 @@ class Lang:
             return "–"
         return "<" + self.decimal(0.001, 3) if p < 0.001 else self.decimal(p, 3)
 
-    def ci(self, interval: list[float] | None) -> str:
+    def ci(self, interval: list[float] | tuple[float, float] | None) -> str:
         if not interval:
             return "–"
         return f"{self.decimal(100 * interval[0])}–{self.decimal(100 * interval[1])}%"
+
+    def interval_pp(self, iv: list[float] | None) -> str:
+        """A change's interval in percentage points: ``+12.5 to +32.6 pp``."""
+        if not iv:
+            return "–"
+        a, b = (self.decimal(x, 1, sign=True) for x in iv)
+        return self.t("{a} to {b} pp", a=a, b=b)
+
+    def sig(self, x: float | None) -> str:
+        """A value with 3 significant digits (an aggregate metric)."""
+        if x is None:
+            return "–"
+        text = f"{x:.3g}"
+        return text.replace(".", ",") if self.code == "nl" else text
+
+    def figure(self, value: float | None, kind: str) -> str:
+        """One science figure: a share in %, hours with one decimal, a ratio with two."""
+        if value is None:
+            return "–"
+        if kind == "pct":
+            return self.pct(value)
+        if kind == "hours":
+            return self.t("{n} h", n=self.decimal(value, 1))
+        return self.decimal(value, 2)
 
     def date(self, iso: str) -> str:
         """``2026-01-01`` as ``January 1, 2026`` / ``1 januari 2026``."""
@@ -210,144 +489,22 @@ class Lang:
 
         return format_date(date.fromisoformat(iso), "long", locale=self.code)
 
-    def relocalise(self, text: str, dates: bool = True) -> str:
-        """English-formatted numbers (and ISO dates) in ``text`` written in this language.
-
-        The shared sections are built with the English formatters; this rewrites each
-        number with the same digits through babel (``51.1%`` -> ``51,1%``)."""
-        if self.code == "en":
+    def day(self, text: str) -> str:
+        """A date in a table cell: ISO in English (sorts, reads everywhere), written out in
+        Dutch; any other text (a month or week label) as it is."""
+        if self.code == "en" or not _ISO_DATE.fullmatch(text):
             return text
-        if not dates:
-            return _NUMBER.sub(self._renumber, text)
-        # re.split with three groups gives text, year, month, day, text, ...
-        parts = _ISO_DATE.split(text)
-        out = [_NUMBER.sub(self._renumber, parts[0])]
-        for i in range(1, len(parts), 4):
-            out.append(self.date("-".join(parts[i : i + 3])))
-            out.append(_NUMBER.sub(self._renumber, parts[i + 3]))
-        return "".join(out)
+        return self.date(text)
 
-    def _renumber(self, m: re.Match[str]) -> str:
-        sign, whole, frac = m.group(1), m.group(2).replace(",", ""), m.group(3)
-        x = float(f"{whole}.{frac}" if frac else whole)
-        digits = len(frac) if frac else 0
-        return sign + self.decimal(x, digits)
-
-
-# The label the CLI gives a measurement when the user gives none ('baseline 2026-01-01..').
-_DEFAULT_LABEL = re.compile(r"^(baseline|current) (\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
-
-
-def label_text(label: str, lang: Lang) -> str:
-    """A measurement's label: the tool's default label in ``lang``, a user's as written."""
-    m = _DEFAULT_LABEL.match(label)
-    if m is None or lang.code == "en":
-        return label
-    word, start, end = m.groups()
-    return f"{lang.t(word)} {lang.date(start)} t/m {lang.date(end)}"
+    def window(self, w: Mapping[str, str]) -> str:
+        """A window with its time zone: ``2026-01-01 .. 2026-03-31 (UTC)``."""
+        return self.t(
+            "{start} .. {end} ({tz})",
+            start=self.day(w["from"]),
+            end=self.day(w["to"]),
+            tz=w["timezone"],
+        )
 
 
 def get_lang(code: str | None) -> Lang:
     return Lang(code if code in LANGUAGES else "en")
-
-
-# Phrases in the notes the sections carry (population, window, test): longest first so a
-# phrase is never half-replaced by a shorter one.
-_NOTE_PHRASES_NL = [
-    ("p: McNemar mid-p over the ", "p: McNemar mid-p over de "),
-    (" people in both populations ", " personen in beide populaties "),
-    (" joined, ", " erbij, "),
-    (" left since the baseline)", " vertrokken sinds de nulmeting)"),
-    (
-        "p: two-proportion z test over populations of different bases (not comparable)",
-        "p: z-toets voor twee aandelen over populaties met een verschillende basis "
-        "(niet vergelijkbaar)",
-    ),
-    (
-        "p: two-proportion z test (unpaired: people could not be linked to the baseline)",
-        "p: z-toets voor twee aandelen (ongepaard: personen niet te koppelen aan de nulmeting)",
-    ),
-    ("identity coverage ", "identiteitsdekking "),
-    ("unmatched actors ", "niet-gekoppelde accounts "),
-    ("population ", "populatie "),
-    ("(roster)", "(personeelslijst)"),
-    ("(headcount)", "(opgegeven aantal)"),
-    ("(observed)", "(waargenomen)"),
-    ("baseline: ", "nulmeting: "),
-    ("current: ", "nu: "),
-    (" .. ", " t/m "),
-]
-
-_TITLES_NL = [
-    (
-        re.compile(r"^By (.+): baseline → current \(change in pp\)$"),
-        "Per {0}: nulmeting → nu (verschil in pp)",
-    ),
-    (re.compile(r"^By (.+)$"), "Per {0}"),
-    (re.compile(r"^Trend per (\w+) \((.+)\)$"), "Verloop per {0} ({1})"),
-    (re.compile(r"^(\S+) by (.+)$"), "{0} per {1}"),
-]
-_PERIODS_NL = {
-    "day": "dag",
-    "week": "week",
-    "month": "maand",
-    "quarter": "kwartaal",
-    "year": "jaar",
-}
-
-
-# A measurement title: its label, then the window when the label does not name it.
-_LABEL_WINDOW = re.compile(r"^(.*): (\d{4}-\d{2}-\d{2}) \.\. (\d{4}-\d{2}-\d{2}) \((.+)\)$", re.S)
-
-
-def _title(title: str, lang: Lang) -> str:
-    m = _LABEL_WINDOW.match(title)
-    if m:
-        label, start, end, tz = m.groups()
-        return f"{label}: {lang.date(start)} t/m {lang.date(end)} ({tz})"
-    for pattern, template in _TITLES_NL:
-        m = pattern.match(title)
-        if m:
-            groups = [_PERIODS_NL.get(g, g) for g in m.groups()]
-            return template.format(*groups)
-    if " → " in title:  # a comparison's two labels
-        return " → ".join(label_text(part, lang) for part in title.split(" → "))
-    # The tool's own titles are catalog keys; anything else is a label as written.
-    return NL[title] if lang.code == "nl" and title in NL else label_text(title, lang)
-
-
-def localise_sections(sections: list[Section], lang: Lang) -> list[Section]:
-    """The shared sections in ``lang``: fixed words from the catalog, numbers and dates
-    through babel. Labels people wrote (segment values, measurement labels) stay as
-    written; only the tool's own words are translated."""
-    if lang.code == "en":
-        return sections
-    out = []
-    for s in sections:
-        tier_rows = s.header[:1] == ["Tier"]
-        rows = []
-        for row in s.rows:
-            cells = []
-            for i, cell in enumerate(row):
-                if i < s.labels:
-                    # A label column: the tool's tier names and dates, never user text.
-                    if tier_rows and i == 0:
-                        cell = lang.t(cell)
-                    elif _ISO_DATE.fullmatch(cell):
-                        cell = lang.date(cell)
-                    cells.append(cell)
-                elif i in s.status_columns or cell in ("suppressed", "no data"):
-                    cells.append(lang.t(cell))
-                else:
-                    cells.append(lang.relocalise(cell))
-            rows.append(cells)
-        note = s.note
-        if note is not None:
-            for en, nl in _NOTE_PHRASES_NL:
-                note = note.replace(en, nl)
-            note = lang.relocalise(note)
-        # A segment table's first header is the dimension as the roster names it.
-        keep_first = s.labels == 1 and not tier_rows
-        header = [h if i == 0 and keep_first else lang.t(h) for i, h in enumerate(s.header)]
-        out.append(replace(s, title=_title(s.title, lang), header=header, rows=rows, note=note))
-    return out

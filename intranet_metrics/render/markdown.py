@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import printable, warnings_of
-from .i18n import Lang, localise_sections
+from .common import printable
+from .i18n import Lang
 from .sections import Section, sections
 
 
@@ -17,7 +17,7 @@ def _esc(text: str) -> str:
 def _warnings(result: dict[str, Any], lang: Lang) -> str:
     """The report's warnings as one note block (a blockquote) under the main table."""
     word = lang.t("Warning")
-    return "\n".join(f"> **{word}:** {_esc(w)}  " for w in warnings_of(result)) + "\n"
+    return "\n".join(f"> **{word}:** {_esc(w)}  " for w in lang.warnings(result)) + "\n"
 
 
 def _draw(section: Section, level: str) -> str:
@@ -40,8 +40,8 @@ def _draw(section: Section, level: str) -> str:
 
 def to_markdown(result: dict[str, Any], lang: Lang | None = None) -> str:
     lang = lang or Lang()
-    drawn = localise_sections(sections(result), lang)
+    drawn = sections(result, lang)
     parts = [_draw(s, "##" if i == 0 else "###") for i, s in enumerate(drawn)]
-    if warnings_of(result):
+    if result.get("warnings"):
         parts.insert(1, _warnings(result, lang))
     return "\n".join(parts)

@@ -1,7 +1,10 @@
 """The human formats' one model of a report: titled sections of text cells.
 
-Every human renderer (rich table, Markdown, and later HTML) draws these same sections, so
-they show the same numbers, rounded the same way, and a new format is only a drawing.
+Every human renderer (rich table, Markdown, HTML) draws these same sections, so they show
+the same numbers, rounded the same way, and a new format is only a drawing. The sections
+are built in the report's language: each word from its catalogue, each number and date
+through babel (``Lang``); labels people wrote (segment values, dimensions, measurement
+labels) stay as written.
 """
 
 from __future__ import annotations
@@ -16,23 +19,13 @@ from .common import (
     NO_DATA,
     STATUS_TEXT,
     TIERS,
-    change_cell,
-    ci,
-    figure,
     figures_of,
     goal_targets,
-    interval_pp,
     label,
-    num,
-    pct,
-    population_line,
-    pp,
-    pvalue,
     segment_changes,
-    test_note,
     tiers_of,
-    window_text,
 )
+from .i18n import Lang
 
 SUPPRESSED = "suppressed"
 
@@ -47,74 +40,101 @@ class Section:
     labels: int = 1
     # Columns whose cells are goal statuses (renderers may colour them).
     status_columns: tuple[int, ...] = field(default=())
+    # What the section shows (a renderer may draw some of them as a chart too).
+    key: str = ""
 
 
-def _status(g: dict[str, Any] | None) -> str:
-    return STATUS_TEXT.get(g["status"], g["status"]) if g else "–"
+def _status(g: dict[str, Any] | None, L: Lang) -> str:
+    return L.t(STATUS_TEXT.get(g["status"], g["status"])) if g else "–"
 
 
-def _value(x: dict[str, Any]) -> str:
+def _value(x: dict[str, Any], L: Lang) -> str:
     """A metric's cell: a tier's rate, or an aggregate's value (3 significant digits)."""
-    if "rate" in x:
-        return pct(x["rate"])
-    return "–" if x.get("value") is None else f"{x['value']:.3g}"
+    return L.pct(x["rate"]) if "rate" in x else L.sig(x.get("value"))
 
 
-def _rates(metrics: dict[str, Any], no_data: bool = False) -> list[str]:
-    return [NO_DATA if no_data else _value(x) for x in metrics.values()]
+def _rates(metrics: dict[str, Any], L: Lang, no_data: bool = False) -> list[str]:
+    return [L.t(NO_DATA) if no_data else _value(x, L) for x in metrics.values()]
 
 
-def _segments(title: str, dim: str, rows: list[dict[str, Any]], no_data: bool = False) -> Section:
+def _withheld(first: str, L: Lang, width: int) -> list[str]:
+    """A suppressed group's row: its name, the word, dashes."""
+    return [first, L.t(SUPPRESSED), *("–" for _ in range(width))]
+
+
+def _segments(
+    title: str, dim: str, rows: list[dict[str, Any]], L: Lang, no_data: bool = False
+) -> Section:
     names = list(rows[0]["metrics"]) if rows else []
     return Section(
         title=title,
-        header=[dim, "Population", *(label(t) for t in names)],
+        header=[dim, L.t("Population"), *(L.t(label(t)) for t in names)],
         rows=[
-            [r["value"], SUPPRESSED, *("–" for _ in names)]
+            _withheld(r["value"], L, len(names))
             if r["suppressed"]
-            else [r["value"], num(r["population"]), *_rates(r["metrics"], no_data)]
+            else [r["value"], L.num(r["population"]), *_rates(r["metrics"], L, no_data)]
             for r in rows
         ],
+        key="segments",
     )
 
 
-def _measurement(m: dict[str, Any]) -> list[Section]:
+def population_line(m: dict[str, Any], L: Lang) -> str:
+    p = m["population"]
+    parts = [L.t("population {size} ({basis})", size=L.num(p["size"]), basis=L.t(p["basis"]))]
+    if p["basis"] == "roster":
+        parts.append(L.t("identity coverage {pct}", pct=L.pct(p["identity_coverage"])))
+        parts.append(L.t("unmatched actors {n}", n=L.num(p["unmatched_actors"])))
+    return ", ".join(parts)
+
+
+def _title(m: dict[str, Any], L: Lang) -> str:
+    """A measurement's label, with its window when the label does not name it."""
+    w = m["window"]
+    if f"{w['from']}..{w['to']}" in m["label"]:
+        return L.label(m["label"])
+    return f"{m['label']}: {L.window(w)}"
+
+
+def _measurement(m: dict[str, Any], L: Lang) -> list[Section]:
     goals = goal_targets(m)
-    window = window_text(m)
-    compact = window.split(" (")[0].replace(" .. ", "..")
     tiers = Section(
-        title=m["label"] if compact in m["label"] else f"{m['label']}: {window}",
-        header=["Tier", "People", "Rate", "95% interval", "Goal", "Status"],
+        title=_title(m, L),
+        header=[L.t(h) for h in ("Tier", "People", "Rate", "95% interval", "Goal", "Status")],
         rows=[
             [
-                t,
-                num(m["metrics"][t]["users"]),
-                pct(m["metrics"][t]["rate"]),
-                ci(m["metrics"][t]["ci95"]),
-                pct(goals[t]["target"], 0) if t in goals else "–",
-                _status(goals.get(t)),
+                L.t(t),
+                L.num(m["metrics"][t]["users"]),
+                L.pct(m["metrics"][t]["rate"]),
+                L.ci(m["metrics"][t]["ci95"]),
+                L.pct(goals[t]["target"], 0) if t in goals else "–",
+                _status(goals.get(t), L),
             ]
             for t in tiers_of(m)
         ],
-        note=f"{window}; {population_line(m)}",
+        note=f"{L.window(m['window'])}; {population_line(m, L)}",
         status_columns=(5,),
+        key="tiers",
     )
     ladder = Section(
-        title="Ladder (each person once)",
-        header=["Inactive", "Reader only", "Reactor only", "Contributor"],
-        rows=[[num(m["ladder"][k]) for k in LADDER]],
+        title=L.t("Ladder (each person once)"),
+        header=[L.t(h) for h in ("Inactive", "Reader only", "Reactor only", "Contributor")],
+        rows=[[L.num(m["ladder"][k]) for k in LADDER]],
         labels=0,
+        key="ladder",
     )
-    segs = [_segments(f"By {d}", d, rows) for d, rows in m.get("segments", {}).items()]
-    return [tiers, ladder, *_aggregates(m), *segs, *_science(m), *_more_goals(m)]
+    segs = [
+        _segments(L.t("By {dim}", dim=d), d, rows, L) for d, rows in m.get("segments", {}).items()
+    ]
+    return [tiers, ladder, *_aggregates(m, L), *segs, *_science(m, L), *_more_goals(m, L)]
 
 
-def _goal_value(name: str, value: float | None) -> str:
+def _goal_value(name: str, value: float | None, L: Lang) -> str:
     """A goal's actual or target in the metric's unit (rates and shares in %)."""
-    return figure(value, FIGURES[name][1]) if name in FIGURES else pct(value)
+    return L.figure(value, FIGURES[name][1]) if name in FIGURES else L.pct(value)
 
 
-def _more_goals(doc: dict[str, Any]) -> list[Section]:
+def _more_goals(doc: dict[str, Any], L: Lang) -> list[Section]:
     """Goals on the figures and per segment (the tier goals are in the first table)."""
     out = []
     side = "current_goal" if doc.get("kind") == "comparison" else None
@@ -122,52 +142,56 @@ def _more_goals(doc: dict[str, Any]) -> list[Section]:
     if figs:
         out.append(
             Section(
-                title="Goals on inequality and interaction",
-                header=["Figure", "Actual", "Goal", "Status"],
-                rows=[_goal_cells(g, side) for g in figs],
+                title=L.t("Goals on inequality and interaction"),
+                header=[L.t(h) for h in ("Figure", "Actual", "Goal", "Status")],
+                rows=[_goal_cells(g, side, L) for g in figs],
                 status_columns=(3,),
+                key="figure_goals",
             )
         )
     seg = doc.get("segment_goals") or []
     if seg:
         out.append(
             Section(
-                title="Goals per segment",
-                header=["Segment", "Metric", "Actual", "Goal", "Status"],
+                title=L.t("Goals per segment"),
+                header=[L.t(h) for h in ("Segment", "Metric", "Actual", "Goal", "Status")],
                 rows=[
-                    [f"{g['dimension']} {g['value']}", *_goal_cells(g, side)]
+                    [f"{g['dimension']} {g['value']}", *_goal_cells(g, side, L)]
                     if not g["suppressed"]
-                    else [f"{g['dimension']} {g['value']}", g["metric"], SUPPRESSED, "–", "–"]
+                    else [f"{g['dimension']} {g['value']}", L.t(g["metric"]), L.t(SUPPRESSED)]
+                    + ["–", "–"]
                     for g in seg
                 ],
                 labels=2,
                 status_columns=(4,),
+                key="segment_goals",
             )
         )
     return out
 
 
-def _goal_cells(g: dict[str, Any], side: str | None) -> list[str]:
+def _goal_cells(g: dict[str, Any], side: str | None, L: Lang) -> list[str]:
     row = g[side] if side and g.get(side) else g
     name = g["metric"]
     return [
-        name,
-        _goal_value(name, row.get("actual")),
-        _goal_value(name, g["target"]),
-        _status(row) if "status" in row else "–",
+        L.t(name),
+        _goal_value(name, row.get("actual"), L),
+        _goal_value(name, g["target"], L),
+        _status(row, L) if "status" in row else "–",
     ]
 
 
-def _science(m: dict[str, Any]) -> list[Section]:
+def _science(m: dict[str, Any], L: Lang) -> list[Section]:
     """Issue 13's figures, when the measurement has them (older documents have not)."""
     figs = figures_of(m)
     if not figs:
         return []
     out = [
         Section(
-            title="Inequality and interaction",
-            header=["Figure", "Value"],
-            rows=[[FIGURES[k][0], figure(v, FIGURES[k][1])] for k, v in figs.items()],
+            title=L.t("Inequality and interaction"),
+            header=[L.t("Figure"), L.t("Value")],
+            rows=[[L.t(FIGURES[k][0]), L.figure(v, FIGURES[k][1])] for k, v in figs.items()],
+            key="figures",
         )
     ]
     shares = (m.get("inequality") or {}).get("ladder_shares")
@@ -175,188 +199,248 @@ def _science(m: dict[str, Any]) -> list[Section]:
         ref = m["inequality"].get("nielsen") or {}
         out.append(
             Section(
-                title="The active people's ladder beside Nielsen's 90-9-1",
-                header=["Step", "Share of the active", "90-9-1"],
-                rows=[[k, pct(v), pct(ref.get(k), 0)] for k, v in shares.items()],
+                title=L.t("The active people's ladder beside Nielsen's 90-9-1"),
+                header=[L.t("Step"), L.t("Share of the active"), "90-9-1"],
+                rows=[[L.t(k), L.pct(v), L.pct(ref.get(k), 0)] for k, v in shares.items()],
+                key="nielsen",
             )
         )
     if m.get("leadership"):
-        out.append(_leadership(m["leadership"]))
+        out.append(_leadership(m["leadership"], L))
     for dim, rows in m.get("segments", {}).items():
         if any(figures_of(r) for r in rows):
-            out.append(_segment_figures(dim, rows))
+            out.append(_segment_figures(dim, rows, L))
     return out
 
 
-def _leadership(le: dict[str, Any]) -> Section:
+def _leadership(le: dict[str, Any], L: Lang) -> Section:
     groups = (("Managers", le["managers"]), ("Everyone else", le["others"]))
     return Section(
-        title="Leadership presence",
-        header=["Group", "Population", *(t for t in TIERS)],
+        title=L.t("Leadership presence"),
+        header=[L.t("Group"), L.t("Population"), *(L.t(t) for t in TIERS)],
         rows=[
-            [name, num(g["population"]), *(pct(g.get(f"{t}_rate")) for t in TIERS)]
+            [L.t(name), L.num(g["population"]), *(L.pct(g.get(f"{t}_rate")) for t in TIERS)]
             for name, g in groups
         ],
-        note=f"threads with a manager taking part: {pct(le.get('manager_thread_share'))} "
-        f"of {num(le.get('thread_starts'))} thread starts",
+        note=L.t(
+            "threads with a manager taking part: {share} of {n} thread starts",
+            share=L.pct(le.get("manager_thread_share")),
+            n=L.num(le.get("thread_starts")),
+        ),
+        key="leadership",
     )
 
 
 SEGMENT_FIGURES = ("gini", "top10_share", "reply_coverage", "median_first_response_hours")
 
 
-def _segment_cells(r: dict[str, Any]) -> list[str]:
-    figs = figures_of(r)
-    return [figure(figs.get(k), FIGURES[k][1]) for k in SEGMENT_FIGURES]
-
-
-def _segment_figures(dim: str, rows: list[dict[str, Any]]) -> Section:
+def _segment_figures(dim: str, rows: list[dict[str, Any]], L: Lang) -> Section:
+    header = ("Gini", "Top 10% share", "Reply coverage", "Median hours to response")
     return Section(
-        title=f"By {dim}: inequality and interaction",
-        header=[dim, "Gini", "Top 10% share", "Reply coverage", "Median hours to response"],
+        title=L.t("By {dim}: inequality and interaction", dim=dim),
+        header=[dim, *(L.t(h) for h in header)],
         rows=[
-            [r["value"], SUPPRESSED, *("–" for _ in SEGMENT_FIGURES[1:])]
+            _withheld(r["value"], L, len(SEGMENT_FIGURES) - 1)
             if r["suppressed"]
             else [
                 r["value"],
-                *(figure(figures_of(r).get(k), FIGURES[k][1]) for k in SEGMENT_FIGURES),
+                *(L.figure(figures_of(r).get(k), FIGURES[k][1]) for k in SEGMENT_FIGURES),
             ]
             for r in rows
         ],
+        key="segment_figures",
     )
 
 
-def _aggregates(m: dict[str, Any]) -> list[Section]:
+def _aggregates(m: dict[str, Any], L: Lang) -> list[Section]:
     """Aggregate metrics (one value each), when the registry has any."""
-    rows = [[label(t), _value(x)] for t, x in m["metrics"].items() if "rate" not in x]
-    return [Section(title="Other metrics", header=["Metric", "Value"], rows=rows)] if rows else []
+    rows = [[L.t(label(t)), _value(x, L)] for t, x in m["metrics"].items() if "rate" not in x]
+    if not rows:
+        return []
+    header = [L.t("Metric"), L.t("Value")]
+    return [Section(title=L.t("Other metrics"), header=header, rows=rows, key="aggregates")]
 
 
-def _comparison(c: dict[str, Any]) -> list[Section]:
+def test_note(c: dict[str, Any], L: Lang) -> str:
+    """One sentence on how the change was tested, and who was compared."""
+    test = next(iter(c["changes"].values()))["test"]
+    pc = c.get("population_change")
+    if test == "mcnemar-midp" and pc:
+        return L.t(
+            "p: McNemar mid-p over the {stayers} people in both populations ({joiners} "
+            "joined, {leavers} left since the baseline)",
+            **{k: L.num(pc[k]) for k in ("stayers", "joiners", "leavers")},
+        )
+    if test == "two-proportion-z-different-bases":
+        return L.t("p: two-proportion z test over populations of different bases (not comparable)")
+    return L.t("p: two-proportion z test (unpaired: people could not be linked to the baseline)")
+
+
+def change_cell(pair: tuple[float | None, float | None] | None, L: Lang) -> str:
+    if pair is None:
+        return "–"
+    b, c = pair
+    if b is None or c is None:
+        return f"{L.pct(b)} → {L.pct(c)}"
+    return f"{L.pct(b)} → {L.pct(c)} ({L.decimal(100 * (c - b), 1, sign=True)})"
+
+
+def _comparison(c: dict[str, Any], L: Lang) -> list[Section]:
     b, cur = c["baseline"], c["current"]
     goals = {g["metric"]: g for g in c["goals"]}
+    head = ("Tier", "Baseline", "Current", "Change", "p", "p (exact)", "Goal", "Status")
     main = Section(
-        title=f"{b['label']} → {cur['label']}",
+        title=f"{L.label(b['label'])} → {L.label(cur['label'])}",
         # The exact p beside the mid-p: the exact (conservative) value a reader may be
         # asked for; "–" under the unpaired z test, which has none.
-        header=["Tier", "Baseline", "Current", "Change", "p", "p (exact)", "Goal", "Status"],
+        header=[L.t(h) for h in head],
         rows=[
             [
-                t,
-                pct(c["changes"][t]["baseline_rate"]),
-                pct(c["changes"][t]["current_rate"]),
-                pp(c["changes"][t]["delta_pp"]),
-                pvalue(c["changes"][t]["p_value"]),
-                pvalue(c["changes"][t].get("p_value_exact")),
-                pct(goals[t]["target"], 0) if t in goals else "–",
-                _status(goals.get(t)),
+                L.t(t),
+                L.pct(c["changes"][t]["baseline_rate"]),
+                L.pct(c["changes"][t]["current_rate"]),
+                L.pp(c["changes"][t]["delta_pp"]),
+                L.pvalue(c["changes"][t]["p_value"]),
+                L.pvalue(c["changes"][t].get("p_value_exact")),
+                L.pct(goals[t]["target"], 0) if t in goals else "–",
+                _status(goals.get(t), L),
             ]
             for t in c["changes"]
         ],
-        note=f"baseline: {population_line(b)}\ncurrent: {population_line(cur)}\n" + test_note(c),
+        note=L.t("baseline: {line}", line=population_line(b, L))
+        + "\n"
+        + L.t("current: {line}", line=population_line(cur, L))
+        + "\n"
+        + test_note(c, L),
         status_columns=(7,),
+        key="changes",
     )
+    names = [L.t(label(t)) for t in c["changes"]]
     segs = [
         Section(
-            title=f"By {dim}: baseline → current (change in pp)",
-            header=[dim, *(label(t) for t in c["changes"])],
+            title=L.t("By {dim}: baseline → current (change in pp)", dim=dim),
+            header=[dim, *names],
             rows=[
-                [r["value"], SUPPRESSED, *("–" for _ in range(len(c["changes"]) - 1))]
+                _withheld(r["value"], L, len(names) - 1)
                 if r["suppressed"]
-                else [r["value"], *(change_cell(r["tiers"][t]) for t in c["changes"])]
+                else [r["value"], *(change_cell(r["tiers"][t], L) for t in c["changes"])]
                 for r in rows
             ],
+            key="segment_changes",
         )
         for dim, rows in segment_changes(c).items()
     ]
-    return [main, *_change_detail(c), *segs, *_figures_change(b, cur), *_more_goals(c)]
+    more = [*_change_detail(c, L), *segs, *_figures_change(b, cur, L), *_more_goals(c, L)]
+    return [main, *more]
 
 
-def _change_detail(c: dict[str, Any]) -> list[Section]:
+SPLIT = ("stayers", "joiners", "leavers")
+
+
+def _change_detail(c: dict[str, Any], L: Lang) -> list[Section]:
     """The interval of each change and its split into stayers, joiners and leavers."""
     changes = c["changes"]
     if not any("interval_method" in ch for ch in changes.values()):
         return []
     split = any(ch.get("split") for ch in changes.values())
-    parts = ("stayers", "joiners", "leavers") if split else ()
+    parts = SPLIT if split else ()
     rows = []
     for t, ch in changes.items():
         sp = ch.get("split") or {}
         rows.append(
-            [t, pp(ch["delta_pp"]), interval_pp(ch.get("interval_pp"))]
-            + [pp((sp.get(g) or {}).get("contribution_pp")) for g in parts]
+            [L.t(t), L.pp(ch["delta_pp"]), L.interval_pp(ch.get("interval_pp"))]
+            + [L.pp((sp.get(g) or {}).get("contribution_pp")) for g in parts]
         )
     method = next(iter(changes.values())).get("interval_method", "")
+    note = L.t("interval: {method}", method=L.t(method))
+    if split:
+        note += "; " + L.t("stayers + joiners + leavers (pp) = the change")
+    header = ["Tier", "Change", "95% interval", *(g.capitalize() for g in parts)]
     return [
         Section(
-            title="The change in detail",
-            header=["Tier", "Change", "95% interval", *(g.capitalize() for g in parts)],
+            title=L.t("The change in detail"),
+            header=[L.t(h) for h in header],
             rows=rows,
-            note=f"interval: {method}"
-            + ("; stayers + joiners + leavers (pp) = the change" if split else ""),
+            note=note,
+            key="change_detail",
         )
     ]
 
 
-def _figures_change(b: dict[str, Any], cur: dict[str, Any]) -> list[Section]:
+def _figures_change(b: dict[str, Any], cur: dict[str, Any], L: Lang) -> list[Section]:
     fb, fc = figures_of(b), figures_of(cur)
     if not fc:
         return []
     return [
         Section(
-            title="Inequality and interaction: baseline → current",
-            header=["Figure", "Baseline", "Current"],
+            title=L.t("Inequality and interaction: baseline → current"),
+            header=[L.t(h) for h in ("Figure", "Baseline", "Current")],
             rows=[
-                [FIGURES[k][0], figure(fb.get(k), FIGURES[k][1]), figure(v, FIGURES[k][1])]
+                [L.t(FIGURES[k][0]), L.figure(fb.get(k), FIGURES[k][1]), L.figure(v, FIGURES[k][1])]
                 for k, v in fc.items()
             ],
+            key="figures_change",
         )
     ]
 
 
-def _lifecycle(tr: dict[str, Any]) -> list[Section]:
+def _lifecycle(tr: dict[str, Any], L: Lang) -> list[Section]:
     rows = [r for r in tr["rows"] if "lifecycle" in r]
     if not rows:
         return []
+    header = ("Period", "New", "Returning", "Resurrecting", "Dormant", "Active days")
     return [
         Section(
-            title="How people come and go",
-            header=["Period", "New", "Returning", "Resurrecting", "Dormant", "Active days"],
+            title=L.t("How people come and go"),
+            header=[L.t(h) for h in header],
             rows=[
-                [r["period"], *(num((r["lifecycle"] or {}).get(k)) for k in LIFECYCLE)]
-                + [figure(r.get("stickiness"), "ratio")]
+                [L.day(r["period"]), *(L.num((r["lifecycle"] or {}).get(k)) for k in LIFECYCLE)]
+                + [L.figure(r.get("stickiness"), "ratio")]
                 for r in rows
             ],
-            note="new: first activity ever in the data; active days: mean distinct days "
-            "per active person",
+            note=L.t(
+                "new: first activity ever in the data; active days: mean distinct days "
+                "per active person"
+            ),
+            key="lifecycle",
         )
     ]
 
 
-def _trend(tr: dict[str, Any]) -> list[Section]:
+def _trend(tr: dict[str, Any], L: Lang) -> list[Section]:
     main = Section(
-        title=f"Trend per {tr['period']} ({tr['window']['timezone']})",
-        header=["Period", "From", "To", "Population", *(label(t) for t in _names(tr))],
+        title=L.t(
+            "Trend per {period} ({tz})", period=L.t(tr["period"]), tz=tr["window"]["timezone"]
+        ),
+        header=[L.t(h) for h in ("Period", "From", "To", "Population")]
+        + [L.t(label(t)) for t in _names(tr)],
         rows=[
-            [r["period"], r["from"], r["to"], num(r["population"]["size"])]
-            + _rates(r["metrics"], r.get("no_data", False))
+            [L.day(r["period"]), L.day(r["from"]), L.day(r["to"]), L.num(r["population"]["size"])]
+            + _rates(r["metrics"], L, r.get("no_data", False))
             for r in tr["rows"]
         ],
         labels=3,
+        key="trend",
     )
     segs = [
-        _segments(f"{r['period']} by {dim}", dim, rows, r.get("no_data", False))
+        _segments(
+            L.t("{period} by {dim}", period=L.day(r["period"]), dim=dim),
+            dim,
+            rows,
+            L,
+            r.get("no_data", False),
+        )
         for r in tr["rows"]
         for dim, rows in r.get("segments", {}).items()
     ]
-    return [main, *_lifecycle(tr), *segs]
+    return [main, *_lifecycle(tr, L), *segs]
 
 
 def _names(tr: dict[str, Any]) -> list[str]:
     return list(tr["rows"][0]["metrics"]) if tr["rows"] else list(TIERS)
 
 
-def sections(result: dict[str, Any]) -> list[Section]:
-    """The sections of a measurement, comparison or trend report."""
+def sections(result: dict[str, Any], lang: Lang | None = None) -> list[Section]:
+    """The sections of a measurement, comparison or trend report, in ``lang``."""
     build = {"measurement": _measurement, "comparison": _comparison, "trend": _trend}
-    return build[result["kind"]](result)
+    return build[result["kind"]](result, lang or Lang())

@@ -8,8 +8,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .common import STATUS_TEXT, TIERS, printable, warnings_of
-from .i18n import Lang, localise_sections
+from .common import STATUS_TEXT, TIERS, printable
+from .i18n import Lang
 from .sections import NO_DATA, SUPPRESSED, Section, sections
 
 _STATUS_STYLE = {
@@ -98,8 +98,8 @@ def to_table(result: dict[str, Any], lang: Lang | None = None) -> RenderableType
     """The sections (a trend with its sparklines), then the report's warnings under them."""
     lang = lang or Lang()
     word = lang.t("Warning")
-    warnings = [_text(f"{word}: {w}", "yellow") for w in warnings_of(result)]
-    drawn = [_draw(s, lang) for s in localise_sections(sections(result), lang)]
+    warnings = [_text(f"{word}: {w}", "yellow") for w in lang.warnings(result)]
+    drawn = [_draw(s, lang) for s in sections(result, lang)]
     if result["kind"] == "trend":
         lines = trend_lines(result, lang)
         if lines is not None:

@@ -1,0 +1,192 @@
+"""The derived activity table (issue 12 item 1): what a measurement needs of the raw events.
+
+A measurement only asks, per period, which actor did which activity and how often. So
+beside every committed event file the store keeps one small derived file with the
+distinct (local day, actor, activity) of its counted single events and their number, and
+the same summed over each local month (``whole_month`` true, ``day`` the month's first day)::
+
+    <store>/activity/month=YYYY-MM/part-<commit>-<n>.parquet   (day, actor, activity, events,
+                                                                whole_month)
+
+The month rows are what makes it small: a person reads a few pages a day, so the distinct
+(day, actor, activity) are nearly as many as the events, while a month holds each (actor,
+activity) once. A period is cut into its whole local months (month rows) and the days at
+its edges (day rows); the two kinds of rows are written as separate row groups, so a
+measurement of whole months never reads the day rows.
+
+Design choices, and why:
+
+* **One derived file per event file (1:1), listed inside that file's manifest entry.** An
+  event file is never changed after it is committed (forget and compact write new files),
+  so its derived file is written once, in the same commit, and goes when it goes: forget,
+  compact and repair need no bookkeeping of their own, and a crash between writing the two
+  leaves neither listed (the manifest replace is the commit). Per-month files would be
+  fewer, but every ingest would then rewrite the month's file.
+* **Keyed on the local day in a time zone recorded with the file.** Periods are whole
+  local days (engine.Period.utc_bounds); a UTC day is not one. The day of an event is the
+  last day whose local midnight, computed exactly as Period.utc_bounds does (zoneinfo,
+  fold 0), is at or before it: so "day in [start, end]" holds exactly when the event lies
+  in the period's UTC bounds, DST days and midnight transitions included. A file made in
+  another time zone than the measurement's is read raw instead (``compact`` with the
+  config's zone rebuilds it).
+* **Keyed on the activity, not its class.** The class comes from ``config.activities`` at
+  measurement time, so a changed mapping stays exact with no fingerprint. Excluded rows
+  depend on ingest only and are left out here.
+* **Single events only.** Usage-report aggregates (``window_start`` set) count by their
+  report window, not their time: the engine reads them from the raw file (the entry says
+  how many a file holds, so files without any are never opened).
+
+A store written before this module has no derived files: the engine reads those files raw
+(never a wrong number) until ``compact`` or ``Store.rebuild_activity`` builds them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+# Bump when the derived file's meaning changes: entries of another version are read raw.
+VERSION = 1
+FOLDER = "activity"
+SCHEMA = pa.schema(
+    [
+        pa.field("day", pa.date32(), nullable=False),
+        pa.field("actor", pa.string(), nullable=False),
+        pa.field("activity", pa.string(), nullable=False),
+        pa.field("events", pa.int64(), nullable=False),
+        pa.field("whole_month", pa.bool_(), nullable=False),
+    ]
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def local_midnights(tz: ZoneInfo, first: date, last: date) -> pa.Table:
+    """(lo, day) for each day from ``first`` to ``last``: the UTC instant its local day
+    starts, as Period.utc_bounds computes it. Where two days start at the same instant only
+    the later is kept, so "the last day starting at or before t" is unique."""
+    los: list[datetime] = []
+    days: list[date] = []
+    d = first
+    while d <= last:
+        lo = datetime.combine(d, time(0), tz).astimezone(timezone.utc)
+        if los and lo <= los[-1]:
+            los.pop()
+            days.pop()
+        los.append(lo)
+        days.append(d)
+        d += timedelta(days=1)
+    return pa.table(
+        {"lo": pa.array(los, pa.timestamp("us", "UTC")), "day": pa.array(days, pa.date32())}
+    )
+
+
+def pieces(periods: Any) -> pa.Table:
+    """Each period cut into the whole local months it covers (``month`` true: read the
+    month rows whose first day lies in [lo, hi]) and the days at its edges (day rows with a
+    day in [lo, hi]): together exactly its days, each once."""
+    out: dict[str, list] = {"period": [], "month": [], "lo": [], "hi": []}
+
+    def add(label: str, whole: bool, lo: date, hi: date) -> None:
+        for k, v in zip(out, (label, whole, lo, hi), strict=True):
+            out[k].append(v)
+
+    for p in periods:
+        first = p.start if p.start.day == 1 else _next_month(p.start)
+        last = _next_month(p.end) - timedelta(days=1)
+        last = p.end if last == p.end else p.end.replace(day=1) - timedelta(days=1)
+        if first > last:  # no whole month inside
+            add(p.label, False, p.start, p.end)
+            continue
+        add(p.label, True, first, last.replace(day=1))
+        if p.start < first:
+            add(p.label, False, p.start, first - timedelta(days=1))
+        if last < p.end:
+            add(p.label, False, last + timedelta(days=1), p.end)
+    return pa.table(
+        {
+            "period": pa.array(out["period"], pa.string()),
+            "month": pa.array(out["month"], pa.bool_()),
+            "lo": pa.array(out["lo"], pa.date32()),
+            "hi": pa.array(out["hi"], pa.date32()),
+        }
+    )
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
+
+
+def path_for(event_path: str) -> str:
+    """The derived file's path beside ``events/month=.../name.parquet`` (store-relative)."""
+    parts = event_path.split("/")
+    return "/".join([FOLDER, *parts[1:]]) if parts[0] == "events" else f"{FOLDER}/{event_path}"
+
+
+def build(con: Any, event_file: Path, out: Path, tz_name: str) -> dict[str, Any]:
+    """Write the derived file of one event file to ``out`` with DuckDB ``con`` (UTC
+    session); returns its entry (without the path): rows, bytes, tz, aggregates, version."""
+    tz = ZoneInfo(tz_name)
+    src = str(event_file)
+    lo, hi, aggregates = con.execute(
+        "SELECT epoch_us(min(time)), epoch_us(max(time)), "
+        "count(*) FILTER (WHERE window_start IS NOT NULL) "
+        "FROM read_parquet(?)",
+        [src],
+    ).fetchall()[0]
+    if lo is None:
+        first = last = date(1970, 1, 1)
+    else:
+        # A day either side: a local day starting before the first event holds it.
+        first = (_EPOCH + timedelta(microseconds=lo - 2 * 86_400_000_000)).date()
+        last = (_EPOCH + timedelta(microseconds=hi + 2 * 86_400_000_000)).date()
+    bounds = local_midnights(tz, first, last)
+    con.register("activity_bounds", bounds)
+    try:
+        rel = con.sql(
+            "SELECT b.day, e.actor, e.activity, count(*)::BIGINT AS events "
+            "FROM (SELECT time, actor, activity FROM read_parquet(?) "
+            "      WHERE excluded IS NULL AND window_start IS NULL) e "
+            "ASOF JOIN activity_bounds b ON e.time >= b.lo "
+            "GROUP BY ALL ORDER BY b.day, e.actor, e.activity",
+            params=[src],
+        )
+        days = rel.to_arrow_table()
+        con.register("activity_days", days)
+        months = con.sql(
+            "SELECT date_trunc('month', day)::DATE AS day, actor, activity, "
+            "sum(events)::BIGINT AS events FROM activity_days GROUP BY ALL ORDER BY ALL"
+        ).to_arrow_table()
+    finally:
+        con.unregister("activity_bounds")
+        con.unregister("activity_days")
+    with pq.ParquetWriter(out, SCHEMA) as writer:  # month rows first, in their own row groups
+        for table, whole in ((months, True), (days, False)):
+            flag = pa.array([whole] * table.num_rows, pa.bool_())
+            writer.write_table(table.append_column("whole_month", flag).cast(SCHEMA))
+    return {
+        "rows": months.num_rows + days.num_rows,
+        "bytes": out.stat().st_size,
+        "tz": tz_name,
+        "aggregates": int(aggregates or 0),
+        "version": VERSION,
+    }
+
+
+def entry_of(file_entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The derived file's entry of a manifest file entry when it is well formed and of this
+    version; None otherwise (the file is then read raw)."""
+    from .store import _safe_relative  # the store's own rule for paths in its manifest
+
+    act = file_entry.get("activity")
+    if not isinstance(act, dict) or act.get("version") != VERSION:
+        return None
+    fields = {"path": str, "rows": int, "bytes": int, "tz": str, "aggregates": int}
+    for name, typ in fields.items():
+        if not isinstance(act.get(name), typ) or isinstance(act.get(name), bool):
+            return None
+    return act if _safe_relative(act["path"]) else None
