@@ -47,7 +47,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 # Bump when the derived file's meaning changes: entries of another version are read raw.
@@ -63,6 +65,7 @@ SCHEMA = pa.schema(
     ]
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_DAY_US = 86_400_000_000
 
 
 def local_midnights(tz: ZoneInfo, first: date, last: date) -> pa.Table:
@@ -127,54 +130,81 @@ def path_for(event_path: str) -> str:
     return "/".join([FOLDER, *parts[1:]]) if parts[0] == "events" else f"{FOLDER}/{event_path}"
 
 
-def build(con: Any, event_file: Path, out: Path, tz_name: str) -> dict[str, Any]:
-    """Write the derived file of one event file to ``out`` with DuckDB ``con`` (UTC
-    session); returns its entry (without the path): rows, bytes, tz, aggregates, version."""
-    tz = ZoneInfo(tz_name)
-    src = str(event_file)
-    lo, hi, aggregates = con.execute(
-        "SELECT epoch_us(min(time)), epoch_us(max(time)), "
-        "count(*) FILTER (WHERE window_start IS NOT NULL) "
-        "FROM read_parquet(?)",
-        [src],
-    ).fetchall()[0]
-    if lo is None:
-        first = last = date(1970, 1, 1)
-    else:
-        # A day either side: a local day starting before the first event holds it.
-        first = (_EPOCH + timedelta(microseconds=lo - 2 * 86_400_000_000)).date()
-        last = (_EPOCH + timedelta(microseconds=hi + 2 * 86_400_000_000)).date()
-    bounds = local_midnights(tz, first, last)
-    con.register("activity_bounds", bounds)
-    try:
-        rel = con.sql(
-            "SELECT b.day, e.actor, e.activity, count(*)::BIGINT AS events "
-            "FROM (SELECT time, actor, activity FROM read_parquet(?) "
-            "      WHERE excluded IS NULL AND window_start IS NULL) e "
-            "ASOF JOIN activity_bounds b ON e.time >= b.lo "
-            "GROUP BY ALL ORDER BY b.day, e.actor, e.activity",
-            params=[src],
-        )
-        days = rel.to_arrow_table()
-        con.register("activity_days", days)
-        months = con.sql(
-            "SELECT date_trunc('month', day)::DATE AS day, actor, activity, "
-            "sum(events)::BIGINT AS events FROM activity_days GROUP BY ALL ORDER BY ALL"
-        ).to_arrow_table()
-    finally:
-        con.unregister("activity_bounds")
-        con.unregister("activity_days")
+def build(event_file: Path, out: Path, tz_name: str) -> dict[str, Any]:
+    """Write the derived file of one event file to ``out``; returns its entry (without the
+    path): rows, bytes, tz, aggregates, version.
+
+    Grouped with NumPy on integer codes (local day index, actor and activity dictionary
+    codes packed into one int64), not with a DuckDB query: it runs at every commit, and an
+    ASOF join plus a string GROUP BY cost 0.6 CPU-s per million events, a third of a
+    generic ingest, against about 0.15 s this way."""
+    t = pq.read_table(event_file, columns=["time", "actor", "activity", "excluded", "window_start"])
+    aggregates = t.num_rows - t["window_start"].null_count
+    counted = pc.and_(pc.is_null(t["excluded"]), pc.is_null(t["window_start"]))
+    if not pc.all(counted).as_py():
+        t = t.filter(counted)
+    days, months = _grouped(t, ZoneInfo(tz_name))
     with pq.ParquetWriter(out, SCHEMA) as writer:  # month rows first, in their own row groups
         for table, whole in ((months, True), (days, False)):
-            flag = pa.array([whole] * table.num_rows, pa.bool_())
+            flag = pa.array(np.full(table.num_rows, whole))
             writer.write_table(table.append_column("whole_month", flag).cast(SCHEMA))
     return {
         "rows": months.num_rows + days.num_rows,
         "bytes": out.stat().st_size,
         "tz": tz_name,
-        "aggregates": int(aggregates or 0),
+        "aggregates": int(aggregates),
         "version": VERSION,
     }
+
+
+def _grouped(t: pa.Table, tz: ZoneInfo) -> tuple[pa.Table, pa.Table]:
+    """(day rows, month rows) of counted single events: distinct (local day or the local
+    month's first day, actor, activity) with their number of events."""
+    if t.num_rows == 0:
+        empty = SCHEMA.empty_table().drop_columns(["whole_month"])
+        return empty, empty
+    micros = t["time"].combine_chunks().cast(pa.int64()).to_numpy()
+    # A day either side: a local day starting before the first event holds it.
+    first = (_EPOCH + timedelta(microseconds=int(micros.min()) - 2 * _DAY_US)).date()
+    last = (_EPOCH + timedelta(microseconds=int(micros.max()) + 2 * _DAY_US)).date()
+    bounds = local_midnights(tz, first, last)
+    starts = bounds["lo"].cast(pa.int64()).to_numpy()
+    day = np.searchsorted(starts, micros, side="right") - 1  # last midnight at or before
+    actor = pc.dictionary_encode(t["actor"].combine_chunks())
+    act = pc.dictionary_encode(t["activity"].combine_chunks())
+    codes = (actor.indices.to_numpy().astype(np.int64), act.indices.to_numpy().astype(np.int64))
+    na, nv = len(actor.dictionary), len(act.dictionary)
+    key, events = np.unique((day * na + codes[0]) * nv + codes[1], return_counts=True)
+    day_of, rest = np.divmod(key, na * nv)
+    days_col = bounds["day"]
+    first_of = pc.floor_temporal(days_col, unit="month").cast(pa.date32())
+    # The month rows: the day rows summed over each local month (first day as its index).
+    month_idx = np.unique(first_of.to_numpy(zero_copy_only=False), return_inverse=True)[1]
+    mkey, inverse = np.unique(month_idx[day_of] * (na * nv) + rest, return_inverse=True)
+    month_events = np.bincount(inverse, weights=events).astype(np.int64)
+    month_first = first_of.take(pa.array(_first_index(month_idx)))
+
+    def table(when: pa.Array, packed: np.ndarray, n: np.ndarray) -> pa.Table:
+        a, v = np.divmod(packed, nv)
+        return pa.table(
+            {
+                "day": when,
+                "actor": actor.dictionary.take(pa.array(a)),
+                "activity": act.dictionary.take(pa.array(v)),
+                "events": pa.array(n, pa.int64()),
+            }
+        )
+
+    m_of, m_rest = np.divmod(mkey, na * nv)
+    return (
+        table(days_col.take(pa.array(day_of)), rest, events),
+        table(month_first.take(pa.array(m_of)), m_rest, month_events),
+    )
+
+
+def _first_index(groups: np.ndarray) -> np.ndarray:
+    """For each group number 0..k-1 of a sorted-by-group array, its first position."""
+    return np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
 
 
 def entry_of(file_entry: dict[str, Any]) -> dict[str, Any] | None:

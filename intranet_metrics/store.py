@@ -461,21 +461,14 @@ class Store:
         the store lists. Sets each entry's "activity"; returns what _publish must move. A
         committed file's derived file gets a fresh name, so a listed one is never replaced."""
         moves = []
-        con = _duckdb(stage) if entries else None
-        try:
-            for i, f in enumerate(entries):
-                name = f"activity-{'c' if committed else 's'}{i}.parquet"
-                src = Path(self._checked([f])[0]) if committed else stage / f["staged"]
-                act = activity_table.build(con, src, stage / name, tz)
-                rel = activity_table.path_for(f["path"])
-                act["path"] = (
-                    rel.replace(".parquet", f"-{stage.name}.parquet") if committed else rel
-                )
-                f["activity"] = act
-                moves.append({"path": act["path"], "staged": name})
-        finally:
-            if con is not None:
-                con.close()
+        for i, f in enumerate(entries):
+            name = f"activity-{'c' if committed else 's'}{i}.parquet"
+            src = Path(self._checked([f])[0]) if committed else stage / f["staged"]
+            act = activity_table.build(src, stage / name, tz)
+            rel = activity_table.path_for(f["path"])
+            act["path"] = rel.replace(".parquet", f"-{stage.name}.parquet") if committed else rel
+            f["activity"] = act
+            moves.append({"path": act["path"], "staged": name})
         return moves
 
     def rebuild_activity(

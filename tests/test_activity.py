@@ -332,3 +332,49 @@ def test_the_local_day_of_an_event_is_the_periods_day():
     for r in b:
         assert r["lo"] == Period("d", r["day"], r["day"]).utc_bounds(tz)[0]
     assert [r["day"] for r in b] == [date(2026, 4, d) for d in range(3, 8)]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Amsterdam", "America/Santiago", "Asia/Kathmandu"])
+def test_a_derived_file_holds_the_distinct_days_and_months_by_hand(tmp_path, zone):
+    """activity.build against a plain Python count of the same rows: day rows per (local
+    day, actor, activity), month rows summed per local month, excluded rows and aggregates
+    left out (the aggregate counted in the entry)."""
+    from zoneinfo import ZoneInfo
+
+    tz, t0 = ZoneInfo(zone), datetime(2026, 1, 30, 20, 0, tzinfo=timezone.utc)
+    rows = [
+        {"time": t0 + timedelta(hours=7 * i), "actor": ACTORS[i % 3], "activity": ACTIVITIES[i % 4]}
+        for i in range(40)
+    ]
+    rows[3]["excluded"] = "service_account"
+    rows[5] |= {"window_start": date(2026, 1, 1), "window_end": date(2026, 1, 31)}
+    src, out = tmp_path / "e.parquet", tmp_path / "a.parquet"
+    import pyarrow.parquet as pq
+
+    pq.write_table(_table(rows, "f" * 64, "generic"), src)
+    entry = activity.build(src, out, zone)
+    days: dict[tuple, int] = {}
+    for i, r in enumerate(rows):
+        if i in (3, 5):
+            continue
+        key = (r["time"].astimezone(tz).date(), r["actor"], r["activity"])
+        days[key] = days.get(key, 0) + 1
+    months: dict[tuple, int] = {}
+    for (d, a, v), n in days.items():
+        months[(d.replace(day=1), a, v)] = months.get((d.replace(day=1), a, v), 0) + n
+    got = pq.read_table(out).to_pylist()
+    by = {True: {}, False: {}}
+    for r in got:
+        by[r["whole_month"]][(r["day"], r["actor"], r["activity"])] = r["events"]
+    assert by[False] == days and by[True] == months
+    assert entry["rows"] == len(got) and entry["aggregates"] == 1
+
+
+def test_a_derived_file_of_no_counted_event_is_empty(tmp_path):
+    import pyarrow.parquet as pq
+
+    rows = [{"time": datetime(2026, 1, 5, tzinfo=timezone.utc), "actor": "a", "activity": "edit"}]
+    rows[0]["excluded"] = "service_account"
+    pq.write_table(_table(rows, "e" * 64, "generic"), tmp_path / "e.parquet")
+    entry = activity.build(tmp_path / "e.parquet", tmp_path / "a.parquet", "UTC")
+    assert entry["rows"] == 0 and pq.read_table(tmp_path / "a.parquet").num_rows == 0
