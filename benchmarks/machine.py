@@ -13,3 +13,26 @@ def calibration() -> float:
     for i in range(10_000_000):
         total += i
     return time.process_time() - start
+
+
+def describe() -> str:
+    """CPU model, cores, memory and the versions that decide the figures, on one line."""
+    import os
+    import platform
+
+    import duckdb
+    import pyarrow
+
+    model, mem = platform.processor() or platform.machine(), 0.0
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next(x.split(":", 1)[1].strip() for x in fh if x.startswith("model name"))
+        with open("/proc/meminfo") as fh:
+            mem = int(next(x.split()[1] for x in fh if x.startswith("MemTotal"))) / 2**20
+    except (OSError, StopIteration):
+        pass
+    return (
+        f"{model}, {os.cpu_count()} CPUs, {mem:.0f} GB RAM; {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}, pyarrow "
+        f"{pyarrow.__version__}, DuckDB {duckdb.__version__}"
+    )

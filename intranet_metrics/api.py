@@ -36,6 +36,7 @@ from .store import default_store_path as _default_store_path
 # measure, never by ingest, forget, compact or repair.
 if TYPE_CHECKING:
     from .engine import Population
+    from .progress import Steps
 
 TIERS_DIR = "measurements"
 
@@ -164,6 +165,7 @@ def _measure(
     goals: str | Path | None,
     label: str | None,
     registry: Registry,
+    progress: Steps | None = None,
 ) -> tuple[dict[str, Any], pa.Table | None]:
     from . import report
 
@@ -178,6 +180,7 @@ def _measure(
         load_goals(goals or config.goals, registry),
         label,
         registry,
+        progress,
     )
 
 
@@ -193,12 +196,16 @@ def measure(
     goals: str | Path | None = None,
     label: str | None = None,
     registry: Registry = DEFAULT,
+    progress: Steps | None = None,
 ) -> Measurement:
     """One measurement of the window ``start``..``end`` (dates inclusive). ``config``
     defaults to ``./intranet-metrics.toml`` like the CLI; ``roster`` and ``goals`` to
-    the config's."""
+    the config's. ``progress`` (a ``progress.Steps``, e.g. from ``progress.measure_bar``)
+    is told each step, as with baseline, compare_to and trend."""
     cfg = _config(config)
-    doc, _ = _measure(store, start, end, cfg, roster, population_size, by, goals, label, registry)
+    doc, _ = _measure(
+        store, start, end, cfg, roster, population_size, by, goals, label, registry, progress
+    )
     return Measurement.from_dict(doc)
 
 
@@ -214,12 +221,13 @@ def baseline(
     goals: str | Path | None = None,
     label: str | None = None,
     registry: Registry = DEFAULT,
+    progress: Steps | None = None,
 ) -> Measurement:
     """The zero measurement; with a roster, each person's tiers are kept in the store under
     pseudonymous keys (``measurement_id``) so that ``compare`` can pair people."""
     cfg = _config(config)
     result, tiers = _measure(
-        store, start, end, cfg, roster, population_size, by, goals, label, registry
+        store, start, end, cfg, roster, population_size, by, goals, label, registry, progress
     )
     if tiers is not None:
         try:
@@ -255,6 +263,7 @@ def compare_to(
     label: str | None = None,
     allow_different_basis: bool = False,
     registry: Registry = DEFAULT,
+    progress: Steps | None = None,
 ) -> Comparison:
     """Measure the window and compare it with ``baseline``: paired (McNemar) when the
     baseline's per-person tiers are in this store, unpaired otherwise. A baseline on
@@ -263,7 +272,7 @@ def compare_to(
     cfg = _config(config)
     base = as_dict(baseline)
     current, tiers = _measure(
-        store, start, end, cfg, roster, population_size, by, goals, label, registry
+        store, start, end, cfg, roster, population_size, by, goals, label, registry, progress
     )
     from . import report
 
@@ -356,6 +365,7 @@ def trend(
     by: Sequence[str] = (),
     goals: str | Path | None = None,
     registry: Registry = DEFAULT,
+    progress: Steps | None = None,
 ) -> Trend:
     """The rates per calendar period (from the store's first to its last day by default),
     with the goals (``goals`` or the config's goals file) for the charts' goal lines."""
@@ -370,7 +380,9 @@ def trend(
     e = parse_date(end, "--to") if end is not None else span[1]
     pop = population(cfg, roster or cfg.roster, population_size)
     targets = load_goals(goals or cfg.goals, registry)
-    doc = report.trend(store, cfg, period, report.Window(s, e), pop, by, registry, targets)
+    doc = report.trend(
+        store, cfg, period, report.Window(s, e), pop, by, registry, targets, progress
+    )
     return Trend.from_dict(doc)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ from .render.common import printable
 # --version and shell completion stay fast (issue 10.10; tests/test_cli_startup.py).
 if TYPE_CHECKING:
     from .api import IngestResult, Store
+    from .progress import Steps
 
 # --output FILE picks the format from its extension unless --format is given.
 EXTENSION_FORMATS = {
@@ -337,15 +339,32 @@ def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         obj.quiet = True
 
 
-def ingest_options(f):
-    f = text_options(f)
-    f = click.option(
+def quiet_option(f):
+    return click.option(
         "--quiet",
         is_flag=True,
         expose_value=False,
         callback=_set_quiet,
         help="No progress bar on stderr.",
     )(f)
+
+
+def _bar_shown(c: Ctx) -> bool:
+    """A bar on a terminal only: stderr stays clean when redirected, and with --quiet."""
+    return sys.stderr.isatty() and not c.quiet
+
+
+@contextmanager
+def _measure_bar(c: Ctx, label: str) -> Iterator[Steps]:
+    from .progress import measure_bar
+
+    with measure_bar(_stderr_console(), _bar_shown(c), label) as steps:
+        yield steps
+
+
+def ingest_options(f):
+    f = text_options(f)
+    f = quiet_option(f)
     f = click.option(
         "--map",
         "mapping",
@@ -387,8 +406,7 @@ def _ingest(
     store = c.store(create=True)
     from .progress import ingest_bar
 
-    # A bar on a terminal only: stderr stays clean when redirected, and with --quiet.
-    shown = sys.stderr.isatty() and not c.quiet
+    shown = _bar_shown(c)
     with ingest_bar(paths, _stderr_console(), shown) as bar:
         result = api.ingest(
             store,
@@ -461,17 +479,19 @@ def _baseline(
 
     if paths:
         _ingest(c, paths, input_format, mapping)
-    result = api.baseline(
-        c.store(),
-        start,
-        end,
-        config=c.config,
-        roster=roster,
-        population_size=population_size,
-        by=by,
-        goals=goals,
-        label=label,
-    )
+    with _measure_bar(c, "baseline") as steps:
+        result = api.baseline(
+            c.store(),
+            start,
+            end,
+            config=c.config,
+            roster=roster,
+            population_size=population_size,
+            by=by,
+            goals=goals,
+            label=label,
+            progress=steps,
+        )
     return result.to_dict()
 
 
@@ -569,19 +589,21 @@ def compare(
     base = api.load_baseline(baseline_file)
     if paths:
         _ingest(c, paths, input_format, mapping)
-    result = api.compare_to(
-        c.store(),
-        base,
-        start,
-        end,
-        config=c.config,
-        roster=roster,
-        population_size=population_size,
-        by=by,
-        goals=goals,
-        label=label or f"current {start}..{end}",
-        allow_different_basis=allow_different_basis,
-    ).to_dict()
+    with _measure_bar(c, "compare") as steps:
+        result = api.compare_to(
+            c.store(),
+            base,
+            start,
+            end,
+            config=c.config,
+            roster=roster,
+            population_size=population_size,
+            by=by,
+            goals=goals,
+            label=label or f"current {start}..{end}",
+            allow_different_basis=allow_different_basis,
+            progress=steps,
+        ).to_dict()
     emit(result, fmt, output, force, c)
     missed = unmet(result) if fail_on_goals else []
     if missed:
@@ -600,6 +622,7 @@ def compare(
 @click.option("--to", "end", metavar="DATE", help="[default: last day in the store]")
 @population_options
 @text_options
+@quiet_option
 @format_options
 @click.pass_obj
 def report(c: Ctx, period, start, end, roster, population_size, by, fmt, output, force) -> None:
@@ -607,16 +630,18 @@ def report(c: Ctx, period, start, end, roster, population_size, by, fmt, output,
     from . import api
 
     fmt = output_format(fmt, output)
-    result = api.trend(
-        c.store(),
-        period,
-        start,
-        end,
-        config=c.config,
-        roster=roster,
-        population_size=population_size,
-        by=by,
-    )
+    with _measure_bar(c, f"report by {period}") as steps:
+        result = api.trend(
+            c.store(),
+            period,
+            start,
+            end,
+            config=c.config,
+            roster=roster,
+            population_size=population_size,
+            by=by,
+            progress=steps,
+        )
     emit(result.to_dict(), fmt, output, force, c)
 
 

@@ -183,9 +183,11 @@ def ingest(
     wait: bool = True,
     notify: Callable[[str], None] | None = None,
     on_source: Notify = None,
-    on_start: Callable[[Path, str], None] | None = None,
+    on_start: Callable[[Path, str], Any] | None = None,
 ) -> IngestResult:
-    """Read every export under ``paths`` and commit their new events in one step."""
+    """Read every export under ``paths`` and commit their new events in one step.
+    ``on_start(path, format)`` is told each source as it starts; if it returns a callable,
+    that is told the last line each batch of the source reached (a progress bar's bytes)."""
     with store.staging(pseudo, wait=wait, notify=notify) as stage:
         run = _Run(store, stage, config, pseudo, skip_bad, on_source, on_start)
         found = expand(paths, input_format, run.skipped, run.failed if skip_bad else None)
@@ -212,7 +214,7 @@ class _Run:
         pseudo: Pseudonymiser,
         skip_bad: bool,
         on_source: Notify,
-        on_start: Callable[[Path, str], None] | None,
+        on_start: Callable[[Path, str], Any] | None,
     ) -> None:
         self.stage, self.config, self.pseudo, self.skip_bad = stage, config, pseudo, skip_bad
         self.on_source, self.on_start = on_source, on_start
@@ -259,8 +261,8 @@ class _Run:
             self._unchanged(s, self.known[sha])
             return
         self.known[sha] = s.to_dict()
-        if self.on_start:
-            self.on_start(path, module.NAME)
+        # on_start may hand back a callback for the line each batch reached (progress bar).
+        on_line = self.on_start(path, module.NAME) if self.on_start else None
         builder = EventBuilder(
             SourceInfo(str(path), sha, module.NAME),
             self.config,
@@ -269,7 +271,7 @@ class _Run:
         )
         rejects: list[pa.Table] = []
         try:
-            batches = read_batches(module, path, builder)
+            batches = lines_read(read_batches(module, path, builder), on_line)
             self.stage.write_source(_taking_rejects(batches, builder, rejects))
         except InputError as exc:
             if not self.skip_bad:
@@ -295,6 +297,27 @@ class _Run:
                 f"'intranet-metrics forget {s.sha256[:12]}' and ingest it again"
             )
         self._listed(s)
+
+
+def lines_read(
+    batches: Iterable[pa.RecordBatch], on_line: Callable[[int], None] | None
+) -> Iterable[pa.RecordBatch]:
+    """The batches, telling ``on_line`` the last ``source_line`` each one reached."""
+    if not callable(on_line):
+        return batches
+    return _reporting(batches, on_line)
+
+
+def _reporting(
+    batches: Iterable[pa.RecordBatch], on_line: Callable[[int], None]
+) -> Iterator[pa.RecordBatch]:
+    import pyarrow.compute as pc
+
+    for batch in batches:
+        yield batch
+        top = pc.max(batch.column("source_line")).as_py() if batch.num_rows else None
+        if top is not None:
+            on_line(int(top))
 
 
 def _taking_rejects(

@@ -33,6 +33,7 @@ from .metrics import DEFAULT, Registry
 from .notices import BASIS_TEXT, Notice, sided
 from .notices import details as warning_details
 from .privacy import null_ladder, null_metrics, suppress, too_small
+from .progress import Steps, window_rows
 from .stats import ChangeSplit, mcnemar, newcombe_unpaired, split_change, two_proportion_p, wilson
 from .store import Store
 
@@ -247,6 +248,15 @@ def _measurement_goals(
     return [goal_row(result, m, t, registry) for m, t in goals.items()]
 
 
+def _steps(progress: Steps | None, names: tuple[str, ...], engine: Engine, window: Window) -> Steps:
+    """The progress steps begun (silent without ``progress``): each one pass over the
+    window's events, on the engine's connection."""
+    steps = progress or Steps()
+    rows = window_rows(engine.store, window.start, window.end)
+    steps.start(names, engine.con, rows)
+    return steps
+
+
 def measure_with_tiers(
     store: Store,
     config: Config,
@@ -256,6 +266,7 @@ def measure_with_tiers(
     goals: dict[str, float] | None = None,
     label: str | None = None,
     registry: Registry = DEFAULT,
+    progress: Steps | None = None,
 ) -> tuple[dict[str, Any], pa.Table | None]:
     """The measurement, and each person's tiers (pseudonymous keys; roster only)."""
     _check_dims(population, by)
@@ -263,6 +274,7 @@ def measure_with_tiers(
     label = label or f"{window.start}..{window.end}"
     period = Period(label, window.start, window.end)
     engine = Engine(store, config, registry=registry)
+    steps = _steps(progress, ("tiers per person", "inequality and interaction"), engine, window)
     res = engine.compute([period], population, by)
     g = res.totals.get(label)
     _check_headcount(population, g, label)
@@ -275,6 +287,7 @@ def measure_with_tiers(
     warnings = _warnings(population, size, ident, label)
     if hidden:
         warnings.append(suppressed_warning(label, size, k))
+    steps.next()
     figs, notes = measurement_figures(engine, period, population, by, hidden)
     warnings += notes
     lo, hi = period.utc_bounds(config.tz)
@@ -741,14 +754,17 @@ def trend(
     by: Sequence[str] = (),
     registry: Registry = DEFAULT,
     goals: dict[str, float] | None = None,
+    progress: Steps | None = None,
 ) -> dict[str, Any]:
     """The three rates per calendar period, each over its own population (kind ``trend``);
     ``goals`` are carried as ``{metric, target}`` so a renderer draws them from the result."""
     _check_dims(population, by)
     periods = periods_between(period, window.start, window.end)
     engine = Engine(store, config, registry=registry)
+    steps = _steps(progress, (f"tiers of {len(periods)} periods", "lifecycle"), engine, window)
     res = engine.compute(periods, population, by)
     rows = [_trend_row(p, res, population, config, by, registry) for p in periods]
+    steps.next()
     _with_lifecycle(rows, trend_lifecycle(engine, periods, population))
     warnings = _trend_warnings(periods, rows, res, population, config.min_group_size)
     return {
