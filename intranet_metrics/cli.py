@@ -124,8 +124,8 @@ def _stderr_console() -> Console:
     return Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
-def _warn(msg: str) -> None:
-    click.echo(f"Warning: {printable(msg)}", err=True)
+def _warn(msg: str, word: str = "Warning") -> None:
+    click.echo(f"{word}: {printable(msg)}", err=True)
 
 
 def _note(msg: str) -> None:
@@ -164,8 +164,8 @@ def emit(
 
         result = api.with_relative_inputs(result, Path(output).absolute().parent)
     if not (fmt == "table" and output is None and sys.stdout.isatty()):
-        for w in result.get("warnings", []):
-            _warn(w)
+        for w in lang.warnings(result):  # in the report's language, like the report
+            _warn(w, lang.t("Warning"))
     if fmt == "table":
         if output is None:
             Console(width=_width()).print(to_table(result, lang))

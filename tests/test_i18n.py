@@ -127,6 +127,16 @@ def test_lang_nl_table_and_json_without_language(store):
     assert js == en
 
 
+def test_warnings_on_stderr_follow_the_language(store):
+    """A Dutch report's warnings on stderr are Dutch too (they were English), and an
+    English one's unchanged."""
+    args = ("baseline", "--population", "500", *Q1, "--format", "json")
+    en, nl = run(store, *args).stderr, run(store, *args, "--lang", "nl").stderr
+    assert en.startswith("Warning: ") and "Waarschuwing" not in en
+    assert nl.startswith("Waarschuwing: ") and "Warning: " not in nl
+    assert len(nl.splitlines()) == len(en.splitlines())
+
+
 def test_lang_nl_csv_defaults_to_excel_and_can_be_plain(store):
     roster = SAMPLE / "roster.csv"
     args = ("baseline", "--roster", roster, *Q1, "--format", "csv", "--lang", "nl")
