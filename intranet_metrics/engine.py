@@ -722,22 +722,26 @@ def _lifecycle_inputs(
     )
     rows = ibis.memtable(raw)
     firsts: list[dict] = []
+    name = f"lifecycle_days_{uuid.uuid4().hex}"
     if derived is not None:
         cls = derived.activity.substitute(engine.config.activities, else_="ignore")
         d = derived.filter(~derived.whole_month & (cls != "ignore"))
         d = d.select(actor=d.actor.cast("string"), day=d.day).distinct()
-        d = _with_person(d, population).select("person", "day").distinct()
+        # Materialised once: the first days and the spans both read it.
+        d = temp_table(engine.con, name, _with_person(d, population).select("person", "day"))
         firsts = d.group_by("person").aggregate(first=d.day.min()).to_pyarrow().to_pylist()
         bounds, edge = _span_days(periods, spans, tz)
         b = ibis.memtable(bounds)
         j = d.join(b, [d.day >= b.lo, d.day <= b.hi]).select("p", "person", "day")
-        rows = rows.union(j)
+        rows = rows.union(j, distinct=False)
         if edge is not None:
-            rows = rows.union(_edge_people(engine, edge, population))
-    active = rows.select("p", "person").distinct().to_pyarrow().to_pandas()
-    dated = rows.filter(rows.day.notnull())
-    days = dated.group_by(["p", "person"]).aggregate(n=dated.day.nunique()).to_pyarrow()
-    days = days.to_pandas().set_index(["p", "person"])["n"]
+            rows = rows.union(_edge_people(engine, edge, population), distinct=False)
+    # Active people per span, and their distinct days (aggregate rows have none: 0).
+    per = rows.group_by(["p", "person"]).aggregate(n=rows.day.nunique()).to_pyarrow()
+    if derived is not None:
+        drop_temp(engine.con, name)
+    active = per.to_pandas()
+    days = active[active["n"] > 0].set_index(["p", "person"])["n"]
     first_seen = pd.to_datetime(
         pd.Series(_first_seen(first_raw, firsts, tz), dtype=object), utc=True
     )
