@@ -27,7 +27,6 @@ effect measured in one run, on the same file.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -39,7 +38,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from machine import calibration
 
 ACTIVITIES = np.array(["page_view", "page_view", "page_view", "file_view", "like", "comment"])
@@ -182,51 +180,43 @@ def build_store(root: Path, n: int, months: int, n_people: int, per_file: int = 
     """A store of n events in its own layout: ``months`` months (2024-01 on), files of
     ``per_file`` rows, distinct keys, and a manifest listing them under one source."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from intranet_metrics.schema import EVENT_SCHEMA
-    from intranet_metrics.store import Store
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from layout import write_store
 
-    store = Store.open(root, create=True)
+    from intranet_metrics.schema import EVENT_SCHEMA
+
     rng = np.random.default_rng(7)
     users = pa.array(people(n_people))
     base = pa.array([f"{i:024x}" for i in range(per_file)])
-    files, sha = [], "b" * 64
+    sha = "b" * 64
     per_month = n // months
-    for f in range(n // per_file):
-        month = min(f * per_file // per_month, months - 1)
-        y, m = 2024 + month // 12, month % 12 + 1
-        lo = np.datetime64(f"{y}-{m:02d}-01T00:00:00", "us").astype(np.int64)
-        t = lo + rng.integers(0, 27 * 86400 * 10**6, per_file)
-        cols = {
-            "time": pa.array(t, pa.int64()).cast(EVENT_SCHEMA.field("time").type),
-            "actor": users.take(rng.integers(0, n_people, per_file)),
-            "activity": pa.array(ACTIVITIES[rng.integers(0, len(ACTIVITIES), per_file)]),
-            "count": pa.array(np.ones(per_file, np.int64)),
-            "source_format": pa.array(["generic"] * per_file),
-            "source_sha256": pa.array([sha] * per_file),
-            "source_file": pa.array(["built.csv"] * per_file),
-            "source_line": pa.array(np.arange(per_file, dtype=np.int64)),
-            "event_key": pc.binary_join_element_wise(f"{f:08x}", base, ""),
-        }
-        table = pa.table(
-            [cols.get(fl.name, pa.nulls(per_file, fl.type)) for fl in EVENT_SCHEMA],
-            schema=EVENT_SCHEMA,
-        )
-        rel = f"events/month={y}-{m:02d}/part-built-{f}.parquet"
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, root / rel)
-        files.append(
-            {
-                "path": rel,
-                "month": f"{y}-{m:02d}",
-                "rows": per_file,
-                "commit": "built",
-                "bytes": (root / rel).stat().st_size,
-                "sources": [sha],
+
+    def parts():
+        for f in range(n // per_file):
+            month = min(f * per_file // per_month, months - 1)
+            y, m = 2024 + month // 12, month % 12 + 1
+            lo = np.datetime64(f"{y}-{m:02d}-01T00:00:00", "us").astype(np.int64)
+            t = lo + rng.integers(0, 27 * 86400 * 10**6, per_file)
+            cols = {
+                "time": pa.array(t, pa.int64()).cast(EVENT_SCHEMA.field("time").type),
+                "actor": users.take(rng.integers(0, n_people, per_file)),
+                "activity": pa.array(ACTIVITIES[rng.integers(0, len(ACTIVITIES), per_file)]),
+                "count": pa.array(np.ones(per_file, np.int64)),
+                "source_format": pa.array(["generic"] * per_file),
+                "source_sha256": pa.array([sha] * per_file),
+                "source_file": pa.array(["built.csv"] * per_file),
+                "source_line": pa.array(np.arange(per_file, dtype=np.int64)),
+                "event_key": pc.binary_join_element_wise(f"{f:08x}", base, ""),
             }
-        )
-    manifest = dict(store.manifest)
-    manifest["files"] = files
-    manifest["sources"] = [
+            table = pa.table(
+                [cols.get(fl.name, pa.nulls(per_file, fl.type)) for fl in EVENT_SCHEMA],
+                schema=EVENT_SCHEMA,
+            )
+            yield f"{y}-{m:02d}", table
+
+    write_store(
+        root,
+        parts(),
         {
             "path": "built",
             "sha256": sha,
@@ -237,9 +227,9 @@ def build_store(root: Path, n: int, months: int, n_people: int, per_file: int = 
             "min_time": "2024-01-01T00:00:00+00:00",
             "max_time": "2026-12-31T00:00:00+00:00",
             "key_version": 3,  # as this version keys generic sources
-        }
-    ]
-    (root / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        },
+        derive=False,
+    )
 
 
 def append(folder: Path, n: int, n_people: int, months: int) -> dict:

@@ -52,7 +52,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import calibration, describe
@@ -268,73 +267,51 @@ def write_iis(org: Org, n: int, path: Path) -> Path:
 
 def build_store(org: Org, n: int, root: Path) -> None:
     """The store ingest of ``write_csv``'s file would leave (normalised actors, the
-    system account excluded), written directly: monthly files of up to 1 M events and a
-    manifest listing them under one source."""
+    system account excluded, the derived activity files), written directly: monthly files
+    of up to 1 M events and a manifest listing them under one source."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from intranet_metrics.schema import EVENT_SCHEMA
-    from intranet_metrics.store import Store
+    from layout import write_store
 
-    store = Store.open(root, create=True)
+    from intranet_metrics.schema import EVENT_SCHEMA
+
     sha = "b" * 64
-    files = []
-    for f, (month, t) in enumerate(events(org, n)):
-        k = t.num_rows
-        actor = pc.utf8_lower(t["actor"])
-        excluded = pc.if_else(
-            pc.equal(actor, "sharepoint\\system"), "system_account", pa.nulls(k, pa.string())
-        )
-        cols = {
-            "time": t["time"],
-            "actor": actor,
-            "activity": t["activity"],
-            "item": t["item"],
-            "count": pa.array(np.ones(k, np.int64)),
-            "excluded": excluded,
-            "source_format": pa.array(np.full(k, "generic")),
-            "source_sha256": pa.array(np.full(k, sha)),
-            "source_file": pa.array(np.full(k, "built.csv")),
-            "source_line": pa.array(np.arange(k, dtype=np.int64) + 2),
-            "event_key": pc.binary_join_element_wise(
-                f"{f:08x}", pc.utf8_lpad(pc.cast(pa.array(np.arange(k)), pa.string()), 24, "0"), ""
-            ),
-        }
-        table = pa.table(
-            [cols.get(fl.name, pa.nulls(k, fl.type)) for fl in EVENT_SCHEMA], schema=EVENT_SCHEMA
-        )
-        rel = f"events/month={YEAR}-{month:02d}/part-built-{f}.parquet"
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, root / rel)
-        files.append(
-            {
-                "path": rel,
-                "month": f"{YEAR}-{month:02d}",
-                "rows": k,
-                "commit": "built",
-                "bytes": (root / rel).stat().st_size,
-                "sources": [sha],
+
+    def parts() -> Iterator[tuple[str, pa.Table]]:
+        for f, (month, t) in enumerate(events(org, n)):
+            k = t.num_rows
+            actor = pc.utf8_lower(t["actor"])
+            excluded = pc.if_else(
+                pc.equal(actor, "sharepoint\\system"), "system_account", pa.nulls(k, pa.string())
+            )
+            keys = pc.utf8_lpad(pc.cast(pa.array(np.arange(k)), pa.string()), 24, "0")
+            cols = {
+                "time": t["time"],
+                "actor": actor,
+                "activity": t["activity"],
+                "item": t["item"],
+                "count": pa.array(np.ones(k, np.int64)),
+                "excluded": excluded,
+                "source_format": pa.array(np.full(k, "generic")),
+                "source_sha256": pa.array(np.full(k, sha)),
+                "source_file": pa.array(np.full(k, "built.csv")),
+                "source_line": pa.array(np.arange(k, dtype=np.int64) + 2),
+                "event_key": pc.binary_join_element_wise(f"{f:08x}", keys, ""),
             }
-        )
-    manifest = dict(store.manifest)
-    manifest["files"] = files
-    manifest["sources"] = [
-        {
-            "path": "built.csv",
-            "sha256": sha,
-            "format": "generic",
-            "rows": n,
-            "events": n,
-            "new_events": n,
-            "min_time": f"{YEAR}-01-01T00:00:00+00:00",
-            "max_time": f"{YEAR}-12-31T23:59:59+00:00",
-            "key_version": 2,
-        }
-    ]
-    (root / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    # The derived activity files an ingest writes beside each data file (issue 12 item 1),
-    # once the store has them: built here by the store's own function.
-    rebuild = getattr(Store.open(root), "rebuild_activity", None)
-    if rebuild is not None:
-        rebuild()
+            fields = [cols.get(fl.name, pa.nulls(k, fl.type)) for fl in EVENT_SCHEMA]
+            yield f"{YEAR}-{month:02d}", pa.table(fields, schema=EVENT_SCHEMA)
+
+    source = {
+        "path": "built.csv",
+        "sha256": sha,
+        "format": "generic",
+        "rows": n,
+        "events": n,
+        "new_events": n,
+        "min_time": f"{YEAR}-01-01T00:00:00+00:00",
+        "max_time": f"{YEAR}-12-31T23:59:59+00:00",
+        "key_version": 2,
+    }
+    write_store(root, parts(), source, derive=True)
 
 
 # -- child processes -----------------------------------------------------------------------

@@ -85,8 +85,7 @@ def _clean(doc):
 
 def _json(store: Store, roster, derived: bool) -> tuple[dict, dict]:
     """The JSON a user gets (--format json) of a baseline by department and a monthly
-    trend, without its run-specific fields. (Its science figures read raw events on both
-    paths: science.py needs items, threads and times.)"""
+    trend, without its run-specific fields."""
     store.read_activity = derived
     try:
         base = api.measure(
