@@ -317,16 +317,8 @@ class Engine:
         return rows.group_by(["period", "actor", "cls"]).aggregate(n=rows.n.sum()), partial
 
     def _resolve(self, rows: ir.Table, population: Population) -> ir.Table:
-        """``rows`` with the person of each actor: the roster's aliases are joined to the
-        distinct actors of the window, not to every event (issue 12 item 2)."""
-        if population.roster is None:
-            return rows.mutate(person=rows.actor)
-        aliases = ibis.memtable(population.roster.aliases)
-        actors = rows.select(a_actor=rows.actor).distinct()
-        who = actors.left_join(aliases, actors.a_actor == aliases.identifier)
-        who = who.select("a_actor", "person")
-        m = rows.left_join(who, rows.actor == who.a_actor)
-        return m.select("period", "actor", "cls", "n", "person")
+        """``rows`` with the person of each actor (null when unmatched)."""
+        return with_people(rows, population).select("period", "actor", "cls", "n", "person")
 
     def _counted(self, ev: ir.Table) -> ir.Table:
         """Events that count: not excluded, and of a class other than ignore."""
@@ -558,16 +550,25 @@ SCIENCE_COLUMNS = (
 )
 
 
+def with_people(t: ir.Table, population: Population) -> ir.Table:
+    """``t`` (with an ``actor`` column) with each actor's ``person`` (the roster's person
+    number, null when unmatched; the actor itself without a roster). The roster's aliases
+    are joined to the distinct actors of ``t``, not to every row (issue 12 item 2)."""
+    if population.roster is None:
+        return t.mutate(person=t.actor)
+    aliases = ibis.memtable(population.roster.aliases)
+    actors = t.select(a_actor=t.actor).distinct()
+    who = actors.left_join(aliases, actors.a_actor == aliases.identifier)
+    who = who.select("a_actor", "person")
+    return t.left_join(who, t.actor == who.a_actor).drop("a_actor")
+
+
 def _resolved(engine: Engine, ev: ir.Table, population: Population) -> ir.Table:
-    """Counted events with their person (the roster's, or the actor without a roster);
-    unmatched actors are dropped here as everywhere (SPEC section 2)."""
-    if population.roster is not None:
-        aliases = ibis.memtable(population.roster.aliases)
-        ev = ev.left_join(aliases, ev.actor == aliases.identifier)
-        ev = ev.mutate(person=ev.person.cast("string"))
-    else:
-        ev = ev.mutate(person=ev.actor)
-    return ev.filter(ev.person.notnull()).select(*SCIENCE_COLUMNS)
+    """Counted events with their person; unmatched actors are dropped here as everywhere
+    (SPEC section 2)."""
+    ev = with_people(ev, population)
+    ev = ev.filter(ev.person.notnull()).mutate(person=ev.person.cast("string"))
+    return ev.select(*SCIENCE_COLUMNS)
 
 
 # The activities whose events the thread figures need one by one (science.thread_events).
@@ -750,15 +751,9 @@ def _lifecycle_inputs(
 
 
 def _with_person(t: ir.Table, population: Population) -> ir.Table:
-    """``t`` (with an actor column) with each actor's person; unmatched rows dropped."""
-    if population.roster is None:
-        return t.mutate(person=t.actor)
-    aliases = ibis.memtable(population.roster.aliases)
-    actors = t.select(a_actor=t.actor).distinct()
-    who = actors.left_join(aliases, actors.a_actor == aliases.identifier)
-    who = who.select("a_actor", person=who.person.cast("string"))
-    m = t.left_join(who, t.actor == who.a_actor)
-    return m.filter(m.person.notnull())
+    """``t`` with each actor's person; unmatched rows dropped."""
+    m = with_people(t, population)
+    return m.filter(m.person.notnull()).mutate(person=m.person.cast("string"))
 
 
 def _first_seen(first_raw: dict, firsts: list[dict], tz: ZoneInfo) -> dict[str, datetime]:
