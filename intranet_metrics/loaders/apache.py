@@ -15,16 +15,18 @@ Choices the SPEC leaves open:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .base import EPOCH, LINE_LIMIT, EventBuilder, bounded_lines, decode_head
 from .iis import open_log
-from .rules import PathRule, WebRules, agent_text
+from .rules import LINE, PathRule, Reject, WebBatch, WebRules, apply_web
 
 NAME = "apache-combined"
 DESCRIPTION = "Apache/Nginx common and combined access logs (page views)"
@@ -110,10 +112,15 @@ def parse_time(value: str, cache: dict[str, int]) -> int:
 # One line's fields as the web-log rules read them: method, status, user, page, the
 # bracketed time and the user agent (None when the line has none).
 WebFields = tuple[str, str, str, str, str, "str | None"]
+# The raw fields of a batch, in ``WebFields`` order.
+_NAMES = ("method", "status", "user", "path", "stamp", "agent")
+# Lines read into one batch of raw fields.
+_BATCH_LINES = 16_384
+_BAD_STAMP = "timestamp is not [dd/Mon/yyyy:HH:MM:SS +zzzz]"
 
 
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    return read_web_log(path, builder, RULES, _fields, "a common or combined log line")
+    return read_access_log(path, builder, RULES, _fields, "a common or combined log line")
 
 
 def _fields(line: str) -> WebFields | None:
@@ -128,53 +135,63 @@ def _fields(line: str) -> WebFields | None:
     return method, status, u3 if u4 is None else u4, page, m.group("time"), agent
 
 
-def read_web_log(
+def read_access_log(
     path: Path,
     builder: EventBuilder,
     rules: WebRules,
     fields: Callable[[str], WebFields | None],
     what: str,
 ) -> Iterator[pa.RecordBatch]:
-    """The loop of every access log with bracketed times (Apache, Nginx, Confluence): a
-    format gives its rule table and how to cut a line into ``WebFields``; the key is the
-    line as written, lines the rules do not count are ``other``."""
-    memo, event = rules.memo(), rules.event
-    day_cache: dict[str, int] = {}
-    pending = 0
+    """Every access log with bracketed times (Apache, Nginx, Confluence): a format gives
+    its rule table and how to cut a line into ``WebFields``; batches of lines become
+    raw fields for ``rules.apply_web``. The key is the line as written."""
+    memo = rules.memo()
     with open_log(path) as fh:
-        try:
-            for lineno, line in bounded_lines(fh, LINE_LIMIT):
-                if line is None:  # never held whole: memory stays bounded
-                    builder.reject(lineno, f"line longer than {LINE_LIMIT:,} characters")
-                    continue
-                text = line.rstrip("\r\n")
-                f = fields(line)
-                if f is None:
-                    if line.strip():
-                        builder.reject(lineno, f"not {what}", text)
-                    continue
-                method, status, user, page, stamp, agent = f
-                activity = event(memo, method, status, user, page)
-                if activity is None:
-                    pending += 1
-                    continue
-                try:
-                    when = parse_time(stamp, day_cache)
-                except (ValueError, KeyError):
-                    builder.reject(lineno, "timestamp is not [dd/Mon/yyyy:HH:MM:SS +zzzz]", text)
-                    continue
-                builder.add(
-                    time=when,
-                    actor=user,
-                    activity=activity,
-                    line=lineno,
-                    key=text,
-                    item=page,
-                    user_agent=agent_text(agent),
-                )
-                if builder.full:
-                    builder.other(pending)
-                    pending = 0
-                    yield builder.flush()
-        finally:
-            builder.other(pending)
+        lines = bounded_lines(fh, LINE_LIMIT)
+        while batch := _batch(lines, fields, what):
+            yield from apply_web(rules, memo, batch, builder)
+
+
+def _batch(
+    lines: Iterator[tuple[int, str | None]], fields: Callable[[str], WebFields | None], what: str
+) -> WebBatch | None:
+    """The next ``_BATCH_LINES`` lines as raw fields (None at the end of the file)."""
+    rows: list[WebFields] = []
+    numbers: list[int] = []
+    keys: list[str] = []
+    rejects: list[Reject] = []
+    for lineno, line in itertools.islice(lines, _BATCH_LINES):
+        if line is None:  # never held whole: memory stays bounded
+            rejects.append((lineno, f"line longer than {LINE_LIMIT:,} characters", None))
+            continue
+        f = fields(line)
+        if f is None:
+            if line.strip():
+                rejects.append((lineno, f"not {what}", line.rstrip("\r\n")))
+            continue
+        rows.append(f)
+        numbers.append(lineno)
+        keys.append(line.rstrip("\r\n"))
+    if not (rows or rejects):
+        return None
+    # Columns of the rows' fields (an agent may be None: null).
+    columns = [pa.array([r[i] for r in rows], pa.string()) for i in range(len(_NAMES))]
+    table = pa.RecordBatch.from_arrays(
+        [*columns, pa.array(numbers, pa.int64())], names=[*_NAMES, LINE]
+    )
+    return WebBatch(table, _times, lambda at: [keys[i] for i in at.tolist()], rejects)
+
+
+def _times(events: pa.RecordBatch) -> tuple[pa.Array, str]:
+    """``parse_time`` of each event's stamp (null: unreadable), each distinct one once."""
+    coded = pc.dictionary_encode(events.column("stamp"))
+    cache: dict[str, int] = {}
+    found = [_time_or_none(v, cache) for v in coded.dictionary.to_pylist()]
+    return pa.array(found, pa.int64()).take(coded.indices), _BAD_STAMP
+
+
+def _time_or_none(value: str, cache: dict[str, int]) -> int | None:
+    try:
+        return parse_time(value, cache)
+    except (ValueError, KeyError):
+        return None

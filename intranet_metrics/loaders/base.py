@@ -414,6 +414,10 @@ class EventBuilder:
             where=self._where_of(given.get("member", member), n),
         )
 
+    def in_range(self, times: pa.Array) -> pa.Array:
+        """Which of these times ``add`` keeps (the others it rejects as out of range)."""
+        return pc.and_(pc.greater_equal(times, MIN_TIME_US), pc.less_equal(times, self._max_us))
+
     def _all_valid(self, times: pa.Array, acts: pa.Array) -> bool:
         """Every time in range and every activity known (else ``add`` rejects some)."""
         low, high = pc.min_max(times).values()
@@ -556,8 +560,13 @@ class EventBuilder:
 
     # -- batches -------------------------------------------------------------------------
     @property
+    def pending(self) -> int:
+        """Records added since the last flush."""
+        return self._chunk_rows + len(self._cols[0])
+
+    @property
     def full(self) -> bool:
-        return self._chunk_rows + len(self._cols[0]) >= self.batch_size
+        return self.pending >= self.batch_size
 
     def _flush_rows(self) -> None:
         """The records ``add`` has gathered, as a chunk after those before them."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .apache import WebFields, read_web_log
+from .apache import WebFields, read_access_log
 from .base import EventBuilder, decode_head
 from .rules import PathRule, WebRules
 
@@ -85,7 +85,7 @@ def item_of(url: str) -> str:
 
 
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    return read_web_log(path, builder, RULES, _fields, "a Confluence access log line")
+    return read_access_log(path, builder, RULES, _fields, "a Confluence access log line")
 
 
 def _fields(line: str) -> WebFields | None:

@@ -48,7 +48,7 @@ from .base import (
     read_ahead,
     to_micros,
 )
-from .rules import PathRule, WebRules, agent_text, agents
+from .rules import LINE, PathRule, Reject, WebBatch, WebRules, apply_web
 
 NAME = "iis-w3c"
 DESCRIPTION = "IIS W3C extended logs from SharePoint Server front ends (page and file views)"
@@ -500,14 +500,14 @@ class _Planner:
 
 
 def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
-    # A binary file is read in blocks of ~2 MiB of whole lines, cut around directive runs
-    # (``_Planner``). Plain pieces (nearly all of a log) are parsed by Arrow's CSV reader,
-    # on a worker thread one block ahead (``base.read_ahead``), then classified a column at
-    # a time by the rule table (``rules.WebRules.classify``): only event rows reach Python,
-    # as columns for one ``builder.add_many``; the other lines only bump a counter handed
-    # to the builder in bulk. ``_columnar`` hands over a piece only when Arrow's rows are
-    # exactly what the text loop makes of its lines. The other pieces, and UTF-16 files,
-    # go through the text loop (``_Reader.text``), in blocks of _CHUNK.
+    # A file is read in blocks of ~2 MiB of whole lines, cut around directive runs
+    # (``_Planner``); UTF-16 comes from the opener as text, and is read as UTF-8 bytes.
+    # Plain pieces (nearly all of a log) are parsed by Arrow's CSV reader, on a worker
+    # thread one block ahead (``base.read_ahead``); the other pieces (directives, quoted
+    # values, odd rows) are cut by ``_Reader.tokens``. Either way a piece becomes batches
+    # of raw fields, which ``rules.apply_web`` classifies by the rule table and hands to
+    # the builder. ``_columnar`` hands over a piece only when Arrow's rows are exactly
+    # what ``tokens`` makes of its lines.
     reader = _Reader(builder)
     with textfile.open_lines(path, errors="replace", newline="\n") as fh:
         plans = _plans(fh)
@@ -520,29 +520,36 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
             close = getattr(plans, "close", None)
             if close is not None:
                 close()  # stop the reader thread before the file closes
-            builder.other(reader.pending)
 
 
 def _plans(fh: IO) -> Iterator[list[Piece]]:
-    """The pieces of a file, block by block: UTF-16 (decoded by the opener) as text for
-    the text loop; anything else as bytes, planned (and read ahead) for Arrow."""
-    if isinstance(fh, io.TextIOBase):
-        return ([(b, whole, False, None, None)] for b, whole in line_blocks(fh, _CHUNK))
-    blocks = _byte_blocks(fh, _COLUMNAR_CHUNK)
+    """The pieces of a file, block by block, planned (and read ahead) for Arrow; UTF-16
+    (decoded by the opener) re-encoded as UTF-8 so that it is read the same way."""
     planner = _Planner()
+    if isinstance(fh, io.TextIOBase):
+        return (planner.plan(bytearray(b.encode()), whole) for b, whole in line_blocks(fh, _CHUNK))
+    blocks = _byte_blocks(fh, _COLUMNAR_CHUNK)
     if _READ_AHEAD and os.fstat(fh.fileno()).st_size > _COLUMNAR_CHUNK:
         return read_ahead(blocks, lambda item: planner.plan(*item), "iis-read")
     return (planner.plan(b, whole) for b, whole in blocks)
 
 
-_NO_FIELDS = "unreachable: width is -1 until a #Fields line"
 _NO_DATE = "no date field and no #Date: line before it"
 _BAD_TIME = "date or time is not YYYY-MM-DD hh:mm:ss"
 
 
+class _Gathered:
+    """The rows ``_Reader.tokens`` cut from lines since the last directive."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[str]] = []
+        self.numbers: list[int] = []
+        self.keys: list[str] = []
+        self.rejects: list[Reject] = []
+
+
 class _Reader:
-    """One file's read: the ``#Fields`` section and ``#Date`` in force, the line number,
-    and the lines that are no event not yet handed to the builder (``pending``)."""
+    """One file's read: the ``#Fields`` section and ``#Date`` in force and the line number."""
 
     def __init__(self, builder: EventBuilder) -> None:
         self.builder = builder
@@ -550,17 +557,10 @@ class _Reader:
         self.memo = RULES.memo()
         self.section: _Section | None = None
         self.width = -1  # no #Fields yet: every data row fails the width test
-        self.problem: str | None = _NO_FIELDS
+        self.problem: str | None = "no #Fields line yet"
         self.header_date: str | None = None
-        self.pending = 0
         self.lineno = 0
         self.shape: _Rows | None = None
-
-    def _full(self) -> Iterator[pa.RecordBatch]:
-        if self.builder.full:
-            self.builder.other(self.pending)
-            self.pending = 0
-            yield self.builder.flush()
 
     def piece(self, piece: Piece, todo: list[Piece]) -> Iterator[pa.RecordBatch]:
         """Read one piece; pieces to read next (a piece split up) go onto ``todo``."""
@@ -574,12 +574,12 @@ class _Reader:
             else:
                 _requeue(block, todo)  # type: ignore[arg-type]
             return
-        if complete and len(block) > _CHUNK and not isinstance(block, str):
-            pieces = _cut(block, _CHUNK)  # one piece: a line longer than _CHUNK
-            if len(pieces) > 1:
+        if complete and len(block) > _CHUNK:
+            pieces = _cut(block, _CHUNK)  # type: ignore[arg-type]
+            if len(pieces) > 1:  # one piece: a line longer than _CHUNK
                 todo += [(p, True, False, None, None) for p in reversed(pieces)]
                 return
-        yield from self.text(block, complete)
+        yield from self.tokens(block, complete)  # type: ignore[arg-type]
 
     def _parsed(
         self, block: bytes, found: Parsed | bool | None, used: _Rows | None
@@ -594,93 +594,113 @@ class _Reader:
             found = _columnar(block, self.shape)
         return found or None
 
+    def _apply(self, batch: WebBatch) -> Iterator[pa.RecordBatch]:
+        yield from apply_web(RULES, self.memo, batch, self.builder)
+
     def _columns(
         self, block: bytes, batches: list[pa.RecordBatch], starts: np.ndarray, sizes: np.ndarray
     ) -> Iterator[pa.RecordBatch]:
-        """The events of Arrow's batches of a block, a column at a time."""
-        s = self.section
-        assert s is not None  # a section without problem is in force
+        """Arrow's batches of a block as raw fields."""
         row0 = 0  # the batch's first row in the block
         for batch in batches:
-            n, at, first = batch.num_rows, row0, self.lineno + 1
+            n, at = batch.num_rows, row0
+            numbers = np.arange(self.lineno + 1, self.lineno + n + 1, dtype=np.int64)
             self.lineno += n
             row0 += n
-            col = batch.column
-            rows, activity = RULES.classify(
-                self.memo, col(s.method), col(s.status), col(s.user), col(s.stem)
-            )
-            self.pending += n - len(rows)
-            if not len(rows):
-                continue
-            index = rows.to_numpy() + at  # rows of the block
-            numbers = index + (first - at)  # line numbers
-            days = None if s.date is None else col(s.date).take(rows)
-            whens = _fast_times(self.clock, col(s.time).take(rows), days, self.header_date, s.local)
-            fields = {
-                "actor": col(s.user).take(rows),
-                "activity": activity,
-                "item": col(s.stem).take(rows),
-                "user_agent": None if s.agent is None else agents(col(s.agent).take(rows), True),
-            }
-            if whens is not None:
-                keys = _cut_lines(block, starts[index], sizes[index], text=False)
-                self.builder.add_many(time=whens, line=numbers, key=keys, **fields)
-            else:
-                keys = _cut_lines(block, starts[index], sizes[index])
-                self._row_by_row(numbers.tolist(), keys, batch.take(rows), fields)
-            yield from self._full()
 
-    def _row_by_row(
-        self, numbers: list[int], keys: list, rows: pa.RecordBatch, fields: dict
-    ) -> None:
-        """Rows some of whose times are odd or unreadable: each read on its own, as the
-        text loop reads it (rejects stay in line order)."""
+            def keys(rows: np.ndarray, at: int = at) -> list:
+                return _cut_lines(block, starts[rows + at], sizes[rows + at], text=False)
+
+            rows = self._raw_fields(batch.column, numbers)
+            yield from self._apply(WebBatch(rows, self._times, keys, plus_is_space=True))
+
+    def _raw_fields(self, column, numbers: np.ndarray | list[int]) -> pa.RecordBatch:
+        """The section's fields of a block's rows, by name (``column(i)``: the i-th field)."""
+        s = self.section
+        assert s is not None  # rows are only cut for a section without problem
+        named = {
+            "method": s.method,
+            "status": s.status,
+            "user": s.user,
+            "path": s.stem,
+            "agent": s.agent,
+            "time": s.time,
+            "date": s.date,
+        }
+        names = [k for k, i in named.items() if i is not None]
+        arrays = [column(named[k]) for k in names]
+        return pa.RecordBatch.from_arrays(
+            [*arrays, pa.array(numbers, pa.int64())], names=[*names, LINE]
+        )
+
+    def _times(self, events: pa.RecordBatch) -> tuple[pa.Array, str]:
+        """The time of each event row (null: unreadable) and why such a row is rejected."""
         s = self.section
         assert s is not None
-        clocks = rows.column(s.time).to_pylist()
-        days = rows.column(s.date).to_pylist() if s.date is not None else None
-        values = {k: None if v is None else v.to_pylist() for k, v in fields.items()}
-        for j, number in enumerate(numbers):
-            when = self._when(
-                number, days[j] if days is not None else self.header_date, clocks[j], keys[j]
-            )
-            if when is not None:
-                self.builder.add(
-                    time=when,
-                    line=number,
-                    key=keys[j],
-                    **{k: None if v is None else v[j] for k, v in values.items()},
-                )
+        names = events.schema.names
+        days = events.column("date") if "date" in names else None
+        clocks = events.column("time")
+        fast = _fast_times(self.clock, clocks, days, self.header_date, s.local)
+        if fast is not None:
+            return pa.array(fast, pa.int64()), _BAD_TIME
+        if days is None and self.header_date is None:
+            return pa.nulls(events.num_rows, pa.int64()), _NO_DATE
+        day_list = [self.header_date] * len(clocks) if days is None else days.to_pylist()
+        found = [
+            self._micros(d, c, s.local) for d, c in zip(day_list, clocks.to_pylist(), strict=True)
+        ]
+        return pa.array(found, pa.int64()), _BAD_TIME
 
-    def _when(self, number: int, day: str | None, clock: str, key: str) -> int | None:
-        """The time of a row, or None after rejecting it (no date, or unreadable)."""
-        if day is None:
-            self.builder.reject(number, _NO_DATE, key)
-            return None
+    def _micros(self, day: str, clock: str, local: bool) -> int | None:
         try:
-            return self.clock.micros(day, clock, self.section.local)  # type: ignore[union-attr]
+            return self.clock.micros(day, clock, local)
         except ValueError:
-            self.builder.reject(number, _BAD_TIME, key)
             return None
 
-    def text(self, block: bytes | bytearray | str, complete: bool) -> Iterator[pa.RecordBatch]:
-        """The text loop: every line of a block on its own (directives, odd rows, UTF-16)."""
-        text = block if isinstance(block, str) else block.decode("utf-8", "replace")
-        lines = text.split("\n")
+    def tokens(self, block: bytes | bytearray, complete: bool) -> Iterator[pa.RecordBatch]:
+        """Every line of a block on its own: directives, and rows Arrow cannot read as
+        ``str.split`` cuts them (quoted values, other spaces, odd widths, bad bytes)."""
+        lines = block.decode("utf-8", "replace").split("\n")
         if complete:
             del lines[-1]
         nl = 1 if complete else 0  # each line had a "\n", which counts towards the limit
+        got = _Gathered()
         for line in lines:
             self.lineno += 1
             if len(line) + nl > LINE_LIMIT:
                 # No real request is a megabyte long: never key or store such a line.
-                self.builder.reject(self.lineno, f"line longer than {LINE_LIMIT:,} characters")
+                got.rejects.append(
+                    (self.lineno, f"line longer than {LINE_LIMIT:,} characters", None)
+                )
             elif line[:1] == "#":
+                yield from self._gathered(got)
+                got = _Gathered()
                 self._directive(line)
             else:
-                self._row(line)
-                if self.builder.full:
-                    yield from self._full()
+                self._row(line, got)
+        yield from self._gathered(got)
+
+    def _gathered(self, got: _Gathered) -> Iterator[pa.RecordBatch]:
+        """The rows and rejects gathered by ``tokens`` to ``apply_web``."""
+        if not (got.rows or got.rejects):
+            return
+        if got.rows:
+            rows = got.rows
+            fields = self._raw_fields(
+                lambda i: pa.array([r[i] for r in rows], pa.string()), got.numbers
+            )
+        else:  # only rejects: no section may be in force
+            empty = pa.array([], pa.string())
+            fields = pa.RecordBatch.from_arrays(
+                [empty] * 4 + [pa.array([], pa.int64())],
+                names=["method", "status", "user", "path", LINE],
+            )
+        keys = got.keys
+
+        def key_of(at: np.ndarray) -> list:
+            return [keys[i] for i in at.tolist()]
+
+        yield from self._apply(WebBatch(fields, self._times, key_of, got.rejects, True))
 
     def _directive(self, line: str) -> None:
         head = line[:8].lower()
@@ -691,9 +711,10 @@ class _Reader:
             words = line[6:].split()
             self.header_date = words[0] if words else None
 
-    def _row(self, line: str) -> None:
-        """One data row of the text loop: an event, a count, or a reject."""
+    def _row(self, line: str, got: _Gathered) -> None:
+        """One data row cut into values, or a reject."""
         parts = _split_quoted(line) if '"' in line else line.split()
+        key = line.rstrip("\r\n")
         if len(parts) != self.width:
             if parts:  # a blank line is nothing
                 why = (
@@ -701,32 +722,14 @@ class _Reader:
                     if self.section is None
                     else f"{len(parts)} values for {self.width} #Fields"
                 )
-                self.builder.reject(self.lineno, why, line.rstrip("\r\n"))
+                got.rejects.append((self.lineno, why, key))
             return
         if self.problem is not None:
-            self.builder.reject(self.lineno, self.problem, line.rstrip("\r\n"))
+            got.rejects.append((self.lineno, self.problem, key))
             return
-        s = self.section
-        assert s is not None
-        stem, user = parts[s.stem], parts[s.user]
-        activity = RULES.event(self.memo, parts[s.method], parts[s.status], user, stem)
-        if activity is None:
-            self.pending += 1
-            return
-        key = line.rstrip("\r\n")
-        day = parts[s.date] if s.date is not None else self.header_date
-        when = self._when(self.lineno, day, parts[s.time], key)
-        if when is None:
-            return
-        self.builder.add(
-            time=when,
-            actor=user,
-            activity=activity,
-            line=self.lineno,
-            key=key,
-            item=stem,
-            user_agent=None if s.agent is None else agent_text(parts[s.agent], True),
-        )
+        got.rows.append(parts)
+        got.numbers.append(self.lineno)
+        got.keys.append(key)
 
 
 def _requeue(block: bytes, todo: list[Piece]) -> None:

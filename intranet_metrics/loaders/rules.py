@@ -2,10 +2,10 @@
 
 A web log format (IIS, Apache, Confluence) declares a ``WebRules`` table: which methods
 and statuses can be events, which user values are no person, and an ordered list of path
-rules (first match wins) naming the activity. ``WebRules.classify`` applies the table to
-whole Arrow columns; a loader's row-at-a-time path (odd lines, UTF-16 files) calls
-``WebRules.event`` on the same table, so no rule is ever written twice. Both look each
-distinct (method, path) up once: paths repeat all day (the same pages and scripts).
+rules (first match wins) naming the activity. A web loader reads a file into batches of
+raw named fields (``WEB_FIELDS``); ``apply_web`` classifies them with
+``WebRules.classify`` (each distinct method, status and path looked up once: paths
+repeat all day) and hands events and rejects to the builder, for every web format.
 
 The audit log's table (operation/workload/record type -> activity, with a condition on
 the record) is ``AuditRule`` rows, read by ``m365_audit``.
@@ -14,7 +14,7 @@ the record) is ``AuditRule`` rows, read by ``m365_audit``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -85,18 +85,12 @@ class WebRules:
         one per file)."""
         return Memo(lambda key: self.activity(*key), limit=_MEMO_LIMIT)
 
-    def event(self, memo: Memo, method: str, status: str, user: str, path: str) -> str | None:
-        """The activity of one request, or None when it is no event (row-at-a-time path)."""
-        if status not in self.statuses or user in self.anonymous or method not in self.methods:
-            return None
-        return memo[(method, status, path)]
-
     def classify(
         self, memo: Memo, method: pa.Array, status: pa.Array, user: pa.Array, path: pa.Array
     ) -> tuple[pa.Array, pa.Array]:
         """``(rows, activity)``: the indices of the requests that are events and their
-        activities, a column at a time (the same table as ``event``, each distinct
-        method, status and path looked up once)."""
+        activities, a column at a time (each distinct method, status and path looked up
+        once)."""
         ok = pc.and_(
             pc.and_(
                 pc.is_in(status, pa.array(sorted(self.statuses), pa.string())),
@@ -118,7 +112,7 @@ class WebRules:
         return rows.filter(keep), activity.filter(keep)
 
 
-def agent_text(value: str | None, plus_is_space: bool = False) -> str | None:
+def _agent_text(value: str | None, plus_is_space: bool) -> str | None:
     """A user agent as stored: ``-`` or empty is none; IIS writes spaces as ``+``."""
     if value is None or value in ("", "-"):
         return None
@@ -126,10 +120,126 @@ def agent_text(value: str | None, plus_is_space: bool = False) -> str | None:
 
 
 def agents(values: pa.Array, plus_is_space: bool = False) -> pa.Array:
-    """``agent_text`` of a column, each distinct value converted once (a log has a few)."""
+    """User agents as stored, each distinct value converted once (a log has a few)."""
     coded = pc.dictionary_encode(values)
-    texts = [agent_text(a, plus_is_space) for a in coded.dictionary.to_pylist()]
+    texts = [_agent_text(a, plus_is_space) for a in coded.dictionary.to_pylist()]
     return pa.array(texts, pa.string()).take(coded.indices)
+
+
+# -- web logs: raw fields -> events ------------------------------------------------------
+# A web loader's batch: these string columns (``agent`` may be absent) and ``_line``.
+WEB_FIELDS = ("method", "status", "user", "path", "agent")
+# The times of a batch's event rows (a batch of the same columns): microseconds since
+# the epoch (null: unreadable) and the reason such a row is rejected.
+Times = Callable[[pa.RecordBatch], tuple[pa.Array, str]]
+# The keys (lines as written, str or bytes) of a batch's rows at these indices.
+Keys = Callable[[np.ndarray], list]
+# (line, reason, raw text or None): a line the reader could not cut into fields.
+Reject = tuple[int, str, "str | None"]
+
+
+@dataclass(frozen=True)
+class WebBatch:
+    """One block of a web log as the reader cut it: the rows' raw fields (``WEB_FIELDS``
+    and ``LINE``, plus whatever ``times`` reads), how to get their times and keys, the
+    lines it rejected, and whether ``+`` in a user agent is a space (IIS)."""
+
+    rows: pa.RecordBatch
+    times: Times
+    keys: Keys
+    rejects: list[Reject] = field(default_factory=list)
+    plus_is_space: bool = False
+
+
+def apply_web(
+    rules: WebRules, memo: Memo, batch: WebBatch, builder: EventBuilder
+) -> Iterator[pa.RecordBatch]:
+    """Classify a web log's batch by ``rules`` and hand it to the builder: each row is
+    counted as other, rejected (unreadable time) or added as an event; the reader's and
+    these rejects reach the builder in line order, among the ones it makes itself. Yields
+    the builder's batches, each of its batch size (the last one aside)."""
+    rows = batch.rows
+    col = rows.column
+    index, activity = rules.classify(memo, col("method"), col("status"), col("user"), col("path"))
+    builder.other(rows.num_rows - len(index))
+    rejects = list(batch.rejects)
+    fields: dict = {}
+    if len(index):
+        events = rows.take(index)
+        us, why = batch.times(events)
+        at = index.to_numpy()
+        if us.null_count:
+            bad = pc.is_null(us).to_numpy(zero_copy_only=False)
+            lines = events.column(LINE).to_numpy()[bad]
+            keys = batch.keys(at[bad])
+            rejects += [(int(n), why, _text(k)) for n, k in zip(lines, keys, strict=True)]
+            keep = pa.array(~bad)
+            events, us, activity, at = (
+                events.filter(keep),
+                us.filter(keep),
+                activity.filter(keep),
+                at[~bad],
+            )
+        fields = _web_fields(events, us, activity, batch, at)
+    yield from _hand_over(builder, sorted(rejects, key=lambda r: r[0]), fields)
+
+
+def _text(key: str | bytes) -> str:
+    return key if isinstance(key, str) else key.decode("utf-8", "replace")
+
+
+def _web_fields(
+    events: pa.RecordBatch, us: pa.Array, activity: pa.Array, batch: WebBatch, at: np.ndarray
+) -> dict:
+    """The ``add_many`` columns of a batch's readable events."""
+    if not events.num_rows:
+        return {}
+    names = events.schema.names
+    agent = events.column("agent") if "agent" in names else None
+    return {
+        "time": us,
+        "actor": events.column("user"),
+        "activity": activity,
+        "item": events.column("path"),
+        "user_agent": None if agent is None else agents(agent, batch.plus_is_space),
+        "line": events.column(LINE),
+        "key": batch.keys(at),
+    }
+
+
+def _hand_over(
+    builder: EventBuilder, rejects: list[Reject], fields: dict
+) -> Iterator[pa.RecordBatch]:
+    """Rejects and events to the builder in line order: the rejects first when the
+    builder rejects no event (every time in range), else events cut at each reject."""
+    n = len(fields["line"]) if fields else 0
+    if not n or not rejects or pc.all(builder.in_range(fields["time"])).as_py():
+        for reject in rejects:
+            builder.reject(*reject)
+        yield from _add(builder, fields, 0, n)
+        return
+    cuts = np.searchsorted(fields["line"].to_numpy(), [r[0] for r in rejects])
+    start = 0
+    for reject, cut in zip(rejects, cuts.tolist(), strict=True):
+        yield from _add(builder, fields, start, cut)
+        start = max(start, cut)
+        builder.reject(*reject)
+    yield from _add(builder, fields, start, n)
+
+
+def _add(builder: EventBuilder, fields: dict, start: int, stop: int) -> Iterator[pa.RecordBatch]:
+    """Events ``start:stop`` to the builder, a flush each time it is full (so each batch
+    has the builder's batch size, as when records are added one at a time)."""
+    while start < stop:
+        end = min(stop, start + max(1, builder.batch_size - builder.pending))
+        builder.add_many(**{k: _part(v, start, end) for k, v in fields.items()})
+        start = end
+        if builder.full:
+            yield builder.flush()  # type: ignore[misc]
+
+
+def _part(values, start: int, stop: int | None):
+    return None if values is None else values[start:stop]
 
 
 @dataclass(frozen=True)
