@@ -7,7 +7,7 @@ import pytest
 
 from intranet_metrics.config import Config
 from intranet_metrics.loaders import apache, generic, iis
-from intranet_metrics.loaders.base import read_head, read_source
+from intranet_metrics.loaders.base import EventBuilder, SourceInfo, read_head, read_source
 
 UTC = timezone.utc
 
@@ -99,6 +99,26 @@ def test_unescaped_quotes_in_request(tmp_path: Path) -> None:
     text = '1.2.3.4 - jdoe [25/Apr/2021:06:15:33 +0000] "GET /a?t=<b>"x"</b> HTTP/1.0" 200 11\n'
     (ev,) = read_source(apache, write(tmp_path, text)).events.to_pylist()
     assert ev["item"] == "/a"
+
+
+def test_rejects_stay_in_line_order(tmp_path: Path) -> None:
+    # Out of range (rejected by the builder), unreadable time and no log line, among events.
+    ok = line("/a")
+    old = ok.replace("2024", "1980")
+    bad = ok.replace("09:00:00", "29:00:00")
+    p = write(tmp_path, ok + old + ok + bad + "nonsense\n" + ok)
+    r = read_source(apache, p)
+    assert counts(r) == (6, 3, 0, 0, 3)
+    assert r.rejects["source_line"].to_pylist() == [2, 4, 5]
+
+
+def test_small_batches_keep_the_accounting(tmp_path: Path) -> None:
+    p = write(tmp_path, line("/a") * 5 + line("/a.css") * 2 + "nonsense\n")
+    builder = EventBuilder(SourceInfo(str(p), "x", apache.NAME), Config(), batch_size=2)
+    batches = [b for b in apache.load(p, builder) if b is not None]
+    assert [b.num_rows for b in batches] == [2, 2]
+    c = builder.counts
+    assert (c.rows, c.events, c.other, c.rejected) == (8, 5, 2, 1)
 
 
 def test_crlf_and_identical_lines_share_event_keys(tmp_path: Path) -> None:

@@ -244,6 +244,25 @@ def test_utf16_file(tmp_path: Path) -> None:
     assert counts(r) == (2, 1, 0, 1, 0)
 
 
+def test_utf16_file_is_read_by_arrow_like_utf8(tmp_path: Path, monkeypatch) -> None:
+    # The opener decodes UTF-16; the loader reads it as it reads UTF-8, Arrow's reader included.
+    rows = "".join(
+        f"2024-01-02 10:00:{i % 60:02d} GET /P{i}.aspx c\\a M 200\r\n" for i in range(3000)
+    )
+    u16, u8 = tmp_path / "u16.log", tmp_path / "u8.log"
+    u16.write_bytes(f"{FIELDS}\r\n{rows}".encode("utf-16"))
+    u8.write_bytes(f"{FIELDS}\r\n{rows}".encode())
+    _small_blocks(monkeypatch)
+    read = []
+    columnar = iis._columnar
+    monkeypatch.setattr(iis, "_columnar", lambda b, r: read.append(c := columnar(b, r)) or c)
+    got = read_source(iis, u16)
+    assert read and all(read)
+    assert counts(got) == (3000, 3000, 0, 0, 0)
+    same = ["time", "actor", "activity", "item", "source_line"]
+    assert got.events.select(same).equals(read_source(iis, u8).events.select(same))
+
+
 def test_separator_controls_split_values_like_text(tmp_path: Path) -> None:
     # str.split() splits on \x1c-\x1f, bytes.split() does not: the row has 8 values.
     r = read_source(
@@ -261,7 +280,7 @@ def test_rows_of_another_width_among_many_plain_rows(tmp_path: Path) -> None:
     assert r.events["source_line"].to_pylist()[-1] == 40_002
 
 
-# -- the columnar reader (Arrow) must give exactly what the text loop gives -----------------
+# -- the columnar reader (Arrow) must give exactly what the token path gives ----------------
 ODD_ROWS = [
     "{d} {t} GET  /a.aspx c\\a M 200",  # two spaces: a value fewer for str.split
     " {d} {t} GET /a.aspx c\\a M 200",  # leading space
@@ -375,7 +394,7 @@ def _iis_log(seed: int, lines: int) -> bytes:
     return b"".join(out)
 
 
-def _text_loop_only(monkeypatch) -> None:
+def _tokens_only(monkeypatch) -> None:
     monkeypatch.setattr(iis, "_columnar", lambda block, rows: None)
 
 
@@ -388,12 +407,12 @@ def _small_blocks(monkeypatch) -> None:
 
 @pytest.mark.parametrize("mode", ["read ahead", "columnar"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_blocks_read_like_the_text_loop(tmp_path, monkeypatch, seed, mode):
+def test_blocks_read_like_the_token_path(tmp_path, monkeypatch, seed, mode):
     path = tmp_path / "u_ex.log"
     path.write_bytes(_iis_log(seed, 20_000))
     config = Config(timezone="Europe/Amsterdam", exclude_user_agents=("acme bot",))
     with monkeypatch.context() as m:
-        _text_loop_only(m)
+        _tokens_only(m)
         expected = read_source(iis, path, config)
     _small_blocks(monkeypatch)
     monkeypatch.setattr(iis, "_READ_AHEAD", mode == "read ahead")
@@ -411,7 +430,7 @@ def test_blocks_read_like_the_text_loop(tmp_path, monkeypatch, seed, mode):
 
 @pytest.mark.parametrize("crlf", [True, False])
 @pytest.mark.parametrize("odd", ODD_ROWS)
-def test_columnar_odd_row_reads_like_the_text_loop(tmp_path, monkeypatch, odd, crlf) -> None:
+def test_columnar_odd_row_reads_like_the_token_path(tmp_path, monkeypatch, odd, crlf) -> None:
     end = "\r\n" if crlf else "\n"
     users = ("-", "c\\a", "c\\b", "i:0#.f|m|x@y.com", "c\\a")
     rows = [
@@ -424,7 +443,7 @@ def test_columnar_odd_row_reads_like_the_text_loop(tmp_path, monkeypatch, odd, c
     path = tmp_path / "u_ex.log"
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
     with monkeypatch.context() as m:
-        _text_loop_only(m)
+        _tokens_only(m)
         expected = read_source(iis, path)
     _small_blocks(monkeypatch)
     got = read_source(iis, path)
@@ -444,7 +463,7 @@ def test_columnar_reads_utf8(tmp_path, monkeypatch) -> None:
     path = tmp_path / "u_ex.log"
     path.write_bytes((f"{FIELDS}\n" + "".join(rows)).encode())
     with monkeypatch.context() as m:
-        _text_loop_only(m)
+        _tokens_only(m)
         expected = read_source(iis, path)
     _small_blocks(monkeypatch)
     read = []
@@ -473,7 +492,7 @@ def test_columnar_reads_utf8(tmp_path, monkeypatch) -> None:
         b"a\xe3\x80\x81b",  # an ideographic comma
     ],
 )
-def test_plain_utf8_reads_text_as_the_text_loop(text: bytes) -> None:
+def test_plain_utf8_reads_text_as_the_token_path(text: bytes) -> None:
     line = b"x " * 40 + text + b" y\n"  # long enough for vectorised checks
     try:
         plain = len(line.decode().split()) == 42
@@ -535,7 +554,7 @@ def test_columnar_reads_every_line_ending(tmp_path, monkeypatch) -> None:
     r = read_source(iis, path)
     assert counts(r) == (3000, 3000, 0, 0, 0)
     with monkeypatch.context() as m:
-        _text_loop_only(m)
+        _tokens_only(m)
         assert read_source(iis, path).events.equals(r.events)
 
 

@@ -218,7 +218,7 @@ def _byte_blocks(raw: IO[bytes], size: int) -> Iterator[tuple[bytearray, bool]]:
 
 def _long_line() -> bytearray:
     """What stands for a line longer than LINE_LIMIT once it was read past: a line just
-    over the limit, which the text loop rejects by its length (memory stays bounded)."""
+    over the limit, which ``_Reader.tokens`` rejects by its length (memory stays bounded)."""
     return bytearray(b"-" * LINE_LIMIT + b"\n")
 
 
@@ -286,8 +286,8 @@ _UNICODE_SPACES: dict[int, tuple[bytes, ...]] = {
 
 
 def _plain_utf8(block: bytes) -> bool:
-    """Whether a block that is not ASCII reads as the text loop reads it: UTF-8 (the text
-    loop replaces other bytes), no character ``str.split`` splits on (the ASCII ones are
+    """Whether a block that is not ASCII reads as ``_Reader.tokens`` reads it: UTF-8 (it
+    replaces other bytes), no character ``str.split`` splits on (the ASCII ones are
     tested apart), and no BOM at its start (Arrow's reader would drop it)."""
     if block[:3] == codecs.BOM_UTF8:
         return False
@@ -344,7 +344,7 @@ def _columnar(
     """``(batches, starts, sizes)``: the rows of a block of whole lines as Arrow string
     columns, and where each line starts in the block and how long it is without its CR/LF.
     None unless each row is exactly what ``str.split()`` makes of its line: UTF-8 (as the
-    text loop reads it) without a character ``str.split`` splits on but the space, no
+    token path reads it) without a character ``str.split`` splits on but the space, no
     quote, no empty value (so no run of spaces, no space at either end, no blank line),
     ``width`` values in each row (else Arrow raises), no lone CR (Arrow ends a row there),
     no directive and no line over the limit (in bytes, at least its length in characters).
@@ -482,7 +482,7 @@ class _Planner:
         rest = block
         while rest:
             parsed = self._parse(rest)
-            # Small pieces go to load whole: the token and text loops read them as well.
+            # Small pieces go to load whole: the token path reads them as well.
             parts = None if parsed or len(rest) < _COLUMNAR_MIN else _split_at_directive(rest)
             if parts is None:
                 out += self._pieces(rest, parsed)
@@ -733,9 +733,9 @@ class _Reader:
 
 
 def _requeue(block: bytes, todo: list[Piece]) -> None:
-    """A piece Arrow cannot read as the text loop would: its directive run goes to the text
-    loop and the lines on either side are tried again; without one, the text loop reads
-    the piece line by line."""
+    """A piece Arrow cannot read as the token path would: its directive run goes to the
+    token path and the lines on either side are tried again; without one, the token path
+    reads the piece line by line."""
     parts = _split_at_directive(block)
     if parts is None:
         todo.append((block, True, False, None, None))
