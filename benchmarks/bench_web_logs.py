@@ -9,6 +9,8 @@ is the figure to compare when other processes share the cores.
     python benchmarks/bench_web_logs.py                  # 500k and 2M lines each
     python benchmarks/bench_web_logs.py --sizes 100000   # quicker
     python benchmarks/bench_web_logs.py --sizes 1000000 --formats iis-w3c --repeat 5
+    python benchmarks/bench_web_logs.py --sizes 2000000 --formats iis-w3c --ingest \\
+        --against /work/main --repeat 2   # the whole ingest, against another checkout
 """
 
 from __future__ import annotations
@@ -211,6 +213,11 @@ def main() -> None:
         default=["iis-w3c", "apache-combined", "confluence-access"],
     )  # fmt: skip
     ap.add_argument("--repeat", type=int, default=1, help="runs per file (default 1)")
+    ap.add_argument(
+        "--ingest",
+        action="store_true",
+        help="time the whole 'intranet-metrics ingest' instead of the loader alone",
+    )
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -230,6 +237,10 @@ def main() -> None:
                 path = Path(tmp) / f"{size}.{suffix}"
                 writer(path, size)
                 mb = path.stat().st_size / 1e6
+                if args.ingest:
+                    through_ingest(fmt, path, size, args.against, args.repeat)
+                    path.unlink()
+                    continue
                 rates = []
                 modes = ("full", "against") if args.against else ("full",)
                 if args.compare and fmt == "iis-w3c":
@@ -267,6 +278,31 @@ def main() -> None:
                 if args.repeat > 1:
                     print(f"{fmt:28} median {statistics.median(rates):,.0f} lines/s", flush=True)
                 path.unlink()
+
+
+def through_ingest(fmt: str, path: Path, n: int, against: Path | None, repeat: int) -> None:
+    """``intranet-metrics ingest`` of the file into a fresh store (parse, classify, dedupe,
+    commit), with this package and, alternating, with ``against``'s: lines per second of
+    wall and CPU time, and the CPU ratio of the best runs."""
+    from bench_ingest import ingest
+
+    best: dict[str, float] = {}
+    for i in range(repeat):
+        for name, where in (("ours", None), ("against", against)):
+            if name == "against" and against is None:
+                continue
+            with tempfile.TemporaryDirectory() as store:
+                r = ingest(Path(store) / f"s{i}", path, where)
+            best[name] = min(best.get(name, r["cpu"]), r["cpu"])
+            label = fmt if where is None else f"{fmt} ({where})"
+            print(
+                f"{label:28} {n:>9,} lines through ingest: {n / r['wall']:>9,.0f} lines/s"
+                f" ({n / r['cpu']:,.0f} per CPU s)  peak RSS {r['rss_mb']:4.0f} MB",
+                flush=True,
+            )
+    if "against" in best:
+        ratio = best["ours"] / best["against"]
+        print(f"{fmt:28} ingest CPU {ratio:.2f}x of {against} (best of {repeat})", flush=True)
 
 
 def _env(checkout: Path | None) -> dict | None:
