@@ -20,6 +20,7 @@ type is unknown, not wrong.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -226,7 +227,7 @@ def rules_for(sites: tuple[str, ...] | list[str]) -> FieldRules:
     # "/sites/intranet" must not take in "/sites/intranet-archive".
     pattern = "^(?:" + "|".join(_escape(p) for p in prefixes) + ")(?:[/?#]|$)"
     outside = row("other", is_("Workload", "sharepoint", fold=True), lacks("ObjectId", pattern))
-    return FieldRules(**{**RULES.__dict__, "activities": (outside, *ACTIVITIES)})
+    return dataclasses.replace(RULES, activities=(outside, *RULES.activities))
 
 
 def _escape(text: str) -> str:
@@ -285,7 +286,7 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
             texts = _csv_audit_data(path, fh, builder)
             for table, raw in _tables(texts, "AuditData is not JSON"):
                 yield from _apply(rules, table, raw, builder, workloads)
-    _explain_zero(builder, workloads, bool(rules.activities is not ACTIVITIES))
+    _explain_zero(builder, workloads, rules is not RULES)
 
 
 def _apply(
