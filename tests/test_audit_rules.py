@@ -62,3 +62,12 @@ def test_a_row_added_to_the_audit_table_reaches_the_events(tmp_path, monkeypatch
     monkeypatch.setattr(m365_audit, "RULES", dataclasses.replace(rules, activities=added))
     path = _audit(tmp_path, {"Workload": "SharePoint", "Operation": "FileRenamed"})
     assert read_source(m365_audit, path).events.to_pylist()[0]["activity"] == "edit"
+
+
+def test_a_line_over_the_limit_is_rejected_without_its_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(m365_audit, "FIELD_LIMIT", 10_000)
+    monkeypatch.setattr(m365_audit, "_JSON_BLOCK", 4096)
+    ok = {"Workload": "SharePoint", "Operation": "PageViewed", "ObjectId": "x"}
+    path = _audit(tmp_path, ok, {**ok, "extra": "z" * 50_000}, ok)
+    rejects = read_source(m365_audit, path).rejects.to_pylist()
+    assert [(r["source_line"], r["raw"]) for r in rejects] == [(2, None)]

@@ -431,7 +431,7 @@ class _Records:
         self.entry_parents.append(None)
         self.lines.append(line)
         self.problems.append(problem)
-        self.texts.append(None if text is LONG_LINE else text)
+        self.texts.append(None if text == LONG_LINE else text)
 
     def table(self) -> tuple[pa.Table, Callable[[int], str | None]]:
         columns = {
