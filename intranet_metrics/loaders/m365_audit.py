@@ -375,20 +375,23 @@ def _tables(
         yield records.table()
 
 
+# What the record loop takes from each AuditData object, in this order.
+_TAKEN = (*FIELDS, CREATED, USER_TYPE, "Messages")
+_NOTHING = (None,) * len(_TAKEN)
+_NONE = type(None)
+
+
 class _Records:
-    """Records gathered as columns of their raw fields, a record at a time. This is the
-    loop every audit record goes through: the fields are read while the freshly parsed
-    object is in the CPU cache, with the appends bound once."""
+    """Records gathered as rows of their raw field values, a record at a time; ``table``
+    turns them into columns. This is the loop every audit record goes through, so per
+    record it only parses and takes the values (one ``map``): checking and converting
+    them waits for ``table``, a column at a time."""
 
     def __init__(self) -> None:
+        self.rows: list[tuple] = []
         self.lines: list[int] = []
         self.problems: list[str | None] = []
         self.texts: list[bytes | str | None] = []
-        self.created: list[str | None] = []
-        self.user_types: list[int | None] = []
-        self.entry_parents: list[str | None] = []
-        self.fields: list[list[str | None]] = [[] for _ in FIELDS]
-        self._appends = tuple(zip(FIELDS, (f.append for f in self.fields), strict=True))
 
     @property
     def size(self) -> int:
@@ -406,46 +409,51 @@ class _Records:
         if type(obj) is not dict:
             self._bad(line, "AuditData is not a JSON object", text)
             return
-        get = obj.get
-        for name, append in self._appends:
-            value = get(name)
-            append(value if value is None or type(value) is str else str(value))
-        created = get(CREATED)
-        self.created.append(created if type(created) is str else None)
-        kind = get(USER_TYPE)
-        self.user_types.append(
-            None if kind is None or kind == "" else kind if type(kind) is int else _user_type(kind)
-        )
-        entries = get("Messages")
-        self.entry_parents.append(None if entries is None else _entry_parent(entries))
+        self.rows.append(tuple(map(obj.get, _TAKEN)))
         self.lines.append(line)
         self.problems.append(None)
         self.texts.append(text)
 
     def _bad(self, line: int, problem: str | None, text: bytes | str | None) -> None:
         """A record the reader cannot take: all its fields null, the ``problem`` said."""
-        for _, append in self._appends:
-            append(None)
-        self.created.append(None)
-        self.user_types.append(None)
-        self.entry_parents.append(None)
+        self.rows.append(_NOTHING)
         self.lines.append(line)
         self.problems.append(problem)
         self.texts.append(None if text == LONG_LINE else text)
 
     def table(self) -> tuple[pa.Table, Callable[[int], str | None]]:
-        columns = {
-            name: pa.array(f, pa.string()) for name, f in zip(FIELDS, self.fields, strict=True)
-        }
-        columns[CREATED] = pa.array(self.created, pa.string())
-        # Kinds too big for an int64 are no kind Microsoft defines.
-        kinds = [k if k is None or -(1 << 62) < k < 1 << 62 else -1 for k in self.user_types]
-        columns[USER_TYPE] = pa.array(kinds, pa.int64())
-        columns[ENTRY_PARENT] = pa.array(self.entry_parents, pa.string())
+        *fields, created, kinds, messages = zip(*self.rows, strict=True)
+        columns = {name: _text_column(v) for name, v in zip(FIELDS, fields, strict=True)}
+        # CreationTime only as text: any other value is no time.
+        texts_only = set(map(type, created)) <= {str, _NONE}
+        columns[CREATED] = pa.array(
+            created if texts_only else [t if type(t) is str else None for t in created],
+            pa.string(),
+        )
+        columns[USER_TYPE] = _user_types(kinds)
+        parents = [None if m is None else _entry_parent(m) for m in messages]
+        columns[ENTRY_PARENT] = pa.array(parents, pa.string())
         columns[LINE] = pa.array(self.lines, pa.int64())
         columns[PROBLEM] = pa.array(self.problems, pa.string())
         texts = self.texts
         return pa.table(columns), lambda i: _shown(texts[i])
+
+
+def _text_column(values: tuple) -> pa.Array:
+    """JSON values as text: numbers (Yammer ids) become their digits, null stays null."""
+    if set(map(type, values)) <= {str, _NONE}:
+        return pa.array(values, pa.string())
+    return pa.array([v if v is None or type(v) is str else str(v) for v in values], pa.string())
+
+
+def _user_types(values: tuple) -> pa.Array:
+    """UserType as Microsoft's enum number (null: none given; -1: no type it defines)."""
+    if set(map(type, values)) <= {int, _NONE}:  # bool is no int here: type() is exact
+        kinds = values
+    else:
+        kinds = [None if k is None or k == "" else _user_type(k) for k in values]
+    # Kinds too big for an int64 are no kind Microsoft defines.
+    return pa.array([k if k is None or -(1 << 62) < k < 1 << 62 else -1 for k in kinds], pa.int64())
 
 
 def _shown(text: bytes | str | None) -> str | None:

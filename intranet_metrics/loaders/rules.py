@@ -291,10 +291,16 @@ class FieldRule:
     outcome: str
     when: tuple[Condition, ...] = ()
 
-    def mask(self, table: pa.Table) -> pa.Array:
+    def mask(self, table: pa.Table, seen: dict | None = None) -> pa.Array:
+        """Which records meet every condition. ``seen``: masks of conditions already
+        worked out on this table (rows of a table repeat conditions: the audit log's
+        workload and operation are in most of its rows)."""
+        seen = {} if seen is None else seen
         hit = pa.array([True] * len(table), pa.bool_())
         for condition in self.when:
-            hit = pc.and_(hit, condition.mask(table))
+            if condition not in seen:
+                seen[condition] = condition.mask(table)
+            hit = pc.and_(hit, seen[condition])
         return hit
 
 
@@ -307,8 +313,9 @@ def first_match(rows: tuple[FieldRule, ...], table: pa.Table, default: str | Non
     outcomes = pa.array([r.outcome for r in rows] + [default], pa.string())
     # Which row decides, as a small integer (cheaper to choose between than text).
     out = pa.array(np.full(len(table), len(rows), np.int32))
+    seen: dict = {}
     for i in reversed(range(len(rows))):  # last to first: the first row has the last word
-        out = pc.if_else(rows[i].mask(table), pa.scalar(i, pa.int32()), out)
+        out = pc.if_else(rows[i].mask(table, seen), pa.scalar(i, pa.int32()), out)
     return outcomes.take(out)
 
 
