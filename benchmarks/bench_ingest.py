@@ -245,9 +245,12 @@ def append(folder: Path, n: int, n_people: int, months: int) -> dict:
     return {"store_events": n, "months": months, "built_s": built, "append": ours}
 
 
-def loaders(folder: Path, iis_lines: int, audit_records: int) -> list[str]:
+def loaders(
+    folder: Path, iis_lines: int, audit_records: int, against: Path | None = None
+) -> list[str]:
     """The loader goals through the whole ``ingest`` (parse, classify, dedupe, commit): IIS
-    lines and audit JSON Lines records per second of wall and of CPU time."""
+    lines and audit JSON Lines records per second of wall and of CPU time (and the CPU as
+    a ratio of the ``against`` checkout's on the same file, right after)."""
     from bench_audit import write_jsonl
     from bench_web_logs import write_iis
 
@@ -261,10 +264,14 @@ def loaders(folder: Path, iis_lines: int, audit_records: int) -> list[str]:
         path = folder / f"{name.split()[0]}-{n}.{'log' if name == 'iis-w3c' else 'jsonl'}"
         write(path, n)
         r = ingest(folder / f"store-{name.split()[0]}", path)
+        vs = ""
+        if against is not None:
+            ref = ingest(folder / f"store-ref-{name.split()[0]}", path, against)
+            vs = f" | cpu {r['cpu'] / ref['cpu']:.2f}x of {against} ({n / ref['cpu']:,.0f}/s)"
         out.append(
             f"{name:16} {n:>11,} records through ingest: wall {r['wall']:6.1f} s "
             f"({n / r['wall']:>9,.0f}/s) cpu {r['cpu']:6.1f} s ({n / r['cpu']:>9,.0f}/s) "
-            f"rss {r['rss_mb']:5.0f} MB | goal {goal:,}/s"
+            f"rss {r['rss_mb']:5.0f} MB | goal {goal:,}/s{vs}"
         )
         path.unlink()
     return out
@@ -303,7 +310,7 @@ def main() -> None:
                     ),
                     flush=True,
                 )
-        for line in loaders(folder, args.iis, args.audit):
+        for line in loaders(folder, args.iis, args.audit, args.against):
             print(line, flush=True)
         if args.append:
             r = append(folder, args.append, args.people, args.months)

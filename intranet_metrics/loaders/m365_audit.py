@@ -5,40 +5,39 @@ all carry an ``AuditData`` column holding the record as JSON, and that JSON is t
 thing read: the other columns (``CreationDate`` in particular) are culture-formatted
 duplicates. JSON Lines files hold one AuditData object per line (Management Activity API).
 
-Classification follows SPEC section 6. Exclusions are checked before the activity, so a
-system account's Exchange cmdlet is excluded (with its reason), never counted as other:
-the builder's generic actor exclusions first (``system_account``, ``guest``, ...), then
-``user_type`` (UserType other than 0 Regular / 2 Admin), then ``not_a_user`` (no ``@``).
-A record without a UserType is not excluded on that ground: the type is unknown, not wrong.
-
-One path reads every record: orjson parses each line (or CSV AuditData) in the record
-loop (``_Classifier.run``), and the builder gets the records a block at a time, as
-columns. An Arrow JSON reader path was measured against it (benchmarks/bench_audit.py):
-0.97x the loop's CPU, no gain, so it is gone.
+The reader only turns records into Arrow tables of raw named fields: orjson parses each
+line (or CSV AuditData), the fields the rules need are read as text (``FIELDS``; numbers
+as their digits), the nested Teams ``Messages`` entries flattened to one column and
+``UserType`` read as Microsoft's enum number. Classification (SPEC section 6) is the
+``FieldRules`` table below, applied by ``rules.apply_fields``: rejects, then exclusions
+before the activity, so a system account's Exchange cmdlet is excluded (with its reason),
+never counted as other: the builder's generic actor exclusions first (``system_account``,
+``guest``, ...), then ``user_type`` (UserType other than 0 Regular / 2 Admin), then
+``not_a_user`` (no ``@``). A record without a UserType is not excluded on that ground: the
+type is unknown, not wrong.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from itertools import compress, islice
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import InputError
-from ..identity import actor_exclusion, normalise_actor
 from . import textfile
 from .base import (
     EPOCH,
     LONG_LINE,
     EventBuilder,
-    Memo,
     bounded_lines,
     csv_records,
     decode_head,
@@ -46,10 +45,30 @@ from .base import (
     open_text,
     read_head,
 )
-from .rules import AuditRule, audit_rule
+from .rules import (
+    ACTOR,
+    ACTOR_REASON,
+    LINE,
+    PROBLEM,
+    TIME,
+    Actor,
+    FieldRule,
+    FieldRules,
+    Filled,
+    apply_fields,
+    blank,
+    differs,
+    filled,
+    is_,
+    lacks,
+    matches,
+    not_,
+    row,
+    same,
+)
 
 # orjson parses AuditData about 2.5x faster than the standard library (same errors: a
-# ValueError subclass) in the record loop.
+# ValueError subclass).
 _loads = orjson.loads
 
 NAME = "m365-audit"
@@ -84,29 +103,72 @@ USER_TYPES: dict[str, int] = {
     "partnertechnician": 9,
     "guest": 10,
 }
-PEOPLE_TYPES = frozenset({0, 2})
+PEOPLE_TYPES = (0, 2)
 _MICRO = timedelta(microseconds=1)
 # CreationTime has no offset and is UTC: subtracting a naive epoch skips a replace() per row.
 _NAIVE_EPOCH = datetime(1970, 1, 1)
-# RecordType 37; -Formatted exports print the enum name instead of the number.
-COMMENT_RECORD_TYPES = frozenset({"37", "sharepointcommentoperation"})
-_YAMMER = frozenset({"yammer"})
-_TEAMS = frozenset({"microsoftteams"})
+
+# -- the raw fields ----------------------------------------------------------------------------
+# AuditData fields read as text (a number as its digits, null or absent as null).
+FIELDS = (
+    "Id",
+    "Workload",
+    "Operation",
+    "RecordType",
+    "UserId",
+    "ObjectId",
+    "MessageId",
+    "ParentMessageId",
+    "ThreadId",
+    "SiteUrl",
+    "GroupName",
+    "ChannelName",
+)
+# CreationTime only as text (any other value is no time); UserType as its enum number.
+CREATED, USER_TYPE = "CreationTime", "UserType"
+# Microsoft's Teams schema (Office 365 Management Activity API) puts ``ParentMessageId`` in
+# the ``Messages`` entries; SPEC and our samples have it at the top level: both are read.
+# Microsoft's other Teams message data (Defender ``MessageEvents``) sets it to the entry's
+# own id for a message that is no reply, so this column holds the first entry's parent that
+# is not the entry itself.
+ENTRY_PARENT = "Messages.ParentMessageId"
+
+# -- the rules (SPEC section 6) as data: the first row a record meets decides ------------------
+_YAMMER = ("yammer",)
+_TEAMS = ("microsoftteams",)
 # SPEC names the SharePoint operations without a workload: Teams records with them count too.
-_SHAREPOINT = frozenset({"sharepoint", "microsoftteams"})
-# SPEC section 6, as data: the first row matching (Workload, Operation, RecordType) decides;
-# no row: ``other``. A ``when`` row looks at the record's own fields (``CONDITIONS``).
-RULES: tuple[AuditRule, ...] = (
-    AuditRule(
-        _YAMMER,
-        "thread_start",
-        frozenset({"messagecreated"}),
-        when="thread_start",
-        otherwise="reply",
+_SHAREPOINT = ("sharepoint", "microsoftteams")
+# RecordType 37; -Formatted exports print the enum name instead of the number.
+_ANY_SHAREPOINT = is_("Workload", *_SHAREPOINT, fold=True)
+_COMMENT = matches("RecordType", r"^\s*(37|sharepointcommentoperation)\s*$")
+
+
+def _on(workloads: tuple[str, ...], *operations: str) -> tuple:
+    """Conditions: a record of one of ``workloads`` whose Operation is one of ``operations``
+    (both compared case-insensitively)."""
+    return is_("Workload", *workloads, fold=True), is_("Operation", *operations, fold=True)
+
+
+def _replies_to(parent: str) -> tuple[FieldRule, FieldRule]:
+    """A Teams MessageSent naming a ``parent`` other than itself is a reply."""
+    sent = _on(_TEAMS, "MessageSent")
+    return (
+        row("reply", *sent, filled(parent), blank("MessageId")),
+        row("reply", *sent, differs(parent, "MessageId")),
+    )
+
+
+ACTIVITIES: tuple[FieldRule, ...] = (
+    # A Yammer message starts a thread when it names none or names itself.
+    row("thread_start", *_on(_YAMMER, "MessageCreated"), blank("ThreadId")),
+    row("thread_start", *_on(_YAMMER, "MessageCreated"), same("ThreadId", "MessageId")),
+    row("reply", *_on(_YAMMER, "MessageCreated")),
+    row("message_read", *_on(_YAMMER, "MessageViewed")),
+    row("upload", *_on(_YAMMER, "FileCreated")),
+    row(
+        "other", is_("Workload", *_SHAREPOINT, fold=True), _COMMENT, matches("Operation", "delete")
     ),
-    AuditRule(_YAMMER, "message_read", frozenset({"messageviewed"})),
-    AuditRule(_YAMMER, "upload", frozenset({"filecreated"})),
-    AuditRule(_SHAREPOINT, "comment", record_types=COMMENT_RECORD_TYPES, unless_word="delete"),
+    row("comment", is_("Workload", *_SHAREPOINT, fold=True), _COMMENT),
     # Teams (docs/formats.md, "Teams in the audit log", has the sources): MessageSent is
     # Microsoft's "Posted a new message" ("A new message was posted to a chat or channel",
     # Teams activities table, MicrosoftDocs/OfficeDocs-SkypeForBusiness
@@ -115,85 +177,62 @@ RULES: tuple[AuditRule, ...] = (
     # in the copies of Microsoft's table found, only in field reports: see the doc.
     # MessageCreatedHasLink / MessageEditedHasLink describe the same messages again (a
     # link in them): counting them would count one message twice, so they stay other.
-    AuditRule(_TEAMS, "reply", frozenset({"messagesent"}), when="has_parent", otherwise="post"),
-    AuditRule(_TEAMS, "reaction", frozenset({"reactedtomessage"})),
-    AuditRule(_SHAREPOINT, "page_create", frozenset({"listitemcreated"}), when="pages_library"),
-    AuditRule(
-        _SHAREPOINT,
-        "page_view",
-        frozenset({"pageviewed", "pageviewedextended", "clientviewsignaled"}),
+    *_replies_to("ParentMessageId"),
+    *_replies_to(ENTRY_PARENT),
+    row("post", *_on(_TEAMS, "MessageSent")),
+    row("reaction", *_on(_TEAMS, "ReactedToMessage")),
+    # A page in a pages library is a new page; other list items are not.
+    row("page_create", *_on(_SHAREPOINT, "ListItemCreated"), matches("ObjectId", "/(site)?pages/")),
+    row("other", *_on(_SHAREPOINT, "ListItemCreated")),
+    row("page_view", *_on(_SHAREPOINT, "PageViewed", "PageViewedExtended", "ClientViewSignaled")),
+    row("file_view", *_on(_SHAREPOINT, "FileAccessed", "FileAccessedExtended", "FilePreviewed")),
+    row("upload", *_on(_SHAREPOINT, "FileUploaded")),
+    row("edit", *_on(_SHAREPOINT, "FileModified", "ListItemUpdated")),
+)
+
+RULES = FieldRules(
+    time=(CREATED, lambda values: _times(values)),
+    actor=Actor(ids=("UserId",), prefix=""),
+    # Event field <- the first of these AuditData fields that holds a value (SPEC section 6).
+    fields={
+        "key": ("Id",),
+        "item": ("ObjectId", "MessageId"),
+        "parent": ("ParentMessageId",),
+        "thread": ("ThreadId",),
+        "channel": ("SiteUrl", "GroupName", "ChannelName"),
+    },
+    rejects=(
+        row("AuditData has no CreationTime", blank(CREATED)),
+        row("AuditData has no Id", blank("Id")),
+        # The text is not quoted in the reason: it may be anything, a name too (SPEC 5).
+        row("CreationTime is not ISO 8601", is_(TIME, None)),
     ),
-    AuditRule(
-        _SHAREPOINT,
-        "file_view",
-        frozenset({"fileaccessed", "fileaccessedextended", "filepreviewed"}),
+    # An actor the builder excludes keeps the builder's reason (system_account, guest, ...).
+    exclusions=(
+        row("user_type", blank(ACTOR_REASON), not_(USER_TYPE, None, *PEOPLE_TYPES)),
+        # The person is what follows a SharePoint claims prefix (``identity.normalise_actor``).
+        row("not_a_user", blank(ACTOR_REASON), lacks(ACTOR, "@[^|]*$")),
     ),
-    AuditRule(_SHAREPOINT, "upload", frozenset({"fileuploaded"})),
-    AuditRule(_SHAREPOINT, "edit", frozenset({"filemodified", "listitemupdated"})),
-    AuditRule(_SHAREPOINT, "other", frozenset({"pageprefetched"})),
+    activities=ACTIVITIES,
+    parent_not_item=True,  # a Teams message naming itself as its parent names none
 )
 
 
-# Event field <- the first of these AuditData fields that holds a value (SPEC section 6).
-FIELD_MAP: dict[str, tuple[str, ...]] = {
-    "item": ("ObjectId", "MessageId"),
-    "parent": ("ParentMessageId",),
-    "thread": ("ThreadId",),
-    "channel": ("SiteUrl", "GroupName", "ChannelName"),
-}
+def rules_for(sites: tuple[str, ...] | list[str]) -> FieldRules:
+    """``RULES``, with a SharePoint record outside the configured ``sites`` (prefixes of
+    its ObjectId, compared case-insensitively) made other."""
+    prefixes = [s.strip().lower().rstrip("/") for s in sites if s.strip()]
+    if not prefixes:
+        return RULES
+    # "/sites/intranet" must not take in "/sites/intranet-archive".
+    pattern = "^(?:" + "|".join(_escape(p) for p in prefixes) + ")(?:[/?#]|$)"
+    outside = row("other", is_("Workload", "sharepoint", fold=True), lacks("ObjectId", pattern))
+    return dataclasses.replace(RULES, activities=(outside, *RULES.activities))
 
 
-def _first(get: Callable[[str], Any], names: tuple[str, ...]) -> Any:
-    """``get(a) or get(b) or ...``: the first value that is set, else the last one."""
-    value = None
-    for name in names:
-        value = get(name)
-        if value:
-            return value
-    return value
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _is_thread_start(obj: dict) -> bool:
-    thread = obj.get("ThreadId")
-    return thread is None or thread == "" or str(thread) == str(obj.get("MessageId"))
-
-
-def _has_parent(obj: dict) -> bool:
-    """A Teams message names a parent message other than itself. Microsoft's Teams schema
-    (Office 365 Management Activity API) puts ``ParentMessageId`` in the ``Messages``
-    entries; SPEC and our samples have it at the top level: both are read. Microsoft's
-    other Teams message data (Defender ``MessageEvents``) sets it to the message's own id
-    for a message that is no reply, so a parent equal to the message itself is none."""
-    own = _text(obj.get("MessageId"))
-    entries = obj.get("Messages")
-    found = [(obj.get("ParentMessageId"), own)]
-    if isinstance(entries, list):
-        found += [
-            (m.get("ParentMessageId"), _text(m.get("Id"))) for m in entries if type(m) is dict
-        ]
-    return any(p not in (None, "") and _text(p) not in (own, mid) for p, mid in found)
-
-
-def _in_pages_library(obj: dict) -> bool:
-    # A page in a pages library is a new page; other list items are not.
-    object_id = _text(obj.get("ObjectId") or "").lower()
-    return "/sitepages/" in object_id or "/pages/" in object_id
-
-
-def _is_dict(value: Any) -> bool:
-    return type(value) is dict
-
-
-# The conditions a rule row may name, on the record's own fields.
-CONDITIONS: dict[str, Callable[[dict], bool]] = {
-    "thread_start": _is_thread_start,
-    "has_parent": _has_parent,
-    "pages_library": _in_pages_library,
-}
+def _escape(text: str) -> str:
+    """``text`` as a literal in an RE2 pattern."""
+    return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)
 
 
 # -- sniffing ----------------------------------------------------------------------------------
@@ -236,33 +275,56 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
     first = decode_head(read_head(path)).split("\n", 1)[0]
     if not first.strip():
         raise InputError(f"{path} line 1: empty first line; expected an audit log header")
-    classify = _Classifier(builder)
+    rules = rules_for(builder.config.sites)
+    workloads: Counter[str] = Counter()
     if first.lstrip().startswith("{"):
-        yield from _load_jsonl(path, classify)
+        with textfile.open_lines(path) as fh:
+            for table, raw in _tables(_jsonl_lines(fh), "not a JSON object", nested=True):
+                yield from _apply(rules, table, raw, builder, workloads)
     else:
         with open_text(path, newline="", builder=builder) as fh:
-            yield from classify.run(_csv_audit_data(path, fh, builder), "AuditData is not JSON")
-    classify.explain_zero()
+            texts = _csv_audit_data(path, fh, builder)
+            for table, raw in _tables(texts, "AuditData is not JSON"):
+                yield from _apply(rules, table, raw, builder, workloads)
+    _explain_zero(builder, workloads, rules is not RULES)
 
 
-def _load_jsonl(path: Path, classify: _Classifier) -> Iterator[pa.RecordBatch]:
-    """A JSON Lines file, in blocks of whole lines, through the record loop. A line longer
-    than ``FIELD_LIMIT`` is rejected unread (memory stays bounded)."""
-    with textfile.open_lines(path) as fh:
-        if isinstance(fh, io.TextIOBase):  # UTF-16
-            lines = ((n, LONG_LINE if t is None else t) for n, t in bounded_lines(fh, FIELD_LIMIT))
-            yield from classify.run(lines, "not a JSON object", nested=True)
-            return
-        n = 1
-        for block, _complete in line_blocks(fh, _JSON_BLOCK, FIELD_LIMIT):
-            # BytesIO finds line ends with memchr: 4x faster than bytes.split(b"\n").
-            lines = io.BytesIO(block).readlines()
-            yield from classify.run(enumerate(lines, start=n), "not a JSON object", nested=True)
-            n += len(lines)
+def _apply(
+    rules: FieldRules,
+    table: pa.Table,
+    raw: Callable[[int], str | None],
+    builder: EventBuilder,
+    workloads: Counter[str],
+) -> Iterator[pa.RecordBatch]:
+    apply_fields(rules, table, builder, raw=raw)
+    # Records per Workload as written: an export with no intranet event says why.
+    read = pc.and_(pc.is_null(table.column(PROBLEM)), Filled(CREATED).mask(table))
+    read = pc.and_(read, Filled("Id").mask(table))
+    for found in pc.value_counts(table.column("Workload").filter(read)).to_pylist():
+        workloads[str(found["values"])] += found["counts"]
+    if builder.full:
+        yield builder.flush()
+
+
+def _jsonl_lines(fh: IO) -> Iterator[tuple[int, bytes | str]]:
+    """``(line number, text)`` of a JSON Lines file, in blocks of whole lines. A line
+    longer than ``FIELD_LIMIT`` comes as ``LONG_LINE``, unread (memory stays bounded)."""
+    if isinstance(fh, io.TextIOBase):  # UTF-16
+        for n, text in bounded_lines(fh, FIELD_LIMIT):
+            yield n, LONG_LINE if text is None else text
+        return
+    n = 1
+    for block, _complete in line_blocks(fh, _JSON_BLOCK, FIELD_LIMIT):
+        # BytesIO finds line ends with memchr: 4x faster than bytes.split(b"\n").
+        lines = io.BytesIO(block).readlines()
+        yield from enumerate(lines, start=n)
+        n += len(lines)
 
 
 # Blocks of this many bytes of whole lines are cut from a JSON Lines file.
 _JSON_BLOCK = 1 << 21
+# Records per table handed to ``apply_fields`` (its per-call work is paid this seldom).
+_TABLE_ROWS = 32_768
 
 
 def _csv_audit_data(path: Path, fh: IO[str], builder: EventBuilder) -> Iterator[tuple[int, str]]:
@@ -282,11 +344,11 @@ def _csv_audit_data(path: Path, fh: IO[str], builder: EventBuilder) -> Iterator[
             "column (Purview Export, or Search-UnifiedAuditLog | Export-Csv)"
         )
     col = header.index("AuditData")
-    for line, row in records:
-        if len(row) <= col:
-            builder.reject(line, f"{len(row)} values, no AuditData", ",".join(row))
+    for line, values in records:
+        if len(values) <= col:
+            builder.reject(line, f"{len(values)} values, no AuditData", ",".join(values))
             continue
-        yield line, row[col]
+        yield line, values[col]
 
 
 def _audit_data(value: Any) -> Any:
@@ -298,284 +360,163 @@ def _audit_data(value: Any) -> Any:
     return value
 
 
-# -- classification ----------------------------------------------------------------------------
-# The activity of most records follows from (Workload, Operation, RecordType) alone, so it
-# is worked out once per distinct triple; this marks the triples whose records' own fields
-# (ObjectId, ThreadId) decide.
-_BY_RECORD = "by record"
-_CACHE_LIMIT = 100_000
-_BLOCK = 4096
+def _tables(
+    texts: Iterator[tuple[int, bytes | str]], bad_json: str, nested: bool = False
+) -> Iterator[tuple[pa.Table, Callable[[int], str | None]]]:
+    """Tables of raw fields of ``(line, JSON text)`` records, ``_TABLE_ROWS`` at a time,
+    each with what a reject of its i-th record shows. Blank lines are no record."""
+    records = _Records()
+    for line, text in texts:
+        records.add(line, text, bad_json, nested)
+        if records.size >= _TABLE_ROWS:
+            yield records.table()
+            records = _Records()
+    if records.size:
+        yield records.table()
 
 
-def _reject_unreadable_times(
-    builder: EventBuilder, lines: list[int], created: list[str], times: list[int | None]
-) -> list[bool]:
-    """Reject the records whose CreationTime did not parse (``times`` None); returns
-    which records to keep."""
-    keep = [t is not None for t in times]
-    # The text is not quoted in the reason: it may be anything, a name too (SPEC 5).
-    for line, ok in zip(lines, keep, strict=True):
-        if not ok:
-            builder.reject(line, "CreationTime is not ISO 8601")
-    return keep
+# What the record loop takes from each AuditData object, in this order.
+_TAKEN = (*FIELDS, CREATED, USER_TYPE, "Messages")
+_NOTHING = (None,) * len(_TAKEN)
+_NONE = type(None)
 
 
-class _Block:
-    """The columns of up to ``_BLOCK`` classified records, before conversion."""
-
-    NAMES = (
-        "lines",
-        "created",
-        "actors",
-        "activities",
-        "keys",
-        "items",
-        "parents",
-        "threads",
-        "channels",
-        "excluded",
-    )
+class _Records:
+    """Records gathered as rows of their raw field values, a record at a time; ``table``
+    turns them into columns. This is the loop every audit record goes through, so per
+    record it only parses and takes the values (one ``map``): checking and converting
+    them waits for ``table``, a column at a time."""
 
     def __init__(self) -> None:
-        self.columns: list[list[Any]] = [[] for _ in self.NAMES]
-        self.appends = tuple(c.append for c in self.columns)
-        for name, column in zip(self.NAMES, self.columns, strict=True):
-            setattr(self, name, column)
+        self.rows: list[tuple] = []
+        self.lines: list[int] = []
+        self.problems: list[str | None] = []
+        self.texts: list[bytes | str | None] = []
 
-    def drop_unreadable_times(self, times: list[int | None], builder: EventBuilder) -> None:
-        """Reject the records whose CreationTime did not parse; keep the others."""
-        keep = _reject_unreadable_times(builder, self.lines, self.created, times)
-        times[:] = compress(times, keep)
-        for column in self.columns:
-            column[:] = compress(column, keep)
+    @property
+    def size(self) -> int:
+        return len(self.lines)
 
-
-class _Classifier:
-    """Turns AuditData objects into columns of builder records (or rejects).
-
-    Records are gathered a block at a time and handed to ``builder.add_many`` by ``drain``:
-    the per-record work is reading a dozen fields and two cache lookups; conversions and
-    the CreationTime parse happen a column at a time.
-    """
-
-    def __init__(self, builder: EventBuilder) -> None:
-        self.builder = builder
-        self.service = frozenset(builder.config.service_accounts)
-        # Prefixes compared case-insensitively; a trailing slash is the boundary itself.
-        self.sites = tuple(s.strip().lower().rstrip("/") for s in builder.config.sites if s.strip())
-        self._rules = Memo(lambda triple: self._rule(*triple), limit=_CACHE_LIMIT)
-        self._people = Memo(lambda who: self._person(*who), limit=_CACHE_LIMIT)
-        # Records per Workload as written: an export with no intranet event says why.
-        self.workloads: Counter[str] = Counter()
-
-    def explain_zero(self) -> None:
-        """A note on the builder when records were read but none counted as an event."""
-        counts = self.builder.counts
-        if counts.events or not self.workloads:
-            return
-        found = ", ".join(
-            f"{'(none)' if w in ('None', '') else w} ({n:,})"
-            for w, n in self.workloads.most_common(6)
-        )
-        more = len(self.workloads) - 6
-        found += f" and {more} more" if more > 0 else ""
-        if not any(w.lower() in WORKLOADS for w in self.workloads):
-            why = "only SharePoint, Yammer, MicrosoftTeams count"
-        else:
-            why = (
-                "their SharePoint, Yammer and Teams records are other operations, excluded "
-                "actors" + (" or outside the configured sites" if self.sites else "")
-            )
-        self.builder.note(f"0 intranet events: workloads found {found}; {why}")
-
-    def run(
-        self, records: Iterator[tuple[int, bytes | str]], bad_json: str, nested: bool = False
-    ) -> Iterator[pa.RecordBatch]:
-        """Parse and classify ``(line, JSON text)`` records; yields full builder batches.
-
-        This is the loop every audit record goes through, so it is written for speed:
-        the fields are read while the freshly parsed object is in the CPU cache, the
-        appends are bound once per block, and everything else waits for ``_drain``.
-        """
-        parse, classify = self._parse, self._classify
-        more = True
-        while more:
-            more = False
-            block = _Block()
-            (a_line, a_created, a_actor, a_activity, a_key) = block.appends[:5]
-            mapped = list(zip(block.appends[5:9], FIELD_MAP.values(), strict=True))
-            a_excluded = block.appends[9]
-            for line, text in islice(records, _BLOCK):
-                more = True
-                obj = parse(line, text, bad_json, nested)
-                if obj is None:
-                    continue
-                get = obj.get
-                activity, actor, excluded = classify(obj)
-                a_line(line)
-                a_created(get("CreationTime"))
-                a_actor(actor)
-                a_activity(activity)
-                a_key(get("Id"))
-                for append, names in mapped:
-                    append(_first(get, names))
-                a_excluded(excluded)
-            self._drain(block)
-            if self.builder.full:
-                yield self.builder.flush()
-
-    def _parse(self, line: int, text: bytes | str, bad_json: str, nested: bool) -> dict | None:
-        """The AuditData object of a record with a CreationTime and an Id, or None after
-        rejecting it (or skipping a blank line)."""
+    def add(self, line: int, text: bytes | str, bad_json: str, nested: bool) -> None:
         try:
             obj = _loads(text)
         except ValueError as exc:
-            if not text.strip():
-                return None
-            if text == LONG_LINE:
-                self.builder.reject(line, f"line longer than {FIELD_LIMIT:,} bytes; skipped")
-                return None
-            # Bytes that are not UTF-8 stop the file like any other text export (the
-            # ingest driver names the line); bad JSON is only this record.
-            if isinstance(text, bytes):
-                text = text.decode("utf-8")
-            self.builder.reject(line, f"{bad_json} ({getattr(exc, 'msg', exc)})", text)
-            return None
-        if (
-            nested
-            and type(obj) is dict
-            and "AuditData" in obj
-            and "CreationTime" not in obj
-            and obj.get("CreationTime") is None
-        ):
+            if text.strip():
+                self._bad(line, _bad_text(text, bad_json, exc), text)
+            return
+        if nested and type(obj) is dict and "AuditData" in obj and "CreationTime" not in obj:
             obj = _audit_data(obj["AuditData"])  # a whole export row with AuditData inside
         if type(obj) is not dict:
-            self._reject(line, "AuditData is not a JSON object", text)
-            return None
-        created, key = obj.get("CreationTime"), obj.get("Id")
-        if not created or type(created) is not str:
-            self._reject(line, "AuditData has no CreationTime", text)
-            return None
-        if key is None or key == "":
-            self._reject(line, "AuditData has no Id", text)
-            return None
-        return obj
-
-    def _classify(self, obj: dict) -> tuple[str, str, str | None]:
-        """``(activity, actor, exclusion)`` of a record, by the rule and person caches."""
-        get = obj.get
-        triple = (get("Workload"), get("Operation"), get("RecordType"))
-        self.workloads[triple[0] if type(triple[0]) is str else str(triple[0])] += 1
-        try:
-            activity = self._rules[triple]
-        except TypeError:  # a list or object where a name belongs: not cacheable
-            activity = self._rule(*triple)
-        if activity is _BY_RECORD:
-            activity = self._by_record(obj, *triple)
-        who = (get("UserId"), get("UserType"))
-        try:
-            actor, excluded = self._people[who]
-        except TypeError:
-            actor, excluded = self._person(*who)
-        return activity, actor, excluded
-
-    def _reject(self, line: int, reason: str, raw: str | bytes) -> None:
-        if isinstance(raw, bytes):
-            raw = raw.decode("utf-8", "replace")
-        self.builder.reject(line, reason, raw)
-
-    def _drain(self, block: _Block) -> None:
-        """Hand a block of classified records to the builder, a column at a time."""
-        if not block.lines:
+            self._bad(line, "AuditData is not a JSON object", text)
             return
-        times = _times(block.created)
-        if None in times:
-            block.drop_unreadable_times(times, self.builder)
-        items, parents = _texts(block.items), _texts(block.parents, empty_is_null=True)
-        self.builder.add_many(
-            time=times,
-            actor=block.actors,
-            activity=block.activities,
-            line=block.lines,
-            key=[k if type(k) is str else str(k) for k in block.keys],
-            item=items,
-            # A Teams message naming itself as its parent names none (``_has_parent``).
-            parent=[None if p == i else p for p, i in zip(parents, items, strict=True)],
-            thread=_texts(block.threads, empty_is_null=True),
-            channel=_texts(block.channels),
-            excluded=block.excluded,
+        self.rows.append(tuple(map(obj.get, _TAKEN)))
+        self.lines.append(line)
+        self.problems.append(None)
+        self.texts.append(text)
+
+    def _bad(self, line: int, problem: str | None, text: bytes | str | None) -> None:
+        """A record the reader cannot take: all its fields null, the ``problem`` said."""
+        self.rows.append(_NOTHING)
+        self.lines.append(line)
+        self.problems.append(problem)
+        self.texts.append(None if text == LONG_LINE else text)
+
+    def table(self) -> tuple[pa.Table, Callable[[int], str | None]]:
+        *fields, created, kinds, messages = zip(*self.rows, strict=True)
+        columns = {name: _text_column(v) for name, v in zip(FIELDS, fields, strict=True)}
+        # CreationTime only as text: any other value is no time.
+        texts_only = set(map(type, created)) <= {str, _NONE}
+        columns[CREATED] = pa.array(
+            created if texts_only else [t if type(t) is str else None for t in created],
+            pa.string(),
         )
-
-    def _person(self, user_id: Any, user_type: Any) -> tuple[str, str | None]:
-        actor = user_id if isinstance(user_id, str) else ("" if user_id is None else str(user_id))
-        return actor, self._exclusion(actor, user_type)
-
-    def _exclusion(self, actor: str, user_type: Any) -> str | None:
-        people = user_type is None or user_type == "" or _user_type(user_type) in PEOPLE_TYPES
-        norm = normalise_actor(actor)
-        if people and "@" in norm:
-            return None  # the common case; the builder still applies guest/service rules
-        if actor_exclusion(norm, self.service):
-            return None  # the builder names the generic reason (system_account, guest, ...)
-        return "not_a_user" if people else "user_type"
-
-    def _rule(self, workload: Any, operation: Any, record_type: Any, sites: bool = True) -> str:
-        """The activity of every record with these three fields, or ``_BY_RECORD``."""
-        wl = str(workload or "").lower()
-        if wl not in WORKLOADS:
-            return "other"
-        if sites and wl == "sharepoint" and self.sites:
-            return _BY_RECORD  # ObjectId must lie under a configured site
-        op = str(operation or "").lower()
-        rule = audit_rule(RULES, wl, op, _text(record_type).strip().lower())
-        if rule is None:
-            return "other"
-        if rule.unless_word is not None and rule.unless_word in op:
-            return rule.otherwise
-        return _BY_RECORD if rule.when is not None else rule.activity
-
-    def _by_record(self, obj: dict, workload: Any, operation: Any, record_type: Any) -> str:
-        wl = str(workload or "").lower()
-        object_id = _text(obj.get("ObjectId") or "").lower()
-        if self.sites and wl == "sharepoint" and not self._in_sites(object_id):
-            return "other"
-        activity = self._rule(workload, operation, record_type, sites=False)
-        if activity is not _BY_RECORD:
-            return activity
-        op = str(operation or "").lower()
-        rule = audit_rule(RULES, wl, op, _text(record_type).strip().lower())
-        assert rule is not None and rule.when is not None  # _rule said _BY_RECORD
-        return rule.activity if CONDITIONS[rule.when](obj) else rule.otherwise
-
-    def _in_sites(self, object_id: str) -> bool:
-        for site in self.sites:
-            # "/sites/intranet" must not take in "/sites/intranet-archive".
-            if object_id.startswith(site) and (
-                len(object_id) == len(site) or object_id[len(site)] in "/?#"
-            ):
-                return True
-        return False
+        columns[USER_TYPE] = _user_types(kinds)
+        parents = [None if m is None else _entry_parent(m) for m in messages]
+        columns[ENTRY_PARENT] = pa.array(parents, pa.string())
+        columns[LINE] = pa.array(self.lines, pa.int64())
+        columns[PROBLEM] = pa.array(self.problems, pa.string())
+        texts = self.texts
+        return pa.table(columns), lambda i: _shown(texts[i])
 
 
-def _texts(values: list[Any], empty_is_null: bool = False) -> list[str | None]:
-    """JSON values as stored text: numbers (Yammer ids) become strings, null stays null."""
-    if empty_is_null:
-        return [None if v is None or v == "" else v if type(v) is str else str(v) for v in values]
-    return [v if v is None or type(v) is str else str(v) for v in values]
+def _text_column(values: tuple) -> pa.Array:
+    """JSON values as text: numbers (Yammer ids) become their digits, null stays null."""
+    if set(map(type, values)) <= {str, _NONE}:
+        return pa.array(values, pa.string())
+    return pa.array([v if v is None or type(v) is str else str(v) for v in values], pa.string())
 
 
-def _times(created: list[str]) -> list[int | None]:
-    """Microseconds since the epoch of each CreationTime (None where unreadable).
+def _user_types(values: tuple) -> pa.Array:
+    """UserType as Microsoft's enum number (null: none given; -1: no type it defines)."""
+    if set(map(type, values)) <= {int, _NONE}:  # bool is no int here: type() is exact
+        kinds = values
+    else:
+        kinds = [None if k is None or k == "" else _user_type(k) for k in values]
+    # Kinds too big for an int64 are no kind Microsoft defines.
+    return pa.array([k if k is None or -(1 << 62) < k < 1 << 62 else -1 for k in kinds], pa.int64())
 
-    Arrow parses the usual naive ISO form a column at a time; a block holding anything
-    else (an offset, 7-digit .NET fractions, a typo) is parsed record by record. Where
-    Arrow accepts a text, it gives the same instant as ``parse_time``.
+
+def _shown(text: bytes | str | None) -> str | None:
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+
+
+def _bad_text(text: bytes | str, bad_json: str, exc: ValueError) -> str:
+    """Why a record's text is no JSON. Bytes that are not UTF-8 stop the file like any
+    other text export (the ingest driver names the line); bad JSON is only this record."""
+    if text == LONG_LINE:
+        return f"line longer than {FIELD_LIMIT:,} bytes; skipped"
+    if isinstance(text, bytes):
+        text.decode("utf-8")
+    return f"{bad_json} ({getattr(exc, 'msg', exc)})"
+
+
+def _entry_parent(entries: Any) -> str | None:
+    """The first ``Messages`` entry's parent that is not the entry itself, as text."""
+    if type(entries) is not list:
+        return None
+    for entry in entries:
+        if type(entry) is dict:
+            parent = entry.get("ParentMessageId")
+            if parent not in (None, "") and _text(parent) != _text(entry.get("Id")):
+                return _text(parent)
+    return None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _explain_zero(builder: EventBuilder, workloads: Counter[str], sites: bool) -> None:
+    """A note on the builder when records were read but none counted as an event."""
+    if builder.counts.events or not workloads:
+        return
+    found = ", ".join(
+        f"{'(none)' if w in ('None', '') else w} ({n:,})" for w, n in workloads.most_common(6)
+    )
+    more = len(workloads) - 6
+    found += f" and {more} more" if more > 0 else ""
+    if not any(w.lower() in WORKLOADS for w in workloads):
+        why = "only SharePoint, Yammer, MicrosoftTeams count"
+    else:
+        why = "their SharePoint, Yammer and Teams records are other operations, excluded actors" + (
+            " or outside the configured sites" if sites else ""
+        )
+    builder.note(f"0 intranet events: workloads found {found}; {why}")
+
+
+def _times(values: pa.Array) -> pa.Array:
+    """Microseconds since the epoch of each CreationTime (null where unreadable).
+
+    Arrow parses the usual naive ISO form a column at a time; a table holding anything
+    else (an offset, 7-digit .NET fractions, a typo) is parsed a distinct text at a time.
+    Where Arrow accepts a text, it gives the same instant as ``parse_time``.
     """
     try:
-        arr = pa.array(created, type=pa.string()).cast(pa.timestamp("us"))
+        return values.cast(pa.timestamp("us")).cast(pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return [parse_time(t) for t in created]
-    return arr.cast(pa.int64()).to_pylist()
+        coded = pc.dictionary_encode(values)
+        found = [parse_time(t) for t in coded.dictionary.to_pylist()]
+        return pa.array(found, pa.int64()).take(coded.indices)
 
 
 def _user_type(value: Any) -> int:

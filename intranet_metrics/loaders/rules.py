@@ -7,8 +7,8 @@ raw named fields (``WEB_FIELDS``); ``apply_web`` classifies them with
 ``WebRules.classify`` (each distinct method, status and path looked up once: paths
 repeat all day) and hands events and rejects to the builder, for every web format.
 
-The audit log's table (operation/workload/record type -> activity, with a condition on
-the record) is ``AuditRule`` rows, read by ``m365_audit``.
+Formats whose records are named fields (Engage, Slack, the Microsoft 365 audit log) declare
+a ``FieldRules`` table instead, applied by ``apply_fields``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..identity import actor_exclusion, normalise_actor
 from .base import EventBuilder, Memo
 
 # Distinct paths held per table; a log has far fewer distinct pages than this.
@@ -242,38 +243,6 @@ def _part(values, start: int, stop: int | None):
     return None if values is None else values[start:stop]
 
 
-@dataclass(frozen=True)
-class AuditRule:
-    """One row of the audit log's table: a record of one of ``workloads`` (lower case)
-    whose operation is in ``operations`` (lower case) or whose record type is in
-    ``record_types`` gets ``activity``; an operation containing ``unless_word`` gets
-    ``otherwise``. ``when`` names a condition on the record's own fields (see
-    ``m365_audit.CONDITIONS``): ``activity`` when it holds, else ``otherwise``."""
-
-    workloads: frozenset[str]
-    activity: str
-    operations: frozenset[str] = frozenset()
-    record_types: frozenset[str] = frozenset()
-    when: str | None = None
-    otherwise: str = "other"
-    unless_word: str | None = None
-
-    def matches(self, workload: str, operation: str, record_type: str) -> bool:
-        return workload in self.workloads and (
-            operation in self.operations or record_type in self.record_types
-        )
-
-
-def audit_rule(
-    table: tuple[AuditRule, ...], workload: str, operation: str, record_type: str
-) -> AuditRule | None:
-    """The first row of ``table`` for these (lower-cased) fields, or None."""
-    for rule in table:
-        if rule.matches(workload, operation, record_type):
-            return rule
-    return None
-
-
 # -- field tables: formats whose records are named fields (Engage, Slack, ...) ----------------
 # A loader of such a format reads its export into Arrow tables of the records' raw named
 # fields (no decisions), plus three columns of its own: ``_line`` (the record's line or
@@ -285,6 +254,9 @@ LINE, PROBLEM, RAW = "_line", "_problem", "_raw"
 MEMBER = "_member"
 # Columns ``apply_fields`` adds before the rows are applied, so rows can name them.
 TIME, ACTOR_ID, BOT = "_time", "_actor_id", "_bot"
+# The record's actor text, and the builder's own reason to exclude that actor (a system
+# or service account, a guest, no actor: ``identity.actor_exclusion``), else null.
+ACTOR, ACTOR_REASON = "_actor", "_actor_reason"
 _INDEX = "_index"  # a record's place in the table given to apply_fields
 
 
@@ -354,7 +326,35 @@ class Differs:
         return pc.and_(both, pc.fill_null(pc.not_equal(a, b), False))
 
 
-Condition = OneOf | Filled | Differs
+@dataclass(frozen=True)
+class Same:
+    """Both fields hold a value and the values are equal."""
+
+    field: str
+    other: str
+
+    def mask(self, table: pa.Table) -> pa.Array:
+        a, b = _column(table, self.field), _column(table, self.other)
+        both = pc.invert(pc.or_(_empty(a), _empty(b)))
+        return pc.and_(both, pc.fill_null(pc.equal(a, b), False))
+
+
+@dataclass(frozen=True)
+class Matches:
+    """A record's text ``field`` matches the regular expression ``pattern`` (RE2, searched
+    anywhere, case-insensitive); ``negate``: it does not (a null field matches nothing)."""
+
+    field: str
+    pattern: str
+    negate: bool = False
+
+    def mask(self, table: pa.Table) -> pa.Array:
+        values = _column(table, self.field)
+        hit = pc.fill_null(pc.match_substring_regex(values, self.pattern, ignore_case=True), False)
+        return pc.invert(hit) if self.negate else hit
+
+
+Condition = OneOf | Filled | Differs | Same | Matches
 
 
 def is_(field: str, *values: object, fold: bool = False) -> OneOf:
@@ -379,6 +379,19 @@ def differs(field: str, other: str) -> Differs:
     return Differs(field, other)
 
 
+def same(field: str, other: str) -> Same:
+    return Same(field, other)
+
+
+def matches(field: str, pattern: str) -> Matches:
+    return Matches(field, pattern)
+
+
+def lacks(field: str, pattern: str) -> Matches:
+    """``field`` does not match ``pattern`` (null matches nothing, so it lacks it)."""
+    return Matches(field, pattern, negate=True)
+
+
 @dataclass(frozen=True)
 class FieldRule:
     """One row of a field table: ``outcome`` (an activity, an exclusion reason or a reject
@@ -388,10 +401,16 @@ class FieldRule:
     outcome: str
     when: tuple[Condition, ...] = ()
 
-    def mask(self, table: pa.Table) -> pa.Array:
+    def mask(self, table: pa.Table, seen: dict | None = None) -> pa.Array:
+        """Which records meet every condition. ``seen``: masks of conditions already
+        worked out on this table (rows of a table repeat conditions: the audit log's
+        workload and operation are in most of its rows)."""
+        seen = {} if seen is None else seen
         hit = pa.array([True] * len(table), pa.bool_())
         for condition in self.when:
-            hit = pc.and_(hit, condition.mask(table))
+            if condition not in seen:
+                seen[condition] = condition.mask(table)
+            hit = pc.and_(hit, seen[condition])
         return hit
 
 
@@ -404,8 +423,9 @@ def first_match(rows: tuple[FieldRule, ...], table: pa.Table, default: str | Non
     outcomes = pa.array([r.outcome for r in rows] + [default], pa.string())
     # Which row decides, as a small integer (cheaper to choose between than text).
     out = pa.array(np.full(len(table), len(rows), np.int32))
+    seen: dict = {}
     for i in reversed(range(len(rows))):  # last to first: the first row has the last word
-        out = pc.if_else(rows[i].mask(table), pa.scalar(i, pa.int32()), out)
+        out = pc.if_else(rows[i].mask(table, seen), pa.scalar(i, pa.int32()), out)
     return outcomes.take(out)
 
 
@@ -428,9 +448,11 @@ class FieldRules:
     microseconds since the epoch (null: unreadable). ``rejects``, ``exclusions`` and
     ``activities`` are ordered rows (first match wins) that may also name ``_time`` (the
     parsed time), ``_actor_id`` (the id ``actor`` chose) and ``_bot`` (the user list
-    marks that id as a bot). ``fields``: event column <- the first of these raw fields
-    that holds a value (``key`` is required). ``parent_for``: the activities that keep
-    a parent (None: every one)."""
+    marks that id as a bot), ``_actor`` (the actor text) and ``_actor_reason`` (the
+    builder's own reason to exclude that actor). ``fields``: event column <- the first of
+    these raw fields that holds a value (``key`` is required). ``parent_for``: the
+    activities that keep a parent (None: every one); ``parent_not_item``: a parent equal
+    to the record's item names none (a message naming itself)."""
 
     time: tuple[str, Callable[[pa.Array], pa.Array]]
     actor: Actor
@@ -440,6 +462,7 @@ class FieldRules:
     rejects: tuple[FieldRule, ...] = ()
     default: str = "other"
     parent_for: frozenset[str] | None = None
+    parent_not_item: bool = False
 
 
 # A user list: id -> (email or None, is a bot).
@@ -457,9 +480,12 @@ def first_filled(table: pa.Table, names: tuple[str, ...]) -> pa.Array:
     return filled[0] if len(filled) == 1 else pc.coalesce(*filled)
 
 
-def _actors(rules: FieldRules, table: pa.Table, users: Directory) -> pa.Table:
-    """``table`` with ``_actor_id``, ``_bot`` and the actor text (``_actor``) added; the
-    user list is looked up once per distinct id."""
+def _actors(
+    rules: FieldRules, table: pa.Table, users: Directory, service: frozenset[str]
+) -> pa.Table:
+    """``table`` with ``_actor_id``, ``_bot``, the actor text (``_actor``) and its
+    exclusion reason (``_actor_reason``) added; the user list is looked up, and an actor
+    judged, once per distinct value."""
     ids = first_filled(table, rules.actor.ids)
     coded = pc.dictionary_encode(ids)
     distinct = coded.dictionary.to_pylist()
@@ -471,7 +497,11 @@ def _actors(rules: FieldRules, table: pa.Table, users: Directory) -> pa.Table:
     email = first_filled(table, rules.actor.emails) if rules.actor.emails else None
     actor = looked if email is None else pc.if_else(pc.is_null(email), looked, email)
     table = table.append_column(ACTOR_ID, ids).append_column(BOT, pc.fill_null(bots, False))
-    return table.append_column("_actor", pc.fill_null(actor, ""))
+    actor = pc.fill_null(actor, "")
+    coded = pc.dictionary_encode(actor)
+    reasons = [actor_exclusion(normalise_actor(a), service) for a in coded.dictionary.to_pylist()]
+    table = table.append_column(ACTOR, actor)
+    return table.append_column(ACTOR_REASON, pa.array(reasons, pa.string()).take(coded.indices))
 
 
 def apply_fields(
@@ -493,7 +523,7 @@ def apply_fields(
         table = table.append_column(_INDEX, pa.array(np.arange(len(table))))
     field, parse = rules.time
     table = table.append_column(TIME, parse(_column(table, field)))
-    table = _actors(rules, table, users or {})
+    table = _actors(rules, table, users or {}, frozenset(builder.config.service_accounts))
     reasons = pc.coalesce(
         _column(table, PROBLEM).cast(pa.string()), first_match(rules.rejects, table, None)
     )
@@ -508,10 +538,13 @@ def apply_fields(
     if rules.parent_for is not None and "parent" in columns:
         keep = pc.is_in(activity, pa.array(sorted(rules.parent_for), pa.string()))
         columns["parent"] = pc.if_else(keep, columns["parent"], pa.scalar(None, pa.string()))
+    if rules.parent_not_item and "parent" in columns and "item" in columns:
+        own = pc.fill_null(pc.equal(columns["parent"], columns["item"]), False)
+        columns["parent"] = pc.if_else(own, pa.scalar(None, pa.string()), columns["parent"])
     members = _column(table, MEMBER) if MEMBER in table.column_names else member
     builder.add_many(
         time=_column(table, TIME),
-        actor=_column(table, "_actor"),
+        actor=_column(table, ACTOR),
         activity=activity,
         line=_column(table, LINE),
         excluded=first_match(rules.exclusions, table, None),
