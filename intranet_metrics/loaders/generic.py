@@ -438,13 +438,13 @@ class _Blocks:
     def _fast(self, block: bytes, lines: int) -> bool:
         """Classify a block of ``lines`` lines parsed by Arrow; False (nothing added) when
         it needs the record reader (Arrow cannot read it as that reader would)."""
-        if self.delimiter is not None and _blank_line(block, self.delimiter):
-            return False  # no record to the record reader, a row of empty values to Arrow
         table = self._parse(block)
         if table is None or len(table) != lines:
             return False
-        line = au.fixed(np.arange(self.line, self.line + lines, dtype=np.int64))
         raw = _BlockText(block, self.delimiter)
+        if self.delimiter is not None and _blank_line(table, raw, self.delimiter):
+            return False  # no record to the record reader, a row of empty values to Arrow
+        line = au.fixed(np.arange(self.line, self.line + lines, dtype=np.int64))
         _classify(self.sink.rules, table.append_column(LINE, line), self.builder, raw=raw)
         return True
 
@@ -519,10 +519,14 @@ class _BlockText:
         self.block, self.delimiter = block, delimiter
         self.lines: list[str] | None = None
 
-    def __call__(self, i: int) -> str:
+    def line(self, i: int) -> str:
+        """The i-th line, with its line end."""
         if self.lines is None:
             self.lines = _LINE.findall(self.block.decode())
-        text = self.lines[i]
+        return self.lines[i]
+
+    def __call__(self, i: int) -> str:
+        text = self.line(i)
         if self.delimiter is None:
             return text
         return ",".join(next(csv.reader([text.rstrip("\r\n")], delimiter=self.delimiter)))
@@ -553,16 +557,15 @@ def _lines(block: bytes, ends: int | None = None) -> int:
     return n + (not block.endswith((b"\n", b"\r")))
 
 
-def _blank_line(block: bytes, delimiter: str) -> bool:
-    """A line of nothing but white space and separators (``,,,``): the record reader
-    skips it. A few byte searches find where one could start; the pattern only then."""
-    chars = b" \t\r\n" + delimiter.encode()
-    starts = (b"\n" + bytes([c]) in block for c in chars)
-    if block[:1] not in chars and b"\r" not in block and not any(starts):
+def _blank_line(table: pa.Table, raw: _BlockText, delimiter: str) -> bool:
+    """A row of nothing but white space and separators (``,,,``): the record reader skips
+    it. Its time is blank, so only rows with a blank time have their line looked at."""
+    ts = table.column("timestamp")
+    blank = pc.or_(pc.equal(ts, _EMPTY), pc.utf8_is_space(ts))
+    if not pc.any(blank).as_py():
         return False
-    blank = re.escape(b" \t" + delimiter.encode())
-    line = rb"(?:\A|\n|\r(?!\n))(?:[" + blank + rb"]*[\r\n]|[" + blank + rb"]+\Z)"
-    return re.search(line, block) is not None
+    chars = " \t\r\n" + delimiter
+    return any(not raw.line(i).strip(chars) for i in pc.indices_nonzero(blank).to_pylist())
 
 
 def _long_line(block: bytes, limit: int = LINE_LIMIT) -> bool:
