@@ -5,6 +5,7 @@ any mix of good and bad records, at any block size."""
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +163,35 @@ def test_block_reader_is_used_for_clean_files(tmp_path, monkeypatch):
     res = read_source(generic, path, Config())
     assert not called and res.counts.events == 1000
     assert isinstance(res.events, pa.Table)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_rejects_are_the_rule_tables_on_the_block_path(tmp_path, monkeypatch, fmt):
+    """A block holding rejected records stays on the block path: the rule table rejects
+    them (with the text the record reader keeps) instead of the block going to the record
+    reader (which it did before the rule table)."""
+    good = "2024-03-01T10:00:00Z,ann,like"
+    bad = ["2024-03-01T10:00:00Z,  ,like", "yesterday,ann,like", "  ,ann,like"]
+    rows = [good] * 10 + bad + [good] * 10
+    path = tmp_path / f"e.{fmt}"
+    if fmt == "csv":
+        path.write_text("timestamp,user,activity\n" + "".join(r + "\n" for r in rows))
+    else:
+        keys = ("timestamp", "user", "activity")
+        lines = [json.dumps(dict(zip(keys, r.split(","), strict=True))) for r in rows]
+        path.write_text("".join(line + "\n" for line in lines))
+    called = []
+    monkeypatch.setattr(generic._Blocks, "_slow", lambda *a: called.append(a) or iter(()))
+    fast = read_source(generic, path, AMS)
+    assert not called and fast.counts.events == 20 and fast.counts.rejected == 3
+    monkeypatch.undo()
+    _, slow = both(path, AMS, monkeypatch, block=1 << 20)
+    same(fast, slow)
+    assert [r["reason"] for r in fast.rejects.to_pylist()] == [
+        "empty user",
+        "timestamp is not ISO 8601",
+        "empty timestamp",
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
