@@ -234,3 +234,15 @@ def test_repeated_users_and_items_get_the_record_readers_keys(tmp_path, monkeypa
     fast, slow = both(path, Config(), monkeypatch, block=4096, pseudo=Pseudonymiser(key))
     same(fast, slow)
     assert fast.events.num_rows == 3300 and len(set(fast.events["event_key"].to_pylist())) == 3300
+
+
+def test_two_objects_on_a_line_beside_a_blank_line_go_to_the_record_reader(tmp_path, monkeypatch):
+    # Found by hypothesis: Arrow reads two objects on one line as two records and skips the
+    # blank line, so the block's row count matched its line count and the fast path took
+    # the extra object as a record of its own (3 rows, 2 events instead of 2 rows, 1 event).
+    rows = [JSON_ROWS[0], JSON_ROWS[-1], ""]
+    path = tmp_path / "e.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    fast, slow = both(path, AMS, monkeypatch, 16)
+    same(fast, slow)
+    assert fast.counts.rows == 2 and fast.counts.events == 1

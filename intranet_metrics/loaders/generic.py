@@ -441,6 +441,10 @@ class _Blocks:
         table = self._parse(block)
         if table is None or len(table) != lines:
             return False
+        if self.delimiter is None and _BLANK_LINE.search(block):
+            # Arrow skips a blank line and reads two objects on one line as two records:
+            # with a blank line, a count that matches may still hide such a line.
+            return False
         raw = _BlockText(block, self.delimiter)
         if self.delimiter is not None and _blank_line(table, raw, self.delimiter):
             return False  # no record to the record reader, a row of empty values to Arrow
@@ -555,6 +559,10 @@ def _lines(block: bytes, ends: int | None = None) -> int:
     if b"\r" in block:  # rare outside Windows files: counted only when there
         n += block.count(b"\r") - block.count(b"\r\n")
     return n + (not block.endswith((b"\n", b"\r")))
+
+
+# A line of nothing but white space (the record reader rejects it; Arrow skips it).
+_BLANK_LINE = re.compile(rb"(?:\A|\n)(?:[ \t\r]*\n|[ \t\r]+\Z)")
 
 
 def _blank_line(table: pa.Table, raw: _BlockText, delimiter: str) -> bool:
