@@ -16,9 +16,10 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
-from datetime import datetime
-from functools import lru_cache
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import datetime, tzinfo
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import IO
 
@@ -29,6 +30,7 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
 from .. import arrowutil as au
+from ..config import Config
 from ..errors import InputError
 from .base import (
     LINE_LIMIT,
@@ -38,6 +40,7 @@ from .base import (
     require_columns,
     to_micros,
 )
+from .rules import LINE, PROBLEM, RAW, TIME, Actor, FieldRules, apply_fields, blank, is_, row
 from .textfile import (
     BadRecord,
     choose_encoding,
@@ -57,6 +60,7 @@ PRIORITY = 100  # detection order (loaders/__init__.py)
 
 REQUIRED = ("timestamp", "user", "activity")
 OPTIONAL = ("item", "parent", "thread", "channel")
+KEY = "_key"  # the event key column handed to the rule table
 _SNAKE = re.compile(r"[^a-z0-9]+")
 # A record may legitimately hold a long text, never 100 MB: longer ones are rejected
 # (a limit of this reader's own, never the csv module's process-wide one).
@@ -105,9 +109,122 @@ def load(path: Path, builder: EventBuilder) -> Iterator[pa.RecordBatch]:
                 yield from fast.batches()
                 return
         if jsonl:
-            yield from _load_jsonl(path, fh, builder)
+            sink = _Records(rules_for(builder.config), builder)
+            yield from _load_jsonl(path, fh, sink)
         else:
             yield from _load_csv(path, fh, builder, delimiter)
+
+
+# Classification as data (SPEC section 6, generic), applied by ``rules.apply_fields`` to
+# the records' raw named fields (canonical names; ``_key`` is the record as written). A
+# record names its own activity (snake case of its text: "Page View" is page_view); no
+# alias table and no exclusion of the format's own (the builder's exclusions apply).
+RULES = FieldRules(
+    time=("timestamp", lambda values: _never(values)),  # per file: see ``rules_for``
+    actor=Actor(ids=("user",), prefix=""),
+    fields={
+        "key": (KEY,),
+        "item": ("item",),
+        "parent": ("parent",),
+        "thread": ("thread",),
+        "channel": ("channel",),
+    },
+    rejects=(
+        row("empty timestamp", blank("timestamp", trim=True)),
+        row("empty user", blank("user", trim=True)),
+        row("timestamp is not ISO 8601", is_(TIME, None)),
+    ),
+    activities=(),
+    named=("activity", lambda text: _activity(text)),
+)
+FIELDS = (*REQUIRED, *OPTIONAL)
+# Records per table the record reader hands to ``apply_fields``.
+_BLOCK = 65_536
+
+
+def _never(values: pa.Array) -> pa.Array:
+    raise AssertionError("generic.RULES needs the report time zone: use rules_for")
+
+
+def rules_for(config: Config) -> FieldRules:
+    """``RULES`` reading times without an offset in the report time zone."""
+    timezone, zone = config.timezone, config.tz
+    return replace(RULES, time=("timestamp", partial(_micros, timezone=timezone, zone=zone)))
+
+
+def _micros(values: pa.Array, timezone: str, zone: tzinfo) -> pa.Array:
+    """Microseconds since the epoch of ISO 8601 text (null: none): in Arrow when the
+    column allows (``_times``), else one value at a time as ``datetime.fromisoformat``."""
+    fast = _times(values, timezone)
+    if fast is not None:
+        return fast
+    return pa.array([_one_time(v, zone) for v in values.to_pylist()], pa.int64())
+
+
+def _one_time(text: str | None, zone: tzinfo) -> int | None:
+    if text is None:
+        return None
+    try:
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return to_micros(t if t.tzinfo is not None else t.replace(tzinfo=zone))
+
+
+def _classify(
+    rules: FieldRules,
+    table: pa.Table,
+    builder: EventBuilder,
+    raw: Callable[[int], str | None] | None = None,
+) -> None:
+    """A table of raw records (``FIELDS``, ``_line``, maybe ``_problem`` and ``_raw``)
+    with their event keys, through the rule table."""
+    n = len(table)
+    if not n:
+        return
+
+    def text(name: str) -> pa.Array:
+        if name not in table.column_names:
+            return pa.nulls(n, pa.string()).fill_null(_EMPTY)
+        values = table.column(name)
+        values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+        return pc.fill_null(values, _EMPTY) if values.null_count else values
+
+    # The record as written (SPEC 6): never the converted time or anything else the config
+    # shapes, so another time zone or mapping cannot store one record twice.
+    keys = builder.record_keys(text("timestamp"), text("user"), text("activity"), text("item"))
+    apply_fields(rules, table.append_column(KEY, keys), builder, raw=raw)
+
+
+class _Records:
+    """The record reader's records gathered as rows of raw fields, handed to the rule
+    table ``_BLOCK`` at a time."""
+
+    def __init__(self, rules: FieldRules, builder: EventBuilder) -> None:
+        self.rules, self.builder = rules, builder
+        self.rows: list[tuple] = []
+
+    def add(self, line: int, values: list[str | None], raw: str) -> None:
+        self.rows.append((*values, line, None, raw))
+
+    def bad(self, line: int, problem: str, raw: str | None = None) -> None:
+        self.rows.append((*(None,) * len(FIELDS), line, problem, raw))
+
+    def full(self) -> bool:
+        return len(self.rows) >= _BLOCK
+
+    def apply(self) -> Iterator[pa.RecordBatch]:
+        """Classify the rows gathered so far; the batches the builder has made."""
+        if self.rows:
+            columns = list(zip(*self.rows, strict=True))
+            names = (*FIELDS, LINE, PROBLEM, RAW)
+            kinds = {LINE: pa.int64()}
+            pairs = zip(names, columns, strict=True)
+            table = pa.table({n: pa.array(c, kinds.get(n, pa.string())) for n, c in pairs})
+            self.rows = []
+            _classify(self.rules, table, self.builder)
+        if self.builder.full:
+            yield from self.builder.flush_chunks()
 
 
 def _load_csv(
@@ -126,62 +243,67 @@ def _load_csv(
     header = [h.strip() for h in first[1]]
     _check_header(path, header, cols, delimiter, fh)
     index = {name: header.index(col) for name, col in cols.items() if col in header}
-    yield from _csv_records(records, builder, index, len(header), delimiter)
+    sink = _Records(rules_for(builder.config), builder)
+    yield from _csv_records(records, sink, index, len(header), delimiter)
 
 
 def _csv_records(
     records: Iterator[tuple[int, list[str] | BadRecord]],
-    builder: EventBuilder,
+    sink: _Records,
     index: dict[str, int],
     width: int,
     delimiter: str,
 ) -> Iterator[pa.RecordBatch]:
-    """The record reader: each CSV record added or rejected on its own."""
-    for line, row in records:
-        if isinstance(row, BadRecord):
-            builder.reject(line, row.reason)
-            continue
-        if len(row) != width:
-            reason = f"{len(row)} values for {width} columns"
-            if any("\n" in v or "\r" in v for v in row):
+    """The record reader: each CSV record read (or found unreadable) on its own."""
+    for line, values in records:
+        if isinstance(values, BadRecord):
+            sink.bad(line, values.reason)
+        elif len(values) != width:
+            reason = f"{len(values)} values for {width} columns"
+            if any("\n" in v or "\r" in v for v in values):
                 # A quote opened and never closed swallows the following lines.
                 reason += " over several lines: probably an unclosed quote"
-            builder.reject(line, reason, delimiter.join(row))
-            continue
-        _add(builder, line, {k: row[i] for k, i in index.items()}, row)
-        if builder.full:
-            yield builder.flush()
+            sink.bad(line, reason, delimiter.join(values))
+        else:
+            fields = [values[index[f]] if f in index else None for f in FIELDS]
+            sink.add(line, fields, ",".join(values))
+        if sink.full():
+            yield from sink.apply()
+    yield from sink.apply()
 
 
 def _load_jsonl(
-    path: Path, fh: IO[str], builder: EventBuilder, start: int = 1, checked: bool = False
+    path: Path, fh: IO[str], sink: _Records, start: int = 1, checked: bool = False
 ) -> Iterator[pa.RecordBatch]:
-    """The record reader of JSON Lines: each line added or rejected on its own."""
-    cols = _columns(builder)
+    """The record reader of JSON Lines: each line read (or found unreadable) on its own."""
+    cols = _columns(sink.builder)
     for line, text in bounded_lines(fh, start=start):
         if text is None:
-            builder.reject(line, f"line longer than {LINE_LIMIT:,} characters; skipped")
-            continue
-        if not text.strip():
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            builder.reject(line, f"not a JSON object ({exc.msg})", text)
-            continue
-        except RecursionError:
-            builder.reject(line, "JSON nested too deeply to read (over ~1,000 levels)")
-            continue
-        if not isinstance(obj, dict):
-            builder.reject(line, "not a JSON object", text)
-            continue
-        if not checked:
-            _check_header(path, list(obj), cols)
-            checked = True
-        values = {name: obj.get(col) for name, col in cols.items()}
-        _add(builder, line, {k: None if v is None else str(v) for k, v in values.items()}, text)
-        if builder.full:
-            yield builder.flush()
+            sink.bad(line, f"line longer than {LINE_LIMIT:,} characters; skipped")
+        elif text.strip():
+            obj, problem = _json_object(text)
+            if obj is None:
+                sink.bad(line, problem, None if problem.startswith("JSON nested") else text)
+                continue
+            if not checked:
+                _check_header(path, list(obj), cols)
+                checked = True
+            values = [obj.get(cols[f]) for f in FIELDS]
+            sink.add(line, [None if v is None else str(v) for v in values], text)
+        if sink.full():
+            yield from sink.apply()
+    yield from sink.apply()
+
+
+def _json_object(text: str) -> tuple[dict | None, str]:
+    """The line's object, or None and why it is none."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"not a JSON object ({exc.msg})"
+    except RecursionError:
+        return None, "JSON nested too deeply to read (over ~1,000 levels)"
+    return (obj, "") if isinstance(obj, dict) else (None, "not a JSON object")
 
 
 def _check_header(
@@ -202,46 +324,6 @@ def _check_header(
     require_columns(str(path), header, [cols[c] for c in REQUIRED], hint=hint)
 
 
-def _add(
-    builder: EventBuilder, line: int, row: dict[str, str | None], raw: str | list[str]
-) -> None:
-    """One record; ``raw`` (the line, or its CSV values) is only joined for a reject."""
-    ts, user, act = row.get("timestamp"), row.get("user"), row.get("activity")
-    if not ts or not ts.strip():
-        builder.reject(line, "empty timestamp", _raw(raw))
-        return
-    if not user or not user.strip():
-        builder.reject(line, "empty user", _raw(raw))
-        return
-    try:
-        t = datetime.fromisoformat(ts.strip().replace("Z", "+00:00"))
-    except ValueError:
-        builder.reject(line, "timestamp is not ISO 8601", _raw(raw))
-        return
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=builder.config.tz)
-    us = to_micros(t)
-    activity = _activity(act or "")
-    item = row.get("item") or None
-    builder.add(
-        time=us,
-        actor=user,
-        activity=activity,
-        line=line,
-        # The record as written (SPEC 6): never the converted time or anything else the
-        # config shapes, so another time zone or mapping cannot store one record twice.
-        key=builder.record_key(ts, user, act or "", item or ""),
-        item=item,
-        parent=row.get("parent") or None,
-        thread=row.get("thread") or None,
-        channel=row.get("channel") or None,
-    )
-
-
-def _raw(raw: str | list[str]) -> str:
-    return raw if isinstance(raw, str) else ",".join(raw)
-
-
 # -- the block reader: Arrow parses, Arrow compute classifies -------------------------------
 BLOCK = 1 << 22
 # The ISO 8601 forms Arrow reads exactly as datetime.fromisoformat does; other forms (a
@@ -256,6 +338,7 @@ class _Blocks:
     def __init__(self, path: Path, builder: EventBuilder, delimiter: str | None) -> None:
         self.path, self.builder, self.delimiter = path, builder, delimiter
         self.cols = _columns(builder)
+        self.sink = _Records(rules_for(builder.config), builder)
         self.raw: IO[bytes] = open_binary(path)
         self.tail = b""
         self.line = 1  # the line the next block starts at
@@ -344,50 +427,32 @@ class _Blocks:
         """The record reader over ``raw`` (whole records), numbering from ``self.line``."""
         fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         if self.delimiter is None:
-            yield from _load_jsonl(self.path, fh, self.builder, self.line, checked=True)
+            yield from _load_jsonl(self.path, fh, self.sink, self.line, checked=True)
         else:
             records = csv_rows(fh, self.delimiter, FIELD_LIMIT, self.line)
-            yield from _csv_records(records, self.builder, self.index, self.width, self.delimiter)
+            yield from _csv_records(records, self.sink, self.index, self.width, self.delimiter)
 
     def _rest(self, block: bytes) -> Iterator[pa.RecordBatch]:
         yield from self._slow(_Chain(block + self.tail, self.raw))
 
     def _fast(self, block: bytes, lines: int) -> bool:
-        """Add a block of ``lines`` lines through Arrow; False (nothing added) when it needs
-        the record reader."""
-        cols = self._parse(block)
-        if cols is None or len(cols["timestamp"]) != lines:
+        """Classify a block of ``lines`` lines parsed by Arrow; False (nothing added) when
+        it needs the record reader (Arrow cannot read it as that reader would)."""
+        table = self._parse(block)
+        if table is None or len(table) != lines:
             return False
-        ts, user, act = cols["timestamp"], cols["user"], cols["activity"]
-        if ts.null_count or user.null_count or act.null_count:
+        if self.delimiter is None and _BLANK_LINE.search(block):
+            # Arrow skips a blank line and reads two objects on one line as two records:
+            # with a blank line, a count that matches may still hide such a line.
             return False
-        if not pc.all(_filled(user)).as_py():
-            return False  # rejected rows ("empty user")
-        # A blank time is no ISO 8601 either: _times sends it to the record reader, which
-        # rejects it ("empty timestamp").
-        times = _times(ts, self.builder.config.timezone)
-        if times is None:
-            return False
-        n = len(ts)
-        coded = pc.dictionary_encode(act)
-        names = au.texts([_activity(a) for a in coded.dictionary.to_pylist()])
-        given = {name: _none_if_empty(cols.get(name), n) for name in OPTIONAL}
-        item = cols.get("item")
-        item = pa.nulls(n, pa.string()) if item is None else item
-        item = item.fill_null(_EMPTY)
-        # The record as written (SPEC 6), exactly as the record reader makes it.
-        keys = self.builder.record_keys(ts, user, act, item)
-        self.builder.add_many(
-            time=times,
-            actor=user,
-            activity=names.take(coded.indices),
-            line=au.fixed(np.arange(self.line, self.line + n, dtype=np.int64)),
-            key=keys,
-            **given,
-        )
+        raw = _BlockText(block, self.delimiter)
+        if self.delimiter is not None and _blank_line(table, raw, self.delimiter):
+            return False  # no record to the record reader, a row of empty values to Arrow
+        line = au.fixed(np.arange(self.line, self.line + lines, dtype=np.int64))
+        _classify(self.sink.rules, table.append_column(LINE, line), self.builder, raw=raw)
         return True
 
-    def _parse(self, block: bytes) -> dict[str, pa.Array] | None:
+    def _parse(self, block: bytes) -> pa.Table | None:
         """The mapped columns of a block as text, or None when Arrow cannot read it as the
         record reader would (a bad row, a number where text is expected)."""
         try:
@@ -395,11 +460,7 @@ class _Blocks:
             table = parse(block)
         except (pa.ArrowInvalid, _BadRow):
             return None
-        return {
-            name: table.column(name).combine_chunks()
-            for name in self.cols
-            if name in table.column_names
-        }
+        return pa.table({name: table.column(name).combine_chunks() for name in table.column_names})
 
     def _parse_json(self, block: bytes) -> pa.Table:
         schema = pa.schema([(c, pa.string()) for c in dict.fromkeys(self.cols.values())])
@@ -442,12 +503,37 @@ class _Blocks:
 # Constants for compute functions: a Python value there goes through pa.scalar, which
 # imports pandas (see arrowutil).
 _EMPTY, _NULL = au.text(""), au.text(None)
-_FALSE = au.flags(np.zeros(1, np.bool_))[0]
 _UTF8 = io.TextIOWrapper(io.BytesIO(), encoding="utf-8-sig")
 
 
 class _BadRow(Exception):
     pass
+
+
+# A line as the record reader's text stream splits them (LF, CR LF, CR), with its end.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+class _BlockText:
+    """What the record reader keeps beside a reject of a block's i-th record: its line
+    (JSON Lines) or its CSV values joined by commas. The block is split into lines only
+    when one of its records is rejected."""
+
+    def __init__(self, block: bytes, delimiter: str | None) -> None:
+        self.block, self.delimiter = block, delimiter
+        self.lines: list[str] | None = None
+
+    def line(self, i: int) -> str:
+        """The i-th line, with its line end."""
+        if self.lines is None:
+            self.lines = _LINE.findall(self.block.decode())
+        return self.lines[i]
+
+    def __call__(self, i: int) -> str:
+        text = self.line(i)
+        if self.delimiter is None:
+            return text
+        return ",".join(next(csv.reader([text.rstrip("\r\n")], delimiter=self.delimiter)))
 
 
 class _Chain(io.RawIOBase):
@@ -475,6 +561,21 @@ def _lines(block: bytes, ends: int | None = None) -> int:
     return n + (not block.endswith((b"\n", b"\r")))
 
 
+# A line of nothing but white space (the record reader rejects it; Arrow skips it).
+_BLANK_LINE = re.compile(rb"(?:\A|\n)(?:[ \t\r]*\n|[ \t\r]+\Z)")
+
+
+def _blank_line(table: pa.Table, raw: _BlockText, delimiter: str) -> bool:
+    """A row of nothing but white space and separators (``,,,``): the record reader skips
+    it. Its time is blank, so only rows with a blank time have their line looked at."""
+    ts = table.column("timestamp")
+    blank = pc.or_(pc.equal(ts, _EMPTY), pc.utf8_is_space(ts))
+    if not pc.any(blank).as_py():
+        return False
+    chars = " \t\r\n" + delimiter
+    return any(not raw.line(i).strip(chars) for i in pc.indices_nonzero(blank).to_pylist())
+
+
 def _long_line(block: bytes, limit: int = LINE_LIMIT) -> bool:
     """A line the record reader may reject as too long (bytes >= characters, so a line of
     fewer bytes than the limit is surely short enough): a run of ``limit - 4`` bytes from
@@ -488,20 +589,6 @@ def _long_line(block: bytes, limit: int = LINE_LIMIT) -> bool:
             return True
         prev = end
     return False
-
-
-def _filled(text: pa.Array) -> pa.Array:
-    """Not empty once surrounding white space is removed."""
-    return pc.not_equal(pc.utf8_trim_whitespace(text), _EMPTY)
-
-
-def _none_if_empty(values: pa.Array | None, n: int) -> pa.Array | None:
-    if values is None:
-        return None
-    empty = pc.equal(values, _EMPTY)
-    if not pc.any(empty).as_py():  # the usual column: nothing to turn into null
-        return values
-    return pc.if_else(pc.fill_null(empty, _FALSE), pa.nulls(n, pa.string()), values)
 
 
 def _times(ts: pa.Array, timezone: str) -> pa.Array | None:

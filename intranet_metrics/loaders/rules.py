@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import arrowutil as au
 from ..identity import actor_exclusion, normalise_actor
 from .base import EventBuilder, Memo
 
@@ -260,6 +261,11 @@ ACTOR, ACTOR_REASON = "_actor", "_actor_reason"
 _INDEX = "_index"  # a record's place in the table given to apply_fields
 
 
+# Constants for compute functions made without pa.scalar, which imports pandas (arrowutil).
+_NO_TEXT, _NULL_TEXT = au.text(""), au.text(None)
+_TRUE, _FALSE = au.flags(np.ones(1, np.bool_))[0], au.flags(np.zeros(1, np.bool_))[0]
+
+
 def _column(table: pa.Table, name: str) -> pa.Array:
     """A named column as one array; a field the export does not have is all null."""
     if name not in table.column_names:
@@ -273,7 +279,7 @@ def _column(table: pa.Table, name: str) -> pa.Array:
 def _empty(values: pa.Array) -> pa.Array:
     """Null, or empty text: a field that says nothing."""
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-        return pc.fill_null(pc.or_kleene(pc.is_null(values), pc.equal(values, "")), True)
+        return pc.fill_null(pc.or_kleene(pc.is_null(values), pc.equal(values, _NO_TEXT)), _TRUE)
     return pc.is_null(values)
 
 
@@ -292,9 +298,11 @@ class OneOf:
         named = [v.lower() if self.fold else v for v in self.values if v is not None]
         if self.fold and pa.types.is_string(values.type):
             values = pc.utf8_lower(values)
-        hit = pa.array([False] * len(values), pa.bool_())
+        hit = au.flags(np.zeros(len(values), np.bool_))
         if named:
-            hit = pc.fill_null(pc.is_in(values, pa.array(named, values.type)), False)
+            kind = values.type
+            value_set = au.texts(named) if kind == pa.string() else pa.array(named, kind)
+            hit = pc.fill_null(pc.is_in(values, value_set), _FALSE)
         if None in self.values:
             hit = pc.or_(hit, pc.is_null(values))
         return pc.invert(hit) if self.negate else hit
@@ -303,13 +311,17 @@ class OneOf:
 @dataclass(frozen=True)
 class Filled:
     """A record's ``field`` holds a value (not null, not empty text); ``negate``: it
-    does not."""
+    does not. ``trim``: white space alone is no value either."""
 
     field: str
     negate: bool = False
+    trim: bool = False
 
     def mask(self, table: pa.Table) -> pa.Array:
-        empty = _empty(_column(table, self.field))
+        values = _column(table, self.field)
+        if self.trim and pa.types.is_string(values.type):
+            values = pc.utf8_trim_whitespace(values)
+        empty = _empty(values)
         return empty if self.negate else pc.invert(empty)
 
 
@@ -323,7 +335,7 @@ class Differs:
     def mask(self, table: pa.Table) -> pa.Array:
         a, b = _column(table, self.field), _column(table, self.other)
         both = pc.invert(pc.or_(_empty(a), _empty(b)))
-        return pc.and_(both, pc.fill_null(pc.not_equal(a, b), False))
+        return pc.and_(both, pc.fill_null(pc.not_equal(a, b), _FALSE))
 
 
 @dataclass(frozen=True)
@@ -371,8 +383,8 @@ def filled(field: str) -> Filled:
     return Filled(field)
 
 
-def blank(field: str) -> Filled:
-    return Filled(field, negate=True)
+def blank(field: str, trim: bool = False) -> Filled:
+    return Filled(field, negate=True, trim=trim)
 
 
 def differs(field: str, other: str) -> Differs:
@@ -405,12 +417,14 @@ class FieldRule:
         """Which records meet every condition. ``seen``: masks of conditions already
         worked out on this table (rows of a table repeat conditions: the audit log's
         workload and operation are in most of its rows)."""
+        if not self.when:
+            return au.flags(np.ones(len(table), np.bool_))
         seen = {} if seen is None else seen
-        hit = pa.array([True] * len(table), pa.bool_())
+        hit = None
         for condition in self.when:
             if condition not in seen:
                 seen[condition] = condition.mask(table)
-            hit = pc.and_(hit, seen[condition])
+            hit = seen[condition] if hit is None else pc.and_(hit, seen[condition])
         return hit
 
 
@@ -420,12 +434,15 @@ def row(outcome: str, *when: Condition) -> FieldRule:
 
 def first_match(rows: tuple[FieldRule, ...], table: pa.Table, default: str | None) -> pa.Array:
     """The outcome of the first row each record meets, else ``default``: a column."""
-    outcomes = pa.array([r.outcome for r in rows] + [default], pa.string())
+    if not rows:  # no row to meet: every record's is the default
+        return pc.fill_null(pa.nulls(len(table), pa.string()), au.text(default))
+    outcomes = au.texts([r.outcome for r in rows] + [default])
     # Which row decides, as a small integer (cheaper to choose between than text).
-    out = pa.array(np.full(len(table), len(rows), np.int32))
+    choice = au.fixed(np.arange(len(rows)), pa.int32())
+    out = au.fixed(np.full(len(table), len(rows), np.int32), pa.int32())
     seen: dict = {}
     for i in reversed(range(len(rows))):  # last to first: the first row has the last word
-        out = pc.if_else(rows[i].mask(table, seen), pa.scalar(i, pa.int32()), out)
+        out = pc.if_else(rows[i].mask(table, seen), choice[i], out)
     return outcomes.take(out)
 
 
@@ -449,10 +466,13 @@ class FieldRules:
     ``activities`` are ordered rows (first match wins) that may also name ``_time`` (the
     parsed time), ``_actor_id`` (the id ``actor`` chose) and ``_bot`` (the user list
     marks that id as a bot), ``_actor`` (the actor text) and ``_actor_reason`` (the
-    builder's own reason to exclude that actor). ``fields``: event column <- the first of
-    these raw fields that holds a value (``key`` is required). ``parent_for``: the
-    activities that keep a parent (None: every one); ``parent_not_item``: a parent equal
-    to the record's item names none (a message naming itself)."""
+    builder's own reason to exclude that actor; worked out only when a row names it).
+    ``fields``: event column <- the first of these raw fields that holds a value (``key``
+    is required). ``parent_for``: the activities that keep a parent (None: every one);
+    ``parent_not_item``: a parent equal to the record's item names none (a message naming
+    itself). ``named``: a record no ``activities`` row decides gets the activity this
+    function names from that raw field's text (null: empty text), instead of ``default``
+    (a format whose records name their activity, e.g. generic)."""
 
     time: tuple[str, Callable[[pa.Array], pa.Array]]
     actor: Actor
@@ -463,6 +483,14 @@ class FieldRules:
     default: str = "other"
     parent_for: frozenset[str] | None = None
     parent_not_item: bool = False
+    named: tuple[str, Callable[[str], str]] | None = None
+
+    @cached_property
+    def judges_actor(self) -> bool:
+        """Whether a row names ``_actor_reason`` (else it is not worked out)."""
+        rows = (*self.rejects, *self.exclusions, *self.activities)
+        named = {getattr(c, a, None) for r in rows for c in r.when for a in ("field", "other")}
+        return ACTOR_REASON in named
 
 
 # A user list: id -> (email or None, is a bot).
@@ -475,8 +503,11 @@ def first_filled(table: pa.Table, names: tuple[str, ...]) -> pa.Array:
     for name in names:
         values = _column(table, name)
         values = values if values.type == pa.string() else values.cast(pa.string())
-        empty = _empty(values)
-        filled.append(values if not pc.any(empty).as_py() else pc.if_else(empty, None, values))
+        # Only an empty text needs turning into null (a null stays one): one pass to ask.
+        if values.null_count == len(values) or not pc.any(pc.equal(values, _NO_TEXT)).as_py():
+            filled.append(values)
+        else:
+            filled.append(pc.if_else(_empty(values), _NULL_TEXT, values))
     return filled[0] if len(filled) == 1 else pc.coalesce(*filled)
 
 
@@ -487,6 +518,12 @@ def _actors(
     exclusion reason (``_actor_reason``) added; the user list is looked up, and an actor
     judged, once per distinct value."""
     ids = first_filled(table, rules.actor.ids)
+    if not users and not rules.actor.emails and not rules.actor.prefix:
+        # No list to look ids up in and nothing to add to them: the actor is the id
+        # (the general path's result, without a pass over every record's id).
+        bots = au.flags(np.zeros(len(ids), np.bool_))
+        table = table.append_column(ACTOR_ID, ids).append_column(BOT, bots)
+        return _with_actor(rules, table, pc.fill_null(ids, _NO_TEXT), service)
     coded = pc.dictionary_encode(ids)
     distinct = coded.dictionary.to_pylist()
     known = [users.get(i, (None, False)) for i in distinct]
@@ -496,12 +533,21 @@ def _actors(
     bots = pa.array([b for _, b in known], pa.bool_()).take(coded.indices)
     email = first_filled(table, rules.actor.emails) if rules.actor.emails else None
     actor = looked if email is None else pc.if_else(pc.is_null(email), looked, email)
-    table = table.append_column(ACTOR_ID, ids).append_column(BOT, pc.fill_null(bots, False))
-    actor = pc.fill_null(actor, "")
+    table = table.append_column(ACTOR_ID, ids).append_column(BOT, pc.fill_null(bots, _FALSE))
+    return _with_actor(rules, table, pc.fill_null(actor, _NO_TEXT), service)
+
+
+def _with_actor(
+    rules: FieldRules, table: pa.Table, actor: pa.Array, service: frozenset[str]
+) -> pa.Table:
+    """``table`` with the actor text and, when a row names it, its exclusion reason,
+    judged once per distinct actor."""
+    table = table.append_column(ACTOR, actor)
+    if not rules.judges_actor:
+        return table
     coded = pc.dictionary_encode(actor)
     reasons = [actor_exclusion(normalise_actor(a), service) for a in coded.dictionary.to_pylist()]
-    table = table.append_column(ACTOR, actor)
-    return table.append_column(ACTOR_REASON, pa.array(reasons, pa.string()).take(coded.indices))
+    return table.append_column(ACTOR_REASON, au.texts(reasons).take(coded.indices))
 
 
 def apply_fields(
@@ -520,7 +566,7 @@ def apply_fields(
     if not len(table):
         return
     if RAW not in table.column_names and raw is not None:
-        table = table.append_column(_INDEX, pa.array(np.arange(len(table))))
+        table = table.append_column(_INDEX, au.fixed(np.arange(len(table))))
     field, parse = rules.time
     table = table.append_column(TIME, parse(_column(table, field)))
     table = _actors(rules, table, users or {}, frozenset(builder.config.service_accounts))
@@ -533,7 +579,7 @@ def apply_fields(
         table = table.filter(pc.invert(bad))
     if not len(table):
         return
-    activity = first_match(rules.activities, table, rules.default)
+    activity = _activity(rules, table)
     columns = {name: first_filled(table, names) for name, names in rules.fields.items()}
     if rules.parent_for is not None and "parent" in columns:
         keep = pc.is_in(activity, pa.array(sorted(rules.parent_for), pa.string()))
@@ -551,6 +597,20 @@ def apply_fields(
         member=members,
         **columns,
     )
+
+
+def _activity(rules: FieldRules, table: pa.Table) -> pa.Array:
+    """The first ``activities`` row's outcome, else the named or the default activity."""
+    if rules.named is None:
+        return first_match(rules.activities, table, rules.default)
+    field, name = rules.named
+    coded = pc.dictionary_encode(pc.fill_null(_column(table, field), _NO_TEXT))
+    # Each distinct text named once: a file holds a handful of activity names.
+    named = au.texts([name(v) for v in coded.dictionary.to_pylist()])
+    named = named.take(coded.indices)
+    if not rules.activities:
+        return named
+    return pc.coalesce(first_match(rules.activities, table, None), named)
 
 
 def _reject(
