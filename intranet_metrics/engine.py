@@ -693,7 +693,9 @@ def lifecycle_inputs(
         resolved = _resolved(engine, engine._counted(ev), population).to_pyarrow()
         raw = _utc_times(resolved).to_pandas()
         tagged = science.tag_spans(raw, spans, str(tz))
-        rows = _raw_rows(tagged, raw, str(tz))
+        # The person as the derived rows carry it: the roster's number, or the actor.
+        kind = pa.string() if population.roster is None else pa.int64()
+        rows = _raw_rows(tagged, raw, str(tz), kind)
         if derived is not None:
             rows = rows.union(
                 _derived_rows(engine, derived, periods, spans, population), distinct=False
@@ -701,7 +703,7 @@ def lifecycle_inputs(
         return LifecycleCounts(_span_counts(rows, periods))
 
 
-def _raw_rows(tagged: Any, raw: Any, tz: str) -> ir.Table:
+def _raw_rows(tagged: Any, raw: Any, tz: str, kind: pa.DataType) -> ir.Table:
     """The raw rows as (p, person, day, first): each tagged row with its local day (none
     for aggregates), and per person a row of no span whose ``first`` is the local day of
     their first raw event (regular midnights: an event lies before a period's local
@@ -720,7 +722,7 @@ def _raw_rows(tagged: Any, raw: Any, tz: str) -> ir.Table:
                     pa.array(tagged["person"].astype("string").to_numpy(), pa.string()),
                     pa.array(first.index.to_numpy(), pa.string()),
                 ]
-            ),
+            ).cast(kind),
             "day": pa.concat_arrays(
                 [
                     pa.array(day, pa.timestamp("ms")).cast(pa.date32()),
@@ -753,7 +755,9 @@ def _derived_rows(
     tz = engine.config.tz
     cls = derived.activity.substitute(engine.config.activities, else_="ignore")
     d = derived.filter(~derived.whole_month & (cls != "ignore"))
-    d = d.select(actor=d.actor.cast("string"), day=d.day).distinct()
+    # No distinct (actor, day) first: the grouping by (p, person) counts distinct days
+    # anyway, and a second hash of millions of (actor, day) groups doubled the cost.
+    d = d.select(actor=d.actor.cast("string"), day=d.day)
     d = _with_person(d, population).select("person", "day")
     days, edge = _span_days(periods, spans, tz)
     cal = ibis.memtable(days)
@@ -800,9 +804,10 @@ def _span_counts(rows: ir.Table, periods: Sequence[Period]) -> dict[int, dict[st
 
 
 def _with_person(t: ir.Table, population: Population) -> ir.Table:
-    """``t`` with each actor's person; unmatched rows dropped."""
+    """``t`` with each actor's person (the roster's number, kept an integer: millions of
+    day rows are grouped by it); unmatched rows dropped."""
     m = with_people(t, population)
-    return m.filter(m.person.notnull()).mutate(person=m.person.cast("string"))
+    return m.filter(m.person.notnull())
 
 
 def _span_days(
