@@ -104,10 +104,12 @@ def _interaction(
     team: set | None,
     k: int,
     threads: tuple[pd.DataFrame, pd.DataFrame],
+    firsts: pd.DataFrame,
 ) -> tuple[dict[str, Any], list[str]]:
     """The whole population's interaction; the team's figures hidden under k people."""
     small = team is not None and too_small(len(team), k)
-    it = science.interaction(ev, lo, hi, team=None if small else team, threads=threads)
+    team = None if small else team
+    it = science.interaction(ev, lo, hi, team=team, threads=threads, firsts=firsts)
     notes = []
     if small:
         notes.append(Notice("team_too_small", k=k))
@@ -144,13 +146,14 @@ def _segment_figures(
     dim: str,
     window: tuple[datetime, datetime],
     threads: tuple[pd.DataFrame, pd.DataFrame],
+    firsts: pd.DataFrame,
     k: int,
     presence: pd.DataFrame | None,
 ) -> dict[str, dict[str, Any] | None]:
     """Per value of ``dim``: inequality over the segment's people and interaction of the
     threads they started; None for a suppressed segment (the tiers' suppression). The
     window's events (and people's classes) are split by segment once, and the threads
-    found once."""
+    found once (and their first responses)."""
     lo, hi = window
     value_of = people.set_index("person")[dim].astype("string").fillna(science.UNKNOWN)
     parts = _by_value(_in_window(ev, lo, hi), value_of)
@@ -160,7 +163,8 @@ def _segment_figures(
         value = str(value_of.get(g["person"].iloc[0])) if len(g) else None
         mine = parts[0].get(value, parts[1])
         here = None if present is None else present[0].get(value, present[1])
-        it = science.interaction(ev, lo, hi, starters=set(g["person"]), threads=threads)
+        starters = set(g["person"])
+        it = science.interaction(ev, lo, hi, starters=starters, threads=threads, firsts=firsts)
         return {
             "inequality": inequality_block(science.inequality(mine, g, here)),
             "interaction": interaction_block(it),
@@ -220,7 +224,8 @@ def measurement_figures(
     k = config.min_group_size
     team = team_members(config, population, people)
     threads = science.thread_events(ev)
-    interaction, notes = _interaction(ev, lo, hi, team, k, threads)
+    firsts = science.first_responses(threads)
+    interaction, notes = _interaction(ev, lo, hi, team, k, threads, firsts)
     # The ladder counts every aggregate of ev (their report window lies inside the period);
     # leadership's tiers those whose time does too.
     everything = pd.Series(True, index=ev.index)
@@ -240,7 +245,7 @@ def measurement_figures(
             ev, people, mgrs, (lo, hi), config, timely_presence, threads
         )
     out["segment_figures"] = {
-        dim: _segment_figures(ev, people, dim, (lo, hi), threads, k, presence)
+        dim: _segment_figures(ev, people, dim, (lo, hi), threads, firsts, k, presence)
         for dim in by
         if dim in people
     }
