@@ -665,24 +665,23 @@ def store_events(engine: Engine, population: Population) -> Any:
 
 
 @dataclass(frozen=True)
-class LifecycleInputs:
-    """What science.lifecycle_of reads: the people active per span (0: the period before
-    the first), their distinct active local days per (span, person), and each person's
-    first time seen (the local midnight of their first day from a derived file)."""
+class LifecycleCounts:
+    """What science.lifecycle_counted reads, per span index (0: the period before the
+    first): ``active`` people, ``returning`` (also active in the span before), ``new`` (no
+    counted event before the span's start; spans from 1), ``days`` (their distinct active
+    local days, summed) and ``dated`` (the people with at least one such day)."""
 
-    active: dict[int, set]
-    days: Any
-    first_seen: Any
+    by_span: dict[int, dict[str, int]]
 
 
 def lifecycle_inputs(
     engine: Engine, periods: Sequence[Period], population: Population
-) -> LifecycleInputs | None:
-    """The lifecycle's inputs from the derived day rows, resolved once per distinct actor,
-    and the raw rows of the files read raw (and every usage-report aggregate); None where
-    only the raw events give the answer: the raw reference path, a ``config.events`` URI,
-    or a time zone whose local midnight is skipped or repeated over the store's dates (a
-    derived day is then not the calendar day the lifecycle counts)."""
+) -> LifecycleCounts | None:
+    """The lifecycle's counts per span from the derived day rows, resolved once per distinct
+    actor, and the raw rows of the files read raw (and every usage-report aggregate); None
+    where only the raw events give the answer: the raw reference path, a ``config.events``
+    URI, or a time zone whose local midnight is skipped or repeated over the store's dates
+    (a derived day is then not the calendar day the lifecycle counts)."""
     if engine.config.events or not engine.store.read_activity or not periods:
         return None
     tz = engine.config.tz
@@ -694,88 +693,127 @@ def lifecycle_inputs(
         resolved = _resolved(engine, engine._counted(ev), population).to_pyarrow()
         raw = _utc_times(resolved).to_pandas()
         tagged = science.tag_spans(raw, spans, str(tz))
-        first = raw["time"].groupby(raw["person"].astype("string")).min().to_dict()
-        return _lifecycle_inputs(engine, derived, (tagged, first), periods, spans, population)
+        # The person as the derived rows carry it: the roster's number, or the actor.
+        kind = pa.string() if population.roster is None else pa.int64()
+        rows = _raw_rows(tagged, raw, str(tz), kind)
+        if derived is not None:
+            rows = rows.union(
+                _derived_rows(engine, derived, periods, spans, population), distinct=False
+            )
+        return LifecycleCounts(_span_counts(rows, periods))
 
 
-def _lifecycle_inputs(
+def _raw_rows(tagged: Any, raw: Any, tz: str, kind: pa.DataType) -> ir.Table:
+    """The raw rows as (p, person, day, first): each tagged row with its local day (none
+    for aggregates), and per person a row of no span whose ``first`` is the local day of
+    their first raw event (regular midnights: an event lies before a period's local
+    midnight exactly when its local day lies before the period's first day)."""
+    import pandas as pd
+
+    day = tagged["d"].where(tagged["dated"]).astype("datetime64[ms]")
+    first = raw["time"].groupby(raw["person"].astype("string")).min()
+    first_day = pd.to_datetime(first, utc=True).dt.tz_convert(tz).dt.normalize()
+    n, m = len(tagged), len(first)
+    table = pa.table(
+        {
+            "p": pa.array([*tagged["p"].to_numpy(), *[None] * m], pa.int64()),
+            "person": pa.concat_arrays(
+                [
+                    pa.array(tagged["person"].astype("string").to_numpy(), pa.string()),
+                    pa.array(first.index.to_numpy(), pa.string()),
+                ]
+            ).cast(kind),
+            "day": pa.concat_arrays(
+                [
+                    pa.array(day, pa.timestamp("ms")).cast(pa.date32()),
+                    pa.nulls(m, pa.date32()),
+                ]
+            ),
+            "first": pa.concat_arrays(
+                [
+                    pa.nulls(n, pa.date32()),
+                    pa.array(
+                        first_day.dt.tz_localize(None).astype("datetime64[ms]"), pa.timestamp("ms")
+                    ).cast(pa.date32()),
+                ]
+            ),
+        }
+    )
+    return ibis.memtable(table)
+
+
+def _derived_rows(
     engine: Engine,
-    derived: ir.Table | None,
-    raw: tuple[Any, dict],
+    derived: ir.Table,
     periods: Sequence[Period],
     spans: list,
     population: Population,
-) -> LifecycleInputs:
-    """The derived day rows tagged with their span (whole local days), joined with the raw
-    rows already tagged, and the raw rows' first times (``raw``); active people and days
-    counted in DuckDB."""
-    import pandas as pd
-
+) -> ir.Table:
+    """The derived day rows as (p, person, day, first): each distinct (person, day) tagged
+    with its span by an equality join on a calendar of the spans' days (p null outside
+    them; ``first`` is the day itself); and the people of the raw edge (span 0)."""
     tz = engine.config.tz
-    tagged, first_raw = raw
-    day = tagged["d"].where(tagged["dated"]).astype("datetime64[ms]")
-    raw = pa.table(
-        {
-            "p": pa.array(tagged["p"].to_numpy(), pa.int64()),
-            "person": pa.array(tagged["person"].astype("string").to_numpy(), pa.string()),
-            "day": pa.array(day, pa.timestamp("ms")).cast(pa.date32()),
-        }
+    cls = derived.activity.substitute(engine.config.activities, else_="ignore")
+    d = derived.filter(~derived.whole_month & (cls != "ignore"))
+    # No distinct (actor, day) first: the grouping by (p, person) counts distinct days
+    # anyway, and a second hash of millions of (actor, day) groups doubled the cost.
+    d = d.select(actor=d.actor.cast("string"), day=d.day)
+    d = _with_person(d, population).select("person", "day")
+    days, edge = _span_days(periods, spans, tz)
+    cal = ibis.memtable(days)
+    j = d.left_join(cal, d.day == cal.cal_day)
+    rows = j.select(p=j.p, person=j.person, day=j.day, first=j.day)
+    if edge is not None:
+        rows = rows.union(_edge_people(engine, edge, population), distinct=False)
+    return rows
+
+
+def _span_counts(rows: ir.Table, periods: Sequence[Period]) -> dict[int, dict[str, int]]:
+    """Per span: its active people, those also active in the span before, the new ones
+    (no ``first`` before the span's first day) and their distinct days; one grouped query,
+    so only the counts leave the database."""
+    per = rows.group_by(["p", "person"]).aggregate(n=rows.day.nunique(), f=rows.first.min())
+    firsts = per.group_by(f_person=per.person).aggregate(seen=per.f.min())
+    cur = per.filter(per.p.notnull()).select("p", "person", "n")
+    prev = cur.select(q=cur.p + 1, who=cur.person)
+    starts = ibis.memtable(
+        pa.table(
+            {
+                "s_p": pa.array(range(1, len(periods) + 1), pa.int64()),
+                "start": pa.array([p.start for p in periods], pa.date32()),
+            }
+        )
     )
-    rows = ibis.memtable(raw)
-    firsts: list[dict] = []
-    name = f"lifecycle_days_{uuid.uuid4().hex}"
-    if derived is not None:
-        cls = derived.activity.substitute(engine.config.activities, else_="ignore")
-        d = derived.filter(~derived.whole_month & (cls != "ignore"))
-        d = d.select(actor=d.actor.cast("string"), day=d.day).distinct()
-        # Materialised once: the first days and the spans both read it.
-        d = temp_table(engine.con, name, _with_person(d, population).select("person", "day"))
-        firsts = d.group_by("person").aggregate(first=d.day.min()).to_pyarrow().to_pylist()
-        bounds, edge = _span_days(periods, spans, tz)
-        b = ibis.memtable(bounds)
-        j = d.join(b, [d.day >= b.lo, d.day <= b.hi]).select("p", "person", "day")
-        rows = rows.union(j, distinct=False)
-        if edge is not None:
-            rows = rows.union(_edge_people(engine, edge, population), distinct=False)
-    # Active people per span, and their distinct days (aggregate rows have none: 0).
-    per = rows.group_by(["p", "person"]).aggregate(n=rows.day.nunique()).to_pyarrow()
-    if derived is not None:
-        drop_temp(engine.con, name)
-    active = per.to_pandas()
-    days = active[active["n"] > 0].set_index(["p", "person"])["n"]
-    first_seen = pd.to_datetime(
-        pd.Series(_first_seen(first_raw, firsts, tz), dtype=object), utc=True
+    x = cur.left_join(prev, [cur.p == prev.q, cur.person == prev.who])
+    x = x.left_join(firsts, x.person == firsts.f_person)
+    x = x.left_join(starts, x.p == starts.s_p)
+    new = x.start.notnull() & ~(x.seen < x.start).fill_null(False)
+    got = (
+        x.group_by("p")
+        .aggregate(
+            active=x.count(),
+            returning=x.who.count(),
+            new=new.cast("int64").sum(),
+            days=x.n.sum(),
+            dated=(x.n > 0).cast("int64").sum(),
+        )
+        .to_pyarrow()
+        .to_pylist()
     )
-    by_span = {int(p): set(g) for p, g in active.groupby("p")["person"]}
-    return LifecycleInputs(by_span, days.astype("int64"), first_seen)
+    return {int(r.pop("p")): {k: int(v or 0) for k, v in r.items()} for r in got}
 
 
 def _with_person(t: ir.Table, population: Population) -> ir.Table:
-    """``t`` with each actor's person; unmatched rows dropped."""
+    """``t`` with each actor's person (the roster's number, kept an integer: millions of
+    day rows are grouped by it); unmatched rows dropped."""
     m = with_people(t, population)
-    return m.filter(m.person.notnull()).mutate(person=m.person.cast("string"))
-
-
-def _first_seen(first_raw: dict, firsts: list[dict], tz: ZoneInfo) -> dict[str, datetime]:
-    """Per person the earliest of: their first raw event (every span's start is compared
-    with it) and the local midnight of their first derived day (the same comparisons hold:
-    an event lies before a period's local midnight exactly when its local day does)."""
-    out: dict[str, datetime] = dict(first_raw)
-    midnight: dict[date, datetime] = {}
-    for r in firsts:
-        d = r["first"]
-        if d not in midnight:
-            midnight[d] = datetime.combine(d, time(0), tz).astimezone(timezone.utc)
-        t = midnight[d]
-        person = r["person"]
-        out[person] = min(out[person], t) if person in out else t
-    return out
+    return m.filter(m.person.notnull())
 
 
 def _span_days(
     periods: Sequence[Period], spans: list, tz: ZoneInfo
 ) -> tuple[pa.Table, tuple[datetime, datetime] | None]:
-    """Each span's whole local days (p, lo, hi); the period before the first may start
+    """Each span's whole local days (cal_day, p); the period before the first may start
     inside a local day (its length is the first period's in UTC): that piece of a day,
     from its start to the next local midnight, is read raw (``edge``)."""
     prev_lo = spans[0][1]
@@ -786,13 +824,13 @@ def _span_days(
         edge = (prev_lo, datetime.combine(d0, time(0), tz).astimezone(timezone.utc))
     los = [d0, *(p.start for p in periods)]
     his = [periods[0].start - timedelta(days=1), *(p.end for p in periods)]
-    table = pa.table(
-        {
-            "p": pa.array(range(len(los)), pa.int64()),
-            "lo": pa.array(los, pa.date32()),
-            "hi": pa.array(his, pa.date32()),
-        }
-    )
+    days: list[date] = []
+    ps: list[int] = []
+    for i, (lo, hi) in enumerate(zip(los, his, strict=True)):
+        n = (hi - lo).days + 1
+        days += [lo + timedelta(days=k) for k in range(max(n, 0))]
+        ps += [i] * max(n, 0)
+    table = pa.table({"cal_day": pa.array(days, pa.date32()), "p": pa.array(ps, pa.int64())})
     return table, edge
 
 
@@ -807,7 +845,10 @@ def _edge_people(
     ev = ev.filter(ev.window_start.isnull() & (ev.time >= lo) & (ev.time < hi))
     who = _with_person(ev.select(actor=ev.actor.cast("string")).distinct(), population)
     return who.select(
-        p=ibis.literal(0, "int64"), person=who.person, day=ibis.null().cast("date")
+        p=ibis.literal(0, "int64"),
+        person=who.person,
+        day=ibis.null().cast("date"),
+        first=ibis.null().cast("date"),
     ).distinct()
 
 

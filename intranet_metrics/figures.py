@@ -265,8 +265,7 @@ def trend_lifecycle(
     if got is None:  # only the raw events give it (engine.lifecycle_inputs)
         rows = science.lifecycle(store_events(engine, population), spans, tz=str(tz))
     else:
-        full = science.lifecycle_spans(spans)
-        rows = science.lifecycle_of(full, got.active, got.days, got.first_seen)
+        rows = science.lifecycle_counted(science.lifecycle_spans(spans), got.by_span)
     return {
         r.period: {
             "lifecycle": {

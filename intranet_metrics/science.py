@@ -607,6 +607,33 @@ def lifecycle_of(
     return rows
 
 
+def lifecycle_counted(
+    spans: list[tuple[str, datetime, datetime]], counts: dict[int, dict[str, int]]
+) -> list[LifecycleRow]:
+    """The rows of :func:`lifecycle` from per-span counts (engine.lifecycle_inputs):
+    ``active``, ``returning``, ``new``, ``days`` (distinct active days summed over people)
+    and ``dated`` (people with a day). Who is dormant follows from counts alone: the span
+    before's active people less those returning."""
+    rows = []
+    for i, (label, _, _) in enumerate(spans[1:], start=1):
+        c, before = counts.get(i, {}), counts.get(i - 1, {})
+        active, new, returning = c.get("active", 0), c.get("new", 0), c.get("returning", 0)
+        dated = c.get("dated", 0)
+        rows.append(
+            LifecycleRow(
+                period=label,
+                active=active,
+                new=new,
+                returning=returning,
+                resurrecting=active - new - returning,
+                dormant=before.get("active", 0) - returning,
+                # The mean of integers: exact sum over count, as pandas' mean gives it.
+                stickiness=c.get("days", 0) / dated if dated else None,
+            )
+        )
+    return rows
+
+
 def tag_spans(ev: Any, spans: list[tuple[str, datetime, datetime]], tz: str) -> pd.DataFrame:
     """The events in a span: (p: the span's index, person, d: the local day in ``tz``,
     dated: false for aggregate rows, which have no day)."""

@@ -234,8 +234,7 @@ def test_lifecycle_reads_the_derived_days_where_they_are_calendar_days(tmp_path,
     got = lifecycle_inputs(Engine(store, config), periods, Population())
     assert (got is not None) == derived
     if derived:
-        assert got.active == {1: {"ann@x.nl"}}
-        assert got.days.to_dict() == {(1, "ann@x.nl"): 1}
+        assert got.by_span == {1: {"active": 1, "returning": 0, "new": 1, "days": 1, "dated": 1}}
 
 
 def test_a_view_that_links_a_message_to_its_thread_still_counts(tmp_path):
