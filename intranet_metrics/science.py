@@ -168,7 +168,11 @@ def ladder(events: Any, population: Any) -> dict[str, int]:
     """The exclusive ladder over the population: its four counts add up to the population.
     Like the engine's, it always follows the cumulative tiers. ``events`` may be the
     distinct (person, cls) pairs alone."""
-    t = person_tiers(events, population)
+    return ladder_of(person_tiers(events, population))
+
+
+def ladder_of(t: pd.DataFrame) -> dict[str, int]:
+    """:func:`ladder` from the people's :func:`person_tiers` (cumulative)."""
     return {
         "inactive": int((~t["reader"]).sum()),
         "reader_only": int((t["reader"] & ~t["reactor"]).sum()),
