@@ -611,26 +611,42 @@ def science_frames(
     events of the period and 7 days after it, resolved to people; ``groups`` gives the
     (team, managers) of the population. Usage-report aggregates count when their report
     window lies inside the period, as in the tiers."""
-    tz = engine.config.tz
-    lo, hi = period.utc_bounds(tz)
     whole = not engine.store.read_activity
     with reading(engine.store):
-        events = _science_events(engine, period, whole, population)
-        p = engine._periods([period])
-        pop = engine._population(population, p, _months([period], tz))
-        cols = [c for c in pop.columns if c not in p.columns or c == "person"]
-        people = pop.select(*cols).to_pyarrow().to_pandas()
-        people["person"] = people["person"].astype("string")
-        team, mgrs = groups(people)
-        single = _presence(engine, period, p, population) if not whole else None
-        presence, timely = _presences(events, single, lo, hi)
-        counts = _pandas(threads.contributions(events, lo, hi))
-        th = threads.threads(engine.con, events)
+        # Materialised once: the presences, the contributions and the threads read it.
+        name = f"science_events_{uuid.uuid4().hex}"
+        events = temp_table(engine.con, name, _science_events(engine, period, whole, population))
         try:
-            starts = _pandas(threads.first_responses(th, lo, hi, mgrs))
-            replies = None if team is None else threads.team_replies(th, lo, hi, team)
+            return _science_inputs(engine, period, population, events, groups)
         finally:
-            th.close()
+            drop_temp(engine.con, name)
+
+
+def _science_inputs(
+    engine: Engine,
+    period: Period,
+    population: Population,
+    events: ir.Table,
+    groups: Callable[[Any], tuple[set | None, set | None]],
+) -> ScienceInputs:
+    tz = engine.config.tz
+    lo, hi = period.utc_bounds(tz)
+    p = engine._periods([period])
+    pop = engine._population(population, p, _months([period], tz))
+    cols = [c for c in pop.columns if c not in p.columns or c == "person"]
+    people = pop.select(*cols).to_pyarrow().to_pandas()
+    people["person"] = people["person"].astype("string")
+    team, mgrs = groups(people)
+    derived = engine.store.read_activity
+    single = _presence(engine, period, p, population) if derived else None
+    presence, timely = _presences(events, single, lo, hi)
+    counts = _pandas(threads.contributions(events, lo, hi))
+    th = threads.threads(engine.con, events)
+    try:
+        starts = _pandas(threads.first_responses(th, lo, hi, mgrs))
+        replies = None if team is None else threads.team_replies(th, lo, hi, team)
+    finally:
+        th.close()
     wide = counts.pivot_table(index="person", columns="which", values="n", aggfunc="sum")
     wide = wide.reindex(columns=["window", "timely"]).fillna(0).astype("int64")
     return ScienceInputs(people, presence, timely, wide, starts, team, mgrs, replies)
