@@ -14,7 +14,8 @@ time zone, usage-report aggregates, a ``config.events`` URI): both become rows o
 (period, actor, class, n) before the roster is joined, once per distinct actor. The
 science figures take each person's classes and the lifecycle's active people and days
 from the same rows (science_frames, lifecycle_inputs), and read raw only the events they
-need one by one (contributions, thread messages and responses: items, threads, times);
+need one by one (contributions, thread messages and responses: items, threads, times),
+which threads.py turns into per-person and per-thread-start rows in the backend;
 custom aggregate metrics and the identity diagnostic read raw events (formats, one row per
 event). With Store.read_activity false every figure reads every raw event (the reference).
 """

@@ -1,9 +1,10 @@
 """The science figures of a measurement and a trend (issue 13), as JSON blocks.
 
-Glue between the engine (which hands over the events the figures need one by one, resolved
-to people, with each person's classes and the lifecycle's active people from the derived
-activity rows: engine.science_frames, engine.lifecycle_inputs) and science.py (pure
-functions): ``inequality``, ``interaction`` and, when
+Glue between the engine (which hands over small frames: contributions per person, each
+thread start of the window with its first response, each person's classes, and the
+lifecycle's active people from the derived activity rows: engine.science_frames,
+engine.lifecycle_inputs) and science.py (pure functions): ``inequality``,
+``interaction`` and, when
 managers are configured, ``leadership`` for a measurement and each of its segments, and
 ``lifecycle`` / ``stickiness`` for each trend row. Small-group suppression holds on every
 per-segment figure, on the team's and on the managers' figures.
