@@ -652,6 +652,9 @@ class Bench:
 
     def ingest(self) -> None:
         n, f = self.n, self.folder
+        if n > self.ingest_max and self.store.is_dir():
+            self.say(f"store of {n:,} events reused (written in the store's layout earlier)")
+            return
         if n > self.ingest_max:
             t = time.perf_counter()
             build_store(self.org, n, self.store)
@@ -858,6 +861,12 @@ def main(argv: list[str] | None = None) -> list[str]:
     ap.add_argument(
         "--keep", action="store_true", help="keep each size's data in DIR/<n> (for profiling)"
     )
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --keep: measure a store written directly by an earlier --keep run of the "
+        "same size instead of writing it again (the data is the same: it is seeded)",
+    )
     args = ap.parse_args(argv)
     if args.table:
         print(markdown(args.table.read_text()))
@@ -871,8 +880,9 @@ def main(argv: list[str] | None = None) -> list[str]:
         with contextlib.ExitStack() as stack:
             if args.keep:
                 tmp = (args.dir or Path(tempfile.gettempdir())) / str(n)
-                shutil.rmtree(tmp, ignore_errors=True)
-                tmp.mkdir(parents=True)
+                if not (args.reuse and n > args.ingest_max and (tmp / "store").is_dir()):
+                    shutil.rmtree(tmp, ignore_errors=True)
+                tmp.mkdir(parents=True, exist_ok=True)
             else:
                 tmp = stack.enter_context(tempfile.TemporaryDirectory(dir=args.dir))
             bench = Bench(Path(tmp), n, people, args.rss_cap, int(args.ingest_max))

@@ -110,6 +110,10 @@ TEXT: dict[str, str] = {
         "their counts and rates are withheld (rates of so few people would show what each "
         "of them did)"
     ),
+    "roster_encoding": (
+        "roster {path}: not UTF-8 (byte 0x{byte} on line {line}); read as Windows-1252 "
+        "(Excel's 'CSV' on Windows); give --encoding if it is another"
+    ),
     "tiers_not_saved": (
         "{error}; the per-person tiers for a paired compare were not saved, so 'compare' "
         "against this baseline will use the unpaired test"

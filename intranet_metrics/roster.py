@@ -18,6 +18,7 @@ from .errors import ConfigError, IntranetMetricsError
 from .identity import ID_NAMESPACES, Pseudonymiser, personal_value
 from .loaders import textfile
 from .metrics import DEFAULT
+from .notices import Notice
 
 IDENTITY_COLUMNS = ("user_id", "email", "upn", "aliases")
 # Names the engine uses for its own columns: a roster column may not take them. The
@@ -101,7 +102,7 @@ def load_roster(
     pseudo = pseudo or Pseudonymiser(None)
     path = Path(path)
     fh, found = _open(path, encoding)
-    notes = (f"roster {path}: {found.note}",) if found.note else ()
+    notes = _notes(path, found)
     # Every check finds its first bad line; the earliest is reported, as a row loop would.
     errors: list[tuple[int, int, str]] = []
     with fh:
@@ -112,6 +113,15 @@ def load_roster(
     if errors:
         raise ConfigError(min(errors)[2])
     return Roster(people, aliases, dims, str(path), notes)
+
+
+def _notes(path: Path, found: textfile.Encoding) -> tuple[str, ...]:
+    """What reading the roster assumed, as warnings (coded, so a Dutch report says it in
+    Dutch)."""
+    if found.bad_line is not None:
+        where = {"path": str(path), "byte": found.bad_byte, "line": found.bad_line}
+        return (Notice("roster_encoding", **where),)
+    return (f"roster {path}: {found.note}",) if found.note else ()
 
 
 def _open(path: Path, encoding: str | None) -> tuple[IO[str], textfile.Encoding]:

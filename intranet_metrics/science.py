@@ -352,7 +352,10 @@ def _responses(r: pd.DataFrame, ids: pd.DataFrame, known: pd.Series) -> pd.DataF
         index=r.index,
         dtype="string",
     )
-    key = np.where(is_reaction | item.isna(), root + "|" + r["time"].astype("string"), item)
+    # The time as its integer value: formatting timestamps as text cost 60% of this.
+    t = r["time"]
+    when = pd.Series(t.array.asi8, index=r.index).astype("string").mask(t.isna())
+    key = np.where(is_reaction | item.isna(), root + "|" + when, item)
     resp = pd.DataFrame(
         {
             "root": root,
@@ -391,6 +394,14 @@ def _first_responses(starts: pd.DataFrame, resp: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def first_responses(threads: tuple[pd.DataFrame, pd.DataFrame]) -> pd.DataFrame:
+    """Every thread start of :func:`thread_events` (index root; person, time) with the
+    time of its first response from another person (``first``, NaT: none): computed once,
+    then cut by window and by starters (a start's first response depends on it alone)."""
+    starts, resp = threads
+    return _first_responses(starts, resp)
+
+
 def interaction(
     events: Any,
     start: datetime,
@@ -398,6 +409,7 @@ def interaction(
     team: Iterable[Any] | None = None,
     starters: Iterable[Any] | None = None,
     threads: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    firsts: pd.DataFrame | None = None,
 ) -> Interaction:
     """Reply coverage, time to first response and solo threads of the threads started in
     ``[start, end)`` (UTC), and the team's broadcasting-vs-listening figures.
@@ -405,19 +417,22 @@ def interaction(
     Pass the events from ``start`` up to at least 7 days after ``end`` (responses to the
     last threads come later); a thread whose 7 days run past the data looks unanswered.
     ``starters`` limits the threads to those started by these people (a segment);
-    ``threads`` is :func:`thread_events` of ``events`` when the caller has it already.
+    ``threads`` is :func:`thread_events` of ``events`` and ``firsts`` its
+    :func:`first_responses` when the caller has them already (once for every segment).
     """
-    ev = _events(events)
-    # ``threads``: thread_events(events) already computed (once for every segment).
-    all_starts, resp = threads if threads is not None else thread_events(ev)
+    if threads is None:
+        threads = thread_events(events)
+    all_starts, resp = threads
+    fr = first_responses(threads) if firsts is None else firsts
     lo, hi = _utc(start), _utc(end)
-    starts = all_starts[(all_starts["time"] >= lo) & (all_starts["time"] < hi)]
+    fr = fr[(fr["time"] >= lo) & (fr["time"] < hi)]
     if starters is not None:
-        starts = starts[starts["person"].isin(set(starters))]
-    result = interaction_of(_first_responses(starts, resp))
+        fr = fr[fr["person"].isin(set(starters))]
+    result = interaction_of(fr)
     if team is None:
         return result
     members = set(team)
+    ev = _events(events)
     inwin = ev[(ev["time"] >= lo) & (ev["time"] < hi)]
     contrib = _message_dedupe(inwin[inwin["cls"] == "contribute"])
     total = int(contrib["count"].sum())

@@ -144,13 +144,23 @@ def first_responses(
     in it (``manager``)."""
     s = th.starts.filter((th.starts.time >= lo) & (th.starts.time < hi))
     r = th.responses.select(r_root="root", r_person="person", r_time="time")
+    if managers is not None:
+        # Joined, not IN (...): Spark takes no subquery inside an aggregate.
+        s, r = _flagged(s, "person", managers), _flagged(r, "r_person", managers)
+        r = r.rename(r_flag="flag")
     j = s.left_join(r, s.root == r.r_root)
     other = j.r_person.notnull() & (j.r_person != j.person)
     aggs = {"first": j.r_time.min(where=other)}
     if managers is not None:
-        m = _people(managers)
-        aggs["manager"] = j.person.isin(m.m).any() | j.r_person.isin(m.m).any()
+        aggs["manager"] = j.flag.any() | j.r_flag.fill_null(False).any()
     return j.group_by(["root", "person", "time"]).aggregate(**aggs)
+
+
+def _flagged(t: ir.Table, column: str, people: Iterable[str]) -> ir.Table:
+    """``t`` with ``flag``: whether its ``column`` is one of ``people``."""
+    m = _people(people).rename(f_m="m")
+    j = t.left_join(m, t[column] == m.f_m)
+    return j.mutate(flag=j.f_m.notnull()).drop("f_m")
 
 
 def _people(people: Iterable[str]) -> ir.Table:

@@ -197,3 +197,18 @@ def test_a_notice_in_a_result_built_in_this_process_keeps_its_code():
     # The library's own result (not read back from JSON) holds the notices themselves.
     doc = {"warnings": [Notice("unpaired")]}
     assert Lang("nl").warnings(doc)[0].startswith("personen zijn niet aan de nulmeting")
+
+
+def test_a_roster_read_as_windows_1252_is_warned_about_in_dutch(tmp_path):
+    # A Dutch roster saved by Excel on Windows (not UTF-8): the warning was English text.
+    from intranet_metrics.roster import load_roster
+
+    path = tmp_path / "r.csv"
+    path.write_bytes("user_id,email,department\nu1,a@x.nl,Financiën\n".encode("cp1252"))
+    (note,) = load_roster(path).notes
+    assert str(note) == (
+        f"roster {path}: not UTF-8 (byte 0xeb on line 2); read as Windows-1252 "
+        "(Excel's 'CSV' on Windows); give --encoding if it is another"
+    )
+    dutch = Lang("nl").warning(note)
+    assert dutch.startswith(f"personeelslijst {path}: geen UTF-8 (byte 0xeb op regel 2)")

@@ -108,6 +108,10 @@ class Encoding:
 
     name: str
     note: str | None = None
+    # Windows-1252 assumed: the first byte that is not UTF-8 (hex) and its line, so that a
+    # warning can be phrased in the reader's language (notices.py "roster_encoding").
+    bad_byte: str | None = None
+    bad_line: int | None = None
 
 
 def _codec(name: str, where: str) -> str:
@@ -227,6 +231,8 @@ def choose_encoding(path: Path, forced: str | None = None) -> Encoding:
         WINDOWS_1252,
         f"not UTF-8 (byte 0x{found[1]} on line {found[0]}); read as Windows-1252 "
         "(Excel's 'CSV' on Windows); give --encoding if it is another",
+        bad_byte=found[1],
+        bad_line=found[0],
     )
 
 

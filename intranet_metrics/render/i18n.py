@@ -363,6 +363,10 @@ NL_WARNINGS: dict[str, str] = {
         "{k}, dus hun aantallen en aandelen worden niet getoond (aandelen van zo weinig "
         "personen zouden laten zien wat ieder van hen deed)"
     ),
+    "roster_encoding": (
+        "personeelslijst {path}: geen UTF-8 (byte 0x{byte} op regel {line}); gelezen als "
+        "Windows-1252 (de 'CSV' van Excel op Windows); geef --encoding als het een andere is"
+    ),
     "tiers_not_saved": (
         "{error}; de niveaus per persoon voor een gepaarde vergelijking zijn niet bewaard, "
         "dus 'compare' met deze nulmeting gebruikt de ongepaarde toets"
