@@ -14,7 +14,8 @@ time zone, usage-report aggregates, a ``config.events`` URI): both become rows o
 (period, actor, class, n) before the roster is joined, once per distinct actor. The
 science figures take each person's classes and the lifecycle's active people and days
 from the same rows (science_frames, lifecycle_inputs), and read raw only the events they
-need one by one (contributions, thread messages and responses: items, threads, times);
+need one by one (contributions, thread messages and responses: items, threads, times),
+which threads.py turns into per-person and per-thread-start rows in the backend;
 custom aggregate metrics and the identity diagnostic read raw events (formats, one row per
 event). With Store.read_activity false every figure reads every raw event (the reference).
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -34,7 +35,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from . import activity, science
+from . import activity, science, threads
 from .backends import connect, drop_temp, read_events, read_uri, temp_table
 from .config import Config
 from .errors import ConfigError, StoreError
@@ -577,58 +578,136 @@ THREAD_ACTIVITIES = sorted(START_ACTIVITIES | RESPONSE_ACTIVITIES)
 
 @dataclass(frozen=True)
 class ScienceInputs:
-    """What the science figures of one period read (figures.py).
+    """What the science figures of one period read (figures.py), each small: one row per
+    person, per (person, class) or per thread start of the period.
 
-    ``events``: counted events of the period and 7 days after it, resolved to people; with
-    ``presence`` only those the figures need one by one (contributions, thread messages
-    and responses, events linking a message to its thread, usage-report aggregates), not
-    the plain views. ``presence``: the distinct
-    (person, cls) of the period's single events, from the derived activity files where
-    sound: the ladder and the tiers. None on the raw reference path (Store.read_activity
-    false): ``events`` then holds every counted event, as before issue 12."""
+    ``people``: the population (person and roster columns). ``presence``: the distinct
+    (person, cls) of the period's single events and of its usage-report aggregates (the
+    ladder); ``timely``: the same with the aggregates whose time lies in the period
+    (leadership's tiers). ``contributions``: per person, contributions after the message
+    dedupe over the period's single events and aggregates (``window``) and over the rows
+    whose time lies in it (``timely``). ``starts``: the threads started in the period
+    (person, time, first response by another person, ``manager`` with managers).
+    ``team`` and ``managers``: what ``groups`` made of the people; ``team_replies``: the
+    team's replies in threads started outside it (None without a team)."""
 
-    events: Any
     people: Any
-    presence: Any | None
+    presence: Any
+    timely: Any
+    contributions: Any
+    starts: Any
+    team: set | None
+    managers: set | None
+    team_replies: int | None
 
 
-def science_frames(engine: Engine, period: Period, population: Population) -> ScienceInputs:
-    """The inputs of science.py for ``period`` as pandas frames: events, the population
-    (person and roster columns) and the people's classes. Usage-report aggregates count
-    when their report window lies inside the period, as in the tiers."""
+def science_frames(
+    engine: Engine,
+    period: Period,
+    population: Population,
+    groups: Callable[[Any], tuple[set | None, set | None]],
+) -> ScienceInputs:
+    """The inputs of the science figures of ``period``: the thread joins, first responses,
+    message dedupe and contributions per person run in the backend over the counted
+    events of the period and 7 days after it, resolved to people; ``groups`` gives the
+    (team, managers) of the population. Usage-report aggregates count when their report
+    window lies inside the period, as in the tiers."""
+    whole = not engine.store.read_activity
+    with reading(engine.store):
+        # Materialised once: the presences, the contributions and the threads read it.
+        name = f"science_events_{uuid.uuid4().hex}"
+        events = temp_table(engine.con, name, _science_events(engine, period, whole, population))
+        try:
+            return _science_inputs(engine, period, population, events, groups)
+        finally:
+            drop_temp(engine.con, name)
+
+
+def _science_inputs(
+    engine: Engine,
+    period: Period,
+    population: Population,
+    events: ir.Table,
+    groups: Callable[[Any], tuple[set | None, set | None]],
+) -> ScienceInputs:
+    tz = engine.config.tz
+    lo, hi = period.utc_bounds(tz)
+    p = engine._periods([period])
+    pop = engine._population(population, p, _months([period], tz))
+    cols = [c for c in pop.columns if c not in p.columns or c == "person"]
+    people = pop.select(*cols).to_pyarrow().to_pandas()
+    people["person"] = people["person"].astype("string")
+    team, mgrs = groups(people)
+    derived = engine.store.read_activity
+    single = _presence(engine, period, p, population) if derived else None
+    presence, timely = _presences(events, single, lo, hi)
+    counts = _pandas(threads.contributions(events, lo, hi))
+    th = threads.threads(engine.con, events)
+    try:
+        starts = _pandas(threads.first_responses(th, lo, hi, mgrs))
+        replies = None if team is None else threads.team_replies(th, lo, hi, team)
+    finally:
+        th.close()
+    wide = counts.pivot_table(index="person", columns="which", values="n", aggfunc="sum")
+    wide = wide.reindex(columns=["window", "timely"]).fillna(0).astype("int64")
+    return ScienceInputs(people, presence, timely, wide, starts, team, mgrs, replies)
+
+
+def _science_events(
+    engine: Engine, period: Period, whole: bool, population: Population
+) -> ir.Table:
+    """The counted events of ``period`` and 7 days after it (and its usage-report
+    aggregates) resolved to people; not the plain views unless ``whole`` (the raw
+    reference path, which reads every counted event as before issue 12)."""
     tz = engine.config.tz
     lo, hi = period.utc_bounds(tz)
     later = Period(period.label, period.start, period.end + RESPONSE_DAYS)
-    whole = not engine.store.read_activity
-    with reading(engine.store):
-        ev = engine._counted(engine._window_events(_months([later], tz), [period]))
-        single = ev.window_start.isnull() & (ev.time >= lo) & (ev.time < hi + RESPONSE_DAYS)
-        agg = (
-            ev.window_start.notnull()
-            & (ev.window_start >= period.start)
-            & (ev.window_end <= period.end)
-        )
-        keep = single | agg
-        if not whole:
-            # Contributions, thread messages and responses are read one by one; any other
-            # event only when it links a message to its thread (an item with a parent or
-            # thread: science._known_roots maps message ids through every such row). No
-            # figure reads the time of a view: plain views stay in DuckDB.
-            # A thread row without any message id joins no thread (science.thread_events).
-            ids = ev.item.notnull() | ev.parent.notnull() | ev.thread.notnull()
-            links = ev.item.notnull() & (ev.parent.notnull() | ev.thread.notnull())
-            threads = ev.activity.isin(THREAD_ACTIVITIES) & ids
-            needed = (ev.cls == "contribute") | threads | links
-            keep = keep & (needed | ev.window_start.notnull())
-        events = _resolved(engine, ev.filter(keep), population).to_pyarrow()
-        p = engine._periods([period])
-        pop = engine._population(population, p, _months([period], tz))
-        cols = [c for c in pop.columns if c not in p.columns or c == "person"]
-        people = pop.select(*cols).to_pyarrow().to_pandas()
-        presence = None if whole else _presence(engine, period, p, population)
-    frame = _utc_times(events).to_pandas()
-    people["person"] = people["person"].astype("string")
-    return ScienceInputs(frame, people, presence)
+    ev = engine._counted(engine._window_events(_months([later], tz), [period]))
+    single = ev.window_start.isnull() & (ev.time >= lo) & (ev.time < hi + RESPONSE_DAYS)
+    agg = (
+        ev.window_start.notnull()
+        & (ev.window_start >= period.start)
+        & (ev.window_end <= period.end)
+    )
+    keep = single | agg
+    if not whole:
+        # Contributions, thread messages and responses are read one by one; any other
+        # event only when it links a message to its thread (an item with a parent or
+        # thread: the messages' roots are followed through every such row). No figure
+        # reads the time of a view: plain views never leave the derived rows.
+        # A thread row without any message id joins no thread (science.thread_events).
+        ids = ev.item.notnull() | ev.parent.notnull() | ev.thread.notnull()
+        links = ev.item.notnull() & (ev.parent.notnull() | ev.thread.notnull())
+        thread_rows = ev.activity.isin(THREAD_ACTIVITIES) & ids
+        needed = (ev.cls == "contribute") | thread_rows | links
+        keep = keep & (needed | ev.window_start.notnull())
+    return _resolved(engine, ev.filter(keep), population)
+
+
+def _pandas(expr: ir.Table) -> Any:
+    return _utc_times(expr.to_pyarrow(), ("time", "first")).to_pandas()
+
+
+def _presences(events: ir.Table, single: Any | None, lo: datetime, hi: datetime) -> tuple[Any, Any]:
+    """The distinct (person, cls) of the single events of [lo, hi) (``single``, from the
+    derived rows; else from ``events``) with those of every aggregate row of ``events``
+    (the ladder), and with those of the aggregate rows whose time lies there."""
+    import pandas as pd
+
+    timely = (events.time >= lo) & (events.time < hi)
+    wanted = events.window_start.notnull()
+    rows = events.filter(wanted if single is not None else wanted | timely)
+    pairs = rows.select(
+        person=rows.person, cls=rows.cls, single=rows.window_start.isnull(), timely=timely
+    ).distinct()
+    got = pairs.to_pyarrow().to_pandas()
+    got["person"] = got["person"].astype("string")
+    if single is None:
+        single = got.loc[got["single"], ["person", "cls"]]
+    aggs = got[~got["single"]]
+    both = pd.concat([single[["person", "cls"]], aggs[["person", "cls"]]], ignore_index=True)
+    when = pd.concat([single[["person", "cls"]], aggs.loc[aggs["timely"], ["person", "cls"]]])
+    return both.drop_duplicates(), when.drop_duplicates()
 
 
 def _presence(engine: Engine, period: Period, p: ir.Table, population: Population) -> Any:
@@ -643,16 +722,20 @@ def _presence(engine: Engine, period: Period, p: ir.Table, population: Populatio
     return out
 
 
-def _utc_times(table: Any) -> Any:
-    """``time`` as UTC-aware timestamps: Spark hands them back naive (in its session time
-    zone, UTC), DuckDB aware; science.py compares them with aware bounds."""
+def _utc_times(table: Any, names: Sequence[str] = ("time",)) -> Any:
+    """``time`` (and the other ``names``) as UTC-aware timestamps: Spark hands them back
+    naive (in its session time zone, UTC), DuckDB aware; science.py compares them with
+    aware bounds."""
     import pyarrow as pa
 
-    i = table.schema.get_field_index("time")
-    kind = table.schema.field(i).type if i >= 0 else None
-    if kind is None or not pa.types.is_timestamp(kind) or kind.tz is not None:
-        return table
-    return table.set_column(i, "time", table.column(i).cast(pa.timestamp(kind.unit, tz="UTC")))
+    for name in names:
+        i = table.schema.get_field_index(name)
+        kind = table.schema.field(i).type if i >= 0 else None
+        if kind is None or not pa.types.is_timestamp(kind) or kind.tz is not None:
+            continue
+        column = table.column(i).cast(pa.timestamp(kind.unit, tz="UTC"))
+        table = table.set_column(i, name, column)
+    return table
 
 
 def store_events(engine: Engine, population: Population) -> Any:

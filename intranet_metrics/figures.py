@@ -1,9 +1,10 @@
 """The science figures of a measurement and a trend (issue 13), as JSON blocks.
 
-Glue between the engine (which hands over the events the figures need one by one, resolved
-to people, with each person's classes and the lifecycle's active people from the derived
-activity rows: engine.science_frames, engine.lifecycle_inputs) and science.py (pure
-functions): ``inequality``, ``interaction`` and, when
+Glue between the engine (which hands over small frames: contributions per person, each
+thread start of the window with its first response, each person's classes, and the
+lifecycle's active people from the derived activity rows: engine.science_frames,
+engine.lifecycle_inputs) and science.py (pure functions): ``inequality``,
+``interaction`` and, when
 managers are configured, ``leadership`` for a measurement and each of its segments, and
 ``lifecycle`` / ``stickiness`` for each trend row. Small-group suppression holds on every
 per-segment figure, on the team's and on the managers' figures.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -24,6 +24,7 @@ from .engine import (
     Engine,
     Period,
     Population,
+    ScienceInputs,
     lifecycle_inputs,
     science_frames,
     store_events,
@@ -97,105 +98,46 @@ def managers(config: Config, people: pd.DataFrame) -> set | None:
     return science.people_where(people, config.manager_column, config.manager_values or None)
 
 
-def _interaction(
-    ev: pd.DataFrame,
-    lo: datetime,
-    hi: datetime,
-    team: set | None,
-    k: int,
-    threads: tuple[pd.DataFrame, pd.DataFrame],
-    firsts: pd.DataFrame,
-) -> tuple[dict[str, Any], list[str]]:
+def _interaction(inputs: ScienceInputs, k: int) -> tuple[dict[str, Any], list[str]]:
     """The whole population's interaction; the team's figures hidden under k people."""
-    small = team is not None and too_small(len(team), k)
-    team = None if small else team
-    it = science.interaction(ev, lo, hi, team=team, threads=threads, firsts=firsts)
-    notes = []
-    if small:
+    it = science.interaction_of(inputs.starts)
+    team, notes = inputs.team, []
+    if team is not None and too_small(len(team), k):
         notes.append(Notice("team_too_small", k=k))
+    elif team is not None:
+        timely = inputs.contributions["timely"]
+        own = int(timely[timely.index.isin(team)].sum())
+        starts = int(inputs.starts["person"].isin(team).sum())
+        it = science.with_team(it, len(team), (own, int(timely.sum())), inputs.team_replies, starts)
     return interaction_block(it), notes
 
 
-def _leadership(
-    ev: pd.DataFrame,
-    people: pd.DataFrame,
-    mgrs: set,
-    window: tuple[datetime, datetime],
-    config: Config,
-    presence: pd.DataFrame | None,
-    threads: tuple[pd.DataFrame, pd.DataFrame],
-) -> dict[str, Any]:
-    lo, hi = window
-    le = science.leadership(
-        ev,
+def _leadership(inputs: ScienceInputs, people: pd.DataFrame, config: Config) -> dict[str, Any]:
+    starts = inputs.starts
+    with_m = int(starts["manager"].sum()) if len(starts) else 0
+    le = science.leadership_of(
         people,
-        mgrs,
-        lo,
-        hi,
+        inputs.managers,
+        inputs.timely,
+        (len(starts), with_m),
         tiers=config.tiers,
         min_group_size=config.min_group_size,
-        presence=presence,
-        threads=threads,
     )
     return asdict(le)
 
 
-def _segment_figures(
-    ev: pd.DataFrame,
-    people: pd.DataFrame,
-    dim: str,
-    window: tuple[datetime, datetime],
-    threads: tuple[pd.DataFrame, pd.DataFrame],
-    firsts: pd.DataFrame,
-    k: int,
-    presence: pd.DataFrame | None,
-) -> dict[str, dict[str, Any] | None]:
-    """Per value of ``dim``: inequality over the segment's people and interaction of the
-    threads they started; None for a suppressed segment (the tiers' suppression). The
-    window's events (and people's classes) are split by segment once, and the threads
-    found once (and their first responses)."""
-    lo, hi = window
-    value_of = people.set_index("person")[dim].astype("string").fillna(science.UNKNOWN)
-    parts = _by_value(_in_window(ev, lo, hi), value_of)
-    present = None if presence is None else _by_value(presence, value_of)
-
-    def compute(g: pd.DataFrame) -> dict[str, Any]:
-        value = str(value_of.get(g["person"].iloc[0])) if len(g) else None
-        mine = parts[0].get(value, parts[1])
-        here = None if present is None else present[0].get(value, present[1])
-        starters = set(g["person"])
-        it = science.interaction(ev, lo, hi, starters=starters, threads=threads, firsts=firsts)
-        return {
-            "inequality": inequality_block(science.inequality(mine, g, here)),
-            "interaction": interaction_block(it),
-        }
-
-    rows = science.by_segment(people, dim, compute, k)
-    return {r.value: r.figure for r in rows}
-
-
-def _by_value(rows: pd.DataFrame, value_of: pd.Series) -> tuple[dict[str, Any], pd.DataFrame]:
-    """``rows`` split by their person's segment value, and an empty part for the rest."""
-    seg = rows["person"].map(value_of)
-    return {str(v): g for v, g in rows.groupby(seg, sort=False)}, rows.iloc[:0]
-
-
-def _in_window(ev: pd.DataFrame, lo: datetime, hi: datetime) -> pd.DataFrame:
-    dated = ev["window_start"].isna()
-    t = ev["time"]
-    return ev[~dated | ((t >= pd.Timestamp(lo)) & (t < pd.Timestamp(hi)))]
-
-
-def _with_aggregates(
-    presence: pd.DataFrame | None, ev: pd.DataFrame, keep: pd.Series
-) -> pd.DataFrame | None:
-    """The single events' (person, cls) with those of the aggregate rows ``keep`` selects
-    (aggregates are always read raw): what the events' own pairs would be."""
-    if presence is None:
-        return None
-    aggs = ev.loc[ev["window_start"].notna() & keep, ["person", "cls"]]
-    both = pd.concat([presence[["person", "cls"]], aggs], ignore_index=True)
-    return both.drop_duplicates()
+def _figures(
+    inputs: ScienceInputs, counts: pd.Series, tiers: pd.DataFrame, who: pd.Series
+) -> dict[str, Any]:
+    """Inequality over the people ``who`` and interaction of the threads they started."""
+    people = pd.Index(who.drop_duplicates())
+    ineq = science.inequality_of(
+        counts.reindex(people, fill_value=0).astype("int64"),
+        science.ladder_of(tiers.reindex(people, fill_value=False)),
+    )
+    starts = inputs.starts
+    it = science.interaction_of(starts[starts["person"].isin(set(people))])
+    return {"inequality": inequality_block(ineq), "interaction": interaction_block(it)}
 
 
 def _padded(people: pd.DataFrame, size: int) -> pd.DataFrame:
@@ -216,36 +158,34 @@ def measurement_figures(
     if hidden:
         out = {"inequality": null_inequality(), "interaction": null_interaction()}
         return out | {"segment_figures": {}}, []
-    inputs = science_frames(engine, period, population)
-    ev, people = inputs.events, inputs.people
-    if population.basis == "fixed" and population.size is not None:
-        people = _padded(people, population.size)
-    lo, hi = period.utc_bounds(config.tz)
+
+    def sized(people: pd.DataFrame) -> pd.DataFrame:
+        if population.basis == "fixed" and population.size is not None:
+            return _padded(people, population.size)
+        return people
+
+    def groups(people: pd.DataFrame) -> tuple[set | None, set | None]:
+        people = sized(people)
+        return team_members(config, population, people), managers(config, people)
+
+    inputs = science_frames(engine, period, population, groups)
+    people = sized(inputs.people)
     k = config.min_group_size
-    team = team_members(config, population, people)
-    threads = science.thread_events(ev)
-    firsts = science.first_responses(threads)
-    interaction, notes = _interaction(ev, lo, hi, team, k, threads, firsts)
-    # The ladder counts every aggregate of ev (their report window lies inside the period);
-    # leadership's tiers those whose time does too.
-    everything = pd.Series(True, index=ev.index)
-    t = ev["time"]
-    timely = (t >= pd.Timestamp(lo)) & (t < pd.Timestamp(hi))
-    presence = _with_aggregates(inputs.presence, ev, everything)
-    out: dict[str, Any] = {
-        "inequality": inequality_block(
-            science.inequality(_in_window(ev, lo, hi), people, presence)
-        ),
-        "interaction": interaction,
-    }
-    mgrs = managers(config, people)
-    if mgrs is not None:
-        timely_presence = _with_aggregates(inputs.presence, ev, timely)
-        out["leadership"] = _leadership(
-            ev, people, mgrs, (lo, hi), config, timely_presence, threads
-        )
+    interaction, notes = _interaction(inputs, k)
+    counts = inputs.contributions["window"]
+    # The people's tiers once; every segment's ladder reads its rows.
+    tiers = science.person_tiers(inputs.presence, people)
+    whole = _figures(inputs, counts, tiers, people["person"])
+    out: dict[str, Any] = {"inequality": whole["inequality"], "interaction": interaction}
+    if inputs.managers is not None:
+        out["leadership"] = _leadership(inputs, people, config)
     out["segment_figures"] = {
-        dim: _segment_figures(ev, people, dim, (lo, hi), threads, firsts, k, presence)
+        dim: {
+            r.value: r.figure
+            for r in science.by_segment(
+                people, dim, lambda g: _figures(inputs, counts, tiers, g["person"]), k
+            )
+        }
         for dim in by
         if dim in people
     }

@@ -168,7 +168,11 @@ def ladder(events: Any, population: Any) -> dict[str, int]:
     """The exclusive ladder over the population: its four counts add up to the population.
     Like the engine's, it always follows the cumulative tiers. ``events`` may be the
     distinct (person, cls) pairs alone."""
-    t = person_tiers(events, population)
+    return ladder_of(person_tiers(events, population))
+
+
+def ladder_of(t: pd.DataFrame) -> dict[str, int]:
+    """:func:`ladder` from the people's :func:`person_tiers` (cumulative)."""
     return {
         "inactive": int((~t["reader"]).sum()),
         "reader_only": int((t["reader"] & ~t["reactor"]).sum()),
@@ -181,7 +185,12 @@ def inequality(events: Any, population: Any, presence: Any | None = None) -> Ine
     """Gini, top 1% / 10% shares and the ladder beside Nielsen's 90-9-1. ``presence``:
     the people's distinct (person, cls) when ``events`` holds the contributions only."""
     counts = contribution_counts(events, population)
-    lad = ladder(events if presence is None else presence, population)
+    return inequality_of(counts, ladder(events if presence is None else presence, population))
+
+
+def inequality_of(counts: pd.Series, lad: dict[str, int]) -> Inequality:
+    """:func:`inequality` from the contributions per person of the population (zeros
+    included, after the message dedupe) and its :func:`ladder`."""
     active = lad["reader_only"] + lad["reactor_only"] + lad["contributor"]
     shares = {
         k: (lad[k] / active if active else None)
@@ -419,17 +428,7 @@ def interaction(
     fr = fr[(fr["time"] >= lo) & (fr["time"] < hi)]
     if starters is not None:
         fr = fr[fr["person"].isin(set(starters))]
-    wait = fr["first"] - fr["time"]
-    answered = wait.notna() & (wait <= RESPONSE_WINDOW)
-    n = len(fr)
-    hours = wait[answered].dt.total_seconds().clip(lower=0) / 3600
-    result = Interaction(
-        thread_starts=n,
-        answered=int(answered.sum()),
-        reply_coverage=float(answered.mean()) if n else None,
-        median_first_response_hours=float(hours.median()) if len(hours) else None,
-        solo_thread_rate=float(fr["first"].isna().mean()) if n else None,
-    )
+    result = interaction_of(fr)
     if team is None:
         return result
     members = set(team)
@@ -449,11 +448,38 @@ def interaction(
         & (resp["time"] >= lo)
         & (resp["time"] < hi)
     ]
+    return with_team(result, len(members), (own, total), len(rep), len(team_starts))
+
+
+def interaction_of(fr: pd.DataFrame) -> Interaction:
+    """:func:`interaction` without the team's figures, from the threads started in the
+    window (``time``) with the time of their first response by another person (``first``,
+    NaT: none)."""
+    wait = fr["first"] - fr["time"]
+    answered = wait.notna() & (wait <= RESPONSE_WINDOW)
+    n = len(fr)
+    hours = wait[answered].dt.total_seconds().clip(lower=0) / 3600
+    return Interaction(
+        thread_starts=n,
+        answered=int(answered.sum()),
+        reply_coverage=float(answered.mean()) if n else None,
+        median_first_response_hours=float(hours.median()) if len(hours) else None,
+        solo_thread_rate=float(fr["first"].isna().mean()) if n else None,
+    )
+
+
+def with_team(
+    result: Interaction, size: int, contributions: tuple[int, int], replies: int, starts: int
+) -> Interaction:
+    """``result`` with the team's figures: its ``size``, (its own, everyone's) contributions
+    in the window, its replies there in threads started outside the team, and the threads
+    it started there."""
+    own, total = contributions
     return replace(
         result,
-        team_size=len(members),
+        team_size=size,
         broadcast_share=own / total if total else None,
-        replies_per_own_post=len(rep) / len(team_starts) if len(team_starts) else None,
+        replies_per_own_post=replies / starts if starts else None,
     )
 
 
@@ -503,9 +529,7 @@ def leadership(
     ``events`` when the caller has it already."""
     ev = _events(events)
     lo, hi = _utc(start), _utc(end)
-    people = _people(population)
     mset = set(managers)
-    is_m = people.isin(mset)
     inwin = ev[(ev["time"] >= lo) & (ev["time"] < hi)] if presence is None else presence
     starts, resp = thread_events(ev) if threads is None else threads
     starts = starts[(starts["time"] >= lo) & (starts["time"] < hi)]
@@ -513,13 +537,29 @@ def leadership(
         resp.loc[resp["person"].isin(mset), "root"]
     )
     with_m = int(starts["root"].isin(by_m).sum())
+    return leadership_of(population, mset, inwin, (len(starts), with_m), tiers, min_group_size)
+
+
+def leadership_of(
+    population: Any,
+    managers: set,
+    presence: Any,
+    threads: tuple[int, int],
+    tiers: str = "cumulative",
+    min_group_size: int = 5,
+) -> Leadership:
+    """:func:`leadership` from the distinct (person, cls) of the window (``presence``) and
+    (threads started in the window, those of them a manager started or responded to)."""
+    people = _people(population)
+    is_m = people.isin(managers)
+    n, with_m = threads
     hide = min(int(is_m.sum()), int((~is_m).sum())) < min_group_size
     return Leadership(
-        managers=_tiers(inwin, people[is_m], tiers, hide),
-        others=_tiers(inwin, people[~is_m], tiers, hide),
-        thread_starts=len(starts),
+        managers=_tiers(presence, people[is_m], tiers, hide),
+        others=_tiers(presence, people[~is_m], tiers, hide),
+        thread_starts=n,
         threads_with_manager=None if hide else with_m,
-        manager_thread_share=None if hide or not len(starts) else with_m / len(starts),
+        manager_thread_share=None if hide or not n else with_m / n,
     )
 
 

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from dataclasses import asdict, replace
+from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
-from intranet_metrics import api
+from intranet_metrics import api, figures, report, science
 from intranet_metrics.config import Config
+from intranet_metrics.engine import Period
+from intranet_metrics.report import Window
 from intranet_metrics.schema import EVENT_SCHEMA
 from intranet_metrics.store import SourceSummary, Store
 
@@ -127,3 +131,40 @@ def test_figures_from_the_derived_path_equal_the_raw_json_faster(big):
     # 1.4-1.6x measured at 07:30 on a shared machine (the thread figures, 15% of the
     # events, stay in pandas on both paths); the margin is for a busier machine.
     assert raw / derived > 1.2
+
+
+def test_figures_equal_the_pandas_definition(big):
+    """The figures the backend computes (threads.py: thread joins, first responses, the
+    message dedupe, contributions per person) equal science.py's pandas functions over
+    every counted event of the window, with a team, managers and departments."""
+    store, roster = big
+    config = replace(CONFIG, team_column="department", team_values=("HR",))
+    pop = api.population(config, roster=roster)
+    window = Window(date(2026, 1, 1), date(2026, 3, 31))
+    doc = report.measure_with_tiers(store, config, window, pop, ("department",))[0]
+    raw = pa.concat_tables(pq.read_table(f) for f in store.event_files(None))
+    ev = science.resolve_events(raw, pop.roster.aliases, config.activities)
+    ev = ev.assign(person=ev["person"].astype("Int64").astype("string"))
+    people = pop.roster.people.to_pandas()
+    people["person"] = people["person"].astype("string")
+    lo, hi = Period("q", window.start, window.end).utc_bounds(config.tz)
+    ev = ev[(ev["time"] >= lo) & (ev["time"] < hi + timedelta(days=7))]
+    inwin = ev[ev["time"] < hi]
+    team = science.people_where(people, "department", ["HR"])
+    mgrs = science.people_where(people, "manager")
+    assert doc["inequality"] == figures.inequality_block(science.inequality(inwin, people))
+    it = science.interaction(ev, lo, hi, team=team)
+    assert doc["interaction"] == figures.interaction_block(it)
+    assert it.replies_per_own_post and it.broadcast_share
+    le = science.leadership(ev, people, mgrs, lo, hi, tiers=config.tiers)
+    assert doc["leadership"] == asdict(le)
+    rows = {r["value"]: r for r in doc["segments"]["department"]}
+    for dept, g in people.groupby("department"):
+        want = {
+            "inequality": figures.inequality_block(science.inequality(inwin, g)),
+            "interaction": figures.interaction_block(
+                science.interaction(ev, lo, hi, starters=set(g["person"]))
+            ),
+        }
+        got = rows[dept]
+        assert {"inequality": got["inequality"], "interaction": got["interaction"]} == want
