@@ -149,5 +149,18 @@ def rejects(store: Store, limit: int | None = None) -> pa.Table:
     files = store.reject_files()
     if not files:
         return REJECT_SCHEMA.empty_table()
-    table = pa.concat_tables(pq.read_table(f, schema=REJECT_SCHEMA) for f in files)
+    table = pa.concat_tables(_in_line_order(pq.read_table(f, schema=REJECT_SCHEMA)) for f in files)
     return table if limit is None else table.slice(0, limit)
+
+
+def _in_line_order(table: pa.Table) -> pa.Table:
+    """One ingest's rejects by file (in the order the ingest read them) and line: a loader
+    may set a block's rejects aside in another order than its lines (a rule table's rejects
+    before the builder's own)."""
+    import pyarrow.compute as pc
+
+    # dictionary_encode numbers the files in the order they first appear.
+    order = pc.dictionary_encode(table.column("source_file")).combine_chunks().indices
+    keyed = table.append_column("_file", order)
+    by = [("_file", "ascending"), ("source_line", "ascending")]
+    return keyed.sort_by(by).drop_columns(["_file"]).cast(table.schema)
