@@ -326,29 +326,18 @@ class Filled:
 
 
 @dataclass(frozen=True)
-class Differs:
-    """Both fields hold a value and the values differ."""
+class Compare:
+    """Both fields hold a value and the values differ (``equal``: are the same)."""
 
     field: str
     other: str
+    equal: bool = False
 
     def mask(self, table: pa.Table) -> pa.Array:
         a, b = _column(table, self.field), _column(table, self.other)
         both = pc.invert(pc.or_(_empty(a), _empty(b)))
-        return pc.and_(both, pc.fill_null(pc.not_equal(a, b), _FALSE))
-
-
-@dataclass(frozen=True)
-class Same:
-    """Both fields hold a value and the values are equal."""
-
-    field: str
-    other: str
-
-    def mask(self, table: pa.Table) -> pa.Array:
-        a, b = _column(table, self.field), _column(table, self.other)
-        both = pc.invert(pc.or_(_empty(a), _empty(b)))
-        return pc.and_(both, pc.fill_null(pc.equal(a, b), False))
+        test = pc.equal if self.equal else pc.not_equal
+        return pc.and_(both, pc.fill_null(test(a, b), _FALSE))
 
 
 @dataclass(frozen=True)
@@ -362,11 +351,12 @@ class Matches:
 
     def mask(self, table: pa.Table) -> pa.Array:
         values = _column(table, self.field)
-        hit = pc.fill_null(pc.match_substring_regex(values, self.pattern, ignore_case=True), False)
+        hit = pc.match_substring_regex(values, self.pattern, ignore_case=True)
+        hit = pc.fill_null(hit, _FALSE)
         return pc.invert(hit) if self.negate else hit
 
 
-Condition = OneOf | Filled | Differs | Same | Matches
+Condition = OneOf | Filled | Compare | Matches
 
 
 def is_(field: str, *values: object, fold: bool = False) -> OneOf:
@@ -387,12 +377,12 @@ def blank(field: str, trim: bool = False) -> Filled:
     return Filled(field, negate=True, trim=trim)
 
 
-def differs(field: str, other: str) -> Differs:
-    return Differs(field, other)
+def differs(field: str, other: str) -> Compare:
+    return Compare(field, other)
 
 
-def same(field: str, other: str) -> Same:
-    return Same(field, other)
+def same(field: str, other: str) -> Compare:
+    return Compare(field, other, equal=True)
 
 
 def matches(field: str, pattern: str) -> Matches:
