@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -321,11 +321,18 @@ class Engine:
         """``rows`` with the person of each actor (null when unmatched)."""
         return with_people(rows, population).select("period", "actor", "cls", "n", "person")
 
-    def _counted(self, ev: ir.Table) -> ir.Table:
-        """Events that count: not excluded, and of a class other than ignore."""
-        cls = ev.activity.substitute(self.config.activities, else_="ignore")
-        ev = ev.mutate(cls=cls)
-        return ev.filter(ev.excluded.isnull() & (ev.cls != "ignore"))
+    def _counted(self, ev: ir.Table, among: Collection[str] | None = None) -> ir.Table:
+        """Events that count: not excluded, and of a class other than ignore (and, with
+        ``among``, of one of those activities)."""
+        # Filtered on the activity first: the class is worked out for the rows kept only,
+        # not for every event read (a CASE over every row was most of a raw scan).
+        counted = sorted(
+            a
+            for a, c in self.config.activities.items()
+            if c != "ignore" and (among is None or a in among)
+        )
+        ev = ev.filter(ev.excluded.isnull() & ev.activity.isin(counted))
+        return ev.mutate(cls=ev.activity.substitute(self.config.activities, else_="ignore"))
 
     def _periods(self, periods: Sequence[Period]) -> ir.Table:
         tz = self.config.tz
@@ -566,8 +573,13 @@ def with_people(t: ir.Table, population: Population) -> ir.Table:
 
 def _resolved(engine: Engine, ev: ir.Table, population: Population) -> ir.Table:
     """Counted events with their person; unmatched actors are dropped here as everywhere
-    (SPEC section 2)."""
-    ev = with_people(ev, population)
+    (SPEC section 2). The aliases are joined to the rows directly: the rows are few (the
+    views never come here) and a join to their distinct actors would read them twice."""
+    if population.roster is None:
+        ev = ev.mutate(person=ev.actor)
+    else:
+        aliases = ibis.memtable(population.roster.aliases)
+        ev = ev.left_join(aliases, ev.actor == aliases.identifier).drop("identifier")
     ev = ev.filter(ev.person.notnull()).mutate(person=ev.person.cast("string"))
     return ev.select(*SCIENCE_COLUMNS)
 
@@ -662,26 +674,39 @@ def _science_events(
     tz = engine.config.tz
     lo, hi = period.utc_bounds(tz)
     later = Period(period.label, period.start, period.end + RESPONSE_DAYS)
-    ev = engine._counted(engine._window_events(_months([later], tz), [period]))
-    single = ev.window_start.isnull() & (ev.time >= lo) & (ev.time < hi + RESPONSE_DAYS)
-    agg = (
-        ev.window_start.notnull()
-        & (ev.window_start >= period.start)
-        & (ev.window_end <= period.end)
-    )
-    keep = single | agg
-    if not whole:
+    ev = engine._window_events(_months([later], tz), [period])
+    parts = [
+        # Usage-report aggregates count by their report window, not their time.
+        engine._counted(
+            ev.filter(
+                ev.window_start.notnull()
+                & (ev.window_start >= period.start)
+                & (ev.window_end <= period.end)
+            )
+        )
+    ]
+    # Each part a conjunction the Parquet scan applies itself (the time skips the row
+    # groups outside the window, a column with no value skips them all): an OR of them
+    # would read and decode every row of the months.
+    single = ev.filter(ev.window_start.isnull() & (ev.time >= lo) & (ev.time < hi + RESPONSE_DAYS))
+    if whole:
+        parts.append(engine._counted(single))
+    else:
         # Contributions, thread messages and responses are read one by one; any other
         # event only when it links a message to its thread (an item with a parent or
         # thread: the messages' roots are followed through every such row). No figure
         # reads the time of a view: plain views never leave the derived rows.
         # A thread row without any message id joins no thread (science.thread_events).
-        ids = ev.item.notnull() | ev.parent.notnull() | ev.thread.notnull()
-        links = ev.item.notnull() & (ev.parent.notnull() | ev.thread.notnull())
-        thread_rows = ev.activity.isin(THREAD_ACTIVITIES) & ids
-        needed = (ev.cls == "contribute") | thread_rows | links
-        keep = keep & (needed | ev.window_start.notnull())
-    return _resolved(engine, ev.filter(keep), population)
+        classes = engine.config.activities
+        contribute = {a for a, c in classes.items() if c == "contribute"}
+        e = engine._counted(single, contribute | set(THREAD_ACTIVITIES))
+        ids = e.item.notnull() | e.parent.notnull() | e.thread.notnull()
+        parts.append(e.filter((e.cls == "contribute") | ids))
+        other = set(classes) - contribute - set(THREAD_ACTIVITIES)
+        e = engine._counted(single.filter(single.item.notnull()), other)
+        parts.append(e.filter(e.parent.notnull()))
+        parts.append(e.filter(e.parent.isnull() & e.thread.notnull()))
+    return _resolved(engine, ibis.union(*parts, distinct=False), population)
 
 
 def _pandas(expr: ir.Table) -> Any:

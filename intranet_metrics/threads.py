@@ -128,11 +128,13 @@ def _responses(rows: ir.Table, known: ir.Table) -> ir.Table:
     via_parent = ibis.coalesce(r.kp_r, r.p)
     root = reaction.ifelse(ibis.coalesce(r.ki_r, r.t, r.i), ibis.coalesce(r.s_id, via_parent, r.t))
     r = r.mutate(root=root).filter(root.notnull())
-    # A reaction (or an answer without an id) is one response per root and instant.
-    by_time = (reaction | r.i.isnull()).ifelse(r.root + "|" + r.time.cast("string"), r.i)
-    r = r.mutate(key=by_time + "|" + r.activity)
-    return r.group_by(["key", "person"]).aggregate(
-        root=r.root.min(), time=r.time.min(), activity=r.activity.min()
+    # A reaction (or an answer without an id) is one response per root and instant; any
+    # other answer one per message id. Grouped on the columns themselves, not on a key
+    # written as text (formatting 10^6 timestamps was most of this query).
+    by_time = reaction | r.i.isnull()
+    r = r.mutate(k_id=by_time.ifelse(r.root, r.i), k_time=by_time.ifelse(r.time, ibis.null()))
+    return r.group_by(["k_id", "k_time", "activity", "person"]).aggregate(
+        root=r.root.min(), time=r.time.min()
     )
 
 
