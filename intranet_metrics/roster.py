@@ -188,7 +188,10 @@ def _arrow_read(text: str, sep: str, header: list[str]) -> pa.Table | None:
     when the file has the plain shape (one record a line, no blank line, no line in a
     quoted value); else None and the record reader takes it (its messages name lines)."""
     first_end = _LINE_END.search(text)
-    if first_end is None or '"' in text[: first_end.start()]:
+    # A header with an odd number of quotes goes on past its line (a quoted line break):
+    # Arrow's rows would not start on the lines counted here. Quoted names (pandas and
+    # Excel quote every header cell) are plain.
+    if first_end is None or text[: first_end.start()].count('"') % 2:
         return None
     lines = len(_LINE_END.findall(text)) + (0 if _LINE_END.search(text[-1:]) else 1)
     try:
