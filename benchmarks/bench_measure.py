@@ -81,8 +81,8 @@ print(json.dumps({"wall": time.perf_counter() - t,
 """
 
 
-def memory(events: int, people: int, limit: str = "1GB") -> None:
-    """Peak RSS of a year's baseline by department, unbounded vs the default 1GB limit."""
+def memory(events: int, people: int, limit: str = "512MB") -> None:
+    """Peak RSS of a year's baseline by department, unbounded vs the default 512MB limit."""
     import subprocess
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -121,7 +121,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--people", type=int, default=20_000)
     ap.add_argument("--memory", action="store_true", help="unbounded vs --limit peak RSS")
-    ap.add_argument("--limit", default="1GB", help="DuckDB memory_limit of --memory")
+    ap.add_argument("--limit", default="512MB", help="DuckDB memory_limit of --memory")
     args = ap.parse_args()
     if args.memory:
         memory(args.events, args.people, args.limit)

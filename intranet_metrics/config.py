@@ -68,7 +68,7 @@ class Config:
     date_format: str | None = None
     # The measurement's backend (backends.py) and DuckDB's memory limit before it spills.
     engine: str = "duckdb"
-    memory_limit: str = "1GB"
+    memory_limit: str = "512MB"  # backends.DEFAULT_MEMORY_LIMIT
     # Events in the canonical schema outside the store (a Parquet URI or a Spark table).
     events: str | None = None
     path: str | None = None

@@ -16,7 +16,7 @@ def _setting(engine: Engine, name: str) -> str:
     return engine.con.raw_sql("SELECT current_setting(?)", parameters=[name]).fetchone()[0]
 
 
-@pytest.mark.parametrize(("limit", "shown"), [(None, "953.6 MiB"), ("512MB", "488.2 MiB")])
+@pytest.mark.parametrize(("limit", "shown"), [(None, "488.2 MiB"), ("1GB", "953.6 MiB")])
 def test_measurement_duckdb_is_bounded_and_spills_into_the_store(
     tmp_path: Path, limit: str | None, shown: str
 ) -> None:
@@ -54,3 +54,9 @@ def test_a_measurement_that_spills_works_and_leaves_no_folder(tmp_path: Path) ->
 
     gc.collect()
     assert not spill.exists() and not (store.root / "tmp").exists()
+
+
+def test_the_config_and_the_backend_default_to_the_same_memory_limit() -> None:
+    from intranet_metrics.backends import DEFAULT_MEMORY_LIMIT
+
+    assert Config().memory_limit == DEFAULT_MEMORY_LIMIT
