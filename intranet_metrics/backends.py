@@ -38,16 +38,22 @@ def check_memory_limit(value: str, where: str = "memory_limit") -> str:
 
 
 def spill_folder(store_root: Path) -> Path:
-    """A fresh folder name under the store's tmp/ (cleaned by ``repair``) for DuckDB's
-    spill. DuckDB creates only the last level, so tmp/ is made here; a store that cannot
-    be written (a read-only share) spills into the system's temporary folder instead."""
+    """A fresh folder under the store's tmp/ (cleaned by ``repair``) for DuckDB's spill,
+    made here: DuckDB makes only the last level, and only when it first spills, by which
+    time another measurement of the store that ended may have removed an empty tmp/. A
+    store that cannot be written (a read-only share) spills into the system's temporary
+    folder instead."""
     name = f"measure-{uuid.uuid4().hex[:12]}"
-    tmp = Path(store_root) / "tmp"
-    try:
-        tmp.mkdir(exist_ok=True)
-    except OSError:
-        return Path(tempfile.gettempdir()) / f"intranet-metrics-{name}"
-    return tmp / name
+    folder = Path(store_root) / "tmp" / name
+    for _ in range(3):
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileNotFoundError:
+            continue  # tmp/ removed between its making and the folder's: make both again
+        except OSError:
+            break
+    return Path(tempfile.gettempdir()) / f"intranet-metrics-{name}"
 
 
 def duckdb_config(store_root: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict[str, Any]:

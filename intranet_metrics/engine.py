@@ -128,6 +128,10 @@ class EngineResult:
 _PARQUET_PATH = re.compile(r"[^\s\"'\[]+\.parquet")
 
 
+# DuckDB's messages about its temp_directory (backends.spill_folder), not a data file.
+_SPILL_RE = re.compile(r"measure-[0-9a-f]{12}|No space left on device")
+
+
 @contextmanager
 def reading(store: Store) -> Iterator[None]:
     """A store file that DuckDB or Arrow cannot decode (damaged inside, its size unchanged)
@@ -140,6 +144,12 @@ def reading(store: Store) -> Iterator[None]:
         raise
     except (duckdb.Error, pa.ArrowException) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, duckdb.IOException) and _SPILL_RE.search(text):
+            # Not the store's data: the disk under the spill folder (full, or removed).
+            raise StoreError(
+                f"{store.root / 'tmp'}: the measurement could not write its spill files "
+                f"({text}); free disk space there, or raise memory_limit in the config"
+            ) from exc
         found = _PARQUET_PATH.search(str(exc))
         where = found.group() if found else f"a data file of the store {store.root}"
         raise StoreError(

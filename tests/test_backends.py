@@ -60,3 +60,35 @@ def test_the_config_and_the_backend_default_to_the_same_memory_limit() -> None:
     from intranet_metrics.backends import DEFAULT_MEMORY_LIMIT
 
     assert Config().memory_limit == DEFAULT_MEMORY_LIMIT
+
+
+def _spill(engine: Engine) -> int:
+    engine.con.raw_sql("SET threads = 1")
+    q = "SELECT count(*) FROM (SELECT range % 1000003, count(*) FROM range(6000000) GROUP BY 1)"
+    return engine.con.raw_sql(q).fetchone()[0]
+
+
+def test_two_measurements_of_one_store_spill_while_one_ends(tmp_path: Path) -> None:
+    """The first measurement to end removed the empty tmp/ under the second, which then
+    failed to spill ("Failed to create directory"), reported as a damaged store."""
+    import gc
+
+    store = Store.open(tmp_path / "store", create=True)
+    first, second = (Engine(store, Config(memory_limit="40MB")) for _ in range(2))
+    del first
+    gc.collect()
+    assert _spill(second) == 1000003
+
+
+def test_a_spill_that_fails_says_so_not_that_the_store_is_damaged(tmp_path: Path) -> None:
+    import shutil
+
+    from intranet_metrics.engine import reading
+    from intranet_metrics.errors import StoreError
+
+    store = Store.open(tmp_path / "store", create=True)
+    engine = Engine(store, Config(memory_limit="40MB"))
+    shutil.rmtree(store.root / "tmp")
+    spill = r"could not write its spill files.*raise memory_limit"
+    with pytest.raises(StoreError, match=spill), reading(store):
+        _spill(engine)
