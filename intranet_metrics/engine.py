@@ -431,15 +431,19 @@ class Engine:
     ) -> dict[str, PeriodIdentity]:
         """Per period: counted and matched events, unmatched, concealed and styled actors,
         and the aggregates left out for reaching over the period's edge."""
-        concealed = m.actor.re_search(_CONCEALED_RE) | m.actor.startswith("concealed:")
-        style = _style(m.actor)
-        # Events are sums of the rows' counts; actors are distinct, as before.
-        ident = m.group_by("period").aggregate(
-            counted_events=m.n.sum(),
-            matched_events=m.n.sum(where=m.person.notnull()),
-            unmatched_actors=m.actor.nunique(where=m.person.isnull()),
-            concealed_actors=m.actor.nunique(where=concealed),
-            **{f"style_{st}": m.actor.nunique(where=style == st) for st in STYLES},
+        # One row per (period, actor) first (an actor has one person): each actor's style
+        # is worked out once, not per row, and each count of actors is a plain count, not
+        # a distinct count of its own (at 10 M events the count-distincts and the regular
+        # expression per row were most of this query). Events are sums of the rows' counts.
+        a = m.group_by(["period", "actor", "person"]).aggregate(n=m.n.sum())
+        concealed = a.actor.re_search(_CONCEALED_RE) | a.actor.startswith("concealed:")
+        style = _style(a.actor)
+        ident = a.group_by("period").aggregate(
+            counted_events=a.n.sum(),
+            matched_events=a.n.sum(where=a.person.notnull()),
+            unmatched_actors=a.actor.count(where=a.person.isnull()),
+            concealed_actors=a.actor.count(where=concealed),
+            **{f"style_{st}": a.actor.count(where=style == st) for st in STYLES},
         )
         part = partial.group_by("period").aggregate(n=partial.count()).to_pyarrow().to_pylist()
         partial_n = {r["period"]: int(r["n"]) for r in part}
