@@ -6,12 +6,14 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from intranet_metrics.config import Config
 from intranet_metrics.identity import Pseudonymiser
-from intranet_metrics.loaders.base import EventBuilder, SourceInfo, to_micros
+from intranet_metrics.loaders.base import ArrowMemo, EventBuilder, SourceInfo, to_micros
 
+pc_index_in = pc.index_in
 T0 = to_micros(datetime(2025, 3, 1, tzinfo=timezone.utc))
 RECORDS = [
     # time, actor, activity, key, item, thread, excluded, user agent
@@ -143,3 +145,20 @@ def test_key_parts_in_one_call_are_each_key_part(key):
     texts = ["/p/1", "", "anna@contoso.com", "/p/1", "é"]
     assert p.key_parts(texts) == [p.key_part(t) for t in texts]
     assert len(set(p.key_parts(texts))) == 4 and all(len(h) == 20 for h in p.key_parts(texts))
+
+
+def test_arrow_memo_looks_up_a_column_over_the_same_memory_once(monkeypatch) -> None:
+    # A table's column taken out twice is two array objects over one memory: the second
+    # reuses the first's lookup; other values (a slice, a copy with another value) do not.
+    memo = ArrowMemo(lambda v: (v.upper(), v + "!"), 2)
+    table = pa.table({"u": pa.array(["a", "b", "a"])})
+    first = table.column("u").chunk(0)
+    assert memo(first) == [pa.array(["A", "B", "A"]), pa.array(["a!", "b!", "a!"])]
+    calls = []
+    monkeypatch.setattr(pc, "index_in", lambda *a, **k: calls.append(1) or pc_index_in(*a, **k))
+    again = table.column("u").chunk(0)
+    assert again is not first
+    assert memo(again, outputs=slice(1, 2)) == [pa.array(["a!", "b!", "a!"])] and not calls
+    assert memo(first.slice(1)) == [pa.array(["B", "A"]), pa.array(["b!", "a!"])]
+    assert memo(pa.array(["b", "b", "a"]))[0] == pa.array(["B", "B", "A"])
+    assert len(calls) == 2

@@ -3,6 +3,7 @@ line ends and Dutch dates, for the roster and generic exports alike."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from intranet_metrics.cli import cli
 from intranet_metrics.errors import ConfigError, ExitCode
-from intranet_metrics.loaders import generic
+from intranet_metrics.loaders import generic, textfile
 from intranet_metrics.loaders.base import read_source
 from intranet_metrics.loaders.detect import detect
 from intranet_metrics.roster import load_roster
@@ -279,3 +280,22 @@ def test_dutch_excel_files_at_a_real_organisations_size(tmp_path: Path) -> None:
     assert len(actors) == people
     assert last.column("item")[0].as_py().startswith("/sites/Financiën/")
     assert any("Windows-1252" in n for n in builder.notes)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([b"a,b\n", b"caf\xc3\xa9\n", b"\xe2\x82\xac", b"\n", b"\xff", b"x" * 9])
+    ),
+    st.sampled_from([4, 7, 16]),
+)
+def test_the_first_bad_utf8_byte_and_its_line_at_any_scan_size(tmp_path_factory, parts, scan):
+    # ASCII blocks are checked as read and the lines before a bad block counted only then:
+    # the same place as decoding the whole file.
+    path = tmp_path_factory.mktemp("u") / "f.csv"
+    path.write_bytes(b"".join(parts))
+    with path.open("rb") as fh:
+        expected = textfile.first_bad_line(fh, codecs.getincrementaldecoder("utf-8")())
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(textfile, "_SCAN", scan)
+        assert textfile._utf8_bad_line(path) == expected

@@ -11,7 +11,10 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from intranet_metrics.config import Config
 from intranet_metrics.loaders import engage, rules, slack
@@ -268,3 +271,13 @@ def test_add_many_takes_a_member_per_record(bad_time: bool) -> None:
         assert stored == [a, a] and rejects.column("source_file").to_pylist() == [b]
     else:
         assert stored == [a, b, a] and rejects is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.none() | st.text(alphabet=" \t\n\r\x0b\x0c\x85\xa0\u2003\u3000x", max_size=4)))
+def test_blank_with_trim_is_empty_once_trimmed(values: list[str | None]) -> None:
+    # Asked with utf8_is_space (no trimmed copy of the column): what trimming would leave
+    # null or empty.
+    table = pa.table({"a": pa.array(values, pa.string())})
+    trimmed = pc.utf8_trim_whitespace(table.column("a")).to_pylist()
+    assert blank("a", trim=True).mask(table).to_pylist() == [not v for v in trimmed]

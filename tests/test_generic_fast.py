@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -246,3 +247,13 @@ def test_two_objects_on_a_line_beside_a_blank_line_go_to_the_record_reader(tmp_p
     fast, slow = both(path, AMS, monkeypatch, 16)
     same(fast, slow)
     assert fast.counts.rows == 2 and fast.counts.events == 1
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="\n\r\t {a", max_size=40))
+def test_blank_line_found_as_by_one_pattern_anchored_at_each_line(text):
+    # _has_blank_line is two patterns so that re can jump from line end to line end; it
+    # finds what one pattern tried at the start and after every line end finds.
+    block = text.encode()
+    one = re.compile(rb"(?:\A|\n)(?:[ \t\r]*\n|[ \t\r]+\Z)")
+    assert generic._has_blank_line(block) == bool(one.search(block))

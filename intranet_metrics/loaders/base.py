@@ -126,13 +126,30 @@ class Memo(dict):
         return value
 
 
+def _same_memory(a: pa.Array, b: pa.Array | None) -> bool:
+    """Whether two arrays are views of the same memory, so hold the same values (``b`` is
+    kept alive by the caller: no other live buffer can have its buffers' addresses)."""
+    if a is b:
+        return True
+    if not isinstance(a, pa.Array) or not isinstance(b, pa.Array):
+        return False
+    if a.type != b.type or len(a) != len(b) or a.offset != b.offset:
+        return False
+    return _addresses(a) == _addresses(b)
+
+
+def _addresses(values: pa.Array) -> list[tuple[int, int] | None]:
+    return [None if b is None else (b.address, b.size) for b in values.buffers()]
+
+
 class ArrowMemo:
     """``fn`` of each value of a text column without nulls (a tuple of ``width`` texts),
     computed in Python once per distinct value: the values met so far are kept as Arrow
     arrays, so a block of known values is one hash lookup in Arrow (a Python lookup per
     distinct value and block costs as much as hashing each event). The lookup of the last
     column is kept: the same column asked again (actors, then their key parts) costs
-    nothing. Bounded like ``Memo``."""
+    nothing, also as another array object over the same memory (a table's column taken
+    out twice). Bounded like ``Memo``."""
 
     def __init__(
         self, fn: Callable[[str], tuple[str | None, ...]], width: int, limit: int = CACHE_LIMIT
@@ -145,17 +162,19 @@ class ArrowMemo:
         self.values = [self.keys] * self.width
         self._last: tuple[pa.Array | None, pa.Array | None] = (None, None)
 
-    def __call__(self, column: pa.Array, at: pa.Array | None = None) -> list[pa.Array]:
+    def __call__(
+        self, column: pa.Array, at: pa.Array | None = None, outputs: slice = slice(None)
+    ) -> list[pa.Array]:
         """The outputs for each value (``at``: the column's ``index_in`` of ``keys``, when
-        the caller has it)."""
-        if column is self._last[0]:
+        the caller has it; ``outputs``: only these of the ``width``)."""
+        if _same_memory(column, self._last[0]):
             at = self._last[1]
         else:
             at = pc.index_in(column, value_set=self.keys) if at is None else at
             if at.null_count:
                 at = self._learn(column, at)
             self._last = (column, at)
-        return [v.take(at) for v in self.values]
+        return [v.take(at) for v in self.values[outputs]]
 
     def _learn(self, column: pa.Array, at: pa.Array) -> pa.Array:
         """Work out the values not met yet; the lookup of ``column`` with them."""
@@ -275,7 +294,9 @@ class EventBuilder:
         if not self.part_keys:
             return pc.binary_join_element_wise(time, user, activity, item, _SEP)
         # The user's part comes with the actor's lookup (the same column, asked again).
-        (user_part,) = self._seen(user)[2:] if not user.null_count else self._nulls(user)
+        (user_part,) = (
+            self._seen(user, outputs=slice(2, 3)) if not user.null_count else self._nulls(user)
+        )
         return pc.binary_join_element_wise(time, user_part, self._item_parts(item), activity, _SEP)
 
     def _nulls(self, user: pa.Array) -> list[pa.Array]:
@@ -438,7 +459,7 @@ class EventBuilder:
             known = [self._actors[a] for a in coded.dictionary.to_pylist()]
             stored = au.texts([k[0] for k in known]).take(coded.indices)
             return stored, au.texts([k[1] for k in known]).take(coded.indices)
-        stored, reasons, _ = self._seen(actors)
+        stored, reasons = self._seen(actors, outputs=slice(0, 2))
         return stored, reasons
 
     def _exclusions(

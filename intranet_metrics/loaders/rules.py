@@ -319,9 +319,11 @@ class Filled:
 
     def mask(self, table: pa.Table) -> pa.Array:
         values = _column(table, self.field)
-        if self.trim and pa.types.is_string(values.type):
-            values = pc.utf8_trim_whitespace(values)
         empty = _empty(values)
+        if self.trim and pa.types.is_string(values.type):
+            # White space alone (what trimming would leave empty), asked without making
+            # the trimmed copy of every value.
+            empty = pc.or_(empty, pc.fill_null(pc.utf8_is_space(values), _FALSE))
         return empty if self.negate else pc.invert(empty)
 
 
@@ -583,7 +585,8 @@ def apply_fields(
         actor=_column(table, ACTOR),
         activity=activity,
         line=_column(table, LINE),
-        excluded=first_match(rules.exclusions, table, None),
+        # No rows: none excluded by the table (the builder's own reasons still apply).
+        excluded=first_match(rules.exclusions, table, None) if rules.exclusions else None,
         member=members,
         **columns,
     )

@@ -144,13 +144,19 @@ def first_bad_line(fh: IO[bytes], decoder: codecs.IncrementalDecoder) -> tuple[i
 
 def _utf8_bad_line(path: Path) -> tuple[int, str] | None:
     """Where a file stops being UTF-8 (None if it is UTF-8 throughout). Blocks cut at a
-    line end (LF is never part of a multi-byte character) are checked by Arrow; only a
-    bad block is decoded to find the line."""
-    line = 1
+    line end (LF is never part of a multi-byte character) are checked by Arrow, an ASCII
+    block as it was read (no character to cut); only a bad block is decoded to find the
+    line, and only then are the lines before it counted."""
+    done = 0  # bytes found UTF-8 (before ``tail``)
     with open_binary(path) as fh:
         tail = b""
         while True:
             chunk = fh.read(_SCAN)
+            if not tail and chunk.isascii():  # the usual block: nothing to cut or copy
+                if not chunk:
+                    return None
+                done += len(chunk)
+                continue
             data = tail + chunk
             cut = data.rfind(b"\n") + 1 if chunk else len(data)
             if not cut and chunk and len(data) < 4 * _SCAN:
@@ -168,10 +174,20 @@ def _utf8_bad_line(path: Path) -> tuple[int, str] | None:
                 dec = codecs.getincrementaldecoder("utf-8")()
                 found = first_bad_line(io.BytesIO(block), dec)
                 if found is not None:
-                    return line + found[0] - 1, found[1]
-            line += block.count(b"\n")
+                    return _line_ends(path, done) + found[0], found[1]
+            done += len(block)
             if not chunk:
                 return None
+
+
+def _line_ends(path: Path, size: int) -> int:
+    """The LF bytes among the first ``size`` bytes of a file (as ``open_binary`` reads it)."""
+    n = 0
+    with open_binary(path) as fh:
+        while size > 0 and (chunk := fh.read(min(size, _SCAN))):
+            n += chunk.count(b"\n")
+            size -= len(chunk)
+    return n
 
 
 def is_utf8(block: bytes) -> bool:
