@@ -71,3 +71,16 @@ def test_the_probe_sees_heavy_imports(tmp_path):
     (tmp_path / "e.csv").write_text("timestamp,user,activity\n2024-01-01T00:00:00Z,a@b.c,like\n")
     args = ["--store", str(tmp_path / "s"), "ingest", str(tmp_path / "e.csv")]
     assert set(_heavy_imported(args)) >= {"pyarrow", "duckdb"}
+
+
+def test_help_imports_neither_rich_nor_a_renderer():
+    # Fails on 8e55815: cli imported rich and every renderer (HTML's charts among them).
+    code = (
+        "import sys; from intranet_metrics.cli import main; sys.argv = ['im', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich' or "
+        "m.startswith('intranet_metrics.render.') and m != 'intranet_metrics.render.common'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
