@@ -168,7 +168,7 @@ def _grouped(t: pa.Table, tz: ZoneInfo) -> tuple[pa.Table, pa.Table]:
     """(day rows, month rows) of counted single events: distinct (local day or the local
     month's first day, actor, activity) with their number of events."""
     if t.num_rows == 0:
-        empty = SCHEMA.empty_table().drop_columns(["whole_month"])
+        empty = au.empty(SCHEMA).drop_columns(["whole_month"])
         return empty, empty
     micros = au.numbers(t["time"].cast(pa.int64()))
     # A day either side: a local day starting before the first event holds it.

@@ -399,7 +399,7 @@ def identities(
     from dataclasses import asdict
 
     from .engine import Engine, Period, identity_report
-    from .report import Window
+    from .window import Window
 
     config = _config(config)
     roster = roster or config.roster

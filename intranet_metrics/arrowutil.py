@@ -2,8 +2,9 @@
 pyarrow's pandas check.
 
 ``pa.array``, ``pa.scalar`` and ``Array.to_numpy`` ask pyarrow's pandas shim whether the
-input is a pandas object, and the first time they do, the shim imports pandas: a third of
-a CPU second of every ingest, which never uses pandas (measured: 0.74 -> 0.53 CPU-s for a
+input is a pandas object, and the first time they do, the shim imports pandas
+(``Schema.empty_table`` imports it too): a third of a CPU second of every ingest, which
+never uses pandas (measured: 0.74 -> 0.53 CPU-s for a
 10-line file, with ibis left out too). The ingest path builds its arrays here instead;
 elsewhere ``pa.array`` is fine.
 """
@@ -50,6 +51,11 @@ def fixed(values: np.ndarray | Sequence[int], type: pa.DataType | None = None) -
 def flags(values: np.ndarray) -> pa.Array:
     """``pa.array(values)`` of a NumPy bool array."""
     return pa.Array.from_buffers(pa.bool_(), len(values), [None, _bitmap(values)])
+
+
+def empty(schema: pa.Schema) -> pa.Table:
+    """``schema.empty_table()``, which imports pandas."""
+    return pa.Table.from_batches([], schema=schema)
 
 
 def numbers(array: pa.Array | pa.ChunkedArray) -> np.ndarray:

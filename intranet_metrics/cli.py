@@ -9,38 +9,27 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from . import __version__
-from .config import Config, load_config
 from .errors import ExitCode, IntranetMetricsError, UsageError
-from .goals import TEMPLATE, describe, load_goals, unmet
-from .render import FORMATS, render_text, to_json, to_table
-from .render.admin import (
-    formats_table,
-    identities_table,
-    ingest_table,
-    rejects_csv,
-    rejects_table,
-    repair_lines,
-    sources_table,
-)
+from .render import FORMATS, render_text, to_json
 from .render.common import printable
 
 # ibis, DuckDB, pandas, pyarrow and numpy are imported by the commands that use them
 # (through ``api``, the one door to store, loaders and engine), never at import time: --help,
-# --version and shell completion stay fast (issue 10.10; tests/test_cli_startup.py).
+# --version and shell completion stay fast (issue 10.10; tests/test_cli_startup.py). So are
+# rich, the config and goals files' readers and each command's renderer (issue 12).
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from .api import IngestResult, Store
+    from .config import Config
     from .progress import Steps
 
 # --output FILE picks the format from its extension unless --format is given.
@@ -77,12 +66,12 @@ class Group(click.Group):
             sys.exit(exc.exit_code)
         except IntranetMetricsError as exc:
             if debug:
-                traceback.print_exc()
+                _print_traceback()
             click.echo(f"Error: {printable(exc)}", err=True)
             sys.exit(int(exc.exit_code))
         except Exception as exc:  # a bug: say so plainly, traceback only with --debug
             if debug:
-                traceback.print_exc()
+                _print_traceback()
             # Under a key the exception's text is not shown: it may quote a value.
             what = type(exc).__name__ if os.environ.get("INTRANET_METRICS_KEY") else None
             click.echo(
@@ -115,13 +104,25 @@ class Ctx:
         return api.open_store(self.store_path, create=create)
 
 
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
+
+
+def _console(**options: Any) -> Console:
+    from rich.console import Console
+
+    return Console(**options)
+
+
 def _width() -> int | None:
     """Terminal width on a terminal; wide enough for file names when redirected."""
     return None if sys.stdout.isatty() else 160
 
 
 def _stderr_console() -> Console:
-    return Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+    return _console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _warn(msg: str, word: str = "Warning") -> None:
@@ -130,11 +131,6 @@ def _warn(msg: str, word: str = "Warning") -> None:
 
 def _note(msg: str) -> None:
     click.echo(printable(msg), err=True)
-
-
-def _text(value: Any) -> Text:
-    """A table cell shown exactly as written: rich markup and control characters escaped."""
-    return Text(printable("" if value is None else value))
 
 
 def output_format(fmt: str | None, output: str | None) -> str:
@@ -167,11 +163,13 @@ def emit(
         for w in lang.warnings(result):  # in the report's language, like the report
             _warn(w, lang.t("Warning"))
     if fmt == "table":
+        from .render.table import to_table
+
         if output is None:
-            Console(width=_width()).print(to_table(result, lang))
+            _console(width=_width()).print(to_table(result, lang))
             return
         with open(os.devnull, "w") as sink:
-            con = Console(record=True, width=120, file=sink)
+            con = _console(record=True, width=120, file=sink)
             con.print(to_table(result, lang))
             text = con.export_text()
     else:
@@ -418,6 +416,8 @@ def _ingest(
             notify=_note,
             on_start=bar.on_start if shown else None,
         )
+    from .render.admin import ingest_table
+
     (console or _stderr_console()).print(ingest_table(_ingest_doc(result)))
     return result
 
@@ -451,6 +451,8 @@ def _ingest_doc(result: IngestResult) -> dict[str, Any]:
 def cli(ctx: click.Context, store_path: str | None, config_path: str | None, debug: bool) -> None:
     """Adoption of a social intranet: who reads, reacts and contributes, as a share of
     employees; zero and one measurements against goals."""
+    from .config import load_config
+
     config = load_config(config_path)
     ctx.obj = Ctx(config, Path(store_path) if store_path else None, debug)
 
@@ -464,7 +466,7 @@ def cli(ctx: click.Context, store_path: str | None, config_path: str | None, deb
 @click.pass_obj
 def ingest(c: Ctx, paths, input_format, mapping, skip_bad, no_wait, fmt) -> None:
     """Read exports (files or folders, recursively) into the store. Idempotent."""
-    console = _stderr_console() if fmt == "json" else Console(width=_width())
+    console = _stderr_console() if fmt == "json" else _console(width=_width())
     result = _ingest(c, paths, input_format, mapping, skip_bad, not no_wait, console)
     if fmt == "json":
         click.echo(to_json(_ingest_doc(result)), nl=False)
@@ -605,6 +607,8 @@ def compare(
             progress=steps,
         ).to_dict()
     emit(result, fmt, output, force, c)
+    from .goals import unmet
+
     missed = unmet(result) if fail_on_goals else []
     if missed:
         click.echo(f"goals not met: {'; '.join(missed)}", err=True)
@@ -648,6 +652,8 @@ def report(c: Ctx, period, start, end, roster, population_size, by, fmt, output,
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema every JSON report validates against."""
+    from importlib import resources
+
     click.echo(resources.files("intranet_metrics").joinpath("report.schema.json").read_text())
 
 
@@ -665,6 +671,8 @@ def schema() -> None:
 @click.pass_obj
 def goals(c: Ctx, init_file, goals_file, force) -> None:
     """Print the active goals, or write a goals file with --init."""
+    from .goals import TEMPLATE, describe, load_goals
+
     if init_file:
         write_output(Path(init_file), TEMPLATE.format(name=init_file), force)
         _note(f"wrote {init_file}; edit it and pass it with --goals")
@@ -685,8 +693,9 @@ def goals(c: Ctx, init_file, goals_file, force) -> None:
 def formats() -> None:
     """List the export formats, what each can tell and what it cannot."""
     from . import api
+    from .render.admin import formats_table
 
-    Console(width=_width()).print(formats_table(api.formats()))
+    _console(width=_width()).print(formats_table(api.formats()))
 
 
 @cli.command()
@@ -716,6 +725,7 @@ def sample(directory, seed, people, force) -> None:
 def rejects(c: Ctx, limit, fmt) -> None:
     """Show the rows that could not be read, with file, line and reason."""
     from . import api
+    from .render.admin import rejects_csv, rejects_table
 
     table = api.rejects(c.store(), None if limit == 0 else limit)
     doc = {"kind": "rejects", "rows": table.to_pylist()}
@@ -724,7 +734,7 @@ def rejects(c: Ctx, limit, fmt) -> None:
     elif fmt == "csv":
         click.echo(rejects_csv(doc | {"columns": table.schema.names}), nl=False)
     else:
-        Console(width=_width()).print(rejects_table(doc))
+        _console(width=_width()).print(rejects_table(doc))
 
 
 @cli.command()
@@ -734,12 +744,13 @@ def sources(c: Ctx, fmt) -> None:
     """List the exports in the store (path, SHA-256, format, events, span); give a path or
     SHA-256 from here to 'forget'."""
     from . import api
+    from .render.admin import sources_table
 
     doc = {"kind": "sources", "sources": api.sources(c.store())}
     if fmt == "json":
         click.echo(to_json(doc), nl=False)
         return
-    Console(width=_width()).print(sources_table(doc | {"store": str(c.store_path)}))
+    _console(width=_width()).print(sources_table(doc | {"store": str(c.store_path)}))
 
 
 @cli.command()
@@ -787,6 +798,7 @@ def compact(c: Ctx, no_wait) -> None:
 def repair(c: Ctx, no_wait, fmt) -> None:
     """Restore a damaged store: drop what cannot be read and list the exports to ingest again."""
     from . import api
+    from .render.admin import repair_lines
 
     result = api.repair(c.store_path, wait=not no_wait, notify=_note)
     doc = {
@@ -818,6 +830,7 @@ def identities(c: Ctx, roster, start, end, top, fmt) -> None:
     This is the only command that shows individual actors (normalised ids, or keyed
     hashes when pseudonymised); use it to fix the roster's aliases, not in reports."""
     from . import api
+    from .render.admin import identities_table
 
     result = api.identities(
         c.store(), config=c.config, roster=roster, start=start, end=end, top=top
@@ -825,7 +838,7 @@ def identities(c: Ctx, roster, start, end, top, fmt) -> None:
     if fmt == "json":
         click.echo(to_json({"kind": "identities", **result}), nl=False)
         return
-    Console(width=_width()).print(identities_table(result, top))
+    _console(width=_width()).print(identities_table(result, top))
     if result["top_unmatched"]:
         _note(
             "add these identifiers to the roster's aliases column (';'-separated), or to "

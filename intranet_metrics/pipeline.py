@@ -22,6 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from . import arrowutil as au
 from .config import Config
 from .errors import InputError
 from .identity import Pseudonymiser
@@ -164,7 +165,7 @@ def read_source(
     rejects = builder.take_rejects()
     return LoadResult(
         events=pa.Table.from_batches(batches, schema=EVENT_SCHEMA),
-        rejects=rejects if rejects is not None else REJECT_SCHEMA.empty_table(),
+        rejects=rejects if rejects is not None else au.empty(REJECT_SCHEMA),
         counts=builder.counts,
     )
 

@@ -6,7 +6,6 @@ Everything a renderer shows is computed here once; renderers only format.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -36,21 +35,10 @@ from .privacy import null_ladder, null_metrics, suppress, too_small
 from .progress import Steps, window_rows
 from .stats import ChangeSplit, mcnemar, newcombe_unpaired, split_change, two_proportion_p, wilson
 from .store import Store
+from .window import Window
 
 SCHEMA_VERSION = 1
 PERIOD_KINDS = ("day", "week", "month", "quarter", "year")
-
-
-@dataclass(frozen=True)
-class Window:
-    start: date
-    end: date
-
-    def __post_init__(self) -> None:
-        if self.end < self.start:
-            raise UsageError(
-                f"--to {self.end} is before --from {self.start}; give the window in order"
-            )
 
 
 def _rate(n: int, total: int) -> float | None:

@@ -29,9 +29,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,6 +44,11 @@ from .config import Config
 from .errors import InputError, IntranetMetricsError, StoreError, UsageError
 from .identity import Pseudonymiser
 from .schema import EVENT_SCHEMA, REJECT_SCHEMA
+
+# DuckDB (a twentieth of a CPU second) is imported by the work that uses it (the dedupe of
+# an ingest, forget, compact), not by the commands that only read the manifest or rejects.
+if TYPE_CHECKING:
+    import duckdb
 
 STORE_ENV = "INTRANET_METRICS_STORE"
 DEFAULT_STORE = ".intranet-metrics"
@@ -321,8 +325,8 @@ class Store:
             yield
         except OSError as exc:
             raise store_os_error(self.root, exc) from None
-        except duckdb.IOException as exc:
-            if "space left" not in str(exc) and "Permission denied" not in str(exc):
+        except Exception as exc:
+            if not _duckdb_io_error(exc):
                 raise
             raise store_os_error(
                 self.root,
@@ -1138,9 +1142,20 @@ def _sources_on_disk(root: Path) -> list[dict[str, Any]]:
     return list(found.values())
 
 
+def _duckdb_io_error(exc: Exception) -> bool:
+    """A DuckDB write that failed for want of space or permission (an OS error to DuckDB's
+    users). Only DuckDB raises its errors, so it is imported when one is raised."""
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is None or not isinstance(exc, duckdb.IOException):
+        return False
+    return "space left" in str(exc) or "Permission denied" in str(exc)
+
+
 def _duckdb(stage: Path) -> duckdb.DuckDBPyConnection:
     """A DuckDB for store work: UTC, bounded memory spilling into the staging folder. The
     settings are a config dict, so no path is ever pasted into a SET statement."""
+    import duckdb
+
     con = duckdb.connect(
         config={
             "temp_directory": str(stage / "duckdb.tmp"),

@@ -71,3 +71,38 @@ def test_the_probe_sees_heavy_imports(tmp_path):
     (tmp_path / "e.csv").write_text("timestamp,user,activity\n2024-01-01T00:00:00Z,a@b.c,like\n")
     args = ["--store", str(tmp_path / "s"), "ingest", str(tmp_path / "e.csv")]
     assert set(_heavy_imported(args)) >= {"pyarrow", "duckdb"}
+
+
+def _store_with_rejects(tmp_path) -> list[str]:
+    """A store whose one ingest kept a row and rejected two."""
+    csv = tmp_path / "e.csv"
+    csv.write_text(
+        "timestamp,user,activity\n2024-01-01T10:00:00Z,a@b.c,like\n"
+        "2024-01-02T10:00:00Z,,like\n2024-01-03T10:00:00Z,,view\n"
+    )
+    store = ["--store", str(tmp_path / "s")]
+    _heavy_imported([*store, "ingest", "--skip-bad", str(csv)])
+    return store
+
+
+@pytest.mark.parametrize("args", [["rejects"], ["rejects", "--format", "json"], ["sources"]])
+def test_store_listings_import_neither_pandas_ibis_nor_duckdb(tmp_path, args):
+    # Fails on 8e55815: Schema.empty_table and pq.read_table imported pandas (pyarrow's
+    # pandas shim, 0.3 CPU-s), and the store module DuckDB, which only a write uses.
+    store = _store_with_rejects(tmp_path)
+    heavy = set(_heavy_imported([*store, *args]))
+    assert heavy & {"pandas", "ibis", "duckdb"} == set()
+    assert "pyarrow" in heavy  # the probe ran the command
+
+
+def test_help_imports_neither_rich_nor_a_renderer():
+    # Fails on 8e55815: cli imported rich and every renderer (HTML's charts among them).
+    code = (
+        "import sys; from intranet_metrics.cli import main; sys.argv = ['im', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich' or "
+        "m.startswith('intranet_metrics.render.') and m != 'intranet_metrics.render.common'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

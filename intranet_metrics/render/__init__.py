@@ -4,13 +4,11 @@ lives here. JSON never goes through rich (rich wraps long lines when piped)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .csv import to_csv
-from .html import to_html
-from .i18n import Lang
-from .markdown import to_markdown
-from .table import to_table
+if TYPE_CHECKING:
+    from .i18n import Lang
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
 
@@ -19,9 +17,18 @@ def to_json(result: dict[str, Any]) -> str:
     return json.dumps(result, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
-# The text formats by name (the table is drawn by rich); a new format adds one entry here
-# and its name to FORMATS, and --output picks it by extension (cli.EXTENSION_FORMATS).
-RENDERERS = {"json": to_json, "csv": to_csv, "markdown": to_markdown, "html": to_html}
+# The text formats by name: the module whose ``to_<name>`` renders it (the table is drawn by
+# rich). A new format adds one module, one entry here and its name to FORMATS, and --output
+# picks it by extension (cli.EXTENSION_FORMATS). Each is imported when first used: a command
+# prints one format, and HTML alone (altair's charts, the page) costs more than --help.
+RENDERERS = {"csv": ".csv", "markdown": ".markdown", "html": ".html", "table": ".table"}
+
+
+def renderer(fmt: str) -> Any:
+    """The function that renders ``fmt`` (``to_json``, ``to_csv``, ...)."""
+    if fmt == "json":
+        return to_json
+    return getattr(import_module(RENDERERS[fmt], __name__), f"to_{fmt}")
 
 
 def render_text(
@@ -31,20 +38,29 @@ def render_text(
     csv_dialect: str = "plain",
 ) -> str:
     """``result`` in a text format; ``lang`` for the human ones (JSON has no language)."""
-    lang = lang or Lang()
     if fmt == "json":
         return to_json(result)
+    if lang is None:
+        from .i18n import Lang
+
+        lang = Lang()
     if fmt == "csv":
-        return to_csv(result, dialect=csv_dialect, lang=lang)
-    if fmt == "html":
-        return to_html(result, lang)
-    return RENDERERS[fmt](result, lang)
+        return renderer(fmt)(result, dialect=csv_dialect, lang=lang)
+    return renderer(fmt)(result, lang)
+
+
+def __getattr__(name: str) -> Any:
+    # ``from intranet_metrics.render import to_html`` as before, loaded on first use.
+    if name.startswith("to_") and name[3:] in RENDERERS:
+        return renderer(name[3:])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
     "FORMATS",
     "RENDERERS",
     "render_text",
+    "renderer",
     "to_csv",
     "to_html",
     "to_json",
