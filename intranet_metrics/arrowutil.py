@@ -48,6 +48,16 @@ def fixed(values: np.ndarray | Sequence[int], type: pa.DataType | None = None) -
     return pa.Array.from_buffers(type, len(buffer), [None, pa.py_buffer(buffer)])
 
 
+def ints(values: Sequence[int | None]) -> pa.Array:
+    """``pa.array(values, pa.int64())`` of numbers with nulls."""
+    n = len(values)
+    missing = np.fromiter((v is None for v in values), np.bool_, n)
+    data = np.fromiter((0 if v is None else v for v in values), np.int64, n)
+    nulls = int(missing.sum())
+    valid = _bitmap(~missing) if nulls else None
+    return pa.Array.from_buffers(pa.int64(), n, [valid, pa.py_buffer(data)], nulls)
+
+
 def flags(values: np.ndarray) -> pa.Array:
     """``pa.array(values)`` of a NumPy bool array."""
     return pa.Array.from_buffers(pa.bool_(), len(values), [None, _bitmap(values)])

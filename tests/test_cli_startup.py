@@ -106,3 +106,24 @@ def test_help_imports_neither_rich_nor_a_renderer():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_ints_is_pa_array_without_pandas() -> None:
+    import pyarrow as pa
+
+    from intranet_metrics import arrowutil as au
+
+    for values in ([], [None], [1, None, -(2**63), 2**63 - 1], [5, 6]):
+        assert au.ints(values).equals(pa.array(values, pa.int64()))
+
+
+def test_an_ingest_with_rejected_rows_and_odd_times_imports_no_pandas(tmp_path) -> None:
+    """The rejects table and the row-by-row time fallback were built with pa.array /
+    Table.from_pydict, which import pandas (0.2-0.3 CPU-s an ingest)."""
+    f = tmp_path / "e.csv"
+    f.write_text(
+        "timestamp,user,activity\n2025-01-02T10:00:00Z,a@x.nl,page_view\n"
+        "not a time,b@x.nl,page_view\n2025-01-02 11:00,c@x.nl,like\n2025-01-02,,post\n"
+    )
+    args = ["--store", str(tmp_path / "s"), "ingest", str(f), "--quiet"]
+    assert "pandas" not in _heavy_imported(args)

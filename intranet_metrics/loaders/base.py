@@ -658,7 +658,14 @@ class EventBuilder:
     def take_rejects(self) -> pa.Table | None:
         if not self._rejects["reason"]:
             return None
-        table = pa.Table.from_pydict(self._rejects, schema=REJECT_SCHEMA)
+        # Built through arrowutil: Table.from_pydict imports pandas (0.2 CPU-s an ingest).
+        columns = [
+            au.fixed(self._rejects[f.name])
+            if f.type == pa.int64()
+            else au.texts(self._rejects[f.name])
+            for f in REJECT_SCHEMA
+        ]
+        table = pa.Table.from_arrays(columns, schema=REJECT_SCHEMA)
         self._rejects = {name: [] for name in REJECT_SCHEMA.names}
         return table
 

@@ -158,7 +158,7 @@ def _micros(values: pa.Array, timezone: str, zone: tzinfo) -> pa.Array:
     fast = _times(values, timezone)
     if fast is not None:
         return fast
-    return pa.array([_one_time(v, zone) for v in values.to_pylist()], pa.int64())
+    return au.ints([_one_time(v, zone) for v in values.to_pylist()])
 
 
 def _one_time(text: str | None, zone: tzinfo) -> int | None:
