@@ -38,7 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from machine import calibration
+from machine import bytecode, calibration
 
 ACTIVITIES = np.array(["page_view", "page_view", "page_view", "file_view", "like", "comment"])
 START = np.datetime64("2026-01-01T00:00:00", "s")
@@ -289,6 +289,7 @@ def main() -> None:
     ap.add_argument("--audit", type=int, default=0, help="audit JSON Lines records")
     ap.add_argument("--against", type=Path, default=None, help="a checkout to compare with")
     args = ap.parse_args()
+    bytecode(args.against)
     print(f"calibration {calibration():.2f} s (pure-Python loop; lower is faster)")
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         folder = Path(tmp)

@@ -56,7 +56,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import calibration, describe
+from machine import bytecode, calibration, describe
 
 YEAR = 2025
 Q1 = ("2025-01-01", "2025-03-31")
@@ -871,6 +871,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     if args.table:
         print(markdown(args.table.read_text()))
         return []
+    bytecode()
     print(describe(), flush=True)
     print(f"calibration {calibration():.2f} s (pure-Python loop; lower is faster)", flush=True)
     lines: list[str] = []
