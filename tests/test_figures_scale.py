@@ -1,6 +1,7 @@
 """A real organisation's size (20,000 people, ~1M events with threads): the science figures
-read through the derived activity files give the very JSON of the raw reference path, and
-the baseline (with its figures) is faster by a ratio measured in the same run."""
+read through the derived activity files give the very JSON of the raw reference path, in
+about its time at this size (the derived path pays at 10 M and 100 M events:
+benchmarks/RESULTS.md)."""
 
 from __future__ import annotations
 
@@ -114,7 +115,7 @@ def _trend(store: Store, roster, derived: bool) -> dict:
         store.read_activity = True
 
 
-def test_figures_from_the_derived_path_equal_the_raw_json_faster(big):
+def test_figures_from_the_derived_path_equal_the_raw_json(big):
     store, roster = big
     times: dict[bool, list[float]] = {True: [], False: []}
     docs = {}
@@ -128,9 +129,12 @@ def test_figures_from_the_derived_path_equal_the_raw_json_faster(big):
     assert _trend(store, roster, True) == _trend(store, roster, False)
     raw, derived = min(times[False]), min(times[True])
     print(f"baseline with figures: raw {raw:.2f}s / derived {derived:.2f}s: {raw / derived:.2f}x")
-    # 1.4-1.6x measured at 07:30 on a shared machine (the thread figures, 15% of the
-    # events, stay in pandas on both paths); the margin is for a busier machine.
-    assert raw / derived > 1.2
+    # The derived path was 1.4-1.6x faster here until the raw path's scan got cheaper
+    # (2026-12-02: the activity filtered before its class, conjunctive scans): at 1 M events
+    # with views that carry no item both now take about as long (0.86-1.12x). Where the
+    # derived path pays, on bench_scale's stores in one run: 10 M events 2.9x, 100 M 6.2x
+    # less CPU (RESULTS.md). Here it must not cost much more than the raw path.
+    assert derived < raw * 1.5
 
 
 def test_figures_equal_the_pandas_definition(big):
