@@ -98,13 +98,14 @@ def _json(store: Store, roster, derived: bool) -> tuple[dict, dict]:
 
 
 def _measure(store: Store, population: Population, derived: bool) -> float:
-    """Seconds of the measurement itself (Engine.compute: tiers by department, identity,
-    first-period tiers) over three monthly periods."""
+    """CPU seconds (every thread of the process) of the measurement itself (Engine.compute:
+    tiers by department, identity, first-period tiers) over three monthly periods."""
     store.read_activity = derived
     try:
-        t0 = time.perf_counter()
-        Engine(store, AMS).compute(MONTHS, population, ["department"])
-        return time.perf_counter() - t0
+        engine = Engine(store, AMS)
+        t0 = time.process_time()
+        engine.compute(MONTHS, population, ["department"])
+        return time.process_time() - t0
     finally:
         store.read_activity = True
 
@@ -114,12 +115,15 @@ def test_derived_path_gives_the_raw_json_faster(big):
     derived, raw = _json(store, roster, True), _json(store, roster, False)
     assert derived == raw
     assert derived[0]["population"]["size"] == PEOPLE
-    # Alternated, best of two each: the machine's speed varies while the test runs.
+    # Alternated, best of three each, in CPU (not wall) seconds: the machine's speed varies
+    # while the test runs, and other processes share it.
     population = api.population(AMS, roster=roster)
     times = {True: [], False: []}
-    for derived_path in (True, False, True, False):
+    for derived_path in (True, False) * 3:
         times[derived_path].append(_measure(store, population, derived_path))
     ratio = min(times[False]) / min(times[True])
     raw, derived = min(times[False]), min(times[True])
-    print(f"Engine.compute raw {raw:.2f}s / derived {derived:.2f}s: {ratio:.2f}x")
-    assert ratio > 1.2  # about 2-3x on an idle machine; the margin is for a shared one
+    print(f"Engine.compute raw {raw:.2f} / derived {derived:.2f} CPU-s: {ratio:.2f}x")
+    # 2-3x until 2026-12-01; 1.3-1.5x since the raw path filters on the activity before
+    # its class (2026-12-02; wall-clock best of two once read 1.01x in a CI run).
+    assert ratio > 1.15
