@@ -56,6 +56,16 @@ def spill_folder(store_root: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"intranet-metrics-{name}"
 
 
+def spill_failed(message: str) -> bool:
+    """Whether a DuckDB I/O error is about a measurement's spill folder (``spill_folder``)
+    or a full disk, not about the store's data files."""
+    return _SPILL_TROUBLE.search(message) is not None
+
+
+# The spill folder's name (spill_folder) as DuckDB quotes it, or a full disk.
+_SPILL_TROUBLE = re.compile(r"measure-[0-9a-f]{12}|No space left on device")
+
+
 def duckdb_config(store_root: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> dict[str, Any]:
     """DuckDB settings of a measurement, given as connect config: no path is pasted into SQL."""
     return {

@@ -15,6 +15,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from .activities import ACTION_CLASSES, ACTIVITIES, DEFAULT_ACTION_CLASSES
+from .backends import DEFAULT_MEMORY_LIMIT, check_memory_limit
 from .errors import ConfigError, IntranetMetricsError
 
 CONFIG_FILE = "intranet-metrics.toml"
@@ -68,7 +69,7 @@ class Config:
     date_format: str | None = None
     # The measurement's backend (backends.py) and DuckDB's memory limit before it spills.
     engine: str = "duckdb"
-    memory_limit: str = "512MB"  # backends.DEFAULT_MEMORY_LIMIT
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     # Events in the canonical schema outside the store (a Parquet URI or a Spark table).
     events: str | None = None
     path: str | None = None
@@ -299,8 +300,6 @@ def _engine_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
             raise ConfigError(f'{where}: engine must be "duckdb" or "spark", not {engine!r}')
         kw["engine"] = engine
     if "memory_limit" in data:
-        from .backends import check_memory_limit
-
         kw["memory_limit"] = check_memory_limit(
             _expect(where, "memory_limit", data["memory_limit"], str, 'a size such as "1GB"'),
             f"{where}: memory_limit",

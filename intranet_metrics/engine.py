@@ -37,7 +37,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from . import activity, science, threads
-from .backends import connect, drop_temp, read_events, read_uri, temp_table
+from .backends import connect, drop_temp, read_events, read_uri, spill_failed, temp_table
 from .config import Config
 from .errors import ConfigError, StoreError
 from .metrics import CLASSES, DEFAULT, Registry
@@ -129,10 +129,6 @@ class EngineResult:
 _PARQUET_PATH = re.compile(r"[^\s\"'\[]+\.parquet")
 
 
-# DuckDB's messages about its temp_directory (backends.spill_folder), not a data file.
-_SPILL_RE = re.compile(r"measure-[0-9a-f]{12}|No space left on device")
-
-
 @contextmanager
 def reading(store: Store) -> Iterator[None]:
     """A store file that DuckDB or Arrow cannot decode (damaged inside, its size unchanged)
@@ -145,7 +141,7 @@ def reading(store: Store) -> Iterator[None]:
         raise
     except (duckdb.Error, pa.ArrowException) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if isinstance(exc, duckdb.IOException) and _SPILL_RE.search(text):
+        if isinstance(exc, duckdb.IOException) and spill_failed(text):
             # Not the store's data: the disk under the spill folder (full, or removed).
             raise StoreError(
                 f"{store.root / 'tmp'}: the measurement could not write its spill files "
@@ -497,12 +493,7 @@ class Engine:
         if not self.registry.aggregates:
             return {}
         counted, _ = self._in_periods(self._counted(self._window_events(months, periods)), p)
-        if population.roster is not None:
-            aliases = ibis.memtable(population.roster.aliases)
-            m = counted.left_join(aliases, counted.actor == aliases.identifier)
-            m = m.select("period", "actor", "cls", "person")
-        else:
-            m = counted.mutate(person=counted.actor)
+        m = _aliased(counted, population).select("period", "actor", "cls", "person")
         out: dict[str, dict[str, float | None]] = {}
         for metric in self.registry.aggregates:
             for r in metric.compute(m).to_pyarrow().to_pylist():
@@ -591,15 +582,21 @@ def with_people(t: ir.Table, population: Population) -> ir.Table:
     return t.left_join(who, t.actor == who.a_actor).drop("a_actor")
 
 
+def _aliased(t: ir.Table, population: Population) -> ir.Table:
+    """``t`` with each row's ``person``, the roster's aliases joined to the rows directly
+    (null when unmatched; the actor itself without a roster): for rows read once, where
+    ``with_people``'s join to the distinct actors would read them twice."""
+    if population.roster is None:
+        return t.mutate(person=t.actor)
+    aliases = ibis.memtable(population.roster.aliases)
+    return t.left_join(aliases, t.actor == aliases.identifier).drop("identifier")
+
+
 def _resolved(engine: Engine, ev: ir.Table, population: Population) -> ir.Table:
     """Counted events with their person; unmatched actors are dropped here as everywhere
     (SPEC section 2). The aliases are joined to the rows directly: the rows are few (the
     views never come here) and a join to their distinct actors would read them twice."""
-    if population.roster is None:
-        ev = ev.mutate(person=ev.actor)
-    else:
-        aliases = ibis.memtable(population.roster.aliases)
-        ev = ev.left_join(aliases, ev.actor == aliases.identifier).drop("identifier")
+    ev = _aliased(ev, population)
     ev = ev.filter(ev.person.notnull()).mutate(person=ev.person.cast("string"))
     return ev.select(*SCIENCE_COLUMNS)
 
@@ -970,13 +967,14 @@ def _span_days(
     his = [periods[0].start - timedelta(days=1), *(p.end for p in periods)]
     days: list[date] = []
     ps: list[int] = []
+    ks: list[int] = []  # each day's number in its span
     for i, (lo, hi) in enumerate(zip(los, his, strict=True)):
-        n = (hi - lo).days + 1
-        days += [lo + timedelta(days=k) for k in range(max(n, 0))]
-        ps += [i] * max(n, 0)
+        n = max((hi - lo).days + 1, 0)
+        days += [lo + timedelta(days=k) for k in range(n)]
+        ps += [i] * n
+        ks += range(n)
     # Each day of a span is one bit of a 64-bit word w (a span of more than 64 days has
     # several): the bit of day k is 1 << (k % 64), as a signed 64-bit value.
-    ks = [k for lo, hi in zip(los, his, strict=True) for k in range(max((hi - lo).days + 1, 0))]
     bits = [(1 << (k % 64)) - (1 << 64 if k % 64 == 63 else 0) for k in ks]
     table = pa.table(
         {

@@ -56,12 +56,6 @@ def test_a_measurement_that_spills_works_and_leaves_no_folder(tmp_path: Path) ->
     assert not spill.exists() and not (store.root / "tmp").exists()
 
 
-def test_the_config_and_the_backend_default_to_the_same_memory_limit() -> None:
-    from intranet_metrics.backends import DEFAULT_MEMORY_LIMIT
-
-    assert Config().memory_limit == DEFAULT_MEMORY_LIMIT
-
-
 def _spill(engine: Engine) -> int:
     engine.con.raw_sql("SET threads = 1")
     q = "SELECT count(*) FROM (SELECT range % 1000003, count(*) FROM range(6000000) GROUP BY 1)"
