@@ -36,6 +36,9 @@ Design choices, and why:
   report window, not their time: the engine reads them from the raw file (the entry says
   how many a file holds, so files without any are never opened).
 
+Beside it, a messages file (see VIEWS below) with the rows the science figures read one by
+one, so that they need not scan the raw events; listed in the same entry.
+
 A store written before this module has no derived files: the engine reads those files raw
 (never a wrong number) until ``compact`` or ``Store.rebuild_activity`` builds them.
 """
@@ -66,6 +69,25 @@ SCHEMA = pa.schema(
         pa.field("whole_month", pa.bool_(), nullable=False),
     ]
 )
+# The messages file beside each derived file: the counted single events a measurement's
+# thread and contribution figures read one by one (engine._science_events), so that they
+# need not scan the raw events. That is every counted single event except the plain views
+# (these activities with neither parent nor thread): SPEC section 1's view activities. Which
+# activities count, and as what, is the config's; a config that makes one of these a
+# contribution reads the raw events instead (the entry lists them as ``omits``).
+VIEWS = ("file_view", "message_read", "page_view")
+MESSAGE_COLUMNS = [
+    "time",
+    "actor",
+    "activity",
+    "item",
+    "parent",
+    "thread",
+    "channel",
+    "source_format",
+    "count",
+]
+MESSAGES_SUFFIX = ".messages.parquet"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _DAY_US = 86_400_000_000
 
@@ -135,19 +157,22 @@ def path_for(event_path: str) -> str:
     return "/".join([FOLDER, *parts[1:]]) if parts[0] == "events" else f"{FOLDER}/{event_path}"
 
 
-def build(event_file: Path, out: Path, tz_name: str) -> dict[str, Any]:
-    """Write the derived file of one event file to ``out``; returns its entry (without the
-    path): rows, bytes, tz, aggregates, version.
+def build(event_file: Path, out: Path, tz_name: str, messages: Path) -> dict[str, Any]:
+    """Write the derived file of one event file to ``out`` and its messages to
+    ``messages``; returns its entry (without the paths): rows, bytes, tz, aggregates,
+    version, and ``messages`` (rows, bytes, omits).
 
     Grouped with NumPy on integer codes (local day index, actor and activity dictionary
     codes packed into one int64), not with a DuckDB query: it runs at every commit, and an
     ASOF join plus a string GROUP BY cost 0.6 CPU-s per million events, a third of a
     generic ingest, against about 0.15 s this way."""
     # ParquetFile.read, not pq.read_table: the dataset API behind it imports pandas.
-    columns = ["time", "actor", "activity", "excluded", "window_start"]
-    t = pq.ParquetFile(event_file).read(columns=columns)
+    source = pq.ParquetFile(event_file)
+    columns = ["time", "actor", "activity", "excluded", "window_start", "parent", "thread"]
+    t = source.read(columns=columns)
     aggregates = t.num_rows - t["window_start"].null_count
     counted = pc.and_(pc.is_null(t["excluded"]), pc.is_null(t["window_start"]))
+    kept = _messages(source, t, counted, messages)
     if not pc.all(counted).as_py():
         t = t.filter(counted)
     days, months = _grouped(t, ZoneInfo(tz_name))
@@ -161,7 +186,28 @@ def build(event_file: Path, out: Path, tz_name: str) -> dict[str, Any]:
         "tz": tz_name,
         "aggregates": int(aggregates),
         "version": VERSION,
+        "messages": {"rows": kept, "bytes": messages.stat().st_size, "omits": list(VIEWS)},
     }
+
+
+def _messages(source: pq.ParquetFile, t: pa.Table, counted: pa.Array, out: Path) -> int:
+    """Write the messages of an event file (see MESSAGE_COLUMNS) to ``out``; returns how
+    many rows it holds. The columns only they need are read for their rows alone."""
+    plain_view = pc.and_(
+        pc.is_in(t["activity"], value_set=au.texts(VIEWS)),
+        pc.and_(pc.is_null(t["parent"]), pc.is_null(t["thread"])),
+    )
+    keep = pc.and_(counted, pc.invert(plain_view))
+    rest = [c for c in MESSAGE_COLUMNS if c not in t.column_names]
+    rows = t.select([c for c in MESSAGE_COLUMNS if c in t.column_names]).filter(keep)
+    more = source.read(columns=rest).filter(keep) if rows.num_rows else None
+    for name in rest:
+        kind = source.schema_arrow.field(name).type
+        col = more.column(name) if more is not None else pa.chunked_array([], kind)
+        rows = rows.append_column(name, col)
+    rows = rows.select(MESSAGE_COLUMNS)
+    pq.write_table(rows, out, compression="zstd")
+    return rows.num_rows
 
 
 def _grouped(t: pa.Table, tz: ZoneInfo) -> tuple[pa.Table, pa.Table]:
@@ -223,7 +269,35 @@ def entry_of(file_entry: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(act, dict) or act.get("version") != VERSION:
         return None
     fields = {"path": str, "rows": int, "bytes": int, "tz": str, "aggregates": int}
-    for name, typ in fields.items():
-        if not isinstance(act.get(name), typ) or isinstance(act.get(name), bool):
-            return None
-    return act if _safe_relative(act["path"]) else None
+    if not _typed(act, fields) or not _safe_relative(act["path"]):
+        return None
+    if "messages" not in act:  # written before the messages files: read raw for them
+        return act
+    msg = act["messages"]
+    fields = {"path": str, "rows": int, "bytes": int, "omits": list}
+    if not isinstance(msg, dict) or not _typed(msg, fields) or not _safe_relative(msg["path"]):
+        return None
+    return act if all(isinstance(a, str) for a in msg["omits"]) else None
+
+
+def _typed(entry: dict[str, Any], fields: dict[str, type]) -> bool:
+    return all(
+        isinstance(entry.get(name), typ) and not isinstance(entry.get(name), bool)
+        for name, typ in fields.items()
+    )
+
+
+def paths_of(act: dict[str, Any]) -> list[str]:
+    """The store-relative paths of a derived entry's files (from :func:`entry_of`)."""
+    return [act["path"], *([act["messages"]["path"]] if "messages" in act else [])]
+
+
+def problem(root: Path, act: dict[str, Any]) -> str | None:
+    """Why a derived entry's files cannot be read as written (cheap: their sizes), or None."""
+    from .store import _file_problem
+
+    return _file_problem(root / act["path"], act) or (
+        _file_problem(root / act["messages"]["path"], act["messages"])
+        if "messages" in act
+        else None
+    )

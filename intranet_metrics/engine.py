@@ -195,7 +195,7 @@ class Engine:
         self.registry = registry
         # Data files read through their derived activity file, raw, or raw for their usage
         # report aggregates only (activity.py): which path the measurements took.
-        self.read_paths: dict[str, int] = {"activity": 0, "raw": 0, "aggregates": 0}
+        self.read_paths: dict[str, int] = {"activity": 0, "raw": 0, "aggregates": 0, "messages": 0}
 
     # -- inputs ----------------------------------------------------------------------------
     def _events(self, months: list[str] | None) -> ir.Table:
@@ -279,6 +279,45 @@ class Engine:
         else:
             ev = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
         return (read_events(self.con, derived) if derived else None), ev
+
+    def _message_sources(
+        self, months: list[str], earlier: Sequence[str]
+    ) -> tuple[ir.Table | None, ir.Table]:
+        """(the messages files' rows or None, the raw events of the rest) of ``months``,
+        with the usage-report aggregates of ``earlier`` (activity.py, the messages file):
+        what the messages hold is not in the raw events, and the reverse. A file is read
+        raw when its messages file is missing or damaged, or leaves out an activity the
+        config counts as a contribution or a thread reads."""
+        needed = {a for a, c in self.config.activities.items() if c == "contribute"}
+        needed |= set(THREAD_ACTIVITIES)
+        messages, raw, aggs = [], [], []
+        for f in self.store.manifest["files"]:
+            before = f["month"] in earlier
+            if not before and f["month"] not in months:
+                continue
+            act = activity.entry_of(f)
+            msg = act.get("messages") if act else None
+            if (
+                msg is None
+                or needed & set(msg["omits"])
+                or _file_problem(self.store.root / msg["path"], msg)
+            ):
+                raw.append(f)
+                continue
+            if act["aggregates"]:
+                aggs.append(f)
+            if not before:
+                messages.append(str(self.store.root / msg["path"]))
+        self.read_paths["messages"] += len(messages)
+        parts = [read_events(self.con, self.store._checked(raw))] if raw else []
+        if aggs:
+            ev = read_events(self.con, self.store._checked(aggs))
+            parts.append(ev.filter(ev.window_start.notnull()))
+        if not parts:
+            ev = ibis.memtable(EVENT_SCHEMA.empty_table())
+        else:
+            ev = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
+        return (read_events(self.con, messages) if messages else None), ev
 
     def _window_rows(
         self, months: list[str], periods: Sequence[Period], p: ir.Table, aggregates: bool = True
@@ -691,7 +730,11 @@ def _science_events(
     tz = engine.config.tz
     lo, hi = period.utc_bounds(tz)
     later = Period(period.label, period.start, period.end + RESPONSE_DAYS)
-    ev = engine._window_events(_months([later], tz), [period])
+    months = _months([later], tz)
+    if whole:
+        messages, ev = None, engine._window_events(months, [period])
+    else:
+        messages, ev = engine._message_sources(months, engine._aggregate_months(months))
     parts = [
         # Usage-report aggregates count by their report window, not their time.
         engine._counted(
@@ -709,21 +752,35 @@ def _science_events(
     if whole:
         parts.append(engine._counted(single))
     else:
-        # Contributions, thread messages and responses are read one by one; any other
-        # event only when it links a message to its thread (an item with a parent or
-        # thread: the messages' roots are followed through every such row). No figure
-        # reads the time of a view: plain views never leave the derived rows.
-        # A thread row without any message id joins no thread (science.thread_events).
-        classes = engine.config.activities
-        contribute = {a for a, c in classes.items() if c == "contribute"}
-        e = engine._counted(single, contribute | set(THREAD_ACTIVITIES))
-        ids = e.item.notnull() | e.parent.notnull() | e.thread.notnull()
-        parts.append(e.filter((e.cls == "contribute") | ids))
-        other = set(classes) - contribute - set(THREAD_ACTIVITIES)
-        e = engine._counted(single.filter(single.item.notnull()), other)
-        parts.append(e.filter(e.parent.notnull()))
-        parts.append(e.filter(e.parent.isnull() & e.thread.notnull()))
+        parts += _message_rows(engine, single)
+    if messages is not None:
+        # Counted single events already; the same selection as the raw rows'.
+        m = messages.filter((messages.time >= lo) & (messages.time < hi + RESPONSE_DAYS))
+        m = m.mutate(excluded=ibis.null("string"), window_start=ibis.null("date"))
+        parts += _message_rows(engine, m)
+    # One schema: the files' columns may differ in whether they are declared non-null.
+    cols = ["actor", *(c for c in SCIENCE_COLUMNS if c != "person")]
+    schema = ibis.schema({c: parts[0][c].type().copy(nullable=True) for c in cols})
+    parts = [e.select(*cols).cast(schema) for e in parts]
     return _resolved(engine, ibis.union(*parts, distinct=False), population)
+
+
+def _message_rows(engine: Engine, single: ir.Table) -> list[ir.Table]:
+    """The counted single events the science figures read one by one: contributions,
+    thread messages and responses; any other event only when it links a message to its
+    thread (an item with a parent or thread: the messages' roots are followed through every
+    such row). No figure reads the time of a view: plain views never leave the derived
+    rows. A thread row without any message id joins no thread (science.thread_events)."""
+    classes = engine.config.activities
+    contribute = {a for a, c in classes.items() if c == "contribute"}
+    e = engine._counted(single, contribute | set(THREAD_ACTIVITIES))
+    ids = e.item.notnull() | e.parent.notnull() | e.thread.notnull()
+    parts = [e.filter((e.cls == "contribute") | ids)]
+    other = set(classes) - contribute - set(THREAD_ACTIVITIES)
+    e = engine._counted(single.filter(single.item.notnull()), other)
+    parts.append(e.filter(e.parent.notnull()))
+    parts.append(e.filter(e.parent.isnull() & e.thread.notnull()))
+    return parts
 
 
 def _pandas(expr: ir.Table) -> Any:

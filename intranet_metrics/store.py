@@ -346,7 +346,8 @@ class Store:
         listed = {f["path"] for f in self.manifest["files"]} | {
             f["path"] for f in self.manifest["rejects"]
         }
-        listed |= {a["path"] for a in map(activity_table.entry_of, self.manifest["files"]) if a}
+        for act in map(activity_table.entry_of, self.manifest["files"]):
+            listed |= set(activity_table.paths_of(act)) if act else set()
         for sub in ("events", "rejects", activity_table.FOLDER):
             base = self.root / sub
             if not base.exists():
@@ -467,12 +468,17 @@ class Store:
         moves = []
         for i, f in enumerate(entries):
             name = f"activity-{'c' if committed else 's'}{i}.parquet"
+            msg = name.replace(".parquet", activity_table.MESSAGES_SUFFIX)
             src = Path(self._checked([f])[0]) if committed else stage / f["staged"]
-            act = activity_table.build(src, stage / name, tz)
+            act = activity_table.build(src, stage / name, tz, stage / msg)
             rel = activity_table.path_for(f["path"])
             act["path"] = rel.replace(".parquet", f"-{stage.name}.parquet") if committed else rel
+            act["messages"]["path"] = act["path"].replace(
+                ".parquet", activity_table.MESSAGES_SUFFIX
+            )
             f["activity"] = act
             moves.append({"path": act["path"], "staged": name})
+            moves.append({"path": act["messages"]["path"], "staged": msg})
         return moves
 
     def rebuild_activity(
@@ -503,7 +509,7 @@ class Store:
                 for p in old:  # committed: no longer listed (a crash leaves only debris)
                     with contextlib.suppress(OSError):
                         p.unlink()
-                return len(moves)
+                return sum(not m["path"].endswith(activity_table.MESSAGES_SUFFIX) for m in moves)
             finally:
                 shutil.rmtree(stage, ignore_errors=True)
                 with contextlib.suppress(OSError):
@@ -517,10 +523,12 @@ class Store:
         todo, old = [], []
         for f in files:
             act = activity_table.entry_of(f)
-            if act and act["tz"] == tz and not _file_problem(self.root / act["path"], act):
+            # Derived before the messages files were: built again, with them.
+            whole = act is not None and "messages" in act
+            if whole and act["tz"] == tz and not activity_table.problem(self.root, act):
                 continue
             if act:
-                old.append(self.root / act["path"])
+                old.extend(self.root / p for p in activity_table.paths_of(act))
             f.pop("activity", None)
             todo.append(f)
         return old, self._derive(todo, stage, tz, committed=True)
@@ -793,7 +801,7 @@ class Store:
                     dropped.append(self.root / f["path"])
                     act = activity_table.entry_of(f)
                     if act:
-                        dropped.append(self.root / act["path"])
+                        dropped.extend(self.root / p for p in activity_table.paths_of(act))
                     if entry is not None:
                         new.append(entry)
         finally:
@@ -883,7 +891,9 @@ class Store:
         for files in merge.values():
             for f in files:
                 act = activity_table.entry_of(f)
-                old.extend([self.root / f["path"], *([self.root / act["path"]] if act else [])])
+                old.append(self.root / f["path"])
+                if act:
+                    old.extend(self.root / p for p in activity_table.paths_of(act))
         for p in old:
             with contextlib.suppress(OSError):
                 p.unlink()
@@ -1055,11 +1065,14 @@ def _activity_checked(root: Path, f: dict[str, Any], problems: list[str]) -> dic
     if "activity" not in f:
         return f
     act = activity_table.entry_of(f)
-    if act is None:
-        why, where = "an entry of another version or shape", f"{root / f['path']}'s derived file"
-    else:
-        path = root / act["path"]
-        why, where = _file_problem(path, act) or _parquet_problem(path, act), str(path)
+    why, where = "an entry of another version or shape", f"{root / f['path']}'s derived file"
+    if act is not None:
+        entries = [act, *([act["messages"]] if "messages" in act else [])]
+        for entry in entries:
+            path = root / entry["path"]
+            why, where = _file_problem(path, entry) or _parquet_problem(path, entry), str(path)
+            if why is not None:
+                break
     if why is None:
         return f
     problems.append(

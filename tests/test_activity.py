@@ -54,6 +54,9 @@ MAPPINGS = (
 )
 
 
+IDS = ("item", "parent", "thread")
+
+
 def _table(rows: list[dict], sha: str, fmt: str) -> pa.Table:
     n = len(rows)
     cols = {
@@ -64,6 +67,9 @@ def _table(rows: list[dict], sha: str, fmt: str) -> pa.Table:
         "window_start": pa.array([r.get("window_start") for r in rows], pa.date32()),
         "window_end": pa.array([r.get("window_end") for r in rows], pa.date32()),
         "excluded": pa.array([r.get("excluded") for r in rows], pa.string()),
+        **{
+            k: pa.array([r.get(k) for r in rows], pa.string()) for k in ("item", "parent", "thread")
+        },
         "source_format": pa.array([fmt] * n),
         "source_file": pa.array([f"{sha[:8]}.csv"] * n),
         "source_sha256": pa.array([sha] * n),
@@ -221,7 +227,8 @@ def _listed(root: Path) -> tuple[set[str], set[str]]:
     """(files the manifest lists, data and derived, files on disk under the store)."""
     m = json.loads((root / MANIFEST).read_text())
     listed = {f["path"] for f in m["files"] + m["rejects"]}
-    listed |= {f["activity"]["path"] for f in m["files"] if "activity" in f}
+    for f in m["files"]:
+        listed |= set(activity.paths_of(f["activity"])) if "activity" in f else set()
     disk = {
         p.relative_to(root).as_posix()
         for sub in ("events", "rejects", "activity")
@@ -242,7 +249,7 @@ def _store(tmp_path: Path) -> Store:
 def test_forget_compact_and_rebuild_keep_the_derived_files_consistent(tmp_path, roster_pop):
     store = _store(tmp_path)
     got, want, paths = both_paths(store, AMS, Q, roster_pop, ("department",))
-    assert got == want and paths == {"activity": 4, "raw": 0, "aggregates": 0}
+    assert got == want and paths == {"activity": 4, "raw": 0, "aggregates": 0, "messages": 0}
     before = got[2]["q"].counted_events
     store.forget([store.sources[1]["sha256"]])
     got, want, paths = both_paths(store, AMS, Q, roster_pop, ("department",))
@@ -338,7 +345,8 @@ def test_the_local_day_of_an_event_is_the_periods_day():
 def test_a_derived_file_holds_the_distinct_days_and_months_by_hand(tmp_path, zone):
     """activity.build against a plain Python count of the same rows: day rows per (local
     day, actor, activity), month rows summed per local month, excluded rows and aggregates
-    left out (the aggregate counted in the entry)."""
+    left out (the aggregate counted in the entry); the messages file holds the other rows
+    but the plain views, as they were."""
     from zoneinfo import ZoneInfo
 
     tz, t0 = ZoneInfo(zone), datetime(2026, 1, 30, 20, 0, tzinfo=timezone.utc)
@@ -348,11 +356,31 @@ def test_a_derived_file_holds_the_distinct_days_and_months_by_hand(tmp_path, zon
     ]
     rows[3]["excluded"] = "service_account"
     rows[5] |= {"window_start": date(2026, 1, 1), "window_end": date(2026, 1, 31)}
-    src, out = tmp_path / "e.parquet", tmp_path / "a.parquet"
+    for i, link in ((8, "parent"), (12, "thread"), (16, "item")):
+        rows[i] |= {"activity": "page_view", link: f"m{i}"}  # a view linked to a thread
+    src, out, msg = tmp_path / "e.parquet", tmp_path / "a.parquet", tmp_path / "m.parquet"
     import pyarrow.parquet as pq
 
     pq.write_table(_table(rows, "f" * 64, "generic"), src)
-    entry = activity.build(src, out, zone)
+    entry = activity.build(src, out, zone, msg)
+    plain = set(activity.VIEWS)
+    want = [
+        (r["time"], r["actor"], r["activity"], r.get("item"), r.get("parent"), r.get("thread"))
+        for i, r in enumerate(rows)
+        if i not in (3, 5) and (r["activity"] not in plain or r.get("parent") or r.get("thread"))
+    ]
+    kept = pq.read_table(msg)
+    assert kept.column_names == activity.MESSAGE_COLUMNS
+    cols = ("time", "actor", "activity", "item", "parent", "thread")
+    assert list(zip(*(kept.column(c).to_pylist() for c in cols), strict=True)) == want
+    linked = [t for t, _, a, *_ in want if a == "page_view"]
+    assert linked == [rows[8]["time"], rows[12]["time"]]  # not the view with an item only
+    assert entry["messages"] == {
+        "rows": len(want),
+        "bytes": msg.stat().st_size,
+        "omits": sorted(plain),
+    }
+    assert 0 < len(want) < len(rows) - 3
     days: dict[tuple, int] = {}
     for i, r in enumerate(rows):
         if i in (3, 5):
@@ -376,5 +404,8 @@ def test_a_derived_file_of_no_counted_event_is_empty(tmp_path):
     rows = [{"time": datetime(2026, 1, 5, tzinfo=timezone.utc), "actor": "a", "activity": "edit"}]
     rows[0]["excluded"] = "service_account"
     pq.write_table(_table(rows, "e" * 64, "generic"), tmp_path / "e.parquet")
-    entry = activity.build(tmp_path / "e.parquet", tmp_path / "a.parquet", "UTC")
+    entry = activity.build(
+        tmp_path / "e.parquet", tmp_path / "a.parquet", "UTC", tmp_path / "m.parquet"
+    )
     assert entry["rows"] == 0 and pq.read_table(tmp_path / "a.parquet").num_rows == 0
+    assert entry["messages"]["rows"] == 0 and pq.read_table(tmp_path / "m.parquet").num_rows == 0

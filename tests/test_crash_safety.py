@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from intranet_metrics import activity
 from intranet_metrics.store import MANIFEST, Store
 
 KILLS = 50  # kills that land while the ingest runs
@@ -66,7 +67,8 @@ def unlisted_files(store: Path) -> list[str]:
     """Files that are neither the manifest, the lock, nor listed in the manifest."""
     m = json.loads((store / MANIFEST).read_text())
     listed = {f["path"] for f in m["files"]} | {f["path"] for f in m["rejects"]}
-    listed |= {f["activity"]["path"] for f in m["files"] if "activity" in f}  # derived files
+    for f in m["files"]:  # derived files
+        listed |= set(activity.paths_of(f["activity"])) if "activity" in f else set()
     return sorted(
         str(p.relative_to(store))
         for p in store.rglob("*")
