@@ -124,6 +124,9 @@ class EngineResult:
     person_tiers: pa.Table | None = None
     # Aggregate metrics (metrics.py): period -> metric name -> value.
     aggregates: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    # With compute(presence=True): the distinct (person, cls) of the first period's counted
+    # events, its people only (pandas), for the science figures (science_frames).
+    presence: Any | None = None
 
 
 _PARQUET_PATH = re.compile(r"[^\s\"'\[]+\.parquet")
@@ -242,10 +245,7 @@ class Engine:
         (an older store, a crash or repair dropped it), damaged, or keyed on the local days
         of another time zone than the config's."""
         derived, raw, aggs = [], [], []
-        for f in self.store.manifest["files"]:
-            before = f["month"] in earlier
-            if not before and months is not None and f["month"] not in months:
-                continue
+        for f, before in self._listed(months, earlier):
             act = activity.entry_of(f)
             if (
                 act is None
@@ -261,6 +261,21 @@ class Engine:
         for name, files in (("activity", derived), ("raw", raw), ("aggregates", aggs)):
             self.read_paths[name] += len(files)
         return derived, self.store._checked(raw), self.store._checked(aggs)
+
+    def _listed(
+        self, months: Collection[str] | None, earlier: Collection[str]
+    ) -> list[tuple[dict[str, Any], bool]]:
+        """The data file entries of ``months`` (all when None) and ``earlier``, each with
+        whether it is of ``earlier``. Each must be sound (its size), also where only its
+        derived files are read: a damaged store says so (exit 5, repair) whichever path a
+        measurement takes."""
+        chosen = [
+            (f, f["month"] in earlier)
+            for f in self.store.manifest["files"]
+            if months is None or f["month"] in months or f["month"] in earlier
+        ]
+        self.store._checked(f for f, _ in chosen)
+        return chosen
 
     def _sources(
         self, months: list[str] | None, earlier: Sequence[str] = ()
@@ -291,10 +306,7 @@ class Engine:
         needed = {a for a, c in self.config.activities.items() if c == "contribute"}
         needed |= set(THREAD_ACTIVITIES)
         messages, raw, aggs = [], [], []
-        for f in self.store.manifest["files"]:
-            before = f["month"] in earlier
-            if not before and f["month"] not in months:
-                continue
+        for f, before in self._listed(months, earlier):
             act = activity.entry_of(f)
             msg = act.get("messages") if act else None
             if (
@@ -415,14 +427,19 @@ class Engine:
 
     # -- the measurement -------------------------------------------------------------------
     def compute(
-        self, periods: Sequence[Period], population: Population, by: Sequence[str] = ()
+        self,
+        periods: Sequence[Period],
+        population: Population,
+        by: Sequence[str] = (),
+        presence: bool = False,
     ) -> EngineResult:
-        """Tier counts per period (and segment), identity figures, first-period tiers."""
+        """Tier counts per period (and segment), identity figures, first-period tiers (and
+        with ``presence`` the first period's classes per person)."""
         with reading(self.store):
-            return self._compute(periods, population, by)
+            return self._compute(periods, population, by, presence)
 
     def _compute(
-        self, periods: Sequence[Period], population: Population, by: Sequence[str]
+        self, periods: Sequence[Period], population: Population, by: Sequence[str], presence: bool
     ) -> EngineResult:
         self._check_roster(population)
         months = _months(periods, self.config.tz)
@@ -447,14 +464,15 @@ class Engine:
             segments = {dim: self._group(pf, dim, population) for dim in by}
             identity = self._identity(m, partial, periods, population)
             tiers = None
+            first = pf.filter(pf.period == periods[0].label)
             if population.roster is not None:
-                first = pf.filter(pf.period == periods[0].label)
                 tiers = first.select("person_key", *self.registry.tiers).to_pyarrow()
+            pairs = _pairs(first) if presence else None
         finally:
             for name in names:
                 drop_temp(self.con, name)
         aggregates = self._aggregates(months, periods, p, population)
-        return EngineResult(totals, segments, identity, tiers, aggregates)
+        return EngineResult(totals, segments, identity, tiers, aggregates, pairs)
 
     def _check_roster(self, population: Population) -> None:
         """A roster column may not take a metric's column name (other registries too)."""
@@ -608,6 +626,20 @@ SCIENCE_COLUMNS = (
 )
 
 
+def _pairs(pf: ir.Table) -> Any:
+    """The distinct (person, cls) of the person flags ``pf`` (pandas)."""
+    import pandas as pd
+
+    got = pf.select("person", *(f"has_{c}" for c in CLASSES)).to_pyarrow().to_pandas()
+    pairs = [
+        got.loc[got[f"has_{c}"].fillna(False).astype(bool), ["person"]].assign(cls=c)
+        for c in CLASSES
+    ]
+    out = pd.concat(pairs, ignore_index=True)
+    out["person"] = out["person"].astype("string")
+    return out
+
+
 def with_people(t: ir.Table, population: Population) -> ir.Table:
     """``t`` (with an ``actor`` column) with each actor's ``person`` (the roster's person
     number, null when unmatched; the actor itself without a roster). The roster's aliases
@@ -674,19 +706,21 @@ def science_frames(
     period: Period,
     population: Population,
     groups: Callable[[Any], tuple[set | None, set | None]],
+    presence: Any | None = None,
 ) -> ScienceInputs:
     """The inputs of the science figures of ``period``: the thread joins, first responses,
     message dedupe and contributions per person run in the backend over the counted
     events of the period and 7 days after it, resolved to people; ``groups`` gives the
     (team, managers) of the population. Usage-report aggregates count when their report
-    window lies inside the period, as in the tiers."""
+    window lies inside the period, as in the tiers. ``presence``: the period's
+    EngineResult.presence when the caller has it (the tiers' own flags)."""
     whole = not engine.store.read_activity
     with reading(engine.store):
         # Materialised once: the presences, the contributions and the threads read it.
         name = f"science_events_{uuid.uuid4().hex}"
         events = temp_table(engine.con, name, _science_events(engine, period, whole, population))
         try:
-            return _science_inputs(engine, period, population, events, groups)
+            return _science_inputs(engine, period, population, events, groups, presence)
         finally:
             drop_temp(engine.con, name)
 
@@ -697,6 +731,7 @@ def _science_inputs(
     population: Population,
     events: ir.Table,
     groups: Callable[[Any], tuple[set | None, set | None]],
+    flags: Any | None,
 ) -> ScienceInputs:
     tz = engine.config.tz
     lo, hi = period.utc_bounds(tz)
@@ -706,9 +741,12 @@ def _science_inputs(
     people = pop.select(*cols).to_pyarrow().to_pandas()
     people["person"] = people["person"].astype("string")
     team, mgrs = groups(people)
-    derived = engine.store.read_activity
-    single = _presence(engine, period, p, population) if derived else None
-    presence, timely = _presences(events, single, lo, hi)
+    if engine.store.read_activity:
+        presence, timely = _presences(
+            events, lo, hi, lambda: _presence(engine, period, p, population), flags
+        )
+    else:  # the raw reference path: every counted event is in ``events``
+        presence, timely = _presences(events, lo, hi)
     counts = _pandas(threads.contributions(events, lo, hi))
     th = threads.threads(engine.con, events)
     try:
@@ -787,10 +825,17 @@ def _pandas(expr: ir.Table) -> Any:
     return _utc_times(expr.to_pyarrow(), ("time", "first")).to_pandas()
 
 
-def _presences(events: ir.Table, single: Any | None, lo: datetime, hi: datetime) -> tuple[Any, Any]:
-    """The distinct (person, cls) of the single events of [lo, hi) (``single``, from the
+def _presences(
+    events: ir.Table,
+    lo: datetime,
+    hi: datetime,
+    single: Callable[[], Any] | None = None,
+    flags: Any | None = None,
+) -> tuple[Any, Any]:
+    """The distinct (person, cls) of the single events of [lo, hi) (``single()``, from the
     derived rows; else from ``events``) with those of every aggregate row of ``events``
-    (the ladder), and with those of the aggregate rows whose time lies there."""
+    (the ladder), and with those of the aggregate rows whose time lies there. ``flags``:
+    the first (the tiers' flags); without aggregates all three are the same."""
     import pandas as pd
 
     timely = (events.time >= lo) & (events.time < hi)
@@ -801,9 +846,10 @@ def _presences(events: ir.Table, single: Any | None, lo: datetime, hi: datetime)
     ).distinct()
     got = pairs.to_pyarrow().to_pandas()
     got["person"] = got["person"].astype("string")
-    if single is None:
-        single = got.loc[got["single"], ["person", "cls"]]
     aggs = got[~got["single"]]
+    if flags is not None and aggs.empty:
+        return flags, flags
+    single = got.loc[got["single"], ["person", "cls"]] if single is None else single()
     both = pd.concat([single[["person", "cls"]], aggs[["person", "cls"]]], ignore_index=True)
     when = pd.concat([single[["person", "cls"]], aggs.loc[aggs["timely"], ["person", "cls"]]])
     return both.drop_duplicates(), when.drop_duplicates()

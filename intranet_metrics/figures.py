@@ -150,10 +150,16 @@ def _padded(people: pd.DataFrame, size: int) -> pd.DataFrame:
 
 
 def measurement_figures(
-    engine: Engine, period: Period, population: Population, by: Sequence[str], hidden: bool
+    engine: Engine,
+    period: Period,
+    population: Population,
+    by: Sequence[str],
+    hidden: bool,
+    presence: Any | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """``inequality``, ``interaction``, ``leadership`` (managers configured) and per
-    segment ``{dim: {value: {inequality, interaction} | None}}`` of one window."""
+    segment ``{dim: {value: {inequality, interaction} | None}}`` of one window;
+    ``presence``: the window's EngineResult.presence, when the caller has it."""
     config = engine.config
     if hidden:
         out = {"inequality": null_inequality(), "interaction": null_interaction()}
@@ -168,7 +174,7 @@ def measurement_figures(
         people = sized(people)
         return team_members(config, population, people), managers(config, people)
 
-    inputs = science_frames(engine, period, population, groups)
+    inputs = science_frames(engine, period, population, groups, presence)
     people = sized(inputs.people)
     k = config.min_group_size
     interaction, notes = _interaction(inputs, k)

@@ -263,7 +263,7 @@ def measure_with_tiers(
     period = Period(label, window.start, window.end)
     engine = Engine(store, config, registry=registry)
     steps = _steps(progress, ("tiers per person", "inequality and interaction"), engine, window)
-    res = engine.compute([period], population, by)
+    res = engine.compute([period], population, by, presence=True)
     g = res.totals.get(label)
     _check_headcount(population, g, label)
     size = population.size if population.basis == "fixed" else (g.population if g else 0)
@@ -276,7 +276,7 @@ def measure_with_tiers(
     if hidden:
         warnings.append(suppressed_warning(label, size, k))
     steps.next()
-    figs, notes = measurement_figures(engine, period, population, by, hidden)
+    figs, notes = measurement_figures(engine, period, population, by, hidden, res.presence)
     warnings += notes
     lo, hi = period.utc_bounds(config.tz)
     result = {

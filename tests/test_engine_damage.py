@@ -46,11 +46,11 @@ def test_damage_inside_a_data_file_exits_5_pointing_to_repair(org, part, command
     store = tmp / f"store{part}{command[0]}"
     assert CliRunner().invoke(cli, ["--store", str(store), "ingest", str(ep)]).exit_code == 0
     # A monthly report reads the derived activity files only (tiers and lifecycle), a
-    # baseline also the events its science figures need one by one.
-    folder = "activity" if command[0] == "report" else "events"
-    f = sorted(store.rglob(f"{folder}/**/*.parquet"))[0]
+    # baseline also the messages files (the events its science figures read one by one).
+    name = "*[0-9].parquet" if command[0] == "report" else "*.messages.parquet"
+    f = sorted(store.rglob(f"activity/**/{name}"))[0]
     data = bytearray(f.read_bytes())
-    at = _where(f, "day" if part == "time" and folder == "activity" else part)
+    at = _where(f, "day" if part == "time" and command[0] == "report" else part)
     data[at : at + 64] = b"\xff" * 64
     f.write_bytes(bytes(data))
     r = CliRunner().invoke(cli, ["--store", str(store), *command, "--roster", str(rp)])

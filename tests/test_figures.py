@@ -260,3 +260,42 @@ def test_a_view_that_links_a_message_to_its_thread_still_counts(tmp_path):
     pop = api.population(config, roster=path)
     for derived in (True, False):
         assert figures(store, config, pop, derived)[0]["interaction"]["reply_coverage"] == 1.0
+
+
+def test_a_response_stored_twice_changes_no_interaction_figure(tmp_path):
+    """The same likes and replies in two sources (two event keys each): the thread
+    figures equal those of the responses stored once on both paths (science._responses
+    drops the copies; the engine's first responses and team replies need not)."""
+    t = datetime(2026, 2, 10, 9, tzinfo=timezone.utc)
+
+    def at(hours: int, actor: str, activity: str, **ids: str) -> dict:
+        return {"time": t + timedelta(hours=hours), "actor": actor, "activity": activity, **ids}
+
+    starts = [
+        at(0, "ann@x.nl", "post", item="m1"),
+        at(1, "bob@x.nl", "post", item="m5"),
+        at(2, "gus@x.nl", "post", item="m7"),
+    ]
+    responses = [
+        at(3, "dan@x.nl", "like", item="m1"),
+        at(5, "fay@x.nl", "reply", item="m2", parent="m1"),
+        at(4, "ann@x.nl", "reply", item="m6", parent="m5"),
+        at(6, "ann@x.nl", "comment", parent="m7"),
+        at(7, "hal@x.nl", "reaction", item="m6"),
+    ]
+    config = Config(min_group_size=1, team_people=("ann@x.nl", "fay@x.nl"))
+    path = tmp_path / "roster.csv"
+    path.write_text(ROSTER)
+    pop = api.population(config, roster=path)
+    got = []
+    for copies in (1, 2):
+        store = Store.open(tmp_path / f"s{copies}", create=True)
+        commit(store, starts + responses, "UTC", "viva-engage")
+        if copies == 2:
+            commit(store, responses, "UTC", "generic")
+        for derived in (True, False):
+            doc = figures(store, config, pop, derived)[0]
+            got.append((doc["interaction"], doc["inequality"]))
+    assert got[0] == got[1] == got[2] == got[3]
+    assert got[0][0]["thread_starts"] == 3 and got[0][0]["reply_coverage"] == 1.0
+    assert got[0][0]["replies_per_own_post"] is not None
