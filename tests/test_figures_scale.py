@@ -94,14 +94,16 @@ def _clean(doc):
 
 
 def _baseline(store: Store, roster, derived: bool) -> tuple[dict, float]:
-    """A baseline by department with its science figures: the JSON and its seconds."""
+    """A baseline by department with its science figures: the JSON and its CPU seconds
+    (this process's, DuckDB's threads included: a wall clock counts the other work on a
+    shared machine: it read 4.0 s against 2.4 in a run beside two test suites)."""
     store.read_activity = derived
     try:
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         doc = api.measure(
             store, "2026-01-01", "2026-03-31", config=CONFIG, roster=roster, by=["department"]
         )
-        return _clean(json.loads(json.dumps(doc.to_dict()))), time.perf_counter() - t0
+        return _clean(json.loads(json.dumps(doc.to_dict()))), time.process_time() - t0
     finally:
         store.read_activity = True
 
@@ -119,8 +121,8 @@ def test_figures_from_the_derived_path_equal_the_raw_json(big):
     store, roster = big
     times: dict[bool, list[float]] = {True: [], False: []}
     docs = {}
-    # Alternated, best of two each: the machine's speed varies while the test runs.
-    for derived in (True, False, True, False):
+    # Alternated, best of three each: the machine's speed varies while the test runs.
+    for derived in (True, False, True, False, True, False):
         docs[derived], seconds = _baseline(store, roster, derived)
         times[derived].append(seconds)
     assert docs[True] == docs[False]
