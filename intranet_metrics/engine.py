@@ -769,7 +769,7 @@ def _science_events(
     lo, hi = period.utc_bounds(tz)
     later = Period(period.label, period.start, period.end + RESPONSE_DAYS)
     months = _months([later], tz)
-    if whole:
+    if whole or engine.config.events:  # the raw path, or events outside the store
         messages, ev = None, engine._window_events(months, [period])
     else:
         messages, ev = engine._message_sources(months, engine._aggregate_months(months))
