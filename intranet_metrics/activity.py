@@ -58,7 +58,8 @@ import pyarrow.parquet as pq
 from . import arrowutil as au
 
 # Bump when the derived file's meaning changes: entries of another version are read raw.
-VERSION = 1
+# 2: the rows carry ``days``, the local days of the month active as bits.
+VERSION = 2
 FOLDER = "activity"
 SCHEMA = pa.schema(
     [
@@ -66,6 +67,10 @@ SCHEMA = pa.schema(
         pa.field("actor", pa.string(), nullable=False),
         pa.field("activity", pa.string(), nullable=False),
         pa.field("events", pa.int64(), nullable=False),
+        # Day d of the local month is bit d - 1: a day row's own day, a month row's days
+        # active (the OR of its day rows), so that the lifecycle's distinct active days
+        # per span come from the month rows (engine.lifecycle_inputs).
+        pa.field("days", pa.int64(), nullable=False),
         pa.field("whole_month", pa.bool_(), nullable=False),
     ]
 )
@@ -231,13 +236,17 @@ def _grouped(t: pa.Table, tz: ZoneInfo) -> tuple[pa.Table, pa.Table]:
     day_of, rest = np.divmod(key, na * nv)
     days_col = bounds["day"]
     first_of = pc.floor_temporal(days_col, unit="month").cast(pa.date32())
+    bit_of = np.left_shift(1, au.numbers(pc.day(days_col)).astype(np.int64) - 1)
     # The month rows: the day rows summed over each local month (first day as its index).
     month_idx = np.unique(au.numbers(first_of), return_inverse=True)[1]
     mkey, inverse = np.unique(month_idx[day_of] * (na * nv) + rest, return_inverse=True)
     month_events = np.bincount(inverse, weights=events).astype(np.int64)
     month_first = first_of.take(au.fixed(_first_index(month_idx)))
+    bits = bit_of[day_of]
+    order = np.argsort(inverse, kind="stable")
+    month_days = np.bitwise_or.reduceat(bits[order], _first_index(inverse[order]))
 
-    def table(when: pa.Array, packed: np.ndarray, n: np.ndarray) -> pa.Table:
+    def table(when: pa.Array, packed: np.ndarray, n: np.ndarray, d: np.ndarray) -> pa.Table:
         a, v = np.divmod(packed, nv)
         return pa.table(
             {
@@ -245,13 +254,14 @@ def _grouped(t: pa.Table, tz: ZoneInfo) -> tuple[pa.Table, pa.Table]:
                 "actor": actor.dictionary.take(au.fixed(a)),
                 "activity": act.dictionary.take(au.fixed(v)),
                 "events": au.fixed(n),
+                "days": au.fixed(d),
             }
         )
 
     m_of, m_rest = np.divmod(mkey, na * nv)
     return (
-        table(days_col.take(au.fixed(day_of)), rest, events),
-        table(month_first.take(au.fixed(m_of)), m_rest, month_events),
+        table(days_col.take(au.fixed(day_of)), rest, events, bits),
+        table(month_first.take(au.fixed(m_of)), m_rest, month_events, month_days),
     )
 
 

@@ -388,13 +388,19 @@ def test_a_derived_file_holds_the_distinct_days_and_months_by_hand(tmp_path, zon
         key = (r["time"].astimezone(tz).date(), r["actor"], r["activity"])
         days[key] = days.get(key, 0) + 1
     months: dict[tuple, int] = {}
+    bits: dict[tuple, int] = {}  # the days of each month row: day d is bit d - 1
     for (d, a, v), n in days.items():
         months[(d.replace(day=1), a, v)] = months.get((d.replace(day=1), a, v), 0) + n
+        bits[(d.replace(day=1), a, v)] = bits.get((d.replace(day=1), a, v), 0) | 1 << d.day - 1
     got = pq.read_table(out).to_pylist()
     by = {True: {}, False: {}}
+    mask = {True: {}, False: {}}
     for r in got:
         by[r["whole_month"]][(r["day"], r["actor"], r["activity"])] = r["events"]
+        mask[r["whole_month"]][(r["day"], r["actor"], r["activity"])] = r["days"]
     assert by[False] == days and by[True] == months
+    assert mask[False] == {k: 1 << k[0].day - 1 for k in days} and mask[True] == bits
+    assert len({bin(b).count("1") for b in bits.values()}) > 1  # months of several days
     assert entry["rows"] == len(got) and entry["aggregates"] == 1
 
 
