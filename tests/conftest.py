@@ -28,3 +28,16 @@ def samples() -> Path:
 @pytest.fixture
 def data() -> Path:
     return DATA
+
+
+def pytest_collection_modifyitems(config, items):
+    """Modules holding a test marked slow run first, whole (module fixtures are built once),
+    in their own order. pytest-xdist (pyproject.toml: -n 2 --dist loadfile) hands each worker
+    one file at a time in this order, so the longest files do not start last and leave one
+    worker idle while the other finishes them."""
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+    slow = [m for m, its in modules.items() if any(i.get_closest_marker("slow") for i in its)]
+    rest = [m for m in modules if m not in slow]
+    items[:] = [item for m in slow + rest for item in modules[m]]

@@ -131,6 +131,7 @@ def _roster_pop(tmp_path_factory, config: Config):
     return api.population(config, roster=path)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=int(os.environ.get("FIGURES_EXAMPLES", 12)),
     deadline=None,

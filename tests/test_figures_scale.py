@@ -95,8 +95,9 @@ def _clean(doc):
 
 def _baseline(store: Store, roster, derived: bool) -> tuple[dict, float]:
     """A baseline by department with its science figures: the JSON and its CPU seconds
-    (this process's, DuckDB's threads included: a wall clock counts the other work on a
-    shared machine: it read 4.0 s against 2.4 in a run beside two test suites)."""
+    (every thread of this process: a test running beside it in another process, as under
+    pytest-xdist, slows the wall clock of one path and not the other's; it read 4.0 s
+    against 2.4 beside two test suites)."""
     store.read_activity = derived
     try:
         t0 = time.process_time()
@@ -121,7 +122,8 @@ def test_figures_from_the_derived_path_equal_the_raw_json(big):
     store, roster = big
     times: dict[bool, list[float]] = {True: [], False: []}
     docs = {}
-    # Alternated, best of three each: the machine's speed varies while the test runs.
+    # Alternated, best of three each, in CPU seconds: the machine's speed varies while the
+    # test runs.
     for derived in (True, False, True, False, True, False):
         docs[derived], seconds = _baseline(store, roster, derived)
         times[derived].append(seconds)
@@ -130,7 +132,9 @@ def test_figures_from_the_derived_path_equal_the_raw_json(big):
     assert docs[True]["leadership"]["managers"]["population"] == PEOPLE // 20
     assert _trend(store, roster, True) == _trend(store, roster, False)
     raw, derived = min(times[False]), min(times[True])
-    print(f"baseline with figures: raw {raw:.2f}s / derived {derived:.2f}s: {raw / derived:.2f}x")
+    print(
+        f"baseline with figures: raw {raw:.2f} / derived {derived:.2f} CPU-s ({raw / derived:.2f}x)"
+    )
     # The derived path was 1.4-1.6x faster here until the raw path's scan got cheaper
     # (2026-12-02: the activity filtered before its class, conjunctive scans): at 1 M events
     # with views that carry no item both now take about as long (0.86-1.12x). Where the

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -201,14 +202,18 @@ def test_a_forget_that_fails_before_its_commit_leaves_the_store_as_it_was(tmp_pa
     assert not (s / "tmp").exists()
 
 
-def test_sources_table_lists_path_and_sha(tmp_path):
-    f = write(tmp_path / "jan.csv", ROWS)
-    s = tmp_path / "s"
-    run(s, "ingest", f)
-    r = run(s, "sources")
-    assert r.exit_code == 0
-    sha = api.open_store(s).sources[0]["sha256"]
-    assert sha[:12] in r.stdout and "jan.csv" in r.stdout
+def test_sources_table_lists_path_and_sha():
+    # A short folder, not tmp_path: a redirected table is 160 columns wide and cuts a path
+    # of over ~75 characters at its end ("…/j…"), and pytest-xdist's per-worker temporary
+    # folders (.../pytest-N/popen-gw1/test_sources_table_lists_path_0/) are 82.
+    with tempfile.TemporaryDirectory(prefix="im-") as tmp:
+        f = write(Path(tmp) / "jan.csv", ROWS)
+        s = Path(tmp) / "s"
+        run(s, "ingest", f)
+        r = run(s, "sources")
+        assert r.exit_code == 0
+        sha = api.open_store(s).sources[0]["sha256"]
+        assert sha[:12] in r.stdout and "jan.csv" in r.stdout
 
 
 def test_a_reader_that_overlaps_a_forget_is_told_to_run_again(tmp_path):
