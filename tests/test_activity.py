@@ -286,6 +286,29 @@ def test_a_store_without_derived_files_is_read_raw_until_compact(tmp_path, roste
     assert got == want and paths["raw"] == 0
 
 
+def test_derived_files_of_an_older_version_are_read_raw_until_compact(tmp_path, roster_pop):
+    """A version-1 entry (no day bits) is read raw; one without its messages file still
+    serves the tiers; compact builds both again, with messages, in one commit."""
+    store = _store(tmp_path)
+    want = both_paths(store, AMS, Q, roster_pop)[1]
+    m = json.loads((store.root / MANIFEST).read_text())
+    m["files"][0]["activity"]["version"] = 1
+    (store.root / m["files"][1]["activity"].pop("messages")["path"]).unlink()
+    (store.root / MANIFEST).write_text(json.dumps(m))
+    old = Store.open(store.root)
+    got, _, paths = both_paths(old, AMS, Q, roster_pop)
+    assert got == want and paths["raw"] == 1 and paths["activity"] == 3
+    engine = Engine(old, AMS)
+    engine._message_sources(["2026-01", "2026-02", "2026-03"], [])
+    assert engine.read_paths["messages"] == 2  # files 0 and 1 read raw for the figures
+    old.compact(tz=AMS.timezone)
+    again = Store.open(store.root)
+    assert all("messages" in activity.entry_of(f) for f in again.manifest["files"])
+    got, _, paths = both_paths(again, AMS, Q, roster_pop)
+    assert got == want and paths["raw"] == 0
+    assert _listed(again.root)[0] == _listed(again.root)[1]
+
+
 def test_a_damaged_derived_file_is_read_raw_and_repair_drops_it(tmp_path, roster_pop):
     store = _store(tmp_path)
     want = both_paths(store, AMS, Q, roster_pop)[1]
