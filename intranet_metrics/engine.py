@@ -611,17 +611,12 @@ class Engine:
 # -- the science inputs (issue 13) ---------------------------------------------------------
 # Responses to a thread started on the window's last day count for 7 days after it.
 RESPONSE_DAYS = timedelta(days=7)
+# What the science figures read of each event: the messages files' columns (activity.py)
+# with the person for the actor, the class and the usage-report window.
 SCIENCE_COLUMNS = (
     "person",
-    "time",
+    *(c for c in activity.MESSAGE_COLUMNS if c != "actor"),
     "cls",
-    "activity",
-    "item",
-    "parent",
-    "thread",
-    "channel",
-    "source_format",
-    "count",
     "window_start",
 )
 
