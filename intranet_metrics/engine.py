@@ -1011,7 +1011,7 @@ def _first_days(d: ir.Table) -> ir.Table:
         actor=j.actor,
         w=ibis.null("int64"),
         bit=ibis.null("int64"),
-        first=j.day + k.as_interval("D"),
+        first=(j.day + k.as_interval("D")).cast("date"),  # DuckDB: a timestamp otherwise
     )
 
 
