@@ -203,9 +203,8 @@ def test_a_forget_that_fails_before_its_commit_leaves_the_store_as_it_was(tmp_pa
 
 
 def test_sources_table_lists_path_and_sha():
-    # A short folder, not tmp_path: a redirected table is 160 columns wide and cuts a path
-    # of over ~75 characters at its end ("…/j…"), and pytest-xdist's per-worker temporary
-    # folders (.../pytest-N/popen-gw1/test_sources_table_lists_path_0/) are 82.
+    # A short folder: the path fits on one line of the table (a long one wraps, see
+    # test_sources_table_shows_the_whole_of_a_deep_path).
     with tempfile.TemporaryDirectory(prefix="im-") as tmp:
         f = write(Path(tmp) / "jan.csv", ROWS)
         s = Path(tmp) / "s"
@@ -214,6 +213,20 @@ def test_sources_table_lists_path_and_sha():
         assert r.exit_code == 0
         sha = api.open_store(s).sources[0]["sha256"]
         assert sha[:12] in r.stdout and "jan.csv" in r.stdout
+
+
+def test_sources_table_shows_the_whole_of_a_deep_path(tmp_path):
+    """A path far wider than the table's column wraps; its file name is never cut off."""
+    deep = tmp_path.joinpath(*(f"exports-of-the-communication-team-{i}" for i in range(4)))
+    deep.mkdir(parents=True)
+    f = write(deep / "intranet-page-views-january.csv", ROWS)
+    s = tmp_path / "s"
+    run(s, "ingest", f)
+    r = run(s, "sources")
+    assert r.exit_code == 0 and len(str(f)) > 160
+    # The File column's cells, row line by row line, joined: the path as it was.
+    cells = [line.split("│")[2].strip() for line in r.stdout.splitlines() if line.count("│") > 2]
+    assert "".join(cells) == str(f) and "…" not in r.stdout
 
 
 def test_a_reader_that_overlaps_a_forget_is_told_to_run_again(tmp_path):

@@ -105,7 +105,14 @@ def sources_table(result: dict[str, Any]) -> RenderableType:
     rows = result["sources"]
     t = Table(title=f"Sources in {result['store']} ({len(rows)})")
     for col in ("SHA-256", "File", "Format", "Events", "First", "Last", "Ingested"):
-        t.add_column(col, justify="right" if col == "Events" else "left")
+        # A deep export folder's path wraps onto more lines rather than losing its end
+        # (the file's name) to an ellipsis; the other columns keep their width.
+        t.add_column(
+            col,
+            justify="right" if col == "Events" else "left",
+            overflow="fold" if col == "File" else "ellipsis",
+            no_wrap=col != "File",
+        )
     for r in rows:
         t.add_row(
             r["sha256"][:12],
