@@ -285,14 +285,7 @@ class Engine:
         if self.config.events or not self.store.read_activity:
             return None, self._events(None if months is None else [*earlier, *months])
         derived, raw, aggs = self._split(months, earlier)
-        parts = [read_events(self.con, raw)] if raw else []
-        if aggs:
-            ev = read_events(self.con, aggs)
-            parts.append(ev.filter(ev.window_start.notnull()))
-        if not parts:
-            ev = ibis.memtable(EVENT_SCHEMA.empty_table())
-        else:
-            ev = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
+        ev = self._raw(raw, aggs)
         return (read_events(self.con, derived) if derived else None), ev
 
     def _message_sources(
@@ -321,15 +314,19 @@ class Engine:
             if not before:
                 messages.append(str(self.store.root / msg["path"]))
         self.read_paths["messages"] += len(messages)
-        parts = [read_events(self.con, self.store._checked(raw))] if raw else []
+        ev = self._raw(self.store._checked(raw), self.store._checked(aggs))
+        return (read_events(self.con, messages) if messages else None), ev
+
+    def _raw(self, raw: list[str], aggs: list[str]) -> ir.Table:
+        """The events of the data files ``raw`` and the usage-report aggregates of
+        ``aggs`` (data files read for those alone)."""
+        parts = [read_events(self.con, raw)] if raw else []
         if aggs:
-            ev = read_events(self.con, self.store._checked(aggs))
+            ev = read_events(self.con, aggs)
             parts.append(ev.filter(ev.window_start.notnull()))
         if not parts:
-            ev = ibis.memtable(EVENT_SCHEMA.empty_table())
-        else:
-            ev = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
-        return (read_events(self.con, messages) if messages else None), ev
+            return ibis.memtable(EVENT_SCHEMA.empty_table())
+        return parts[0] if len(parts) == 1 else parts[0].union(parts[1])
 
     def _window_rows(
         self, months: list[str], periods: Sequence[Period], p: ir.Table, aggregates: bool = True
