@@ -244,23 +244,51 @@ class Engine:
         for their aggregates only). A file is read raw when its derived file is missing
         (an older store, a crash or repair dropped it), damaged, or keyed on the local days
         of another time zone than the config's."""
+        derived, raw, aggs = self._picked(months, earlier, self._activity_file)
+        for name, files in (("activity", derived), ("raw", raw), ("aggregates", aggs)):
+            self.read_paths[name] += len(files)
+        return derived, raw, aggs
+
+    def _picked(
+        self,
+        months: Collection[str] | None,
+        earlier: Collection[str],
+        pick: Callable[[dict[str, Any]], str | None],
+    ) -> tuple[list[str], list[str], list[str]]:
+        """The data files of ``months`` and ``earlier`` as (the derived file ``pick``
+        chooses of each entry's derived files, for ``months`` only; the data files read raw,
+        where it chooses none; those read for their usage-report aggregates only)."""
         derived, raw, aggs = [], [], []
         for f, before in self._listed(months, earlier):
             act = activity.entry_of(f)
-            if (
-                act is None
-                or act["tz"] != self.config.timezone
-                or _file_problem(self.store.root / act["path"], act)
-            ):
+            path = pick(act) if act else None
+            if path is None:
                 raw.append(f)
                 continue
             if act["aggregates"]:
                 aggs.append(f)
             if not before:
-                derived.append(str(self.store.root / act["path"]))
-        for name, files in (("activity", derived), ("raw", raw), ("aggregates", aggs)):
-            self.read_paths[name] += len(files)
+                derived.append(path)
         return derived, self.store._checked(raw), self.store._checked(aggs)
+
+    def _activity_file(self, act: dict[str, Any]) -> str | None:
+        """The derived activity file, unless damaged or keyed on another time zone's days."""
+        path = self.store.root / act["path"]
+        if act["tz"] != self.config.timezone or _file_problem(path, act):
+            return None
+        return str(path)
+
+    def _messages_file(self, act: dict[str, Any]) -> str | None:
+        """The messages file, unless missing, damaged, or without an activity the config
+        counts as a contribution or a thread reads."""
+        msg = act.get("messages")
+        if msg is None:
+            return None
+        needed = {a for a, c in self.config.activities.items() if c == "contribute"}
+        path = self.store.root / msg["path"]
+        if (needed | set(THREAD_ACTIVITIES)) & set(msg["omits"]) or _file_problem(path, msg):
+            return None
+        return str(path)
 
     def _listed(
         self, months: Collection[str] | None, earlier: Collection[str]
@@ -296,25 +324,9 @@ class Engine:
         what the messages hold is not in the raw events, and the reverse. A file is read
         raw when its messages file is missing or damaged, or leaves out an activity the
         config counts as a contribution or a thread reads."""
-        needed = {a for a, c in self.config.activities.items() if c == "contribute"}
-        needed |= set(THREAD_ACTIVITIES)
-        messages, raw, aggs = [], [], []
-        for f, before in self._listed(months, earlier):
-            act = activity.entry_of(f)
-            msg = act.get("messages") if act else None
-            if (
-                msg is None
-                or needed & set(msg["omits"])
-                or _file_problem(self.store.root / msg["path"], msg)
-            ):
-                raw.append(f)
-                continue
-            if act["aggregates"]:
-                aggs.append(f)
-            if not before:
-                messages.append(str(self.store.root / msg["path"]))
+        messages, raw, aggs = self._picked(months, earlier, self._messages_file)
         self.read_paths["messages"] += len(messages)
-        ev = self._raw(self.store._checked(raw), self.store._checked(aggs))
+        ev = self._raw(raw, aggs)
         return (read_events(self.con, messages) if messages else None), ev
 
     def _raw(self, raw: list[str], aggs: list[str]) -> ir.Table:
